@@ -1,0 +1,150 @@
+"""Buildings, their contacts and gatherings, as JSON."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.api import bp
+from floorplans.auth import permission
+from floorplans.db import db
+from floorplans.errors import InvalidInput
+from floorplans.permissions import Permission
+from floorplans.representations import building_record, building_summary, contact_json, gathering_json
+from floorplans.services import access, buildings, contacts, gatherings
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            {"body": "must be a JSON object"},
+            "Send a JSON object in the request body with 'Content-Type: application/json'.",
+        )
+    return body
+
+
+def _expected_version() -> int | None:
+    """An ``If-Match: "<row_version>"`` header makes an update conditional."""
+    header = request.headers.get("If-Match", "").strip().removeprefix("W/").strip('"')
+    if not header:
+        return None
+    if not header.isdigit():
+        raise InvalidInput({"If-Match": "must be the building's ETag from a previous GET."})
+    return int(header)
+
+
+def _record_response(building: Any, status: int = 200) -> ResponseReturnValue:
+    response = jsonify(building_record(building))
+    response.status_code = status
+    response.headers["ETag"] = f'"{building.row_version}"'
+    if status == 201:
+        response.headers["Location"] = url_for("api.get_building", building_id=building.id)
+    return response
+
+
+@bp.get("/buildings")
+@permission(Permission.READ_RECORDS)
+def list_buildings() -> ResponseReturnValue:
+    limit = max(1, min(request.args.get("limit", 50, type=int), 200))
+    found = buildings.search(current_user, request.args.get("q", ""), limit=limit)
+    return jsonify(buildings=[building_summary(b) for b in found])
+
+
+@bp.post("/buildings")
+@permission(Permission.EDIT_RECORDS)
+def create_building() -> ResponseReturnValue:
+    body = json_body()
+    organisation_id = body.pop("organisation_id", None)
+    if organisation_id is not None and not isinstance(organisation_id, int):
+        raise InvalidInput({"organisation_id": "must be a number."})
+    organisation = buildings.organisation_for_new_building(current_user, organisation_id)
+    building = buildings.create_building(organisation, body, by=current_user)
+    db.session.commit()
+    return _record_response(building, 201)
+
+
+@bp.get("/buildings/<int:building_id>")
+@permission(Permission.READ_RECORDS)
+def get_building(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_readable(current_user, building_id)
+    access.record_access(current_user, building, "view_record", channel="api", ip_address=request.remote_addr or "")
+    db.session.commit()
+    return _record_response(building)
+
+
+@bp.patch("/buildings/<int:building_id>")
+@permission(Permission.EDIT_RECORDS)
+def update_building(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    body = json_body()
+    if "row_version" in body:
+        raise InvalidInput({"row_version": "is read-only: send it as an If-Match header instead."})
+    buildings.update_building(building, body, partial=True, expected_version=_expected_version())
+    db.session.commit()
+    return _record_response(building)
+
+
+@bp.post("/buildings/<int:building_id>/verify")
+@permission(Permission.EDIT_RECORDS)
+def verify_building(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    buildings.verify_building(building, by=current_user)
+    db.session.commit()
+    return _record_response(building)
+
+
+@bp.post("/buildings/<int:building_id>/contacts")
+@permission(Permission.EDIT_RECORDS)
+def add_contact(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    contact = contacts.add_contact(building, json_body())
+    db.session.commit()
+    return jsonify(contact_json(contact)), 201
+
+
+@bp.route("/buildings/<int:building_id>/contacts/<int:contact_id>", methods=["PATCH", "DELETE"])
+@permission(Permission.EDIT_RECORDS)
+def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    contact = contacts.contact_of(building, contact_id)
+    if request.method == "DELETE":
+        contacts.delete_contact(contact)
+        db.session.commit()
+        return "", 204
+    body = json_body()
+    position = body.pop("position", None)
+    contacts.update_contact(contact, body, partial=True)
+    if position is not None:
+        if not isinstance(position, int) or isinstance(position, bool):
+            raise InvalidInput({"position": "must be a whole number (1 is called first)."})
+        contacts.move_contact(contact, position - contact.position)
+    db.session.commit()
+    return jsonify(contact_json(contact))
+
+
+@bp.post("/buildings/<int:building_id>/gatherings")
+@permission(Permission.EDIT_RECORDS)
+def add_gathering(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    gathering = gatherings.add_gathering(building, json_body())
+    db.session.commit()
+    return jsonify(gathering_json(gathering)), 201
+
+
+@bp.route("/buildings/<int:building_id>/gatherings/<int:gathering_id>", methods=["PATCH", "DELETE"])
+@permission(Permission.EDIT_RECORDS)
+def change_gathering(building_id: int, gathering_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    gathering = gatherings.gathering_of(building, gathering_id)
+    if request.method == "DELETE":
+        gatherings.delete_gathering(gathering)
+        db.session.commit()
+        return "", 204
+    gatherings.update_gathering(gathering, json_body(), partial=True)
+    db.session.commit()
+    return jsonify(gathering_json(gathering))
+
+

@@ -1,0 +1,207 @@
+"""The OpenAPI 3.0 document of API v1, built from the same field declarations that
+validate the input, so the description cannot drift from the behaviour."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask.typing import ResponseReturnValue
+
+from blueprints.api import bp
+from floorplans.auth import permission
+from floorplans.permissions import Permission
+from floorplans.services.buildings import BUILDING_FIELDS
+from floorplans.services.contacts import CONTACT_FIELDS
+from floorplans.services.gatherings import GATHERING_FIELDS
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "403": {"$ref": "#/components/responses/Forbidden"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+}
+WRITE_ERRORS = {
+    **ERRORS,
+    "400": _json(_ref("Error"), "The body is not a JSON object."),
+    "409": _json(_ref("Error"), "Someone else changed the building first (If-Match did not match)."),
+    "422": _json(_ref("Error"), "A field is invalid; `fields` says which and why."),
+}
+BUILDING_ID = {"name": "building_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def document(server_url: str) -> dict[str, Any]:
+    with_id = {"id": {"type": "integer", "readOnly": True}}
+    contact = CONTACT_FIELDS.openapi()
+    contact["properties"] = {**with_id, "position": {"type": "integer"}, **contact["properties"]}
+    gathering = GATHERING_FIELDS.openapi()
+    gathering["properties"] = {**with_id, **gathering["properties"]}
+    new_building = BUILDING_FIELDS.openapi()
+    new_building["properties"] = {
+        "organisation_id": {
+            "type": "integer",
+            "description": "Administrators only: the congregation that owns the building.",
+        },
+        **new_building["properties"],
+    }
+    summary = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "address": {"type": "string"},
+            "organisation": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+            },
+            "faith_tradition": {"type": "string"},
+            "latitude": {"type": "number", "nullable": True},
+            "longitude": {"type": "number", "nullable": True},
+            "last_verified_at": {"type": "string", "format": "date-time", "nullable": True},
+        },
+    }
+    record = {
+        "allOf": [
+            _ref("BuildingSummary"),
+            BUILDING_FIELDS.openapi(required=False),
+            {
+                "type": "object",
+                "properties": {
+                    "row_version": {"type": "integer", "description": "Also sent as the ETag."},
+                    "updated_at": {"type": "string", "format": "date-time"},
+                    "last_verified_by": {"type": "string", "nullable": True},
+                    "contacts": {"type": "array", "items": _ref("Contact")},
+                    "gatherings": {"type": "array", "items": _ref("Gathering")},
+                },
+            },
+        ]
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "floorplans API",
+            "version": "1",
+            "description": "Building records of places of worship for police response. "
+            "Authenticate with 'Authorization: Bearer <token>' (flask --app wsgi tokens create).",
+        },
+        "servers": [{"url": server_url}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/buildings": {
+                "get": {
+                    "summary": "Search buildings by name or address",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string"},
+                         "description": 'Words of the name or address; "123 main st" finds "123 Main Street".'},
+                        {"name": "limit", "in": "query",
+                         "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "properties": {"buildings": {"type": "array", "items": _ref("BuildingSummary")}}},
+                            "Matching buildings the caller may read.",
+                        ),
+                        "401": ERRORS["401"],
+                    },
+                },
+                "post": {
+                    "summary": "Add a building (partners: to their congregation; admins: any)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": new_building}}},
+                    "responses": {"201": _json(_ref("Building"), "The new record."), **WRITE_ERRORS},
+                },
+            },
+            "/buildings/{building_id}": {
+                "parameters": [BUILDING_ID],
+                "get": {
+                    "summary": "The whole record: building, contacts, gatherings",
+                    "responses": {"200": _json(_ref("Building"), "The record; the read is logged."), **ERRORS},
+                },
+                "patch": {
+                    "summary": "Change some fields of a building",
+                    "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"},
+                                    "description": "The ETag of the copy the change is based on."}],
+                    "requestBody": {"required": True, "content": {"application/json": {
+                        "schema": BUILDING_FIELDS.openapi(required=False)}}},
+                    "responses": {"200": _json(_ref("Building"), "The changed record."), **WRITE_ERRORS},
+                },
+            },
+            "/buildings/{building_id}/verify": {
+                "parameters": [BUILDING_ID],
+                "post": {
+                    "summary": "Confirm the record is current today",
+                    "responses": {"200": _json(_ref("Building"), "The record."), **ERRORS},
+                },
+            },
+            "/buildings/{building_id}/contacts": {
+                "parameters": [BUILDING_ID],
+                "post": {
+                    "summary": "Add an emergency contact (called after the existing ones)",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CONTACT_FIELDS.openapi()}}},
+                    "responses": {"201": _json(_ref("Contact"), "The new contact."), **WRITE_ERRORS},
+                },
+            },
+            "/buildings/{building_id}/contacts/{contact_id}": {
+                "parameters": [BUILDING_ID, {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "patch": {
+                    "summary": "Change a contact; `position` moves it in the calling order",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "allOf": [CONTACT_FIELDS.openapi(required=False),
+                                  {"type": "object", "properties": {"position": {"type": "integer"}}}]}}}},
+                    "responses": {"200": _json(_ref("Contact"), "The contact."), **WRITE_ERRORS},
+                },
+                "delete": {"summary": "Remove a contact", "responses": {"204": {"description": "Removed."}, **ERRORS}},
+            },
+            "/buildings/{building_id}/gatherings": {
+                "parameters": [BUILDING_ID],
+                "post": {
+                    "summary": "Add a gathering to the schedule",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": GATHERING_FIELDS.openapi()}}},
+                    "responses": {"201": _json(_ref("Gathering"), "The new gathering."), **WRITE_ERRORS},
+                },
+            },
+            "/buildings/{building_id}/gatherings/{gathering_id}": {
+                "parameters": [BUILDING_ID, {"name": "gathering_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "patch": {
+                    "summary": "Change a gathering",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": GATHERING_FIELDS.openapi(required=False)}}},
+                    "responses": {"200": _json(_ref("Gathering"), "The gathering."), **WRITE_ERRORS},
+                },
+                "delete": {"summary": "Remove a gathering", "responses": {"204": {"description": "Removed."}, **ERRORS}},
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {"type": "string", "description": "What is wrong and what to do."},
+                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                },
+                "BuildingSummary": summary,
+                "Building": record,
+                "Contact": contact,
+                "Gathering": gathering,
+            },
+            "responses": {
+                "Unauthorized": _json(_ref("Error"), "No valid bearer token."),
+                "Forbidden": _json(_ref("Error"), "The token's account may not do this."),
+                "NotFound": _json(_ref("Error"), "No such record, or not the caller's to see."),
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+@permission(Permission.SIGNED_IN)
+def openapi_document() -> ResponseReturnValue:
+    return jsonify(document(request.url_root.rstrip("/") + "/api/v1"))

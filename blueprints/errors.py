@@ -1,0 +1,73 @@
+"""One place that turns errors into pages or JSON: domain errors with their own message,
+HTTP errors with a plain one, and anything unexpected as a 500 after a rollback."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from floorplans.auth import is_api_request
+from floorplans.db import db
+from floorplans.errors import FloorplansError, InvalidInput
+
+bp = Blueprint("errors", __name__)
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    401: "Please sign in first.",
+    403: "Your account does not have access to this page.",
+    404: "There is nothing here. Check the address, or go back to the start page.",
+    405: "This page cannot be used that way.",
+    409: "Someone else changed this at the same moment. Reload and try again.",
+    413: "The file is too large to upload. Plans must be at most {limit} MB; "
+    "export the drawing again with fewer or smaller sheets.",
+    429: "Too many attempts. Wait a few minutes and try again.",
+    500: "Something went wrong on our side and nothing was saved. Try again; "
+    "if it happens again, tell the service's administrator.",
+}
+
+
+def render_error(status: int, message: str, fields: dict[str, str] | None = None) -> ResponseReturnValue:
+    if is_api_request() or request.accept_mimetypes.best == "application/json":
+        body: dict[str, object] = {"error": message}
+        if fields:
+            body["fields"] = fields
+        return jsonify(body), status
+    return render_template("errors/error.html", status=status, message=message, fields=fields or {}), status
+
+
+@bp.app_errorhandler(FloorplansError)
+def domain_error(error: FloorplansError) -> ResponseReturnValue:
+    db.session.rollback()
+    fields = error.fields if isinstance(error, InvalidInput) else None
+    return render_error(error.status, error.message, fields)
+
+
+@bp.app_errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> ResponseReturnValue:
+    return render_error(
+        400,
+        "This form has expired or did not come from this site. Go back, reload the page and submit it again.",
+    )
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(error: HTTPException) -> ResponseReturnValue:
+    status = error.code or 500
+    message = MESSAGES.get(status, error.description or "")
+    if status == 413:
+        message = message.format(limit=current_app.config["UPLOAD_MAX_MB"])
+    elif status in (400, 403, 404) and error.description and error.description != type(error).description:
+        message = error.description  # a specific message from abort(..., description=...)
+    response = render_error(status, message)
+    if isinstance(response, tuple) and status == 405:
+        body, code = response
+        return body, code, {"Allow": ", ".join(error.valid_methods or [])}  # type: ignore[attr-defined]
+    return response
+
+
+@bp.app_errorhandler(InternalServerError)
+def server_error(error: InternalServerError) -> ResponseReturnValue:
+    db.session.rollback()
+    return render_error(500, MESSAGES[500])

@@ -1,0 +1,117 @@
+"""My buildings, a building's record, editing it and confirming it is current."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.partners import bp
+from floorplans.auth import permission
+from floorplans.db import db
+from floorplans.errors import InvalidInput
+from floorplans.fields import form_values
+from floorplans.models import Role
+from floorplans.permissions import Permission
+from floorplans.services import access, buildings
+from floorplans.services.buildings import BUILDING_FIELDS
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+@bp.route("/")
+@permission(Permission.EDIT_RECORDS)
+def index() -> ResponseReturnValue:
+    query = request.args.get("q", "")
+    found = buildings.search(current_user, query, limit=500)
+    return render_template("partners/index.html", buildings=found, q=query)
+
+
+@bp.route("/buildings/new", methods=["GET", "POST"])
+@permission(Permission.EDIT_RECORDS)
+def new_building() -> ResponseReturnValue:
+    is_admin = Role(current_user.role) is Role.ADMIN
+    values = form_values(request.form, BUILDING_FIELDS) if request.method == "POST" else {}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            organisation = buildings.organisation_for_new_building(
+                current_user, request.form.get("organisation_id", type=int)
+            )
+            building = buildings.create_building(organisation, values, by=current_user)
+        except InvalidInput as exc:
+            db.session.rollback()
+            errors = exc.fields
+        else:
+            db.session.commit()
+            flash(f"{building.name} is added. Now add its emergency contacts.", "success")
+            return redirect(url_for("partners.contacts", building_id=building.id))
+    return render_template(
+        "partners/building_form.html",
+        building=None,
+        fields=BUILDING_FIELDS,
+        values=values,
+        errors=errors,
+        organisations=buildings.all_organisations() if is_admin else [],
+        organisation_id=request.form.get("organisation_id", type=int),
+    ), (422 if errors else 200)
+
+
+@bp.route("/buildings/<int:building_id>")
+@permission(Permission.EDIT_RECORDS)
+def building(building_id: int) -> ResponseReturnValue:
+    record = buildings.get_editable(current_user, building_id)
+    access.record_access(current_user, record, "view_record", channel="web", ip_address=client_ip())
+    db.session.commit()
+    return render_template("partners/building.html", building=record, fields=BUILDING_FIELDS)
+
+
+@bp.route("/buildings/<int:building_id>/edit", methods=["GET", "POST"])
+@permission(Permission.EDIT_RECORDS)
+def edit_building(building_id: int) -> ResponseReturnValue:
+    record = buildings.get_editable(current_user, building_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values = form_values(request.form, BUILDING_FIELDS)
+        try:
+            buildings.update_building(
+                record, values, expected_version=request.form.get("row_version", type=int)
+            )
+        except InvalidInput as exc:
+            db.session.rollback()
+            errors = exc.fields
+            record = buildings.get_editable(current_user, building_id)
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(url_for("partners.building", building_id=record.id))
+    else:
+        values = {f.name: getattr(record, f.name) for f in BUILDING_FIELDS}
+    return render_template(
+        "partners/building_form.html",
+        building=record,
+        fields=BUILDING_FIELDS,
+        values=values,
+        errors=errors,
+        organisations=[],
+        organisation_id=None,
+    ), (422 if errors else 200)
+
+
+@bp.route("/buildings/<int:building_id>/verify", methods=["POST"])
+@permission(Permission.EDIT_RECORDS)
+def verify(building_id: int) -> ResponseReturnValue:
+    record = buildings.get_editable(current_user, building_id)
+    buildings.verify_building(record, by=current_user)
+    db.session.commit()
+    flash("Thank you: the record is confirmed as current today.", "success")
+    return redirect(url_for("partners.building", building_id=record.id))
+
+
+@bp.route("/buildings/<int:building_id>/access-log")
+@permission(Permission.READ_ACCESS_LOG)
+def access_log(building_id: int) -> ResponseReturnValue:
+    record = buildings.get_editable(current_user, building_id)
+    events = access.access_log(current_user, building=record)
+    return render_template("partners/access_log.html", building=record, events=events)

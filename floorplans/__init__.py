@@ -1,0 +1,49 @@
+"""floorplans: building records and floor plans of places of worship, for the officers who
+respond to them.  ``create_app`` is the only place that knows the blueprints.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    from floorplans import auth, cli, config, db, security, templating
+
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    config.load_config(app, test_config)
+    db.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+
+    from blueprints import admin, api, errors, partners, response
+    from blueprints import auth as auth_pages
+
+    app.register_blueprint(errors.bp)
+    app.register_blueprint(auth_pages.bp)
+    app.register_blueprint(partners.bp, url_prefix="/portal")
+    app.register_blueprint(response.bp)
+    app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    auth.csrf.exempt(api.bp)  # the API checks CSRF itself for browser sessions (auth.enforce_permission)
+
+    undeclared = sorted(
+        endpoint for endpoint in app.view_functions if auth.declared_permission(app, endpoint) is None
+    )
+    if undeclared:
+        raise RuntimeError(f"Routes without a declared permission: {', '.join(undeclared)}")
+    return app

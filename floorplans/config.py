@@ -1,0 +1,72 @@
+"""Configuration: defaults, then ``FLOORPLANS_*`` environment variables, then the test mapping.
+
+Nothing here runs at import time; ``load_config`` is called by ``create_app``.
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+#: Every setting the application reads, with its embedded default.  Paths and URLs
+#: that depend on the instance folder are filled in by ``load_config``.
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": None,  # default: sqlite:///<instance>/floorplans.sqlite3
+    "STORAGE_URL": None,  # default: <instance>/storage (local folder)
+    "S3_ENDPOINT_URL": None,  # optional; boto3's own AWS_ENDPOINT_URL works too
+    "REDIS_URL": None,  # when set, jobs use Redis instead of the SQLite queue
+    "TIMEZONE": "America/Toronto",
+    "SERVICE_NAME": "floorplans",
+    "STALE_AFTER_DAYS": 180,
+    "SESSION_IDLE_MINUTES": 30,
+    "SESSION_MAX_HOURS": 12,
+    "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # a little over the PDF upload limit
+    "UPLOAD_MAX_MB": 100,
+    "UPLOAD_MAX_PAGES": 60,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,  # set FLOORPLANS_SESSION_COOKIE_SECURE=true behind HTTPS
+    "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: an officer's form may sit open for hours
+    "JSON_SORT_KEYS": False,
+}
+
+
+def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill ``app.config``: defaults, then the environment, then ``test_config``."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("FLOORPLANS")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = f"sqlite:///{instance / 'floorplans.sqlite3'}"
+    if not app.config.get("STORAGE_URL"):
+        app.config["STORAGE_URL"] = str(instance / "storage")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
+
+
+def _instance_secret(path: Path) -> str:
+    """Generate the secret key once and keep it, so sessions survive a restart."""
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Accept the plain ``postgresql://`` URLs operators have, and use psycopg 3 for them."""
+    for plain in ("postgres://", "postgresql://"):
+        if url.startswith(plain):
+            return "postgresql+psycopg://" + url[len(plain):]
+    return url

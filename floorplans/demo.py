@@ -1,0 +1,106 @@
+"""Demo data for ``make run``: one congregation, one building with contacts and a
+gathering schedule, and one account per role.  Passwords are generated per machine and
+kept in the instance folder, so the demo never ships known credentials.
+
+Must not import blueprints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from floorplans.db import db
+from floorplans.models import Organisation, Role, User
+from floorplans.services import accounts, buildings, contacts, gatherings
+
+Login = tuple[str, str, str]
+
+
+def _logins_file() -> Path:
+    return Path(current_app.instance_path) / "demo-logins.json"
+
+
+def saved_logins() -> list[Login]:
+    path = _logins_file()
+    if not path.exists():
+        return []
+    return [tuple(item) for item in json.loads(path.read_text())]  # type: ignore[misc]
+
+
+def create_demo() -> list[Login] | None:
+    """Create the demo data, or return None when the database already has accounts."""
+    if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Organisation.id))):
+        return None
+    organisation = accounts.create_organisation({"name": "Beth Shalom Congregation", "faith_tradition": "Jewish"})
+    logins: list[Login] = []
+    users: dict[Role, User] = {}
+    for role in Role:
+        email = f"{role.value}@demo.floorplans.local"
+        password = secrets.token_urlsafe(12)
+        users[role] = accounts.create_user(
+            email=email,
+            role=role.value,
+            password=password,
+            name=f"Demo {role.label.lower()}",
+            organisation=organisation if role is Role.PARTNER else None,
+        )
+        logins.append((role.value, email, password))
+
+    building = buildings.create_building(
+        organisation,
+        {
+            "name": "Beth Shalom Synagogue",
+            "street": "123 Main Street",
+            "city": "Toronto",
+            "region": "ON",
+            "postal_code": "M5V 2T6",
+            "latitude": "43.6455",
+            "longitude": "-79.3951",
+            "capacity": "450",
+            "entrances": "Main doors on Main Street (1), accessible ramp door on the east side (2), "
+            "kitchen door to the rear lot (3, kept locked).",
+            "key_box": "Knox box left of the main doors, at shoulder height.",
+            "shutoff_gas": "Meter on the west wall outside, valve at the meter.",
+            "shutoff_electric": "Main panel in the basement boiler room, north-east corner.",
+            "shutoff_water": "Basement boiler room, next to the water meter.",
+            "alarm_company": "Northside Alarm Monitoring, 416-555-0142",
+            "alarm_panel": "Inside the main doors, on the right.",
+            "hazards": "Candles in the sanctuary on Friday evenings. Oxygen cylinders in the "
+            "first-aid room on the ground floor.",
+            "notes": "Security volunteers in yellow vests at the main doors during services.",
+        },
+        by=users[Role.PARTNER],
+    )
+    for values in (
+        {"name": "Miriam Cohen", "role": "Executive director", "phone": "416-555-0101",
+         "email": "director@example.org", "key_holder": True, "available_days": "01234",
+         "available_from": "08:00", "available_until": "18:00", "languages": "English, Hebrew"},
+        {"name": "David Levi", "role": "Caretaker", "phone": "416-555-0177", "key_holder": True,
+         "available_24_7": True, "languages": "English, Russian"},
+        {"name": "Security desk", "role": "Volunteer security team", "phone": "416-555-0199",
+         "available_days": "45", "available_from": "17:00", "available_until": "23:00",
+         "languages": "English, French"},
+    ):
+        contacts.add_contact(building, values)
+    for values in (
+        {"label": "Shabbat evening service", "weekday": "4", "start_time": "18:00", "end_time": "20:00",
+         "expected_attendance": "250", "children_areas_in_use": True},
+        {"label": "Shabbat morning service", "weekday": "5", "start_time": "09:30", "end_time": "12:30",
+         "expected_attendance": "400", "children_areas_in_use": True},
+        {"label": "Hebrew school", "weekday": "6", "start_time": "09:00", "end_time": "12:00",
+         "expected_attendance": "80", "children_areas_in_use": True},
+    ):
+        gatherings.add_gathering(building, values)
+    building.last_verified_at = building.last_verified_at - dt.timedelta(days=20)
+
+    path = _logins_file()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(logins, handle)
+    return logins

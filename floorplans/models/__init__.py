@@ -1,0 +1,29 @@
+"""The application's data model (SQLAlchemy 2 typed models).
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+from floorplans.models.accounts import (
+    FAITH_TRADITIONS,
+    AccessEvent,
+    ApiToken,
+    LoginSession,
+    Organisation,
+    Role,
+    User,
+)
+from floorplans.models.buildings import Building, Contact, Gathering
+
+__all__ = [
+    "FAITH_TRADITIONS",
+    "AccessEvent",
+    "ApiToken",
+    "Building",
+    "Contact",
+    "Gathering",
+    "LoginSession",
+    "Organisation",
+    "Role",
+    "User",
+]

@@ -1,0 +1,161 @@
+"""Organisations (congregations), user accounts, their login sessions and API tokens.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from floorplans.db import db, utcnow
+
+if TYPE_CHECKING:
+    from floorplans.models.buildings import Building
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # the police service's own staff
+    PARTNER = "partner"  # a member of one congregation; edits only its buildings
+    OFFICER = "officer"  # read-only, every building
+    PLANNER = "planner"  # read-only, every building; own exercise layers
+
+    @property
+    def label(self) -> str:
+        return {
+            "admin": "Service administrator",
+            "partner": "Faith partner",
+            "officer": "Patrol officer",
+            "planner": "Emergency planner",
+        }[self.value]
+
+
+FAITH_TRADITIONS = (
+    "Christian",
+    "Muslim",
+    "Jewish",
+    "Sikh",
+    "Hindu",
+    "Buddhist",
+    "Bahá'í",
+    "Indigenous spirituality",
+    "Other",
+)
+
+
+class Organisation(db.Model):
+    """A congregation: the owner of one or more buildings, with partner members."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    faith_tradition: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    members: Mapped[list[User]] = relationship(back_populates="organisation", order_by="User.email")
+    buildings: Mapped[list[Building]] = relationship(
+        back_populates="organisation", order_by="Building.name"
+    )
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[Role] = mapped_column(String(20))
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+
+    # Flask-Login's user protocol.  The login session in use is attached by the loader,
+    # so that get_id() names the server-side session, never the user row.
+    login_session_id = None  # type: str | None  (not a column: set per request by the loader)
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.login_session_id
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class LoginSession(db.Model):
+    """A server-side record of one browser's login: logout or a password change deletes it,
+    so a copied session cookie stops working at once."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class ApiToken(db.Model):
+    """A bearer token for CAD integrations and scripts; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown to tell tokens apart
+    label: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class AccessEvent(db.Model):
+    """Append-only: who read which building's record or plan, when and from where.
+
+    The building's own partners can read the events of their buildings."""
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(40))  # view_record, view_plan, export...
+    channel: Mapped[str] = mapped_column(String(10))  # web or api
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User | None] = relationship()

@@ -1,0 +1,47 @@
+"""The access log: every read of a building's record or plan by someone outside its
+congregation.  Append-only; the building's partners read their own buildings' events.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from floorplans.db import db
+from floorplans.models import AccessEvent, Building, Role, User
+from floorplans.permissions import is_own_building
+
+
+def record_access(
+    user: User, building: Building, action: str, *, channel: str, ip_address: str = "", detail: str = ""
+) -> AccessEvent | None:
+    """Log a read of ``building`` unless the reader belongs to its own congregation."""
+    if is_own_building(user, building):
+        return None
+    event = AccessEvent(
+        user_id=user.id,
+        building_id=building.id,
+        action=action,
+        channel=channel,
+        ip_address=ip_address[:64],
+        detail=detail[:300],
+    )
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def access_log(user: User, *, building: Building | None = None, limit: int = 200) -> Sequence[AccessEvent]:
+    """Events ``user`` may read: a partner those of their congregation's buildings, an admin all."""
+    query = select(AccessEvent).options(selectinload(AccessEvent.user)).order_by(
+        AccessEvent.at.desc(), AccessEvent.id.desc()
+    )
+    if Role(user.role) is not Role.ADMIN:
+        own = select(Building.id).where(Building.organisation_id == user.organisation_id)
+        query = query.where(AccessEvent.building_id.in_(own))
+    if building is not None:
+        query = query.where(AccessEvent.building_id == building.id)
+    return db.session.scalars(query.limit(limit)).all()

@@ -1,0 +1,244 @@
+"""Accounts: organisations, users, passwords, server-side login sessions and API tokens.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import delete, func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from floorplans.db import db, utcnow
+from floorplans.errors import Conflict, InvalidInput, NotFound
+from floorplans.fields import Field, RecordFields
+from floorplans.models import FAITH_TRADITIONS, ApiToken, LoginSession, Organisation, Role, User
+
+MIN_PASSWORD_LENGTH = 12
+# Verified against when the e-mail is unknown, so a failed login takes as long either way.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + "x" * 20)
+
+ORGANISATION_FIELDS = RecordFields((
+    Field("name", "Name of the congregation", required=True),
+    Field("faith_tradition", "Faith tradition", "choice", required=True, choices=FAITH_TRADITIONS),
+))
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_organisation(raw: dict[str, object]) -> Organisation:
+    values = ORGANISATION_FIELDS.clean(raw)
+    if db.session.scalar(select(Organisation).where(func.lower(Organisation.name) == values["name"].lower())):
+        raise InvalidInput({"name": "another organisation already has this name."})
+    organisation = Organisation(**values)
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def update_organisation(organisation: Organisation, raw: dict[str, object]) -> Organisation:
+    values = ORGANISATION_FIELDS.clean(raw)
+    clash = db.session.scalar(
+        select(Organisation).where(
+            func.lower(Organisation.name) == values["name"].lower(), Organisation.id != organisation.id
+        )
+    )
+    if clash:
+        raise InvalidInput({"name": "another organisation already has this name."})
+    for name, value in values.items():
+        setattr(organisation, name, value)
+    db.session.flush()
+    return organisation
+
+
+def organisation_by_name(name: str) -> Organisation:
+    organisation = db.session.scalar(
+        select(Organisation).where(func.lower(Organisation.name) == name.strip().lower())
+    )
+    if organisation is None:
+        raise NotFound(f"No organisation is called {name!r}.")
+    return organisation
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput({"password": f"must be at least {MIN_PASSWORD_LENGTH} characters long."})
+    if len(password) > 1024:
+        raise InvalidInput({"password": "is too long (at most 1024 characters)."})
+
+
+def create_user(
+    *,
+    email: str,
+    role: str,
+    password: str,
+    name: str = "",
+    organisation: Organisation | None = None,
+) -> User:
+    errors: dict[str, str] = {}
+    email = normalise_email(email)
+    if not email or "@" not in email or len(email) > 254:
+        errors["email"] = "is not an e-mail address."
+    elif db.session.scalar(select(User).where(User.email == email)):
+        errors["email"] = "already has an account."
+    try:
+        role_value = Role(role)
+    except ValueError:
+        errors["role"] = f"must be one of: {', '.join(r.value for r in Role)}."
+    else:
+        if role_value is Role.PARTNER and organisation is None:
+            errors["organisation"] = "is required for a partner (the congregation they belong to)."
+        if role_value is not Role.PARTNER and organisation is not None:
+            errors["organisation"] = "is only for partners; leave it empty for this role."
+    try:
+        check_password_strength(password)
+    except InvalidInput as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise InvalidInput(errors)
+    user = User(
+        email=email,
+        name=name.strip()[:200],
+        role=role_value.value,
+        organisation=organisation,
+        password_hash=generate_password_hash(password),
+        active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def update_user(user: User, *, role: str, organisation: Organisation | None, active: bool, name: str) -> User:
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise InvalidInput({"role": "is not a role."}) from None
+    if role_value is Role.PARTNER and organisation is None:
+        raise InvalidInput({"organisation": "is required for a partner."})
+    if role_value is not Role.PARTNER:
+        organisation = None
+    was_active = user.active
+    user.role = role_value.value
+    user.organisation = organisation
+    user.active = active
+    user.name = name.strip()[:200]
+    if was_active and not active:
+        end_all_sessions(user)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user for these credentials, or None; never says which part was wrong."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.active:
+        return None
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password_hash(user.password_hash, current):
+        raise InvalidInput({"current_password": "is not your current password."})
+    set_password(user, new)
+
+
+def set_password(user: User, new: str) -> None:
+    """Set a new password and end every existing login of this user, everywhere."""
+    check_password_strength(new)
+    user.password_hash = generate_password_hash(new)
+    user.password_changed_at = utcnow()
+    end_all_sessions(user)
+    db.session.flush()
+
+
+# --- server-side login sessions -------------------------------------------------------
+
+def start_session(user: User, *, ip_address: str, user_agent: str) -> str:
+    """Record a new login; returns the secret that goes into the signed session cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(
+            token_hash=_hash_token(token),
+            user=user,
+            ip_address=ip_address[:64],
+            user_agent=user_agent[:300],
+        )
+    )
+    db.session.flush()
+    user.login_session_id = token
+    return token
+
+
+def resume_session(token: str, *, idle: dt.timedelta, absolute: dt.timedelta) -> User | None:
+    """The user of a live login session, or None when it ended, idled out or grew too old."""
+    login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+    if login is None:
+        return None
+    now = utcnow()
+    if now - login.last_seen_at > idle or now - login.created_at > absolute or not login.user.active:
+        db.session.delete(login)
+        db.session.flush()
+        return None
+    # Touch at most once a minute: a write per request would serialise SQLite.
+    if now - login.last_seen_at > dt.timedelta(minutes=1):
+        login.last_seen_at = now
+        db.session.flush()
+    login.user.login_session_id = token
+    return login.user
+
+
+def end_session(token: str) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+    db.session.flush()
+
+
+def end_all_sessions(user: User) -> None:
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+    db.session.flush()
+
+
+# --- API tokens -----------------------------------------------------------------------
+
+def create_token(user: User, label: str = "") -> str:
+    """A new bearer token; the caller shows it once, only its hash is kept."""
+    token = "fpt_" + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user=user, token_hash=_hash_token(token), prefix=token[:10], label=label[:200]))
+    db.session.flush()
+    return token
+
+
+def user_for_token(token: str) -> User | None:
+    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
+        return None
+    now = utcnow()
+    if api_token.last_used_at is None or now - api_token.last_used_at > dt.timedelta(minutes=1):
+        api_token.last_used_at = now
+        db.session.flush()
+    return api_token.user
+
+
+def revoke_token(api_token: ApiToken) -> None:
+    if api_token.revoked_at is not None:
+        raise Conflict("This token was already revoked.")
+    api_token.revoked_at = utcnow()
+    db.session.flush()
+
+
+def user_by_email(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise NotFound(f"No account has the e-mail address {email!r}.")
+    return user

@@ -1,0 +1,168 @@
+"""Building records: create, change, confirm as current, find.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from floorplans.db import db, utcnow
+from floorplans.errors import Conflict, Forbidden, InvalidInput, NotFound
+from floorplans.fields import Field, RecordFields
+from floorplans.models import Building, Organisation, Role, User
+from floorplans.permissions import can_edit, can_read, readable_buildings
+from floorplans.search import normalise, tokens
+
+BUILDING_FIELDS = RecordFields((
+    Field("name", "Building name", required=True, group="Building"),
+    Field("street", "Street address", required=True, group="Address",
+          help="Number and street, as a 911 call would give it."),
+    Field("city", "City", required=True, max_length=100, group="Address"),
+    Field("region", "Province or state", max_length=100, group="Address"),
+    Field("postal_code", "Postal code", max_length=20, group="Address"),
+    Field("latitude", "Latitude", "float", minimum=-90, maximum=90, group="Address",
+          help="Decimal degrees, e.g. 43.6532"),
+    Field("longitude", "Longitude", "float", minimum=-180, maximum=180, group="Address",
+          help="Decimal degrees, e.g. -79.3832"),
+    Field("capacity", "Capacity (people)", "int", minimum=0, maximum=1_000_000, group="Building"),
+    Field("entrances", "Entrances", "textarea", max_length=4000, group="Access",
+          help="Which doors are used, which are kept locked, where responders should enter."),
+    Field("key_box", "Key box", "textarea", max_length=2000, group="Access",
+          help="Where the key box is and who holds the code (never the code itself)."),
+    Field("shutoff_gas", "Gas shut-off", "textarea", max_length=2000, group="Utility shut-offs"),
+    Field("shutoff_electric", "Electrical panel / shut-off", "textarea", max_length=2000,
+          group="Utility shut-offs"),
+    Field("shutoff_water", "Water shut-off", "textarea", max_length=2000, group="Utility shut-offs"),
+    Field("alarm_company", "Alarm company", group="Alarm"),
+    Field("alarm_panel", "Alarm panel location", "textarea", max_length=2000, group="Alarm"),
+    Field("hazards", "Hazards", "textarea", max_length=4000, group="Hazards and notes",
+          help="Fuel, chemicals, candles, oxygen, dogs, structural issues..."),
+    Field("notes", "Notes for responders", "textarea", max_length=8000, group="Hazards and notes"),
+))
+
+
+def _search_text(building: Building) -> str:
+    return normalise(" ".join((building.name, building.street, building.city, building.postal_code)))
+
+
+def _check_coordinates(values: Mapping[str, Any], building: Building | None) -> None:
+    lat = values.get("latitude", building.latitude if building else None)
+    lon = values.get("longitude", building.longitude if building else None)
+    if (lat is None) != (lon is None):
+        missing = "longitude" if lon is None else "latitude"
+        raise InvalidInput({missing: "is needed too: give both latitude and longitude, or neither."})
+
+
+def create_building(organisation: Organisation, raw: Mapping[str, Any], *, by: User) -> Building:
+    values = BUILDING_FIELDS.clean(raw)
+    _check_coordinates(values, None)
+    building = Building(organisation=organisation, **values)
+    building.search_text = _search_text(building)
+    # A partner entering the record is vouching for it today.
+    building.last_verified_at = utcnow()
+    building.last_verified_by = by
+    db.session.add(building)
+    db.session.flush()
+    return building
+
+
+def update_building(
+    building: Building, raw: Mapping[str, Any], *, partial: bool = False, expected_version: int | None = None
+) -> Building:
+    """Change fields; with ``expected_version`` (the form's hidden row version) an edit based
+    on an older copy is refused instead of silently overwriting someone else's change."""
+    values = BUILDING_FIELDS.clean(raw, partial=partial)
+    _check_coordinates(values, building)
+    if expected_version is not None and expected_version != building.row_version:
+        raise Conflict(
+            "Someone else changed this building while you were editing. "
+            "Your changes were not saved: reload the page, then make them again."
+        )
+    for name, value in values.items():
+        setattr(building, name, value)
+    building.search_text = _search_text(building)
+    flush_or_conflict()
+    return building
+
+
+def verify_building(building: Building, *, by: User) -> Building:
+    """The partner's one-click "I confirm this is current"."""
+    building.last_verified_at = utcnow()
+    building.last_verified_by = by
+    flush_or_conflict()
+    return building
+
+
+def flush_or_conflict() -> None:
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "Someone else changed this building at the same moment. Reload the page and try again."
+        ) from None
+
+
+def is_stale(building: Building, *, stale_after_days: int, now: dt.datetime | None = None) -> bool:
+    if building.last_verified_at is None:
+        return True
+    return (now or utcnow()) - building.last_verified_at > dt.timedelta(days=stale_after_days)
+
+
+def get_readable(user: User, building_id: int) -> Building:
+    """A building ``user`` may read.  Someone else's building is "not found", not "forbidden",
+    so ids cannot be probed to learn which exist."""
+    building = db.session.get(Building, building_id)
+    if building is None or not can_read(user, building):
+        raise NotFound("There is no such building, or it is not yours to see.")
+    return building
+
+
+def get_editable(user: User, building_id: int) -> Building:
+    building = get_readable(user, building_id)
+    if not can_edit(user, building):
+        raise Forbidden("You can read this building's record but not change it.")
+    return building
+
+
+def search(user: User, query: str = "", *, limit: int = 50) -> Sequence[Building]:
+    """Buildings ``user`` may read whose name or address contains every word of ``query``
+    (abbreviations expanded: "st" finds "street")."""
+    statement = readable_buildings(user).options(selectinload(Building.organisation))
+    words = tokens(query)
+    if words:
+        statement = statement.where(and_(*(_word_matches(word) for word in words)))
+    return db.session.scalars(statement.order_by(Building.name, Building.id).limit(limit)).all()
+
+
+def _word_matches(word: str) -> ColumnElement[bool]:
+    # Words match at their start ("gra" finds "Grace", "main" never finds "domain");
+    # numbers match whole ("12" must not find "123 Main Street").  The stored text is
+    # normalised to single spaces, so padding both sides marks the word boundaries.
+    padded = " " + Building.search_text + " "
+    return padded.contains(f" {word} " if word.isdigit() else f" {word}")
+
+
+def organisation_for_new_building(user: User, organisation_id: int | None) -> Organisation:
+    """Partners add buildings to their own congregation; admins choose one."""
+    if Role(user.role) is Role.PARTNER:
+        if user.organisation is None:
+            raise Forbidden("Your account is not attached to a congregation yet; ask the service.")
+        if organisation_id not in (None, user.organisation_id):
+            raise InvalidInput({"organisation_id": "partners add buildings to their own congregation only."})
+        return user.organisation
+    if Role(user.role) is not Role.ADMIN:
+        raise Forbidden("Only a congregation's partners or an administrator can add a building.")
+    organisation = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if organisation is None:
+        raise InvalidInput({"organisation_id": "choose the congregation that owns this building."})
+    return organisation
+
+
+def all_organisations() -> Sequence[Organisation]:
+    return db.session.scalars(select(Organisation).order_by(Organisation.name)).all()

@@ -1,0 +1,88 @@
+"""Emergency contacts of a building, in calling order.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from floorplans.db import db
+from floorplans.errors import InvalidInput, NotFound
+from floorplans.fields import Field, RecordFields
+from floorplans.models import Building, Contact
+
+CONTACT_FIELDS = RecordFields((
+    Field("name", "Name", required=True),
+    Field("role", "Role", help="Caretaker, imam, rabbi, board chair, security lead..."),
+    Field("phone", "Phone", "phone", required=True, max_length=40),
+    Field("phone_alt", "Other phone", "phone", max_length=40),
+    Field("email", "E-mail", "email", max_length=254),
+    Field("key_holder", "Holds keys", "bool"),
+    Field("available_24_7", "Can be called 24/7", "bool"),
+    Field("available_days", "Days available", "weekdays", help="When not 24/7."),
+    Field("available_from", "Available from", "time"),
+    Field("available_until", "Available until", "time"),
+    Field("languages", "Languages spoken", help="Comma-separated, e.g. English, Arabic, Urdu"),
+))
+
+
+def _check_hours(values: Mapping[str, Any], contact: Contact | None) -> None:
+    def current(name: str) -> Any:
+        return values[name] if name in values else getattr(contact, name, None)
+
+    start, end = current("available_from"), current("available_until")
+    if (start is None) != (end is None):
+        field = "available_until" if end is None else "available_from"
+        raise InvalidInput({field: "give both the start and the end of the hours, or neither."})
+    if start is not None and start == end:
+        raise InvalidInput({"available_until": "must differ from the start time."})
+
+
+def add_contact(building: Building, raw: Mapping[str, Any]) -> Contact:
+    values = CONTACT_FIELDS.clean(raw)
+    _check_hours(values, None)
+    position = max((c.position for c in building.contacts), default=0) + 1
+    contact = Contact(building=building, position=position, **values)
+    db.session.add(contact)
+    db.session.flush()
+    return contact
+
+
+def update_contact(contact: Contact, raw: Mapping[str, Any], *, partial: bool = False) -> Contact:
+    values = CONTACT_FIELDS.clean(raw, partial=partial)
+    _check_hours(values, contact)
+    for name, value in values.items():
+        setattr(contact, name, value)
+    db.session.flush()
+    return contact
+
+
+def delete_contact(contact: Contact) -> None:
+    building = contact.building
+    building.contacts.remove(contact)
+    _renumber(building)
+    db.session.flush()
+
+
+def move_contact(contact: Contact, offset: int) -> None:
+    """Move up (-1) or down (+1) in the calling order."""
+    ordered = list(contact.building.contacts)
+    index = ordered.index(contact)
+    target = max(0, min(len(ordered) - 1, index + offset))
+    ordered.insert(target, ordered.pop(index))
+    for position, item in enumerate(ordered, start=1):
+        item.position = position
+    db.session.flush()
+
+
+def _renumber(building: Building) -> None:
+    for position, item in enumerate(building.contacts, start=1):
+        item.position = position
+
+
+def contact_of(building: Building, contact_id: int) -> Contact:
+    for contact in building.contacts:
+        if contact.id == contact_id:
+            return contact
+    raise NotFound("This building has no such contact.")

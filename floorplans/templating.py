@@ -1,0 +1,88 @@
+"""What templates may call: dates in the service's time zone, dialable phone links,
+weekday names, and the permission checks that decide which buttons to show.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app
+from flask_login import current_user
+
+from floorplans.fields import WEEKDAYS
+from floorplans.models import Building
+from floorplans.permissions import Permission, can_edit, has_permission
+from floorplans.services.buildings import is_stale
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (naive UTC) time shown in the service's time zone."""
+    if value is None:
+        return "never"
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt)
+
+
+def tel_uri(phone: str) -> str:
+    """tel: link an in-car tablet or a phone can dial: digits and a leading +, extension as ;ext=."""
+    main, _, extension = _split_extension(phone)
+    uri = "tel:" + ("+" if main.strip().startswith("+") else "") + re.sub(r"\D", "", main)
+    return uri + (f";ext={extension}" if extension else "")
+
+
+def _split_extension(phone: str) -> tuple[str, str, str]:
+    match = re.search(r"(?i)\s*(?:x|ext\.?)\s*([0-9]{1,6})\s*$", phone)
+    if not match:
+        return phone, "", ""
+    return phone[: match.start()], "x", match.group(1)
+
+
+def weekday_name(number: int | None) -> str:
+    return WEEKDAYS[number] if number is not None else ""
+
+
+def days_text(digits: str) -> str:
+    """"01234" -> "Mon–Fri"; "056" -> "Mon, Sat, Sun"."""
+    days = [int(d) for d in digits or ""]
+    if not days:
+        return ""
+    if len(days) == 7:
+        return "every day"
+    if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
+        return f"{WEEKDAYS[days[0]][:3]}–{WEEKDAYS[days[-1]][:3]}"
+    return ", ".join(WEEKDAYS[d][:3] for d in days)
+
+
+def hhmm(value: dt.time | None) -> str:
+    return value.strftime("%H:%M") if value else ""
+
+
+def _globals() -> dict[str, Any]:
+    def user_can_edit(building: Building) -> bool:
+        return current_user.is_authenticated and can_edit(current_user, building)
+
+    def user_has(permission: Permission) -> bool:
+        return current_user.is_authenticated and has_permission(current_user, permission)
+
+    def stale(building: Building) -> bool:
+        return is_stale(building, stale_after_days=int(current_app.config["STALE_AFTER_DAYS"]))
+
+    return {
+        "Permission": Permission,
+        "can_edit": user_can_edit,
+        "has_permission": user_has,
+        "is_stale": stale,
+        "service_name": current_app.config["SERVICE_NAME"],
+        "WEEKDAYS": WEEKDAYS,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        local_time=local_time, tel=tel_uri, weekday=weekday_name, days=days_text, hhmm=hhmm
+    )
+    app.context_processor(_globals)
