@@ -5,6 +5,7 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, ClassVar
 
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -48,7 +49,7 @@ class Building(db.Model):
     # Optimistic locking: two editors saving at once get a conflict, never a lost update.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": row_version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": row_version}
 
     organisation: Mapped[Organisation] = relationship(back_populates="buildings")
     last_verified_by: Mapped[User | None] = relationship()

@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.  See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+PORT ?= 5000
+# PostgreSQL for the tests when it answers on loopback (CI machines have it).
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test install install-test lint migrate demo clean
+
+$(VENV)/.installed-app: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-app
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed-app
+
+install-test: $(VENV)/.installed-test
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: migrate
+	$(FLASK) demo
+
+run: demo
+	@echo ""
+	@echo "  floorplans is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	@echo ""
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+lint: install-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -q --severity-level medium -r floorplans blueprints storage converters
+
+test: install-test lint
+	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
+	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
+	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \
+	  echo "PostgreSQL answers on 127.0.0.1:5432: tests run on SQLite and PostgreSQL"; \
+	fi; \
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

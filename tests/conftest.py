@@ -1,0 +1,252 @@
+"""Fixtures for the whole suite: an app on a fresh database per test (SQLite always,
+PostgreSQL too when FLOORPLANS_TEST_DATABASE_URL is set), a signed-in test browser with
+CSRF tokens, and factories for records."""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+from werkzeug.test import TestResponse
+
+from floorplans import create_app
+from floorplans.db import db
+from floorplans.models import Building, Organisation, Role, User
+
+pytest_plugins = ["tests.fixtures_s3"]
+
+CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
+PASSWORD = "correct horse battery staple"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _backends() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get("FLOORPLANS_TEST_DATABASE_URL") else ["sqlite"]
+
+
+def _migrate(database_url: str, instance: Path) -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file; each test gets a copy (milliseconds instead of a migration)."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", folder / "instance")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A database of our own on the server named by FLOORPLANS_TEST_DATABASE_URL, migrated
+    once; dropped at the end so parallel runs never share tables."""
+    server = make_url(os.environ["FLOORPLANS_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    name = f"floorplans_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url, Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}-instance")
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "floorplans.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgresql_url")
+    yield url
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        connection.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    """The test mapping; tests may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "STORAGE_URL": str(tmp_path / "storage"),
+        "SECRET_KEY": "test-secret-key",
+    }
+
+
+class IsolatedClient(FlaskClient):
+    """Runs each request in a fresh context, as a server would.  The test body holds an app
+    context of its own (for factories and assertions); without this, requests would reuse
+    it and share ``g`` (the signed-in user) and the database session between requests."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:  # type: ignore[override]
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(app_config)
+    application.test_client_class = IsolatedClient
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def runner(app: Flask):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    # Hashing is deliberately slow; every test user shares one precomputed hash.
+    return generate_password_hash(PASSWORD)
+
+
+@pytest.fixture
+def make_organisation(app: Flask):  # type: ignore[no-untyped-def]
+    def make(name: str | None = None, faith_tradition: str = "Muslim") -> Organisation:
+        organisation = Organisation(name=name or f"Congregation {uuid.uuid4().hex[:6]}", faith_tradition=faith_tradition)
+        db.session.add(organisation)
+        db.session.commit()
+        return organisation
+
+    return make
+
+
+@pytest.fixture
+def make_user(app: Flask, password_hash: str, make_organisation):  # type: ignore[no-untyped-def]
+    def make(role: str | Role = Role.OFFICER, organisation: Organisation | None = None, **values: Any) -> User:
+        role = Role(role)
+        if role is Role.PARTNER and organisation is None:
+            organisation = make_organisation()
+        user = User(
+            email=values.pop("email", f"{role.value}-{uuid.uuid4().hex[:8]}@example.org"),
+            role=role.value,
+            organisation=organisation,
+            password_hash=password_hash,
+            **values,
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_building(app: Flask, make_organisation):  # type: ignore[no-untyped-def]
+    def make(organisation: Organisation | None = None, **values: Any) -> Building:
+        from floorplans.search import normalise
+
+        fields = {
+            "name": f"Masjid {uuid.uuid4().hex[:6]}",
+            "street": "77 Queen Street West",
+            "city": "Toronto",
+            "region": "ON",
+            "postal_code": "M5H 2N2",
+            **values,
+        }
+        building = Building(organisation=organisation or make_organisation(), **fields)
+        building.search_text = normalise(" ".join((building.name, building.street, building.city, building.postal_code)))
+        db.session.add(building)
+        db.session.commit()
+        return building
+
+    return make
+
+
+class Browser:
+    """A test client that signs in through the real login form and sends the CSRF token
+    with every form, as a browser would."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+        self.csrf_token: str | None = None
+
+    def get(self, url: str, **kwargs: Any) -> TestResponse:
+        response = self.client.get(url, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def post(self, url: str, data: dict[str, Any] | None = None, *, csrf: bool = True, **kwargs: Any) -> TestResponse:
+        data = dict(data or {})
+        if csrf:
+            if self.csrf_token is None:
+                self.get("/login")
+            data.setdefault("csrf_token", self.csrf_token)
+        response = self.client.post(url, data=data, **kwargs)
+        self._remember_token(response)
+        return response
+
+    def login(self, user: User | str, password: str = PASSWORD) -> TestResponse:
+        email = user if isinstance(user, str) else user.email
+        self.get("/login")
+        response = self.post("/login", {"email": email, "password": password})
+        self.csrf_token = None
+        self.get("/account/password")  # a page with a form: picks up the new session's token
+        return response
+
+    def _remember_token(self, response: TestResponse) -> None:
+        if response.mimetype == "text/html":
+            match = _CSRF.search(response.get_data(as_text=True))
+            if match:
+                self.csrf_token = match.group(1)
+
+
+@pytest.fixture
+def browser(app: Flask) -> Browser:
+    return Browser(app.test_client())
+
+
+@pytest.fixture
+def browser_for(app: Flask):  # type: ignore[no-untyped-def]
+    """A fresh signed-in browser for a user: ``browser_for(user)``."""
+
+    def make(user: User) -> Browser:
+        new = Browser(app.test_client())
+        response = new.login(user)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return new
+
+    return make
+
+
+@pytest.fixture
+def api_token(app: Flask):  # type: ignore[no-untyped-def]
+    """A bearer header for a user: ``client.get(url, headers=api_token(user))``."""
+    from floorplans.services import accounts
+
+    def make(user: User) -> dict[str, str]:
+        token = accounts.create_token(user, "tests")
+        db.session.commit()
+        return {"Authorization": f"Bearer {token}"}
+
+    return make
