@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy import func, select
 
 from floorplans.auth import permission
@@ -13,7 +14,6 @@ from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import Permission
 from floorplans.services import access, accounts
 from floorplans.services.accounts import ORGANISATION_FIELDS
-from flask_login import current_user
 
 bp = Blueprint("admin", __name__)
 

@@ -79,7 +79,7 @@ def change_password() -> ResponseReturnValue:
     if request.method == "POST":
         new = request.form.get("new_password", "")
         if new != request.form.get("confirm_password", ""):
-            errors["confirm_password"] = "does not match the new password."
+            errors["confirm_password"] = "does not match the new password."  # noqa: S105 (a message)
         else:
             try:
                 accounts.change_password(current_user, request.form.get("current_password", ""), new)

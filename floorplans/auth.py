@@ -74,6 +74,8 @@ def _refuse() -> NoReturn:
 
 
 def _load_user(token: str) -> User | None:
+    if _bearer_token(request):
+        return None  # an explicit API token wins over a browser session cookie
     config = current_app.config
     return accounts.resume_session(
         token,
@@ -82,12 +84,16 @@ def _load_user(token: str) -> User | None:
     )
 
 
+def _bearer_token(req: Request) -> str | None:
+    scheme, _, token = req.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
 def _load_user_from_request(req: Request) -> User | None:
-    header = req.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = _bearer_token(req)
+    if token is None:
         return None
-    user = accounts.user_for_token(token.strip())
+    user = accounts.user_for_token(token)
     if user is not None:
         g.auth_channel = "token"
     return user

@@ -7,17 +7,38 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Canada Post and USPS street-type and direction abbreviations that officers type or CAD sends.
-ABBREVIATIONS = {
-    "st": "street", "str": "street", "ave": "avenue", "av": "avenue", "rd": "road",
-    "blvd": "boulevard", "dr": "drive", "cres": "crescent", "cr": "crescent", "ct": "court",
-    "crt": "court", "ln": "lane", "pl": "place", "sq": "square", "pkwy": "parkway",
-    "hwy": "highway", "ter": "terrace", "terr": "terrace", "cir": "circle", "trl": "trail",
-    "gdns": "gardens", "gt": "gate", "pk": "park", "pt": "point", "mt": "mount",
-    "n": "north", "s": "south", "e": "east", "w": "west", "ne": "northeast",
-    "nw": "northwest", "se": "southeast", "sw": "southwest", "ste": "saint", "saint": "saint",
-    "apt": "apartment", "bldg": "building", "ft": "fort",
+# Street types, directions and "Saint", each reduced to one canonical short form (as the
+# postal services' own abbreviations do), so "Main Street", "main st" and "MAIN ST." agree and
+# "St. Mary" matches "Saint Mary".  Both the stored text and the query go through this.
+_SPELLINGS = {
+    "st": ("street", "str", "saint", "ste", "sainte"),
+    "ave": ("avenue", "av"),
+    "rd": ("road",),
+    "blvd": ("boulevard", "boul"),
+    "dr": ("drive",),
+    "cres": ("crescent", "cr"),
+    "ct": ("court", "crt"),
+    "ln": ("lane",),
+    "pl": ("place",),
+    "sq": ("square",),
+    "pkwy": ("parkway",),
+    "hwy": ("highway",),
+    "terr": ("terrace", "ter"),
+    "cir": ("circle",),
+    "trl": ("trail",),
+    "gdns": ("gardens",),
+    "mt": ("mount",),
+    "ft": ("fort",),
+    "n": ("north",),
+    "s": ("south",),
+    "e": ("east",),
+    "w": ("west",),
+    "ne": ("northeast",),
+    "nw": ("northwest",),
+    "se": ("southeast",),
+    "sw": ("southwest",),
 }
+ABBREVIATIONS = {spelling: short for short, spellings in _SPELLINGS.items() for spelling in spellings}
 _WORD = re.compile(r"[a-z0-9]+")
 
 

@@ -1,6 +1,7 @@
 """Fixtures for the whole suite: an app on a fresh database per test (SQLite always,
 PostgreSQL too when FLOORPLANS_TEST_DATABASE_URL is set), a signed-in test browser with
 CSRF tokens, and factories for records."""
+
 from __future__ import annotations
 
 import contextvars
@@ -133,7 +134,9 @@ def password_hash() -> str:
 @pytest.fixture
 def make_organisation(app: Flask):  # type: ignore[no-untyped-def]
     def make(name: str | None = None, faith_tradition: str = "Muslim") -> Organisation:
-        organisation = Organisation(name=name or f"Congregation {uuid.uuid4().hex[:6]}", faith_tradition=faith_tradition)
+        organisation = Organisation(
+            name=name or f"Congregation {uuid.uuid4().hex[:6]}", faith_tradition=faith_tradition
+        )
         db.session.add(organisation)
         db.session.commit()
         return organisation
@@ -175,7 +178,9 @@ def make_building(app: Flask, make_organisation):  # type: ignore[no-untyped-def
             **values,
         }
         building = Building(organisation=organisation or make_organisation(), **fields)
-        building.search_text = normalise(" ".join((building.name, building.street, building.city, building.postal_code)))
+        building.search_text = normalise(
+            " ".join((building.name, building.street, building.city, building.postal_code))
+        )
         db.session.add(building)
         db.session.commit()
         return building
@@ -215,6 +220,8 @@ class Browser:
         return response
 
     def _remember_token(self, response: TestResponse) -> None:
+        response.get_data()  # buffer the body, then release the file a static response holds
+        response.close()
         if response.mimetype == "text/html":
             match = _CSRF.search(response.get_data(as_text=True))
             if match:

@@ -2,6 +2,7 @@
 
 storage and converters import neither Flask nor SQLAlchemy nor each other; blueprints never
 import boto3, pymupdf or PIL; only create_app knows the blueprints."""
+
 from __future__ import annotations
 
 import ast
@@ -13,7 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 FORBIDDEN: dict[str, set[str]] = {
     "storage": {"flask", "flask_sqlalchemy", "sqlalchemy", "converters", "floorplans", "blueprints", "werkzeug"},
-    "converters": {"flask", "flask_sqlalchemy", "sqlalchemy", "storage", "floorplans", "blueprints", "werkzeug", "boto3"},
+    "converters": {
+        "flask",
+        "flask_sqlalchemy",
+        "sqlalchemy",
+        "storage",
+        "floorplans",
+        "blueprints",
+        "werkzeug",
+        "boto3",
+    },
     "floorplans": {"blueprints"},
     "blueprints": {"boto3", "botocore", "pymupdf", "fitz", "PIL", "storage", "converters"},
 }

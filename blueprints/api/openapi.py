@@ -34,7 +34,18 @@ WRITE_ERRORS = {
     "409": _json(_ref("Error"), "Someone else changed the building first (If-Match did not match)."),
     "422": _json(_ref("Error"), "A field is invalid; `fields` says which and why."),
 }
-BUILDING_ID = {"name": "building_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _id(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+BUILDING_ID = _id("building_id")
+REMOVED = {"description": "Removed."}
 
 
 def document(server_url: str) -> dict[str, Any]:
@@ -105,7 +116,8 @@ def document(server_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(
-                            {"type": "object", "properties": {"buildings": {"type": "array", "items": _ref("BuildingSummary")}}},
+                            {"type": "object",
+                             "properties": {"buildings": {"type": "array", "items": _ref("BuildingSummary")}}},
                             "Matching buildings the caller may read.",
                         ),
                         "401": ERRORS["401"],
@@ -113,7 +125,7 @@ def document(server_url: str) -> dict[str, Any]:
                 },
                 "post": {
                     "summary": "Add a building (partners: to their congregation; admins: any)",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": new_building}}},
+                    "requestBody": _body(new_building),
                     "responses": {"201": _json(_ref("Building"), "The new record."), **WRITE_ERRORS},
                 },
             },
@@ -127,8 +139,7 @@ def document(server_url: str) -> dict[str, Any]:
                     "summary": "Change some fields of a building",
                     "parameters": [{"name": "If-Match", "in": "header", "schema": {"type": "string"},
                                     "description": "The ETag of the copy the change is based on."}],
-                    "requestBody": {"required": True, "content": {"application/json": {
-                        "schema": BUILDING_FIELDS.openapi(required=False)}}},
+                    "requestBody": _body(BUILDING_FIELDS.openapi(required=False)),
                     "responses": {"200": _json(_ref("Building"), "The changed record."), **WRITE_ERRORS},
                 },
             },
@@ -143,37 +154,38 @@ def document(server_url: str) -> dict[str, Any]:
                 "parameters": [BUILDING_ID],
                 "post": {
                     "summary": "Add an emergency contact (called after the existing ones)",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": CONTACT_FIELDS.openapi()}}},
+                    "requestBody": _body(CONTACT_FIELDS.openapi()),
                     "responses": {"201": _json(_ref("Contact"), "The new contact."), **WRITE_ERRORS},
                 },
             },
             "/buildings/{building_id}/contacts/{contact_id}": {
-                "parameters": [BUILDING_ID, {"name": "contact_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [BUILDING_ID, _id("contact_id")],
                 "patch": {
                     "summary": "Change a contact; `position` moves it in the calling order",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                        "allOf": [CONTACT_FIELDS.openapi(required=False),
-                                  {"type": "object", "properties": {"position": {"type": "integer"}}}]}}}},
+                    "requestBody": _body({"allOf": [
+                        CONTACT_FIELDS.openapi(required=False),
+                        {"type": "object", "properties": {"position": {"type": "integer"}}},
+                    ]}),
                     "responses": {"200": _json(_ref("Contact"), "The contact."), **WRITE_ERRORS},
                 },
-                "delete": {"summary": "Remove a contact", "responses": {"204": {"description": "Removed."}, **ERRORS}},
+                "delete": {"summary": "Remove a contact", "responses": {"204": REMOVED, **ERRORS}},
             },
             "/buildings/{building_id}/gatherings": {
                 "parameters": [BUILDING_ID],
                 "post": {
                     "summary": "Add a gathering to the schedule",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": GATHERING_FIELDS.openapi()}}},
+                    "requestBody": _body(GATHERING_FIELDS.openapi()),
                     "responses": {"201": _json(_ref("Gathering"), "The new gathering."), **WRITE_ERRORS},
                 },
             },
             "/buildings/{building_id}/gatherings/{gathering_id}": {
-                "parameters": [BUILDING_ID, {"name": "gathering_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "parameters": [BUILDING_ID, _id("gathering_id")],
                 "patch": {
                     "summary": "Change a gathering",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": GATHERING_FIELDS.openapi(required=False)}}},
+                    "requestBody": _body(GATHERING_FIELDS.openapi(required=False)),
                     "responses": {"200": _json(_ref("Gathering"), "The gathering."), **WRITE_ERRORS},
                 },
-                "delete": {"summary": "Remove a gathering", "responses": {"204": {"description": "Removed."}, **ERRORS}},
+                "delete": {"summary": "Remove a gathering", "responses": {"204": REMOVED, **ERRORS}},
             },
         },
         "components": {

@@ -1,4 +1,5 @@
 """Signing in and out: generic errors, server-side sessions, password changes, CSRF."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -78,7 +79,11 @@ def test_password_change_ends_every_other_session(app, browser_for, make_user) -
     laptop, phone = browser_for(user), browser_for(user)
     response = laptop.post(
         "/account/password",
-        {"current_password": PASSWORD, "new_password": "a brand new passphrase", "confirm_password": "a brand new passphrase"},
+        {
+            "current_password": PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm_password": "a brand new passphrase",
+        },
     )
     assert response.status_code == 302
     assert laptop.get("/portal/").status_code == 200  # the browser that changed it stays in
@@ -92,7 +97,10 @@ def test_password_change_refuses_bad_input_and_changes_nothing(browser_for, make
     browser = browser_for(user)
     old_hash = user.password_hash
     for form, problem in (
-        ({"current_password": "wrong", "new_password": "x" * 14, "confirm_password": "x" * 14}, "not your current password"),
+        (
+            {"current_password": "wrong", "new_password": "x" * 14, "confirm_password": "x" * 14},
+            "not your current password",
+        ),
         ({"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}, "at least 12"),
         ({"current_password": PASSWORD, "new_password": "y" * 14, "confirm_password": "z" * 14}, "does not match"),
     ):
@@ -115,7 +123,9 @@ def test_forms_without_the_csrf_token_are_refused(browser_for, make_user, make_b
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation, name="Old name")
     browser = browser_for(partner)
-    response = browser.post(f"/portal/buildings/{building.id}/edit", {"name": "Changed", "street": "1 A St", "city": "X"}, csrf=False)
+    response = browser.post(
+        f"/portal/buildings/{building.id}/edit", {"name": "Changed", "street": "1 A St", "city": "X"}, csrf=False
+    )
     assert response.status_code == 400
     assert "did not come from this site" in response.get_data(as_text=True)
     response = browser.post(

@@ -1,0 +1,178 @@
+"""Every route x every kind of visitor.  The matrix is built from the app's URL map, so a
+new route is checked the day it is added, and one without a declared permission cannot
+even start (create_app refuses it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from werkzeug.routing import Rule
+
+from floorplans.auth import declared_permission
+from floorplans.db import db
+from floorplans.models import Building, Contact, Gathering, Role
+from floorplans.permissions import ROLE_PERMISSIONS, Permission
+from floorplans.representations import building_record
+from tests.conftest import Browser
+
+VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "admin"]
+
+
+@dataclass
+class World:
+    ids: dict[str, int]
+    browsers: dict[str, Browser]
+    tokens: dict[str, dict[str, str]]
+
+
+@pytest.fixture
+def world(app: Flask, make_organisation, make_user, make_building, browser_for, api_token) -> World:
+    own, other = make_organisation("Gurdwara Sahib"), make_organisation("St. Mary's Parish")
+    building = make_building(own)
+    # Two of each: the web and the API each delete their own.
+    contacts = [Contact(building=building, name=f"Caretaker {n}", phone="416-555-0100", position=n) for n in (1, 2)]
+    gatherings = [
+        Gathering(building=building, label=f"Langar {n}", weekday=6, start_time=dt.time(11), end_time=dt.time(14))
+        for n in (1, 2)
+    ]
+    db.session.add_all(contacts + gatherings)
+    db.session.commit()
+    users = {
+        "partner_own": make_user(Role.PARTNER, own),
+        "partner_other": make_user(Role.PARTNER, other),
+        "officer": make_user(Role.OFFICER),
+        "planner": make_user(Role.PLANNER),
+        "admin": make_user(Role.ADMIN),
+    }
+    browsers = {"anonymous": Browser(app.test_client())}
+    tokens: dict[str, dict[str, str]] = {"anonymous": {}}
+    for name, user in users.items():
+        browsers[name] = browser_for(user)
+        tokens[name] = api_token(user)
+    ids = {
+        "building_id": building.id,
+        "contact_id": contacts[0].id,
+        "gathering_id": gatherings[0].id,
+        "api_contact_id": contacts[1].id,
+        "api_gathering_id": gatherings[1].id,
+        "organisation_id": own.id,
+        "user_id": users["officer"].id,
+    }
+    return World(ids, browsers, tokens)
+
+
+def requests_of(app: Flask) -> list[tuple[Rule, str]]:
+    """Every (rule, method), reads first, then writes, deletions and sign-out last so that
+    one request never removes what a later one needs."""
+    pairs = [
+        (rule, method) for rule in app.url_map.iter_rules() for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
+
+    def order(pair: tuple[Rule, str]) -> tuple[int, str]:
+        rule, method = pair
+        if rule.endpoint == "auth.logout":
+            return (4, rule.rule)
+        if method == "DELETE":
+            return (3, rule.rule)
+        if "delete" in rule.endpoint:
+            return (2, rule.rule)
+        return (0 if method == "GET" else 1, rule.rule)
+
+    return sorted(pairs, key=order)
+
+
+def url_for_rule(rule: Rule, ids: dict[str, int]) -> str:
+    prefix = "api_" if rule.rule.startswith("/api/") else ""
+    values = {name: ids.get(prefix + name, ids.get(name, "css/portal.css")) for name in rule.arguments}
+    return rule.build(values, append_unknown=False)[1]  # type: ignore[index]
+
+
+def expected(app: Flask, rule: Rule, visitor: str) -> str:
+    required = declared_permission(app, rule.endpoint)
+    assert required is not None, f"{rule.endpoint} declares no permission"
+    if required is Permission.PUBLIC:
+        return "allowed"
+    if visitor == "anonymous":
+        return "sign in"
+    role = Role.PARTNER if visitor.startswith("partner") else Role(visitor)
+    if required not in ROLE_PERMISSIONS[role]:
+        return "forbidden"
+    if visitor == "partner_other" and "building_id" in rule.arguments:
+        return "not found"
+    return "allowed"
+
+
+def outcome(status: int, location: str, is_api: bool) -> str:
+    if status == 401 or (status == 302 and location.startswith("/login?next=") and not is_api):
+        return "sign in"
+    if status == 403:
+        return "forbidden"
+    if status == 404:
+        return "not found"
+    return "allowed"
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_route_matrix(app: Flask, world: World, visitor: str) -> None:
+    browser, token = world.browsers[visitor], world.tokens[visitor]
+    before = building_record(db.session.get(Building, world.ids["building_id"]))
+    mismatches = []
+    checked = 0
+    for rule, method in requests_of(app):
+        url = url_for_rule(rule, world.ids)
+        is_api = url.startswith("/api/")
+        if is_api:
+            response = browser.client.open(url, method=method, headers=token, json={})
+            response.close()
+        elif method == "GET":
+            response = browser.get(url)
+        else:
+            response = browser.post(url, {})
+        want = expected(app, rule, visitor)
+        got = outcome(response.status_code, response.headers.get("Location", ""), is_api)
+        if declared_permission(app, rule.endpoint) is Permission.PUBLIC and response.status_code == 401:
+            got = "allowed"  # the login form's own answer to wrong credentials
+        checked += 1
+        if got != want:
+            mismatches.append(f"{method} {url}: expected {want}, got {response.status_code}")
+        if is_api and response.status_code >= 400:
+            assert response.is_json and "error" in response.get_json(), url
+    assert checked >= 30
+    assert mismatches == []
+    if visitor in ("anonymous", "partner_other", "officer", "planner"):
+        db.session.expire_all()
+        after = building_record(db.session.get(Building, world.ids["building_id"]))
+        assert after == before, "a visitor without edit rights changed the record"
+
+
+def test_matrix_catches_an_open_route(app: Flask) -> None:
+    """The check itself must be able to fail: a route answering 200 to everyone is seen."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == "admin.index")
+    assert expected(app, rule, "officer") == "forbidden"
+    assert outcome(200, "", False) == "allowed"
+
+
+def test_a_route_without_permission_stops_the_app(app_config) -> None:
+    from flask import Blueprint
+
+    import floorplans
+
+    original = floorplans.create_app
+
+    def sneaky() -> Flask:
+        app = original(app_config)
+        return app
+
+    app = sneaky()
+    bp = Blueprint("sneaky", __name__)
+
+    @bp.route("/sneaky")
+    def open_route() -> str:
+        return "secret"
+
+    app.register_blueprint(bp)
+    response = app.test_client().get("/sneaky")
+    assert response.status_code == 403
