@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from floorplans import auth, cli, config, db, security, templating
+    from floorplans import auth, cli, config, db, jobs, objects, security, templating
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
     app = Flask(
@@ -25,6 +25,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     config.load_config(app, test_config)
     db.init_app(app)
+    objects.init_app(app)
+    jobs.init_app(app)
     auth.init_app(app)
     security.init_app(app)
     templating.init_app(app)

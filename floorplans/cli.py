@@ -17,6 +17,8 @@ from floorplans.services import accounts
 
 users = AppGroup("users", help="Manage accounts.")
 tokens = AppGroup("tokens", help="Manage API bearer tokens.")
+plans = AppGroup("plans", help="Render and clean up floor plans.")
+jobs = AppGroup("jobs", help="The background job worker.")
 
 
 def _fail(error: FloorplansError) -> None:
@@ -89,7 +91,90 @@ def demo_command() -> None:
             click.echo(f"  {role:<8} {email:<28} {password}")
 
 
+@plans.command("render")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--building", "building_id", type=int, required=True, help="The building's id.")
+@click.option("--publish/--no-publish", default=True, help="Publish when rendered (if it is the newest).")
+def render_plan(pdf: str, building_id: int, publish: bool) -> None:
+    """Upload a PDF as a new plan version of a building and render it now, with progress."""
+    from pathlib import Path
+
+    from floorplans.models import Building, PlanVersion, VersionState
+    from floorplans.services import plans as plan_service
+    from floorplans.services import rendering
+
+    building = db.session.get(Building, building_id)
+    if building is None:
+        click.echo(f"error: there is no building {building_id}.", err=True)
+        sys.exit(1)
+    admin = _operator()
+    try:
+        with open(pdf, "rb") as stream:
+            version = plan_service.upload_plan(building, stream, Path(pdf).name, by=admin)
+    except FloorplansError as error:
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(f"{Path(pdf).name}: {version.page_count} page(s), version {version.number} of {building.name}")
+    version_id = version.id
+    with click.progressbar(length=100, label="Rendering", show_percent=True) as bar:
+        shown = 0
+
+        def advance(current: PlanVersion) -> None:
+            nonlocal shown
+            bar.update(current.percent - shown)
+            shown = current.percent
+
+        result = rendering.render_version(version_id, on_progress=advance)
+    if result is None or result.state != VersionState.READY:
+        message = result.error if result is not None else "another worker took this version"
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
+    published = building.published_version_id == result.id
+    click.echo(f"Ready: {result.tiles_done} tiles" + (", published." if published else " (not published)."))
+
+
+def _operator():  # type: ignore[no-untyped-def]
+    """The account recorded as uploader of a command-line import: the first administrator."""
+    from sqlalchemy import select
+
+    from floorplans.models import User
+
+    return db.session.scalar(select(User).where(User.role == Role.ADMIN.value).order_by(User.id))
+
+
+@plans.command("cleanup")
+@click.option("--grace-days", type=float, default=None, help="Default: FLOORPLANS_PLAN_GRACE_DAYS (7).")
+def cleanup_command(grace_days: float | None) -> None:
+    """Remove tiles of superseded and failed versions after the grace period, and orphans."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from floorplans.services.cleanup import cleanup_plans
+
+    days = grace_days if grace_days is not None else float(current_app.config["PLAN_GRACE_DAYS"])
+    report = cleanup_plans(grace=dt.timedelta(days=days))
+    click.echo(
+        f"Removed the tiles of {len(report.versions)} old version(s) and {len(report.orphans)} orphaned "
+        f"version(s): {report.objects_deleted} objects."
+    )
+
+
+@jobs.command("worker")
+@click.option("--workers", type=int, default=1, help="Jobs run at once (each render uses its own processes).")
+def worker_command(workers: int) -> None:
+    """Run a job consumer until interrupted (Ctrl-C)."""
+    from floorplans.jobs import get_jobs
+
+    huey = get_jobs().huey
+    click.echo(f"Job worker on {type(huey.storage).__name__} with {workers} worker(s).")
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(tokens)
+    app.cli.add_command(plans)
+    app.cli.add_command(jobs)
     app.cli.add_command(demo_command)

@@ -27,6 +27,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # a little over the PDF upload limit
     "UPLOAD_MAX_MB": 100,
     "UPLOAD_MAX_PAGES": 60,
+    "PAGE_MAX_PIXELS": 100_000_000,  # pixel budget of one page at full zoom
+    "RENDER_DPI": 288,  # vector sheets; scans keep their own resolution
+    "RENDER_WORKERS": 2,
+    "RENDER_PAGE_SECONDS": 120,  # wall-clock limit per page
+    "RENDER_MEMORY_MB": 1024,  # address-space cap per render process
+    "PLAN_GRACE_DAYS": 7,  # superseded versions keep their tiles this long
+    "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set FLOORPLANS_SESSION_COOKIE_SECURE=true behind HTTPS

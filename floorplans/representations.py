@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from floorplans.models import Building, Contact, Gathering
+from flask import url_for
+
+from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
 from floorplans.services.gatherings import GATHERING_FIELDS
@@ -38,6 +40,50 @@ def gathering_json(gathering: Gathering) -> dict[str, Any]:
     return {"id": gathering.id, **GATHERING_FIELDS.to_json(gathering)}
 
 
+def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
+    """Leaflet's URL template for a page: ``.../{z}/{x}/{y}.webp``."""
+    sample = url_for("response.tile", version_key=version.key, page=page.number, z=0, x=0, y=0)
+    return sample.removesuffix("/0/0/0.webp") + "/{z}/{x}/{y}.webp"
+
+
+def page_json(version: PlanVersion, page: PlanPage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": page.id, "number": page.number, "position": page.position, "label": page.label,
+        "width_pt": page.width_pt, "height_pt": page.height_pt,
+    }
+    if version.state == VersionState.READY:
+        body.update({
+            "width": page.width, "height": page.height, "tile_size": page.tile_size, "min_zoom": 0,
+            "max_zoom": page.max_zoom, "format": page.tile_format, "kind": page.kind, "background": page.background,
+            "tile_url": tile_url_template(version, page),
+            "overview_url": url_for("response.overview", version_key=version.key, page=page.number),
+        })
+    return body
+
+
+def version_json(version: PlanVersion) -> dict[str, Any]:
+    return {
+        "id": version.id,
+        "building_id": version.building_id,
+        "number": version.number,
+        "state": version.state,
+        "published": version.building.published_version_id == version.id,
+        "filename": version.original_filename,
+        "bytes": version.original_bytes,
+        "page_count": version.page_count,
+        "progress": {
+            "percent": version.percent, "pages_done": version.pages_done, "pages_total": version.page_count,
+            "tiles_rendered": version.tiles_rendered, "tiles_stored": version.tiles_done,
+            "tiles_total": version.tiles_total,
+        },
+        "error": version.error or None,
+        "created_at": _when(version.created_at),
+        "finished_at": _when(version.finished_at),
+        "published_at": _when(version.published_at),
+        "pages": [page_json(version, page) for page in version.pages],
+    }
+
+
 def building_record(building: Building) -> dict[str, Any]:
     return {
         **building_summary(building),
@@ -47,4 +93,5 @@ def building_record(building: Building) -> dict[str, Any]:
         "last_verified_by": building.last_verified_by.email if building.last_verified_by else None,
         "contacts": [contact_json(c) for c in building.contacts],
         "gatherings": [gathering_json(g) for g in building.gatherings],
+        "plan": version_json(building.published_version) if building.published_version else None,
     }

@@ -48,6 +48,50 @@ BUILDING_ID = _id("building_id")
 REMOVED = {"description": "Removed."}
 
 
+PLAN_PAGE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "number": {"type": "integer", "description": "Page number in the PDF."},
+        "position": {"type": "integer", "description": "Order in the floor switcher."},
+        "label": {"type": "string"},
+        "width_pt": {"type": "number"},
+        "height_pt": {"type": "number"},
+        "width": {"type": "integer", "description": "Pixels at full zoom (ready versions)."},
+        "height": {"type": "integer"},
+        "tile_size": {"type": "integer"},
+        "min_zoom": {"type": "integer"},
+        "max_zoom": {"type": "integer"},
+        "format": {"type": "string"},
+        "kind": {"type": "string", "enum": ["vector", "scan"]},
+        "background": {"type": "string"},
+        "tile_url": {"type": "string", "description": "Template with {z}, {x}, {y}; send the same credentials."},
+        "overview_url": {"type": "string"},
+    },
+}
+PLAN_VERSION = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "building_id": {"type": "integer"},
+        "number": {"type": "integer"},
+        "state": {"type": "string", "enum": ["queued", "rendering", "ready", "failed"]},
+        "published": {"type": "boolean"},
+        "filename": {"type": "string"},
+        "bytes": {"type": "integer"},
+        "page_count": {"type": "integer"},
+        "progress": {"type": "object", "properties": {
+            name: {"type": "integer"} for name in
+            ("percent", "pages_done", "pages_total", "tiles_rendered", "tiles_stored", "tiles_total")}},
+        "error": {"type": "string", "nullable": True, "description": "Why it failed and what to do."},
+        "created_at": {"type": "string", "format": "date-time"},
+        "finished_at": {"type": "string", "format": "date-time", "nullable": True},
+        "published_at": {"type": "string", "format": "date-time", "nullable": True},
+        "pages": {"type": "array", "items": PLAN_PAGE},
+    },
+}
+
+
 def document(server_url: str) -> dict[str, Any]:
     with_id = {"id": {"type": "integer", "readOnly": True}}
     contact = CONTACT_FIELDS.openapi()
@@ -90,6 +134,8 @@ def document(server_url: str) -> dict[str, Any]:
                     "last_verified_by": {"type": "string", "nullable": True},
                     "contacts": {"type": "array", "items": _ref("Contact")},
                     "gatherings": {"type": "array", "items": _ref("Gathering")},
+                    "plan": {"allOf": [_ref("PlanVersion")], "nullable": True,
+                             "description": "The published plan, or null."},
                 },
             },
         ]
@@ -187,6 +233,26 @@ def document(server_url: str) -> dict[str, Any]:
                 },
                 "delete": {"summary": "Remove a gathering", "responses": {"204": REMOVED, **ERRORS}},
             },
+            "/buildings/{building_id}/plans": {
+                "parameters": [BUILDING_ID],
+                "post": {
+                    "summary": "Upload a PDF of the building's plans; it is validated now and rendered in the background",
+                    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                        "type": "object", "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}}}}}},
+                    "responses": {
+                        "202": _json(_ref("PlanVersion"), "Accepted: queued for rendering; follow Location."),
+                        **WRITE_ERRORS,
+                    },
+                },
+            },
+            "/plans/{version_id}": {
+                "parameters": [_id("version_id")],
+                "get": {
+                    "summary": "A plan version: state, progress, error and pages",
+                    "responses": {"200": _json(_ref("PlanVersion"), "The version."), **ERRORS},
+                },
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -203,6 +269,7 @@ def document(server_url: str) -> dict[str, Any]:
                 "Building": record,
                 "Contact": contact,
                 "Gathering": gathering,
+                "PlanVersion": PLAN_VERSION,
             },
             "responses": {
                 "Unauthorized": _json(_ref("Error"), "No valid bearer token."),

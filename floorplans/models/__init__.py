@@ -14,6 +14,7 @@ from floorplans.models.accounts import (
     User,
 )
 from floorplans.models.buildings import Building, Contact, Gathering
+from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 
 __all__ = [
     "FAITH_TRADITIONS",
@@ -24,6 +25,9 @@ __all__ = [
     "Gathering",
     "LoginSession",
     "Organisation",
+    "PlanPage",
+    "PlanVersion",
     "Role",
     "User",
+    "VersionState",
 ]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
 from floorplans.models.accounts import Organisation, User
+from floorplans.models.plans import PlanVersion
 
 
 class Building(db.Model):
@@ -46,6 +47,10 @@ class Building(db.Model):
     )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # The plan officers see.  Moves only to a completely rendered version (services.plans).
+    published_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plan_versions.id", ondelete="SET NULL", use_alter=True)
+    )
     # Optimistic locking: two editors saving at once get a conflict, never a lost update.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -60,6 +65,16 @@ class Building(db.Model):
         back_populates="building",
         order_by=lambda: (Gathering.weekday, Gathering.on_date, Gathering.start_time),
         cascade="all, delete-orphan",
+    )
+
+    # post_update: the pointer is written in its own UPDATE, after both rows exist.
+    published_version: Mapped[PlanVersion | None] = relationship(foreign_keys=[published_version_id], post_update=True)
+    plan_versions: Mapped[list[PlanVersion]] = relationship(
+        back_populates="building",
+        foreign_keys="PlanVersion.building_id",
+        order_by="PlanVersion.number.desc()",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
     @property

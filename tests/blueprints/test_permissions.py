@@ -13,7 +13,8 @@ from werkzeug.routing import Rule
 
 from floorplans.auth import declared_permission
 from floorplans.db import db
-from floorplans.models import Building, Contact, Gathering, Role
+from floorplans import objects
+from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, Role, VersionState
 from floorplans.permissions import ROLE_PERMISSIONS, Permission
 from floorplans.representations import building_record
 from tests.conftest import Browser
@@ -23,7 +24,7 @@ VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "
 
 @dataclass
 class World:
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     browsers: dict[str, Browser]
     tokens: dict[str, dict[str, str]]
 
@@ -39,6 +40,13 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         for n in (1, 2)
     ]
     db.session.add_all(contacts + gatherings)
+    version = PlanVersion(building=building, number=1, state=VersionState.READY.value, original_sha256="0" * 64,
+                          original_bytes=1, page_count=1, pages=[PlanPage(number=1, position=1, label="Ground floor")])
+    db.session.add(version)
+    db.session.flush()
+    store = objects.get_storage()
+    store.put(objects.tile_key(version.key, 1, 0, 0, 0), b"RIFF-tile")
+    store.put(objects.overview_key(version.key, 1), b"RIFF-overview")
     db.session.commit()
     users = {
         "partner_own": make_user(Role.PARTNER, own),
@@ -60,6 +68,12 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "api_gathering_id": gatherings[1].id,
         "organisation_id": own.id,
         "user_id": users["officer"].id,
+        "version_id": version.id,
+        "version_key": version.key,
+        "page": 1,
+        "z": 0,
+        "x": 0,
+        "y": 0,
     }
     return World(ids, browsers, tokens)
 
@@ -84,7 +98,7 @@ def requests_of(app: Flask) -> list[tuple[Rule, str]]:
     return sorted(pairs, key=order)
 
 
-def url_for_rule(rule: Rule, ids: dict[str, int]) -> str:
+def url_for_rule(rule: Rule, ids: dict[str, int | str]) -> str:
     prefix = "api_" if rule.rule.startswith("/api/") else ""
     values = {name: ids.get(prefix + name, ids.get(name, "css/portal.css")) for name in rule.arguments}
     return rule.build(values, append_unknown=False)[1]  # type: ignore[index]
@@ -100,7 +114,7 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     role = Role.PARTNER if visitor.startswith("partner") else Role(visitor)
     if required not in ROLE_PERMISSIONS[role]:
         return "forbidden"
-    if visitor == "partner_other" and "building_id" in rule.arguments:
+    if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key"}:
         return "not found"
     return "allowed"
 

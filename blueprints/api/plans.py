@@ -1,0 +1,36 @@
+"""Plans through the API: upload a PDF (202, rendered in the background) and follow it."""
+from __future__ import annotations
+
+from flask import jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.api import bp
+from floorplans import jobs
+from floorplans.auth import permission
+from floorplans.db import db
+from floorplans.permissions import Permission
+from floorplans.representations import version_json
+from floorplans.services import buildings, plans
+
+
+@bp.post("/buildings/<int:building_id>/plans")
+@permission(Permission.EDIT_RECORDS)
+def upload_plan(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    upload = request.files.get("file")
+    if upload is None:
+        raise plans.PlanRejected("Send the PDF as multipart/form-data in a field named 'file'.")
+    version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
+    db.session.commit()
+    jobs.queue_render(version.id)
+    response = jsonify(version_json(version))
+    response.status_code = 202
+    response.headers["Location"] = url_for("api.get_plan", version_id=version.id)
+    return response
+
+
+@bp.get("/plans/<int:version_id>")
+@permission(Permission.READ_RECORDS)
+def get_plan(version_id: int) -> ResponseReturnValue:
+    return jsonify(version_json(plans.get_version(current_user, version_id)))

@@ -1,0 +1,66 @@
+"""Background jobs with huey: SQLite storage in the instance folder by default, Redis when
+``FLOORPLANS_REDIS_URL`` is set.  ``flask --app wsgi jobs worker`` runs a consumer.
+
+Tasks are bound to the app that created them, so the consumer (which builds the app with
+create_app) and the web process enqueue and run the same named tasks.  Must not import
+blueprints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+
+from flask import Flask, current_app
+from huey import Huey, RedisHuey, SqliteHuey, crontab
+
+from floorplans.db import db
+from floorplans.services import rendering
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, app: Flask) -> None:
+        config = app.config
+        if config.get("REDIS_URL"):
+            self.huey: Huey = RedisHuey("floorplans", url=config["REDIS_URL"])
+        else:
+            self.huey = SqliteHuey("floorplans", filename=str(Path(app.instance_path) / "jobs.sqlite3"))
+        self.huey.immediate = bool(config["JOBS_IMMEDIATE"])
+        silent_for = dt.timedelta(seconds=float(config["RENDER_PAGE_SECONDS"]) + 120)
+
+        @self.huey.task(retries=3, retry_delay=15, name="render_plan")
+        def render_plan(version_id: int) -> None:
+            with app.app_context():
+                try:
+                    rendering.render_version(version_id)
+                finally:
+                    db.session.remove()
+
+        @self.huey.periodic_task(crontab(minute="*/2"), name="recover_stalled_plans")
+        def recover_stalled_plans() -> None:
+            with app.app_context():
+                try:
+                    ids = rendering.recover_stalled(silent_for=silent_for, queued_for=dt.timedelta(minutes=10))
+                finally:
+                    db.session.remove()
+            for version_id in ids:
+                log.warning("Plan version %s was abandoned; queued again.", version_id)
+                render_plan(version_id)
+
+        self.render_plan = render_plan
+        self.recover_stalled_plans = recover_stalled_plans
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["floorplans.jobs"] = Jobs(app)
+
+
+def get_jobs() -> Jobs:
+    return current_app.extensions["floorplans.jobs"]  # type: ignore[no-any-return]
+
+
+def queue_render(version_id: int) -> None:
+    """Queue the rendering of a committed version (commit first: the worker must see it)."""
+    get_jobs().render_plan(version_id)

@@ -1,0 +1,112 @@
+"""Plan versions of a building and their pages.
+
+An upload is a version: its original PDF (kept, addressed by sha256, never served to
+officers), its pages (labelled and ordered by the partner), its state and progress.  The
+building points at its published version; that pointer moves only to a complete version.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from floorplans.db import db, utcnow
+from floorplans.models.accounts import User
+
+
+class VersionState(enum.StrEnum):
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    READY = "ready"
+    FAILED = "failed"
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+class PlanVersion(db.Model):
+    __tablename__ = "plan_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, 3... per building
+    # Random, so storage keys and tile URLs reveal nothing and cannot be enumerated.
+    key: Mapped[str] = mapped_column(String(32), unique=True, default=_new_key)
+    state: Mapped[str] = mapped_column(String(12), default=VersionState.QUEUED.value, index=True)
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    original_filename: Mapped[str] = mapped_column(String(255), default="")  # shown escaped, never used as a path
+    original_bytes: Mapped[int] = mapped_column(Integer)
+    page_count: Mapped[int] = mapped_column(Integer)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0)
+    tiles_rendered: Mapped[int] = mapped_column(Integer, default=0)
+    tiles_done: Mapped[int] = mapped_column(Integer, default=0)  # rendered and stored
+    tiles_total: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Touched with every progress commit; a rendering version whose heartbeat stopped was
+    # abandoned by a crashed worker.
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Set when the cleanup removed the tiles of a superseded version; republishing renders again.
+    tiles_deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    building = relationship("Building", foreign_keys=[building_id], back_populates="plan_versions")
+    uploaded_by: Mapped[User | None] = relationship()
+    pages: Mapped[list[PlanPage]] = relationship(
+        back_populates="version",
+        order_by=lambda: (PlanPage.position, PlanPage.number),
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def state_enum(self) -> VersionState:
+        return VersionState(self.state)
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (VersionState.QUEUED, VersionState.RENDERING)
+
+    @property
+    def percent(self) -> int:
+        if self.state == VersionState.READY:
+            return 100
+        if not self.tiles_total:
+            return 0
+        # Rendering and storing are each about half of the work.
+        return min(99, int(50 * (self.tiles_rendered + self.tiles_done) / self.tiles_total))
+
+
+class PlanPage(db.Model):
+    """One page of a version: a floor or a sheet, with its rendered pyramid's geometry."""
+
+    __tablename__ = "plan_pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("plan_versions.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # page number in the PDF, 1-based
+    position: Mapped[int] = mapped_column(Integer)  # the order officers see, set by the partner
+    label: Mapped[str] = mapped_column(String(100))
+    width_pt: Mapped[float] = mapped_column(default=0.0)
+    height_pt: Mapped[float] = mapped_column(default=0.0)
+    # Filled in by the renderer:
+    width: Mapped[int | None] = mapped_column(Integer)  # pixels at full zoom
+    height: Mapped[int | None] = mapped_column(Integer)
+    tile_size: Mapped[int | None] = mapped_column(Integer)
+    max_zoom: Mapped[int | None] = mapped_column(Integer)
+    tile_format: Mapped[str] = mapped_column(String(8), default="webp")
+    kind: Mapped[str] = mapped_column(String(8), default="")  # vector or scan
+    background: Mapped[str] = mapped_column(String(7), default="#ffffff")
+    tiles: Mapped[int] = mapped_column(Integer, default=0)
+    tile_bytes: Mapped[int] = mapped_column(Integer, default=0)
+
+    version: Mapped[PlanVersion] = relationship(back_populates="pages")

@@ -1,0 +1,49 @@
+"""The object store of this deployment (a local folder or an S3 bucket), built once per app
+from ``FLOORPLANS_STORAGE_URL``, and the storage keys of everything the app keeps there.
+
+Keys are built here and nowhere else (never in blueprints):
+  originals/<sha256>.pdf
+  tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
+
+Must not import blueprints or converters.
+"""
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+import storage
+from storage import Storage
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["floorplans.storage"] = storage.from_url(
+        app.config["STORAGE_URL"], endpoint_url=app.config.get("S3_ENDPOINT_URL") or None
+    )
+
+
+def get_storage() -> Storage:
+    return current_app.extensions["floorplans.storage"]  # type: ignore[no-any-return]
+
+
+def original_key(sha256: str) -> str:
+    return f"originals/{sha256}.pdf"
+
+
+def version_prefix(version_key: str) -> str:
+    return f"tiles/{version_key}/"
+
+
+def page_prefix(version_key: str, page: int) -> str:
+    return f"tiles/{version_key}/{page}/"
+
+
+def tile_key(version_key: str, page: int, z: int, x: int, y: int, ext: str = "webp") -> str:
+    return f"tiles/{version_key}/{page}/{z}/{x}/{y}.{ext}"
+
+
+def overview_key(version_key: str, page: int) -> str:
+    return f"tiles/{version_key}/{page}/overview.webp"
+
+
+def manifest_key(version_key: str, page: int) -> str:
+    return f"tiles/{version_key}/{page}/manifest.json"

@@ -1,0 +1,76 @@
+"""Removing what officers can no longer need: the tiles of superseded and failed versions
+after a grace period, and tiles in storage that no version owns (a crash between storing and
+recording, a deleted building).  Originals are kept: they are the partner's record.
+
+Must not import blueprints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from floorplans import objects
+from floorplans.db import db, utcnow
+from floorplans.models import Building, PlanVersion, VersionState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CleanupReport:
+    versions: list[int] = field(default_factory=list)  # versions whose tiles were removed
+    orphans: list[str] = field(default_factory=list)  # version keys found only in storage
+    objects_deleted: int = 0
+
+
+def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> CleanupReport:
+    now = now or utcnow()
+    report = CleanupReport()
+    store = objects.get_storage()
+    published = {
+        version_id: published_at
+        for version_id, published_at in db.session.execute(
+            select(Building.published_version_id, PlanVersion.published_at).join(
+                PlanVersion, PlanVersion.id == Building.published_version_id
+            )
+        )
+    }
+    candidates = db.session.scalars(
+        select(PlanVersion).where(
+            PlanVersion.tiles_deleted_at.is_(None),
+            PlanVersion.state.in_((VersionState.READY.value, VersionState.FAILED.value)),
+        )
+    ).all()
+    for version in candidates:
+        if version.id in published:
+            continue
+        current = version.building.published_version
+        # A version stops being needed when something else has been published for the whole
+        # grace period (or, if it failed, when it failed that long ago).
+        since = current.published_at if current is not None and current.published_at else None
+        if version.state == VersionState.FAILED.value:
+            since = version.finished_at
+        if since is None or now - since < grace:
+            continue
+        report.objects_deleted += store.delete_prefix(objects.version_prefix(version.key))
+        version.tiles_deleted_at = now
+        report.versions.append(version.id)
+        db.session.commit()
+
+    known = set(db.session.scalars(select(PlanVersion.key)))
+    seen: set[str] = set()
+    for key in store.list("tiles/"):
+        version_key = key.split("/", 2)[1]
+        if version_key not in known and version_key not in seen:
+            seen.add(version_key)
+    for version_key in sorted(seen):
+        # Checked again right before deleting: a version recorded meanwhile is not an orphan.
+        if db.session.scalar(select(PlanVersion.id).where(PlanVersion.key == version_key)) is None:
+            report.objects_deleted += store.delete_prefix(objects.version_prefix(version_key))
+            report.orphans.append(version_key)
+    log.info("Plan cleanup: %d versions, %d orphans, %d objects.", len(report.versions), len(report.orphans),
+             report.objects_deleted)
+    return report

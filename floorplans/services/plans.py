@@ -1,0 +1,213 @@
+"""Plan versions: upload and validate, label and order pages, publish, and read tiles.
+
+The rendering itself is in ``services.rendering`` (run by the job worker).  Must not import
+blueprints.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+
+import converters
+from floorplans import objects
+from floorplans.db import db, utcnow
+from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
+from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
+from floorplans.permissions import can_edit, can_read
+
+CHUNK = 1024 * 1024
+
+
+class PlanRejected(FloorplansError):
+    """The uploaded file is not a plan we can use; the message says why and what to do."""
+
+    status = 422
+
+
+def upload_limits() -> converters.UploadLimits:
+    config = current_app.config
+    return converters.UploadLimits(
+        max_bytes=int(config["UPLOAD_MAX_MB"]) * CHUNK,
+        max_pages=int(config["UPLOAD_MAX_PAGES"]),
+        max_page_pixels=int(config["PAGE_MAX_PIXELS"]),
+    )
+
+
+def _spool(stream: BinaryIO, folder: Path, max_bytes: int) -> tuple[Path, str, int]:
+    """Copy the upload to a private temporary file, hashing it on the way; stop at the limit."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=folder)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise PlanRejected(
+                        f"The file is larger than {max_bytes // CHUNK} MB. Export the drawing again "
+                        "with fewer sheets or lower image quality, or split it into several uploads."
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size
+
+
+def work_folder() -> Path:
+    folder = Path(current_app.instance_path) / "work"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User) -> PlanVersion:
+    """Validate an upload and record it as a new queued version.  Nothing about the published
+    plan changes; the caller commits and then queues the rendering (``jobs.queue_render``)."""
+    limits = upload_limits()
+    path, sha256, size = _spool(stream, work_folder(), limits.max_bytes)
+    try:
+        if size == 0:
+            raise PlanRejected("The file is empty. Choose the PDF of your floor plan and upload it again.")
+        try:
+            summary = converters.validate_pdf_isolated(path, limits)
+        except converters.PdfRejected as rejected:
+            raise PlanRejected(str(rejected)) from None
+        store = objects.get_storage()
+        key = objects.original_key(sha256)
+        if not store.exists(key):
+            store.put_file(key, path, content_type="application/pdf")
+    finally:
+        path.unlink(missing_ok=True)
+
+    number = (db.session.scalar(
+        select(func.max(PlanVersion.number)).where(PlanVersion.building_id == building.id)
+    ) or 0) + 1
+    version = PlanVersion(
+        building=building,
+        number=number,
+        state=VersionState.QUEUED.value,
+        original_sha256=sha256,
+        original_filename=Path(filename or "plan.pdf").name[:255],
+        original_bytes=size,
+        page_count=summary.page_count,
+        uploaded_by=by,
+    )
+    previous = _labels_of(building.published_version)
+    for page in summary.pages:
+        version.pages.append(PlanPage(
+            number=page.number,
+            position=page.number,
+            label=previous.get(page.number) or page.suggested_label or f"Page {page.number}",
+            width_pt=page.width_pt,
+            height_pt=page.height_pt,
+        ))
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _labels_of(version: PlanVersion | None) -> dict[int, str]:
+    """A new upload of the same set keeps the labels the partner gave the last one."""
+    if version is None:
+        return {}
+    return {page.number: page.label for page in version.pages}
+
+
+def get_version(user: User, version_id: int, *, edit: bool = False) -> PlanVersion:
+    version = db.session.get(PlanVersion, version_id)
+    if version is None or not can_read(user, version.building) or (edit and not can_edit(user, version.building)):
+        raise NotFound("There is no such plan version, or it is not yours to see.")
+    return version
+
+
+def version_of(building: Building, version_id: int) -> PlanVersion:
+    version = db.session.get(PlanVersion, version_id)
+    if version is None or version.building_id != building.id:
+        raise NotFound("This building has no such plan version.")
+    return version
+
+
+def update_pages(version: PlanVersion, labels: Mapping[int, str], order: Sequence[int]) -> None:
+    """Set each page's label (page id -> text) and the order officers see (page ids)."""
+    pages = {page.id: page for page in version.pages}
+    errors: dict[str, str] = {}
+    for page_id, label in labels.items():
+        text = (label or "").strip()
+        if page_id not in pages:
+            errors[f"label-{page_id}"] = "is not a page of this plan."
+        elif not text:
+            errors[f"label-{page_id}"] = "is required (e.g. Ground floor, Basement, Sheet A-101)."
+        elif len(text) > 100:
+            errors[f"label-{page_id}"] = "is too long (at most 100 characters)."
+    if order and sorted(order) != sorted(pages):
+        errors["order"] = "must list every page of this plan once."
+    if errors:
+        raise InvalidInput(errors)
+    for page_id, label in labels.items():
+        pages[page_id].label = label.strip()
+    for position, page_id in enumerate(order, start=1):
+        pages[page_id].position = position
+    db.session.flush()
+
+
+def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
+    """Point the building at ``version`` in one update of the building row.  Only a complete
+    version can be published; two publishes racing on one building cannot both win (the
+    building's row version makes the loser a Conflict)."""
+    if version.state != VersionState.READY:
+        raise Conflict("Only a completely rendered plan can be published. Wait until it is ready.")
+    if version.tiles_deleted_at is not None:
+        raise Conflict("The tiles of this old version were cleaned up. Upload it again to publish it.")
+    building = version.building
+    current = building.published_version
+    if current is not None and current.id == version.id:
+        return False
+    if only_if_newer and current is not None and current.number > version.number:
+        return False
+    building.published_version = version
+    version.published_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        raise Conflict(
+            "This building's plan was changed by someone else at the same moment. Reload and try again."
+        ) from None
+    return True
+
+
+def readable_version_by_key(user: User, version_key: str) -> PlanVersion:
+    version = db.session.scalar(select(PlanVersion).where(PlanVersion.key == version_key))
+    if (
+        version is None
+        or version.state != VersionState.READY
+        or version.tiles_deleted_at is not None
+        or not can_read(user, version.building)
+    ):
+        raise NotFound("There is no such plan, or it is not yours to see.")
+    return version
+
+
+def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -> bytes:
+    readable_version_by_key(user, version_key)
+    try:
+        return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
+    except FileNotFoundError:
+        raise NotFound("There is no such tile.") from None
+
+
+def read_overview(user: User, version_key: str, page: int) -> bytes:
+    readable_version_by_key(user, version_key)
+    try:
+        return objects.get_storage().get(objects.overview_key(version_key, page))
+    except FileNotFoundError:
+        raise NotFound("This page has no preview.") from None
