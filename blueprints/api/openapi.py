@@ -236,7 +236,7 @@ def document(server_url: str) -> dict[str, Any]:
             "/buildings/{building_id}/plans": {
                 "parameters": [BUILDING_ID],
                 "post": {
-                    "summary": "Upload a PDF of the building's plans; it is validated now and rendered in the background",
+                    "summary": "Upload the building's plans (PDF): validated now, rendered in the background",
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}}}}}},

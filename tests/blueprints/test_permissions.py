@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
+from floorplans import objects
 from floorplans.auth import declared_permission
 from floorplans.db import db
-from floorplans import objects
 from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, Role, VersionState
 from floorplans.permissions import ROLE_PERMISSIONS, Permission
 from floorplans.representations import building_record
