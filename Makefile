@@ -30,10 +30,13 @@ migrate: install
 demo: migrate
 	$(FLASK) demo
 
+# The web server and a job worker together; Ctrl-C (or either one ending) stops both.
 run: demo
 	@echo ""
 	@echo "  floorplans is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	@echo ""
+	@trap 'kill 0' EXIT; \
+	$(FLASK) jobs worker & \
 	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 lint: install-test

@@ -79,12 +79,21 @@ def create_token(email: str, label: str) -> None:
 def demo_command() -> None:
     """Create the demo congregation, building and one account per role (empty database only)."""
     from floorplans import demo
+    from floorplans.jobs import queue_render
 
-    logins = demo.create_demo()
+    try:
+        created = demo.create_demo()
+    except FloorplansError as error:
+        _fail(error)
+        return
     db.session.commit()
-    if logins is None:
+    if created is None:
         click.echo("The database already holds data; the demo was not created.")
         logins = demo.saved_logins()
+    else:
+        logins, version_id = created
+        queue_render(version_id)
+        click.echo("The demo building's plan is queued; the job worker renders it in a few seconds.")
     if logins:
         click.echo("Demo logins:")
         for role, email, password in logins:

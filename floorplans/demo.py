@@ -7,6 +7,7 @@ Must not import blueprints.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import secrets
@@ -16,8 +17,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from floorplans.db import db
+from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Organisation, Role, User
-from floorplans.services import accounts, buildings, contacts, gatherings
+from floorplans.services import accounts, buildings, contacts, gatherings, plans
 
 Login = tuple[str, str, str]
 
@@ -33,8 +35,9 @@ def saved_logins() -> list[Login]:
     return [tuple(item) for item in json.loads(path.read_text())]  # type: ignore[misc]
 
 
-def create_demo() -> list[Login] | None:
-    """Create the demo data, or return None when the database already has accounts."""
+def create_demo() -> tuple[list[Login], int] | None:
+    """Create the demo data and return the logins and the demo plan's version id (to queue
+    for rendering once committed), or None when the database already has accounts."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Organisation.id))):
         return None
     organisation = accounts.create_organisation({"name": "Beth Shalom Congregation", "faith_tradition": "Jewish"})
@@ -98,9 +101,12 @@ def create_demo() -> list[Login] | None:
     ):
         gatherings.add_gathering(building, values)
     building.last_verified_at = building.last_verified_at - dt.timedelta(days=20)
+    version = plans.upload_plan(building, io.BytesIO(demo_plan_pdf()), "beth-shalom-plans.pdf", by=users[Role.PARTNER])
+    plans.update_pages(version, {page.id: label for page, label in zip(version.pages, ("Ground floor", "Basement"),
+                                                                       strict=True)}, [])
 
     path = _logins_file()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(logins, handle)
-    return logins
+    return logins, version.id
