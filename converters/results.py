@@ -1,0 +1,67 @@
+"""Rendering limits and what rendering reports back: the records the app's job code reads.
+
+Plain frozen dataclasses; must not import Flask, SQLAlchemy, storage or floorplans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    """Per-page and per-worker limits.
+
+    ``memory_mb`` caps each worker's *virtual* address space (RLIMIT_AS), not its resident
+    memory: Python with PyMuPDF and Pillow loaded already maps about 530 MB of address
+    space while using ~140 MB of RAM, so 1024 MB leaves ~500 MB for the page being drawn,
+    several times what a band-by-band render needs (docs/benchmarks.md)."""
+
+    page_pixels: int = 100_000_000
+    target_dpi: float = 288.0
+    wall_seconds: float = 120.0
+    cpu_seconds: int = 240
+    memory_mb: int = 1024
+    workers: int = 2
+
+
+DEFAULT_RENDER_LIMITS = RenderLimits()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of a ``render_pages`` call.
+
+    ``tiles_total`` is the sum over the pages whose geometry is known so far (a page's tile
+    count is known only once its worker has measured it), so it grows as pages start and
+    reaches its final value when the last page starts; ``tiles_done`` never exceeds it."""
+
+    page_number: int
+    pages_done: int
+    pages_total: int
+    tiles_done: int
+    tiles_total: int
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """A rendered page: a Leaflet CRS.Simple pyramid under ``directory``.
+
+    ``directory`` holds ``<z>/<x>/<y>.<format>`` (x = column, y = row from top-left) for
+    z in min_zoom..max_zoom, plus ``overview.<format>``, and nothing else."""
+
+    number: int
+    width: int
+    height: int
+    tile_size: int
+    min_zoom: int
+    max_zoom: int
+    format: str
+    kind: str
+    dpi: float
+    background: str
+    tiles: int
+    bytes: int
+    directory: Path
+    overview_width: int
+    overview_height: int

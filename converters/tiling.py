@@ -1,0 +1,191 @@
+"""Pyramid geometry and tile encoding for Leaflet's CRS.Simple.
+
+Geometry: a page of ``width`` x ``height`` full-zoom pixels gets levels 0..max_zoom, level
+z being the full image scaled by 2**(z - max_zoom) (sizes rounded up), cut into 256 px
+tiles addressed ``<z>/<x>/<y>`` with x the column and y the row from the top-left. Bands
+are the unit of work a worker renders: a strip of whole tile rows of one level, at most
+``MAX_BAND_COLUMNS`` tiles wide so memory stays bounded on extreme aspect ratios.
+
+Encoding: WebP, lossless for vector sheets (line art compresses well and stays crisp),
+lossy for scans (photographic content); single-colour tiles are encoded once per colour
+and their bytes reused, since blank paper is most of a floor plan.
+
+Pure functions over pixels and paths: must not import pymupdf, Flask, SQLAlchemy,
+storage or floorplans."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+TILE_SIZE = 256
+FORMAT = "webp"
+OVERVIEW_SIDE = 1024
+# Wider bands than this are split: a 49,000 pt wide page at 288 dpi would otherwise need a
+# 150 MB band.
+MAX_BAND_COLUMNS = 64
+
+# Measured on the corpus (docs/benchmarks.md): lossless method 1 at quality 50 is within
+# ~4% of Pillow's default lossless (method 4, quality 80) in bytes at a third of its time;
+# quality 0 is faster still but 30-40% bigger on line art.
+LOSSLESS_OPTIONS: dict[str, object] = {"lossless": True, "method": 1, "quality": 50}
+LOSSY_OPTIONS: dict[str, object] = {"lossless": False, "method": 2, "quality": 80}
+OVERVIEW_OPTIONS: dict[str, object] = {"lossless": False, "method": 4, "quality": 80}
+
+
+def max_zoom_for(width: int, height: int) -> int:
+    """The smallest z with 256 * 2**z >= the longest side, so level 0 is one tile."""
+    longest = max(width, height)
+    zoom = 0
+    while TILE_SIZE << zoom < longest:
+        zoom += 1
+    return zoom
+
+
+def level_size(width: int, height: int, zoom: int, max_zoom: int) -> tuple[int, int]:
+    shift = max_zoom - zoom
+    return max(1, -(-width >> shift)), max(1, -(-height >> shift))
+
+
+def grid_size(width: int, height: int) -> tuple[int, int]:
+    """Columns and rows of tiles covering an image of this size."""
+    return -(-width // TILE_SIZE), -(-height // TILE_SIZE)
+
+
+def count_tiles(width: int, height: int, max_zoom: int) -> int:
+    total = 0
+    for zoom in range(max_zoom + 1):
+        columns, rows = grid_size(*level_size(width, height, zoom, max_zoom))
+        total += columns * rows
+    return total
+
+
+@dataclass(frozen=True)
+class Band:
+    """A block of tiles of one level: tile columns [column, column + columns) and tile
+    rows [row, row + rows); the pixels are clipped to the level's image (``pixel_box``)."""
+
+    zoom: int
+    column: int
+    row: int
+    columns: int
+    rows: int
+    level_width: int
+    level_height: int
+
+    @property
+    def tiles(self) -> int:
+        return self.columns * self.rows
+
+    @property
+    def pixel_box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1) of the level's image inside this band, in level pixels."""
+        x0, y0 = self.column * TILE_SIZE, self.row * TILE_SIZE
+        x1 = min((self.column + self.columns) * TILE_SIZE, self.level_width)
+        y1 = min((self.row + self.rows) * TILE_SIZE, self.level_height)
+        return x0, y0, x1, y1
+
+
+def plan_bands(width: int, height: int, max_zoom: int, band_rows: int = 1) -> list[Band]:
+    """Every band of every level, largest level first, in row-major order."""
+    bands: list[Band] = []
+    for zoom in range(max_zoom, -1, -1):
+        level_width, level_height = level_size(width, height, zoom, max_zoom)
+        columns, rows = grid_size(level_width, level_height)
+        for row in range(0, rows, band_rows):
+            for column in range(0, columns, MAX_BAND_COLUMNS):
+                bands.append(
+                    Band(
+                        zoom=zoom,
+                        column=column,
+                        row=row,
+                        columns=min(MAX_BAND_COLUMNS, columns - column),
+                        rows=min(band_rows, rows - row),
+                        level_width=level_width,
+                        level_height=level_height,
+                    )
+                )
+    return bands
+
+
+def worker_share(bands: list[Band], index: int, workers: int) -> list[Band]:
+    """Worker ``index`` takes bands index, index + workers, ...: interleaving keeps the
+    workers' loads even whatever the page's shape."""
+    return bands[index::workers]
+
+
+def band_tiles(
+    band: Band, image: Image.Image, background: tuple[int, int, int]
+) -> Iterator[tuple[int, int, Image.Image]]:
+    """Cut a rendered band (``image`` covers ``band.pixel_box``) into full 256 x 256 tiles,
+    padding the ones on the image's right and bottom edges with ``background``."""
+    x0, y0, x1, y1 = band.pixel_box
+    for row in range(band.row, band.row + band.rows):
+        for column in range(band.column, band.column + band.columns):
+            left, top = column * TILE_SIZE - x0, row * TILE_SIZE - y0
+            right, bottom = min(left + TILE_SIZE, x1 - x0), min(top + TILE_SIZE, y1 - y0)
+            piece = image.crop((left, top, right, bottom))
+            if piece.size != (TILE_SIZE, TILE_SIZE):
+                tile = Image.new("RGB", (TILE_SIZE, TILE_SIZE), background)
+                tile.paste(piece, (0, 0))
+                piece = tile
+            yield column, row, piece
+
+
+def single_colour(tile: Image.Image) -> tuple[int, int, int] | None:
+    extrema = tile.getextrema()
+    if all(low == high for low, high in extrema):  # type: ignore[union-attr]
+        return tuple(low for low, _ in extrema)  # type: ignore[return-value,union-attr]
+    return None
+
+
+class TileEncoder:
+    """Encodes tiles to WebP; single-colour tiles are encoded once per colour."""
+
+    def __init__(self, lossless: bool) -> None:
+        self.options = LOSSLESS_OPTIONS if lossless else LOSSY_OPTIONS
+        self._solid: dict[tuple[int, int, int], bytes] = {}
+
+    def encode(self, tile: Image.Image) -> bytes:
+        colour = single_colour(tile)
+        if colour is not None:
+            cached = self._solid.get(colour)
+            if cached is None:
+                # Lossless even on scans: a flat tile costs ~50 bytes either way and stays
+                # exactly the background colour.
+                cached = self._solid[colour] = encode_webp(tile, LOSSLESS_OPTIONS)
+            return cached
+        return encode_webp(tile, self.options)
+
+
+def encode_webp(image: Image.Image, options: dict[str, object]) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "WEBP", **options)
+    return buffer.getvalue()
+
+
+def tile_path(page_dir: Path, zoom: int, column: int, row: int) -> Path:
+    return page_dir / str(zoom) / str(column) / f"{row}.{FORMAT}"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary name and rename, so a reader (or a worker killed halfway)
+    never leaves a truncated file under the final name."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    os.replace(temporary, path)
+
+
+def hex_colour(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def parse_hex_colour(text: str) -> tuple[int, int, int]:
+    return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)

@@ -1,0 +1,158 @@
+"""Checks an upload before anything is queued: is it really a PDF, can it be opened
+without a password, and are its size, page count and pages within limits. Every refusal is
+a ``PdfRejected`` whose message tells a partner what is wrong and what to do.
+
+Runs MuPDF in the calling process; the web app calls ``validate_pdf_isolated``
+(converters.isolation), which runs this in a child process. Must not import Flask,
+SQLAlchemy, storage or floorplans."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pymupdf
+
+from converters.errors import PdfRejected
+from converters.labels import suggested_label
+
+# The header may follow some junk (the PDF spec tolerates it; Acrobat looks in the first
+# 1024 bytes), but no further: PyMuPDF would otherwise open HTML, SVG, PNG and ZIP files
+# as documents of their own type.
+HEADER_WINDOW = 1024
+_RE_EXPORT = "Export or print the drawing to PDF again from the program that made it, and upload the new file."
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What an upload may be.
+
+    ``max_page_pixels`` refuses pages whose area at 72 dpi (one pixel per point, the least
+    that keeps a plan's text legible) already exceeds the per-page pixel budget: the
+    renderer lowers the resolution of large sheets to fit the budget, and below 72 dpi it
+    would be handing officers an illegible plan."""
+
+    max_bytes: int = 100 * 1024 * 1024
+    max_pages: int = 60
+    max_page_side_pt: float = 14400.0
+    max_page_pixels: int = 100_000_000
+
+
+DEFAULT_UPLOAD_LIMITS = UploadLimits()
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    number: int
+    width_pt: float
+    height_pt: float
+    rotation: int
+    suggested_label: str
+
+
+@dataclass(frozen=True)
+class PdfSummary:
+    sha256: str
+    page_count: int
+    pages: tuple[PageSummary, ...]
+    encrypted_owner_only: bool
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / (1024 * 1024):.0f} MB" if count >= 1024 * 1024 else f"{count / 1024:.0f} KB"
+
+
+def _size_words(points: float) -> str:
+    return f"{points / 72 * 2.54:.0f} cm ({points / 72:.0f} in)"
+
+
+def check_size(size: int, limits: UploadLimits) -> None:
+    if size == 0:
+        raise PdfRejected("The file is empty. Choose the PDF of the floor plan and upload it again.")
+    if size > limits.max_bytes:
+        raise PdfRejected(
+            f"The file is {_megabytes(size)}; the largest we accept is {_megabytes(limits.max_bytes)}. "
+            "Export the drawing again with smaller embedded pictures, or split it into several files."
+        )
+
+
+def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
+    """Open ``data`` as a PDF or refuse it; the checks that need no page."""
+    check_size(len(data), limits)
+    if b"%PDF-" not in data[:HEADER_WINDOW]:
+        raise PdfRejected(
+            "This file is not a PDF. Save or print the floor plan as a PDF (for example with "
+            "'Print to PDF') and upload that file."
+        )
+    try:
+        document = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as error:  # MuPDF raises many types for damaged files
+        raise PdfRejected(f"This PDF is damaged and cannot be opened. {_RE_EXPORT}") from error
+    if not document.is_pdf:
+        raise PdfRejected("This file is not a PDF. Save or print the floor plan as a PDF and upload that file.")
+    if document.needs_pass:
+        raise PdfRejected(
+            "This PDF is protected by a password. Open it, remove the password "
+            "(e.g. print to PDF), and upload it again."
+        )
+    count = document.page_count
+    if count == 0:
+        raise PdfRejected(f"This PDF has no pages. {_RE_EXPORT}")
+    if count > limits.max_pages:
+        raise PdfRejected(
+            f"This PDF has {count} pages; the most we accept in one upload is {limits.max_pages}. "
+            f"Split it into files of at most {limits.max_pages} pages and upload them one by one."
+        )
+    return document
+
+
+def check_page(document: pymupdf.Document, index: int, limits: UploadLimits) -> PageSummary:
+    number = index + 1
+    try:
+        page = document.load_page(index)
+        rect = page.rect
+        rotation = page.rotation
+        label = suggested_label(page, number)
+    except Exception as error:  # as above, per page (e.g. a page-tree cycle)
+        raise PdfRejected(f"Page {number} of this PDF is damaged and cannot be read. {_RE_EXPORT}") from error
+    width, height = rect.width, rect.height
+    if not (width >= 1 and height >= 1):  # also catches NaN from a garbage MediaBox
+        raise PdfRejected(f"Page {number} of this PDF has no visible area. {_RE_EXPORT}")
+    if max(width, height) > limits.max_page_side_pt:
+        raise PdfRejected(
+            f"Page {number} is {_size_words(width)} wide and {_size_words(height)} high; the largest "
+            f"page we accept is {_size_words(limits.max_page_side_pt)} on each side. Export the "
+            "drawing on a smaller sheet size (for example A0 or 36 x 48 in), or split it into "
+            "several sheets."
+        )
+    if width * height > limits.max_page_pixels:
+        raise PdfRejected(
+            f"Page {number} is {_size_words(width)} by {_size_words(height)}, too large to show "
+            "legibly on a screen. Export the drawing on a smaller sheet size, or split it into "
+            "several sheets."
+        )
+    return PageSummary(
+        number=number,
+        width_pt=round(width, 2),
+        height_pt=round(height, 2),
+        rotation=rotation,
+        suggested_label=label,
+    )
+
+
+def validate_pdf(data: bytes, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) -> PdfSummary:
+    """Check ``data`` in this process; raise ``PdfRejected`` or describe the document."""
+    document = open_pdf(data, limits)
+    try:
+        pages = tuple(check_page(document, index, limits) for index in range(document.page_count))
+        # Owner-password-only files open without a password; MuPDF then reports
+        # is_encrypted False but still names the encryption in the metadata.
+        encrypted = bool((document.metadata or {}).get("encryption"))
+    finally:
+        document.close()
+    return PdfSummary(
+        sha256=hashlib.sha256(data).hexdigest(),
+        page_count=len(pages),
+        pages=pages,
+        encrypted_owner_only=encrypted,
+    )
