@@ -1,0 +1,311 @@
+"""The parent-side API: validate or render a PDF in child processes so that MuPDF crashing,
+hanging or eating memory on a hostile file costs a worker, never the web process or the
+job runner.
+
+``render_pages`` renders pages one after another, each by ``RenderLimits.workers``
+processes that share its bands (converters.render), merges their progress and turns every
+way a worker can fail into a ``RenderFailed`` sentence naming the page and what to do.
+Whatever happens (including KeyboardInterrupt) no worker outlives the call.
+
+Must not import pymupdf or PIL (the parent never opens the PDF), nor Flask, SQLAlchemy,
+storage or floorplans."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import signal
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from converters.errors import PdfRejected, RenderFailed
+from converters.process import (
+    EXIT_MEMORY,
+    ChildProcess,
+    Outcome,
+    ProtocolError,
+    WallTimeout,
+    exchange,
+)
+from converters.results import DEFAULT_RENDER_LIMITS, PageResult, Progress, RenderLimits
+from converters.tiling import FORMAT, TILE_SIZE
+from converters.validate import DEFAULT_UPLOAD_LIMITS, PageSummary, PdfSummary, UploadLimits, check_size
+
+logger = logging.getLogger(__name__)
+
+# Set by tests only, to make workers fail on purpose (see converters.worker._test_hook).
+TEST_HOOK: str | None = None
+
+_TRY_AGAIN = "Try exporting the drawing again from your CAD program, or split it into smaller sheets."
+_GEOMETRY_FIELDS = (
+    "kind", "dpi", "width", "height", "max_zoom", "background", "tiles_total",
+    "overview_width", "overview_height",
+)  # fmt: skip
+
+
+def _job(fields: dict[str, Any], memory_mb: int) -> dict[str, Any]:
+    job = {**fields, "memory_mb": memory_mb}
+    if TEST_HOOK:
+        job["test_hook"] = TEST_HOOK
+    return job
+
+
+def _failure_message(number: int, outcome: Outcome, error: dict[str, Any] | None, limits: RenderLimits) -> str:
+    """Why a worker that ended without ``done`` failed, in words for the partner."""
+    memory = (error is not None and error.get("kind") == "memory") or outcome.returncode == EXIT_MEMORY
+    if memory:
+        return (
+            f"Page {number} needed more memory than the {limits.memory_mb} MB allowed to render "
+            f"and was stopped. {_TRY_AGAIN}"
+        )
+    if outcome.returncode in (-signal.SIGXCPU, -signal.SIGKILL) and outcome.cpu_seconds >= limits.cpu_seconds - 1:
+        return (
+            f"Page {number} needed more than {limits.cpu_seconds} seconds of processor time to "
+            f"render and was stopped. {_TRY_AGAIN}"
+        )
+    if error is not None:
+        return (
+            f"Page {number} could not be drawn because part of the PDF is damaged. "
+            "Try exporting the drawing again from your CAD program (or print it to PDF) and upload the new file."
+        )
+    return (
+        f"The renderer stopped unexpectedly on page {number}. Try exporting the drawing again "
+        "from your CAD program (or print it to PDF) and upload the new file."
+    )
+
+
+class _Workers:
+    """The worker processes of one ``render_pages`` call, reused from page to page (a
+    worker's interpreter start, PyMuPDF's import and the document's opening are paid once
+    per call, not once per page)."""
+
+    def __init__(self, pdf_path: Path, page_count: int, limits: RenderLimits) -> None:
+        self.limits = limits
+        self.children: list[ChildProcess] = []
+        try:
+            for index in range(limits.workers):
+                fields = {
+                    "task": "render",
+                    "pdf": str(pdf_path),
+                    "index": index,
+                    "workers": limits.workers,
+                    "page_pixels": limits.page_pixels,
+                    "target_dpi": limits.target_dpi,
+                    "cpu_seconds": limits.cpu_seconds,
+                }
+                self.children.append(
+                    ChildProcess(
+                        _job(fields, limits.memory_mb),
+                        memory_mb=limits.memory_mb,
+                        cpu_seconds=limits.cpu_seconds,
+                        cpu_total=limits.cpu_seconds * page_count,
+                    )
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        for child in self.children:
+            child.close()
+
+    def finish(self, deadline: float) -> None:
+        """Let the workers exit on their own (they are idle), then log what they cost."""
+        for child in self.children:
+            child.end_input()
+        for index, child in enumerate(self.children):
+            outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
+            logger.debug(
+                "worker %d: %s, %.2f s CPU, %.0f MB peak RSS",
+                index, outcome.describe(), outcome.cpu_seconds, outcome.max_rss_mb,
+                extra={"worker_stats": {"index": index, **asdict(outcome)}},
+            )  # fmt: skip
+            summary = child.stderr_summary()
+            if summary:
+                logger.info("worker %d: %s", index, summary)
+
+    def render_page(self, number: int, page_dir: Path, report: Callable[[int, int, int], None]) -> PageResult:
+        """Render one page; ``report(number, tiles_done, tiles_total_of_page)`` after every
+        message that moves progress. Raises RenderFailed, leaving no partial page."""
+        limits = self.limits
+        shutil.rmtree(page_dir, ignore_errors=True)
+        page_dir.mkdir(parents=True)
+        geometry: dict[str, Any] | None = None
+        tiles: dict[ChildProcess, int] = {}
+        done: dict[ChildProcess, dict[str, Any]] = {}
+        deadline = time.monotonic() + limits.wall_seconds
+        for child in self.children:
+            child.send({"page": number, "page_dir": str(page_dir)})
+        try:
+            for child, message in exchange(self.children, deadline):
+                if message is None or message["event"] == "error":
+                    # The worker is exiting: give it what is left of the time to finish.
+                    outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
+                    logger.warning(
+                        "page %d: worker ended with %s (%s) %s",
+                        number, outcome.describe(), (message or {}).get("detail", "no message"),
+                        child.stderr_summary(),
+                    )  # fmt: skip
+                    raise RenderFailed(_failure_message(number, outcome, message, limits))
+                event = message["event"]
+                if message.get("page") != number:
+                    raise ProtocolError(f"message about page {message.get('page')!r}")
+                if event == "geometry":
+                    fields = {key: message.get(key) for key in _GEOMETRY_FIELDS}
+                    if geometry is None:
+                        geometry = fields
+                        report(number, 0, geometry["tiles_total"])
+                    elif fields != geometry:
+                        raise ProtocolError("workers disagree on the page geometry")
+                elif event == "tiles" and geometry is not None:
+                    tiles[child] = int(message["done"])
+                    report(number, sum(tiles.values()), geometry["tiles_total"])
+                elif event == "done" and geometry is not None:
+                    done[child] = message
+                    if len(done) == len(self.children):
+                        break
+                else:
+                    raise ProtocolError(f"unexpected {event!r}")
+            else:
+                raise ProtocolError("the workers stopped answering")
+            assert geometry is not None
+            result = _page_result(number, page_dir, geometry, list(done.values()))
+            if result.tiles != geometry["tiles_total"]:
+                raise ProtocolError("the tile count does not add up")
+            return result
+        except WallTimeout:
+            failure = RenderFailed(
+                f"Page {number} took longer than {limits.wall_seconds:.0f} seconds to render and was "
+                f"stopped. {_TRY_AGAIN}"
+            )
+        except ProtocolError as error:
+            logger.warning("page %d: worker protocol error: %s", number, error)
+            failure = RenderFailed(
+                f"The renderer gave an unexpected answer on page {number} and was stopped. Try exporting "
+                "the drawing again from your CAD program (or print it to PDF) and upload the new file."
+            )
+        except BaseException:
+            self.close()
+            shutil.rmtree(page_dir, ignore_errors=True)
+            raise
+        self.close()
+        shutil.rmtree(page_dir, ignore_errors=True)
+        raise failure
+
+
+def _page_result(number: int, page_dir: Path, geometry: dict[str, Any], done: list[dict[str, Any]]) -> PageResult:
+    return PageResult(
+        number=number,
+        width=geometry["width"],
+        height=geometry["height"],
+        tile_size=TILE_SIZE,
+        min_zoom=0,
+        max_zoom=geometry["max_zoom"],
+        format=FORMAT,
+        kind=geometry["kind"],
+        dpi=geometry["dpi"],
+        background=geometry["background"],
+        tiles=sum(message["tiles"] for message in done),
+        bytes=sum(message["bytes"] for message in done),
+        directory=page_dir,
+        overview_width=geometry["overview_width"],
+        overview_height=geometry["overview_height"],
+    )
+
+
+def render_pages(
+    pdf_path: Path,
+    out_dir: Path,
+    page_numbers: Sequence[int],
+    *,
+    limits: RenderLimits = DEFAULT_RENDER_LIMITS,
+    on_progress: Callable[[Progress], None] | None = None,
+) -> list[PageResult]:
+    """Render ``page_numbers`` (1-based) of ``pdf_path`` into ``out_dir/<number>/``.
+
+    Raises ``RenderFailed`` on the first page that fails, after removing that page's
+    partial output; pages already rendered stay. ``Progress.tiles_total`` counts the pages
+    whose geometry is known so far (see converters.results.Progress). ``bytes`` of a
+    result counts everything in its directory, overview included."""
+    pdf_path, out_dir = Path(pdf_path).resolve(), Path(out_dir).resolve()
+    results: list[PageResult] = []
+    finished_tiles = 0
+
+    def report(number: int, page_done: int, page_total: int) -> None:
+        if on_progress is not None:
+            on_progress(
+                Progress(
+                    page_number=number,
+                    pages_done=len(results),
+                    pages_total=len(page_numbers),
+                    tiles_done=finished_tiles + page_done,
+                    tiles_total=finished_tiles + page_total,
+                )
+            )
+
+    if not page_numbers:
+        return results
+    workers = _Workers(pdf_path, len(page_numbers), limits)
+    try:
+        for number in page_numbers:
+            result = workers.render_page(number, out_dir / str(number), report)
+            results.append(result)
+            finished_tiles += result.tiles
+            report(number, 0, 0)
+        workers.finish(time.monotonic() + limits.wall_seconds)
+    finally:
+        workers.close()
+    return results
+
+
+def validate_pdf_isolated(
+    path: Path,
+    limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
+    *,
+    timeout: float = 20.0,
+    memory_mb: int = 1024,
+) -> PdfSummary:
+    """``validate_pdf`` in a child process: a crash, hang or memory blow-up while MuPDF
+    parses the file becomes a ``PdfRejected`` instead of taking the web process down."""
+    path = Path(path).resolve()
+    check_size(path.stat().st_size, limits)  # refuse a huge file before a child reads it
+    fields = {"task": "validate", "pdf": str(path), "limits": asdict(limits)}
+    child = ChildProcess(_job(fields, memory_mb), memory_mb=memory_mb, cpu_seconds=max(1, int(timeout) + 1))
+    answer: dict[str, Any] | None = None
+    try:
+        deadline = time.monotonic() + timeout
+        for _, message in exchange([child], deadline):
+            if message is not None and answer is None:
+                answer = message
+        outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
+    except WallTimeout:
+        raise PdfRejected(
+            f"We could not finish checking this PDF within {timeout:.0f} seconds, so it was refused. "
+            "Export the drawing again from the program that made it (or print it to PDF) and upload the new file."
+        ) from None
+    except ProtocolError:
+        answer, outcome = None, child.reap(timeout=0)
+    finally:
+        summary = child.stderr_summary()
+        child.close()
+    if summary:
+        logger.info("validating %s: %s", path.name, summary)
+    if answer is not None and answer["event"] == "rejected":
+        raise PdfRejected(str(answer["message"]))
+    if answer is not None and answer["event"] == "summary" and outcome.returncode == 0:
+        fields = answer["summary"]
+        pages = tuple(PageSummary(**page) for page in fields.pop("pages"))
+        return PdfSummary(pages=pages, **fields)
+    logger.warning("validating %s failed: %s %s", path.name, outcome.describe(), (answer or {}).get("detail", ""))
+    if outcome.returncode == EXIT_MEMORY or (answer or {}).get("kind") == "memory":
+        raise PdfRejected(
+            "This PDF needs more memory to open than we allow, so it was refused. Export the drawing "
+            "again with smaller embedded pictures, or split it into several files."
+        )
+    raise PdfRejected(
+        "This PDF could not be read safely; it is probably damaged. Export the drawing again from "
+        "the program that made it (or print it to PDF) and upload the new file."
+    )

@@ -1,0 +1,234 @@
+"""Child processes with limits, seen from the parent: start ``python -m converters.worker``
+in its own session with an address-space, CPU and core-dump limit and a minimal
+environment, send it a JSON job, read its JSON-lines answers against a wall-clock
+deadline, and kill its whole process group when anything goes wrong.
+
+Must not import pymupdf or PIL (the parent never touches the PDF), nor Flask, SQLAlchemy,
+storage or floorplans."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Exit codes the worker uses for failures it caught itself.
+EXIT_MEMORY = 3
+EXIT_ERROR = 4
+# A protocol line is a small JSON object; anything longer is garbage (or an attack on the
+# parent's memory).
+MAX_LINE = 64 * 1024
+# Seconds between the soft CPU limit (SIGXCPU, which Python does not catch) and the hard
+# one (SIGKILL), in case the soft signal is blocked.
+CPU_GRACE = 5
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+
+
+class ProtocolError(Exception):
+    """The worker wrote something that is not a protocol line."""
+
+
+class WallTimeout(Exception):
+    """The deadline passed before every worker finished."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a worker ended: ``returncode`` as subprocess reports it (negative = signal)."""
+
+    returncode: int
+    cpu_seconds: float
+    max_rss_mb: float
+
+    def describe(self) -> str:
+        if self.returncode < 0:
+            return signal.Signals(-self.returncode).name
+        return f"exit {self.returncode}"
+
+
+def child_environment() -> dict[str, str]:
+    """PATH, LANG and the PYTHONPATH that finds this package: no credentials, no app
+    configuration (AWS_*, FLOORPLANS_*) reaches code that parses hostile files."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "PYTHONPATH": _PACKAGE_ROOT,
+    }
+
+
+def _limiter(memory_mb: int, cpu_seconds: int, cpu_total: int) -> Callable[[], None]:
+    def apply_limits() -> None:
+        # Runs in the child between fork and exec: only setrlimit calls, nothing that takes
+        # a lock the parent's other threads might hold.
+        address_space = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_total + CPU_GRACE))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply_limits
+
+
+class ChildProcess:
+    """One worker process running one job.
+
+    ``cpu_seconds`` is the soft CPU limit (SIGXCPU) and ``cpu_total`` the hard one
+    (SIGKILL, plus a grace period): a worker that serves several pages raises its soft
+    limit page by page, never past the hard one."""
+
+    def __init__(self, job: dict[str, Any], *, memory_mb: int, cpu_seconds: int, cpu_total: int | None = None) -> None:
+        self.job = job
+        self._stderr = tempfile.TemporaryFile()
+        self._buffer = b""
+        self.outcome: Outcome | None = None
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "converters.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            env=child_environment(),
+            cwd=_PACKAGE_ROOT,
+            start_new_session=True,  # its own process group: one killpg takes everything
+            preexec_fn=_limiter(memory_mb, cpu_seconds, cpu_total or cpu_seconds),
+            close_fds=True,
+        )
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        self.stdin = self.process.stdin
+        self.stdout = self.process.stdout
+        os.set_blocking(self.stdout.fileno(), False)
+        self.send(job)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """One line to the worker's stdin (lines are small: the pipe never blocks)."""
+        try:
+            self.stdin.write(json.dumps(message).encode() + b"\n")
+            self.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # it has died or we closed it; reading its stdout will tell
+
+    def end_input(self) -> None:
+        """Tell the worker there is no more work: it exits when stdin closes."""
+        try:
+            self.stdin.close()
+        except BrokenPipeError:
+            pass
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def read(self) -> tuple[list[dict[str, Any]], bool]:
+        """The complete lines available now, and whether stdout has reached its end."""
+        try:
+            chunk = os.read(self.stdout.fileno(), 65536)
+        except BlockingIOError:
+            return [], False
+        if not chunk:
+            if self._buffer:
+                raise ProtocolError("unterminated line")
+            return [], True
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        if len(self._buffer) > MAX_LINE:
+            raise ProtocolError("line too long")
+        messages = []
+        for line in lines:
+            try:
+                message = json.loads(line)
+            except ValueError as error:
+                raise ProtocolError("not JSON") from error
+            if not isinstance(message, dict) or not isinstance(message.get("event"), str):
+                raise ProtocolError("not a protocol message")
+            messages.append(message)
+        return messages, False
+
+    def kill(self) -> None:
+        if self.outcome is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.reap()
+
+    def reap(self, timeout: float | None = None) -> Outcome:
+        """Wait for the process (at most ``timeout`` seconds, then kill it) and record how
+        it ended, with its CPU time and peak memory."""
+        if self.outcome is not None:
+            return self.outcome
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            # WNOWAIT leaves the leader a zombie, so its process-group id cannot be reused
+            # before the group is killed below.
+            flags = os.WEXITED | os.WNOWAIT | (os.WNOHANG if deadline is not None else 0)
+            if os.waitid(os.P_PID, self.pid, flags) is not None:
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                deadline = None
+                os.killpg(self.pid, signal.SIGKILL)
+                continue
+            time.sleep(0.01)
+        # Nothing a worker started may outlive it.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        _, status, usage = os.wait4(self.pid, 0)
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.outcome = Outcome(
+            returncode=self.process.returncode,
+            cpu_seconds=usage.ru_utime + usage.ru_stime,
+            max_rss_mb=usage.ru_maxrss / 1024,
+        )
+        self.stdout.close()
+        self.end_input()
+        return self.outcome
+
+    def stderr_summary(self, limit: int = 3) -> str:
+        """A short digest of what MuPDF and Python wrote to stderr: the count of lines and
+        the first few distinct ones, never the whole (possibly huge) text."""
+        self._stderr.seek(0)
+        text = self._stderr.read(1024 * 1024).decode("utf-8", "replace")
+        lines = [line.strip()[:200] for line in text.splitlines() if line.strip()]
+        distinct = list(dict.fromkeys(lines))[:limit]
+        if not lines:
+            return ""
+        return f"{len(lines)} line(s) on stderr, e.g. " + " | ".join(distinct)
+
+    def close(self) -> None:
+        self.kill()
+        self._stderr.close()
+
+
+def exchange(children: list[ChildProcess], deadline: float) -> Iterator[tuple[ChildProcess, dict[str, Any] | None]]:
+    """Yield (child, message) as lines arrive from any child, and (child, None) once when
+    a child's stdout ends; raise WallTimeout when ``deadline`` (time.monotonic) passes."""
+    selector = selectors.DefaultSelector()
+    try:
+        for child in children:
+            selector.register(child.stdout, selectors.EVENT_READ, child)
+        open_count = len(children)
+        while open_count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WallTimeout()
+            for key, _ in selector.select(remaining):
+                child = key.data
+                messages, ended = child.read()
+                for message in messages:
+                    yield child, message
+                if ended:
+                    selector.unregister(child.stdout)
+                    open_count -= 1
+                    yield child, None
+    finally:
+        selector.close()

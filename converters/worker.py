@@ -1,0 +1,168 @@
+"""The child's entry point, ``python -m converters.worker``: read one JSON job on stdin,
+do it, and answer in JSON lines on stdout.
+
+The first stdin line is the job. ``{"task": "validate", "pdf": path, "limits": {...}}``
+answers ``summary`` or ``rejected``. ``{"task": "render", "pdf", "index", "workers",
+"page_pixels", "target_dpi", "cpu_seconds"}`` then reads one line per page, ``{"page",
+"page_dir"}``, and answers each with ``geometry``, ``tiles`` after each band, and ``done``;
+it exits when stdin closes, so a job's pages share one interpreter start. A failure it
+can catch is an ``error`` line and exit code 4 (3 for memory); anything else (a signal,
+a hang) the parent sees from outside.
+
+Only the protocol goes to the real stdout: file descriptor 1 is pointed at stderr first,
+so MuPDF's and PyMuPDF's chatter can never corrupt it. Runs with the limits set by
+converters.process; must not import Flask, SQLAlchemy, storage, floorplans or
+converters.isolation."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+EXIT_MEMORY = 3  # keep in step with converters.process
+EXIT_ERROR = 4
+_MEMORY_WORDS = ("out of memory", "malloc", "cannot allocate", "memory")
+
+
+def _emit(channel: TextIO, event: str, **fields: Any) -> None:
+    channel.write(json.dumps({"event": event, **fields}) + "\n")
+    channel.flush()
+
+
+def _test_hook(name: str | None, memory_mb: int, channel: TextIO) -> None:
+    """Failures the test suite provokes on purpose (converters.isolation.TEST_HOOK)."""
+    if name == "abort":
+        os.abort()
+    if name == "allocate":
+        hoard = []
+        for _ in range(2 * memory_mb):
+            hoard.append(bytearray(1024 * 1024))
+    if name == "garbage":
+        channel.write("<html>not a protocol line</html>\n")
+        channel.flush()
+
+
+def _validate(job: dict[str, Any], channel: TextIO) -> None:
+    from converters.errors import PdfRejected
+    from converters.validate import UploadLimits, validate_pdf
+
+    data = Path(job["pdf"]).read_bytes()
+    try:
+        summary = validate_pdf(data, UploadLimits(**job["limits"]))
+    except PdfRejected as rejection:
+        _emit(channel, "rejected", message=rejection.message)
+        return
+    _emit(channel, "summary", summary=asdict(summary))
+
+
+def _render(job: dict[str, Any], channel: TextIO) -> None:
+    """Render this worker's share of each page named on the following stdin lines."""
+    import pymupdf
+
+    from converters import tiling
+    from converters.render import PageRenderer, render_share
+
+    document = pymupdf.open(job["pdf"])
+    for line in sys.stdin:
+        command = json.loads(line)
+        _allow_cpu(job["cpu_seconds"])
+        renderer = PageRenderer(document, command["page"])
+        plan, overview = renderer.plan(job["page_pixels"], job["target_dpi"])
+        page_dir = Path(command["page_dir"])
+        _emit(
+            channel,
+            "geometry",
+            page=plan.number,
+            kind=plan.kind,
+            dpi=plan.dpi,
+            width=plan.width,
+            height=plan.height,
+            max_zoom=plan.max_zoom,
+            background=tiling.hex_colour(plan.background),
+            tiles_total=plan.tiles,
+            overview_width=plan.overview_width,
+            overview_height=plan.overview_height,
+        )
+        overview_bytes = 0
+        if job["index"] == 0:
+            data = tiling.encode_webp(overview, tiling.OVERVIEW_OPTIONS)
+            tiling.write_atomic(page_dir / f"overview.{tiling.FORMAT}", data)
+            overview_bytes = len(data)
+        tiles, written = render_share(
+            renderer,
+            plan,
+            page_dir,
+            job["index"],
+            job["workers"],
+            lambda done, _bytes, number=plan.number: _emit(channel, "tiles", page=number, done=done),
+        )
+        del renderer, overview
+        _emit(channel, "done", page=plan.number, tiles=tiles, bytes=written + overview_bytes)
+
+
+def _allow_cpu(seconds: int) -> None:
+    """Give the coming page ``seconds`` of CPU on top of what this process has used.
+
+    The parent set the hard limit before exec (``seconds`` times the number of pages), so
+    this only moves the soft limit (SIGXCPU) within it: a worker serves several pages, and
+    the per-page allowance is what the limit means."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = int(used.ru_utime + used.ru_stime) + 1
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = spent + seconds
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _environment(channel: TextIO) -> None:
+    """Test-only: report the names of the environment variables the worker received."""
+    _emit(channel, "environment", names=sorted(os.environ))
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    # PyMuPDF 2.0 imports its ONNX layout analyser (onnxruntime, numpy) and pymupdf4llm
+    # whenever they are installed: ~0.6 s of every worker's start, for features we never
+    # use. PyMuPDF treats them as optional, so an import that fails is fine.
+    for optional in ("pymupdf.layout", "pymupdf4llm"):
+        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
+    try:
+        job = json.loads(sys.stdin.readline())
+        _test_hook(job.get("test_hook"), int(job.get("memory_mb", 1024)), channel)
+        task = job["task"]
+        if task == "validate":
+            _validate(job, channel)
+        elif task == "render":
+            _render(job, channel)
+        elif task == "environment":
+            _environment(channel)
+        else:
+            raise ValueError(f"unknown task {task!r}")
+    except MemoryError:
+        _try_emit(channel, "error", kind="memory", detail="MemoryError")
+        return EXIT_MEMORY
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which words it for people
+        detail = f"{type(error).__name__}: {error}"[:500]
+        memory = any(word in detail.lower() for word in _MEMORY_WORDS)
+        _try_emit(channel, "error", kind="memory" if memory else "pdf", detail=detail)
+        return EXIT_MEMORY if memory else EXIT_ERROR
+    return 0
+
+
+def _try_emit(channel: TextIO, event: str, **fields: Any) -> None:
+    try:
+        _emit(channel, event, **fields)
+    except Exception:  # noqa: BLE001, S110 - the exit code still tells the parent what happened
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())
