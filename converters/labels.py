@@ -23,8 +23,9 @@ _FLOOR = re.compile(
     r"|(?P<single>basement|mezzanine|cellar|crypt|undercroft|balcony|gallery level))",
     re.IGNORECASE,
 )
-# Letter-prefixed sheet numbers as CAD title blocks print them: A-101, A1.2, S-2.01.
-_SHEET = re.compile(r"^[A-Z]{1,2}[-\u2010 .]?\d{1,3}(?:[.\-\u2010]\d{1,3})?$")
+# Letter-prefixed sheet numbers as CAD title blocks print them: A-101, A1.2, S-2.01. A
+# separator is required: without one, room numbers and OCR noise ("G01", "KU70") match.
+_SHEET = re.compile(r"^[A-Z]{1,2}(?:[-\u2010.]\d{1,3}(?:\.\d{1,3})?|\d{1,2}[.\-\u2010]\d{1,3})$")
 
 
 def _floor_name(match: re.Match[str]) -> str:

@@ -20,6 +20,18 @@ from converters.labels import suggested_label
 # 1024 bytes), but no further: PyMuPDF would otherwise open HTML, SVG, PNG and ZIP files
 # as documents of their own type.
 HEADER_WINDOW = 1024
+# Junk before the header is tolerated, but not when the junk is another format's own
+# signature: MuPDF's repair would happily find the PDF inside a ZIP that stores one.
+_OTHER_FORMATS = (
+    b"PK\x03\x04",  # ZIP, and the office formats built on it
+    b"\x89PNG",
+    b"\xff\xd8\xff",  # JPEG
+    b"GIF8",
+    b"II*\x00",  # TIFF
+    b"MM\x00*",
+    b"<",  # HTML, XML, SVG
+    b"\xef\xbb\xbf<",
+)
 _RE_EXPORT = "Export or print the drawing to PDF again from the program that made it, and upload the new file."
 
 
@@ -79,7 +91,7 @@ def check_size(size: int, limits: UploadLimits) -> None:
 def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
     """Open ``data`` as a PDF or refuse it; the checks that need no page."""
     check_size(len(data), limits)
-    if b"%PDF-" not in data[:HEADER_WINDOW]:
+    if data.startswith(_OTHER_FORMATS) or b"%PDF-" not in data[:HEADER_WINDOW]:
         raise PdfRejected(
             "This file is not a PDF. Save or print the floor plan as a PDF (for example with "
             "'Print to PDF') and upload that file."
@@ -88,6 +100,14 @@ def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
         document = pymupdf.open(stream=data, filetype="pdf")
     except Exception as error:  # MuPDF raises many types for damaged files
         raise PdfRejected(f"This PDF is damaged and cannot be opened. {_RE_EXPORT}") from error
+    # A file cut off in transfer loses its end (the %%EOF marker, the cross-reference
+    # table); MuPDF then rebuilds what it can and would open it with blank pages. Files
+    # repaired for other reasons (a missing xref table, a broken trailer) keep their end.
+    if document.is_repaired and b"%%EOF" not in data[-HEADER_WINDOW:]:
+        raise PdfRejected(
+            "This PDF is incomplete: its end is missing, as happens when a download or copy is cut off. "
+            "Upload the complete file again, or export the drawing to PDF again."
+        )
     if not document.is_pdf:
         raise PdfRejected("This file is not a PDF. Save or print the floor plan as a PDF and upload that file.")
     if document.needs_pass:

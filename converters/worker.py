@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
@@ -42,6 +43,9 @@ def _test_hook(name: str | None, memory_mb: int, channel: TextIO) -> None:
         hoard = []
         for _ in range(2 * memory_mb):
             hoard.append(bytearray(1024 * 1024))
+    if name == "hang":
+        while True:
+            time.sleep(1)
     if name == "garbage":
         channel.write("<html>not a protocol line</html>\n")
         channel.flush()

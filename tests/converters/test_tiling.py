@@ -1,0 +1,86 @@
+"""Pyramid geometry and tile encoding, without PDFs: levels, bands and padding."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from converters import tiling
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "max_zoom"),
+    [(1, 1, 0), (256, 100, 0), (257, 10, 1), (512, 512, 1), (513, 300, 2), (10368, 6912, 6)],
+)
+def test_max_zoom_is_the_first_level_that_fits_one_tile(width: int, height: int, max_zoom: int) -> None:
+    assert tiling.max_zoom_for(width, height) == max_zoom
+    assert tiling.level_size(width, height, 0, max_zoom)[0] <= 256
+    assert tiling.level_size(width, height, 0, max_zoom)[1] <= 256
+
+
+def test_levels_halve_rounding_up() -> None:
+    sizes = [tiling.level_size(1000, 301, zoom, 2) for zoom in range(3)]
+    assert sizes == [(250, 76), (500, 151), (1000, 301)]
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "rows"), [(1000, 301, 1), (5000, 2000, 1), (300, 3000, 4), (40000, 300, 1)]
+)
+def test_bands_cover_every_tile_once(width: int, height: int, rows: int) -> None:
+    max_zoom = tiling.max_zoom_for(width, height)
+    bands = tiling.plan_bands(width, height, max_zoom, band_rows=rows)
+    seen = [
+        (band.zoom, column, row)
+        for band in bands
+        for row in range(band.row, band.row + band.rows)
+        for column in range(band.column, band.column + band.columns)
+    ]
+    assert len(seen) == len(set(seen)) == tiling.count_tiles(width, height, max_zoom)
+    assert all(band.columns <= tiling.MAX_BAND_COLUMNS for band in bands)
+    shares = [tiling.worker_share(bands, index, 2) for index in range(2)]
+    assert sorted(shares[0] + shares[1], key=bands.index) == bands
+
+
+def test_edge_tiles_are_padded_with_the_background() -> None:
+    band = tiling.Band(zoom=1, column=0, row=1, columns=2, rows=1, level_width=300, level_height=266)
+    assert band.pixel_box == (0, 256, 300, 266)
+    image = Image.new("RGB", (300, 10), (10, 20, 30))
+    tiles = {(column, row): tile for column, row, tile in tiling.band_tiles(band, image, (200, 190, 180))}
+    assert set(tiles) == {(0, 1), (1, 1)}
+    assert all(tile.size == (256, 256) for tile in tiles.values())
+    assert tiles[(0, 1)].getpixel((255, 9)) == (10, 20, 30)
+    assert tiles[(0, 1)].getpixel((0, 10)) == (200, 190, 180)
+    assert tiles[(1, 1)].getpixel((43, 0)) == (10, 20, 30)
+    assert tiles[(1, 1)].getpixel((44, 0)) == (200, 190, 180)
+
+
+def test_blank_tiles_are_encoded_once_and_decode_exactly() -> None:
+    encoder = tiling.TileEncoder(lossless=False)
+    blank = Image.new("RGB", (256, 256), (250, 240, 230))
+    first, second = encoder.encode(blank), encoder.encode(blank.copy())
+    assert first is second
+    assert Image.open(io.BytesIO(first)).convert("RGB").getextrema() == ((250, 250), (240, 240), (230, 230))
+
+
+def test_lossless_tiles_round_trip() -> None:
+    tile = Image.new("RGB", (256, 256), "white")
+    tile.paste((0, 0, 0), (10, 10, 200, 12))
+    data = tiling.TileEncoder(lossless=True).encode(tile)
+    assert data[:4] == b"RIFF"
+    assert data[8:12] == b"WEBP"
+    assert Image.open(io.BytesIO(data)).convert("RGB").tobytes() == tile.tobytes()
+
+
+def test_write_atomic_leaves_only_the_final_name(tmp_path: Path) -> None:
+    path = tiling.tile_path(tmp_path, 3, 4, 5)
+    tiling.write_atomic(path, b"tile")
+    assert path.read_bytes() == b"tile"
+    assert [p.name for p in path.parent.iterdir()] == ["5.webp"]
+
+
+def test_hex_colours() -> None:
+    assert tiling.hex_colour((255, 0, 16)) == "#ff0010"
+    assert tiling.parse_hex_colour("#ff0010") == (255, 0, 16)

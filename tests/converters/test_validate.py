@@ -1,0 +1,224 @@
+"""validate_pdf: every hostile corpus file gets its defined outcome, and inputs that are
+not PDFs, or PDFs beyond the limits, are refused with a message that says what to do."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image
+
+from converters import PdfRejected, UploadLimits, validate_pdf, validate_pdf_isolated
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
+
+
+def corpus(name: str) -> bytes:
+    return (CORPUS / name).read_bytes()
+
+
+def pdf_with_pages(sizes: list[tuple[float, float]], text: str | None = None) -> bytes:
+    document = pymupdf.open()
+    for width, height in sizes:
+        page = document.new_page(width=width, height=height)
+        if text:
+            page.insert_text((36, 72), text, fontsize=24)
+    return document.tobytes()
+
+
+def rejection(data: bytes, limits: UploadLimits | None = None) -> str:
+    with pytest.raises(PdfRejected) as caught:
+        validate_pdf(data, limits or UploadLimits())
+    assert str(caught.value) == caught.value.message
+    return caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("bad-encrypted-user-password.pdf", "protected by a password. Open it, remove the password"),
+        ("bad-fuzzed-unopenable.pdf", "damaged and cannot be opened"),
+        ("bad-page-tree-cycle.pdf", "Page 1 of this PDF is damaged"),
+        # Not a PDF at all: a JPEG that PyMuPDF would open as a one-page image document.
+        ("bad-huge-page-49000x127pt-fuzz.pdf", "not a PDF"),
+    ],
+)
+def test_hostile_files_are_rejected_with_a_reason(name: str, says: str) -> None:
+    message = rejection(corpus(name))
+    assert says in message
+    assert "upload" in message.lower()  # and what to do about it
+
+
+@pytest.mark.parametrize(
+    ("name", "pages"),
+    [
+        ("bad-encrypted-owner-only-noprint.pdf", 1),
+        ("bad-javascript-openaction.pdf", 1),
+        ("bad-xref-missing.pdf", 1),
+        ("bad-deep-nesting-68k-dicts-trailer.pdf", 10),
+        ("bad-image-bomb-151mpx-1bit.pdf", 1),
+        ("bad-render-hang-structtree-cycle.pdf", 15),
+    ],
+)
+def test_hostile_files_that_open_are_accepted(name: str, pages: int) -> None:
+    summary = validate_pdf(corpus(name))
+    assert summary.page_count == pages == len(summary.pages)
+    assert [page.number for page in summary.pages] == list(range(1, pages + 1))
+
+
+def test_owner_password_only_is_accepted_and_noted() -> None:
+    assert validate_pdf(corpus("bad-encrypted-owner-only-noprint.pdf")).encrypted_owner_only
+    assert not validate_pdf(corpus("bad-javascript-openaction.pdf")).encrypted_owner_only
+
+
+def test_summary_describes_pages_as_displayed() -> None:
+    data = corpus("plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf")
+    summary = validate_pdf(data)
+    assert summary.sha256 == "7ad47b8bc30b7e227b70eb8afe33f150c822a9355cece73407cd7ab5beb14d80"
+    assert summary.page_count == 8
+    first = summary.pages[0]
+    # Stored portrait with /Rotate 90: a viewer shows it landscape.
+    assert (first.width_pt, first.height_pt, first.rotation) == (2384.0, 1684.0, 90)
+
+
+@pytest.mark.parametrize(
+    ("name", "page", "label"),
+    [
+        ("plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf", 2, "Ground floor"),
+        ("plan-university-hall-floor1-legal-rot90-vector.pdf", 1, "Floor 1"),
+        ("plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf", 2, "Sheet A0.1"),
+        ("plan-university-lab-5sheets-A2-autocad.pdf", 3, "Sheet LA-03"),
+        ("plan-assembly-hall-raster-5pages-mixed-sizes.pdf", 4, "Page 4"),
+    ],
+)
+def test_suggested_labels(name: str, page: int, label: str) -> None:
+    assert validate_pdf(corpus(name)).pages[page - 1].suggested_label == label
+
+
+def test_a_basement_title_is_suggested() -> None:
+    summary = validate_pdf(pdf_with_pages([(595, 842)] * 2, text="BASEMENT PLAN"))
+    assert [page.suggested_label for page in summary.pages] == ["Basement", "Basement"]
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _zip(compression: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        archive.writestr("plan.pdf", corpus("plan-university-hall-floor1-legal-rot90-vector.pdf"))
+    return buffer.getvalue()
+
+
+NOT_PDFS = {
+    "html": b"<!doctype html><html><body><h1>Floor plan</h1></body></html>",
+    "svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="5" height="5"/></svg>',
+    "png": _png(),
+    # Stored uncompressed, the PDF's own header is within the ZIP's first 1024 bytes and
+    # MuPDF's repair finds the PDF inside.
+    "zip": _zip(zipfile.ZIP_STORED),
+    "zip-deflated": _zip(zipfile.ZIP_DEFLATED),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_PDFS))
+def test_other_formats_are_not_pdfs(kind: str) -> None:
+    assert "not a PDF" in rejection(NOT_PDFS[kind])
+
+
+def test_a_zip_storing_a_pdf_is_not_a_pdf() -> None:
+    # The header check alone would pass it, and MuPDF's repair finds the PDF inside.
+    assert b"%PDF-" in NOT_PDFS["zip"][:1024]
+    assert pymupdf.open(stream=NOT_PDFS["zip"], filetype="pdf").is_pdf
+    assert "not a PDF" in rejection(NOT_PDFS["zip"])
+
+
+@pytest.mark.parametrize("kind", ["html", "png"])
+def test_other_formats_named_pdf_are_refused_in_isolation(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "floor-plan.pdf"
+    path.write_bytes(NOT_PDFS[kind])
+    with pytest.raises(PdfRejected, match="not a PDF"):
+        validate_pdf_isolated(path)
+
+
+def test_a_pdf_header_on_something_else_is_refused() -> None:
+    assert "not a PDF" in rejection(b"<html><body>%PDF-1.7 pretending</body></html>")
+    assert "damaged" in rejection(b"junk\n%PDF-1.7\nnothing that parses\n%%EOF\n")
+
+
+def test_empty_file() -> None:
+    assert "empty" in rejection(b"")
+
+
+def test_truncated_plan_is_incomplete() -> None:
+    data = corpus("plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf")
+    message = rejection(data[: len(data) // 2])
+    assert "incomplete" in message
+    assert "Upload the complete file" in message
+
+
+def test_no_pages() -> None:
+    data = (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+    assert "no pages" in rejection(data)
+
+
+def test_too_many_pages() -> None:
+    message = rejection(pdf_with_pages([(200, 200)] * 5), UploadLimits(max_pages=4))
+    assert "5 pages" in message
+    assert "at most 4 pages" in message
+
+
+def test_page_larger_than_the_limit_names_page_size_and_remedy() -> None:
+    data = pdf_with_pages([(612, 792), (15000, 500)])
+    message = rejection(data)
+    assert message.startswith("Page 2 is 529 cm (208 in) wide")
+    assert "508 cm (200 in)" in message
+    assert "smaller sheet size" in message
+
+
+def test_page_pixel_budget() -> None:
+    message = rejection(pdf_with_pages([(1000, 1000)]), UploadLimits(max_page_pixels=999_999))
+    assert "Page 1" in message
+    assert "too large" in message
+
+
+def test_file_over_the_size_limit() -> None:
+    data = corpus("plan-university-hall-floor1-legal-rot90-vector.pdf")
+    message = rejection(data, UploadLimits(max_bytes=50 * 1024))
+    assert "88 KB" in message
+    assert "50 KB" in message
+    assert "split it" in message
+
+
+def test_isolated_validation_matches_in_process(tmp_path: Path) -> None:
+    path = CORPUS / "plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf"
+    assert validate_pdf_isolated(path) == validate_pdf(path.read_bytes())
+
+
+def test_isolated_validation_refuses_before_reading_a_huge_file(tmp_path: Path) -> None:
+    path = tmp_path / "big.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + b"0" * 4096)
+    with pytest.raises(PdfRejected, match="largest we accept is 2 KB"):
+        validate_pdf_isolated(path, UploadLimits(max_bytes=2048))
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("bad-encrypted-user-password.pdf", "password"),
+        ("bad-page-tree-cycle.pdf", "Page 1"),
+        ("bad-fuzzed-unopenable.pdf", "damaged"),
+    ],
+)
+def test_isolated_validation_passes_rejections_through(name: str, says: str) -> None:
+    with pytest.raises(PdfRejected, match=says):
+        validate_pdf_isolated(CORPUS / name)
