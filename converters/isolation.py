@@ -119,8 +119,7 @@ class _Workers:
         for index, child in enumerate(self.children):
             outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
             logger.debug(
-                "worker %d: %s, %.2f s CPU, %.0f MB peak RSS",
-                index, outcome.describe(), outcome.cpu_seconds, outcome.max_rss_mb,
+                "worker %d: %s, %.2f s CPU", index, outcome.describe(), outcome.cpu_seconds,
                 extra={"worker_stats": {"index": index, **asdict(outcome)}},
             )  # fmt: skip
             summary = child.stderr_summary()
@@ -165,6 +164,16 @@ class _Workers:
                     report(number, sum(tiles.values()), geometry["tiles_total"])
                 elif event == "done" and geometry is not None:
                     done[child] = message
+                    stats = {
+                        "page": number,
+                        "index": self.children.index(child),
+                        "peak_rss_mb": message.get("peak_rss_mb"),
+                    }
+                    logger.debug(
+                        "page %(page)d worker %(index)d: peak RSS %(peak_rss_mb).0f MB",
+                        stats,
+                        extra={"page_stats": stats},
+                    )
                     if len(done) == len(self.children):
                         break
                 else:

@@ -44,7 +44,9 @@ class WallTimeout(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a worker ended: ``returncode`` as subprocess reports it (negative = signal)."""
+    """How a worker ended: ``returncode`` as subprocess reports it (negative = signal).
+    ``max_rss_mb`` is the kernel's ru_maxrss, which also counts the parent's memory the
+    child shared between fork and exec; the worker reports its own peak per page."""
 
     returncode: int
     cpu_seconds: float

@@ -127,6 +127,7 @@ class PageRenderer:
         # The display list holds the page as a viewer shows it (after /Rotate and the crop
         # box), in points from the top-left corner.
         self.display_list = self.page.get_displaylist()
+        self._overview: Image.Image | None = None
 
     def draw(self, width: int, height: int, box: tuple[int, int, int, int]) -> Image.Image:
         """The part ``box`` (x0, y0, x1, y1) of the page drawn at ``width`` x ``height``."""
@@ -151,27 +152,32 @@ class PageRenderer:
         stride = mupdf.fz_pixmap_stride(pixmap)
         return Image.frombuffer("RGB", (x1 - x0, y1 - y0), samples, "raw", "RGB", stride, 1)
 
-    def plan(self, page_pixels: int, target_dpi: float) -> tuple[PagePlan, Image.Image]:
-        """The page's geometry, and its overview image (longest side 1024 px)."""
+    @property
+    def overview_size(self) -> tuple[int, int]:
+        scale = tiling.OVERVIEW_SIDE / max(self.rect.width, self.rect.height)
+        return max(1, round(self.rect.width * scale)), max(1, round(self.rect.height * scale))
+
+    def overview(self) -> Image.Image:
+        """The whole page with its longest side 1024 px (drawn once, on first use)."""
+        if self._overview is None:
+            self._overview = self.draw(*self.overview_size, (0, 0, *self.overview_size))
+        return self._overview
+
+    def plan(self, page_pixels: int, target_dpi: float) -> PagePlan:
         kind, native_dpi = classify(self.page)
         wanted = native_dpi if kind == "scan" and native_dpi else target_dpi
         dpi, width, height = fit_resolution(self.rect.width, self.rect.height, wanted, page_pixels)
-        scale = tiling.OVERVIEW_SIDE / max(self.rect.width, self.rect.height)
-        overview_size = (max(1, round(self.rect.width * scale)), max(1, round(self.rect.height * scale)))
-        overview = self.draw(*overview_size, (0, 0, *overview_size))
-        background = border_colour(overview) if kind == "scan" else WHITE
-        plan = PagePlan(
+        return PagePlan(
             number=self.number,
             kind=kind,
             dpi=round(dpi, 2),
             width=width,
             height=height,
             max_zoom=tiling.max_zoom_for(width, height),
-            background=background,
-            overview_width=overview_size[0],
-            overview_height=overview_size[1],
+            background=border_colour(self.overview()) if kind == "scan" else WHITE,
+            overview_width=self.overview_size[0],
+            overview_height=self.overview_size[1],
         )
-        return plan, overview
 
 
 def render_share(
@@ -188,12 +194,13 @@ def render_share(
     bands = tiling.worker_share(
         tiling.plan_bands(plan.width, plan.height, plan.max_zoom, plan.band_rows), index, workers
     )
+    writer = tiling.TileWriter(page_dir)
     tiles = written = 0
     for band in bands:
         image = renderer.draw(band.level_width, band.level_height, band.pixel_box)
         for column, row, tile in tiling.band_tiles(band, image, plan.background):
-            data = encoder.encode(tile)
-            tiling.write_atomic(tiling.tile_path(page_dir, band.zoom, column, row), data)
+            data, colour = encoder.encode(tile)
+            writer.write(band.zoom, column, row, data, colour)
             tiles += 1
             written += len(data)
         on_band(tiles, written)

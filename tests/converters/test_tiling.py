@@ -60,15 +60,17 @@ def test_edge_tiles_are_padded_with_the_background() -> None:
 def test_blank_tiles_are_encoded_once_and_decode_exactly() -> None:
     encoder = tiling.TileEncoder(lossless=False)
     blank = Image.new("RGB", (256, 256), (250, 240, 230))
-    first, second = encoder.encode(blank), encoder.encode(blank.copy())
+    (first, colour), (second, _) = encoder.encode(blank), encoder.encode(blank.copy())
     assert first is second
+    assert colour == (250, 240, 230)
     assert Image.open(io.BytesIO(first)).convert("RGB").getextrema() == ((250, 250), (240, 240), (230, 230))
 
 
 def test_lossless_tiles_round_trip() -> None:
     tile = Image.new("RGB", (256, 256), "white")
     tile.paste((0, 0, 0), (10, 10, 200, 12))
-    data = tiling.TileEncoder(lossless=True).encode(tile)
+    data, colour = tiling.TileEncoder(lossless=True).encode(tile)
+    assert colour is None
     assert data[:4] == b"RIFF"
     assert data[8:12] == b"WEBP"
     assert Image.open(io.BytesIO(data)).convert("RGB").tobytes() == tile.tobytes()
@@ -79,6 +81,23 @@ def test_write_atomic_leaves_only_the_final_name(tmp_path: Path) -> None:
     tiling.write_atomic(path, b"tile")
     assert path.read_bytes() == b"tile"
     assert [p.name for p in path.parent.iterdir()] == ["5.webp"]
+
+
+def test_blank_tiles_share_one_file(tmp_path: Path) -> None:
+    writer = tiling.TileWriter(tmp_path)
+    writer.write(0, 0, 0, b"white", (255, 255, 255))
+    writer.write(1, 0, 0, b"ink", None)
+    writer.write(1, 1, 0, b"white", (255, 255, 255))
+    writer.write(1, 1, 1, b"grey", (128, 128, 128))
+    assert (tmp_path / "1" / "1" / "0.webp").read_bytes() == b"white"
+    assert (tmp_path / "1" / "1" / "0.webp").samefile(tmp_path / "0" / "0" / "0.webp")
+    assert (tmp_path / "1" / "1" / "1.webp").read_bytes() == b"grey"
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "0/0/0.webp",
+        "1/0/0.webp",
+        "1/1/0.webp",
+        "1/1/1.webp",
+    ]
 
 
 def test_hex_colours() -> None:

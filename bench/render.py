@@ -1,0 +1,314 @@
+"""Rendering benchmark: our tile pyramids against bare MuPDF and two libvips pipelines.
+
+For each corpus plan page (page 1 of every plan; every page with --all-pages) it prints, in
+one run: wall and CPU time of ``render_pages`` (worker processes included), the peak RSS
+of each worker, pyramid bytes and tile count; the "floor" (the same page rasterized once
+by bare MuPDF at the same full-zoom size, on one core); ``pdftoppm -r DPI`` + ``vips
+dzsave`` and ``vips dzsave file.pdf[page=N,dpi=DPI]`` producing the same pyramid; the
+bytes of our tiles re-encoded with Pillow's default WebP lossless (method 4, quality 80);
+and the bytes of the tiles that fill a 1024 x 768 screen around the page centre at full
+zoom. It prints figures and the issue's goals next to them, never pass/fail.
+
+    .venv/bin/python bench/render.py [--all-pages] [--only SUBSTRING] [--no-vips] [--markdown]
+
+pdftoppm (poppler-utils) and vips (libvips-tools) are optional: without them their
+columns say "missing". Output goes to bench/out/ (ignored by git)."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import logging
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pymupdf
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from converters import PageResult, RenderLimits, render_pages  # noqa: E402
+from converters.tiling import level_size  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+OUT = ROOT / "bench" / "out"
+SCREEN = (1024, 768)
+
+
+@dataclass
+class Figures:
+    name: str
+    page: int
+    kind: str = ""
+    size: str = ""
+    dpi: float = 0.0
+    tiles: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+    worker_rss: list[float] = field(default_factory=list)
+    pyramid_bytes: int = 0
+    floor_cpu: float = 0.0
+    poppler_vips: float | None = None
+    vips_pdf: float | None = None
+    pillow_default_bytes: int | None = None
+    screen_bytes: int = 0
+    screen_tiles: int = 0
+    tools_ran: bool = False
+    failed: str = ""
+
+
+class WorkerStats(logging.Handler):
+    """Collects the per-worker peak RSS that converters.isolation logs for each page."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.stats: list[dict[str, float]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stats = getattr(record, "page_stats", None)
+        if stats:
+            self.stats.append(stats)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def floor_cpu(path: Path, number: int, width: int, height: int) -> float:
+    """CPU seconds of one get_pixmap at full zoom, open and page load excluded."""
+    page = pymupdf.open(path)[number - 1]
+    matrix = pymupdf.Matrix(width / page.rect.width, height / page.rect.height)
+    started = time.process_time()
+    page.get_pixmap(matrix=matrix, alpha=False)
+    return time.process_time() - started
+
+
+def run_timed(commands: list[list[str]]) -> float | None:
+    """Wall seconds for the commands, or None when one fails (poppler, and so libvips's
+    PDF loader, cannot decode Brotli streams, for one)."""
+    started = time.perf_counter()
+    for command in commands:
+        if subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
+            return None
+    return time.perf_counter() - started
+
+
+def poppler_then_vips(path: Path, number: int, dpi: float, work: Path) -> float | None:
+    prefix = work / "poppler"
+    rasterize = run_timed(
+        [["pdftoppm", "-r", f"{dpi:g}", "-f", str(number), "-l", str(number), str(path), str(prefix)]]
+    )
+    ppms = list(work.glob("poppler*.ppm"))
+    if rasterize is None or len(ppms) != 1:
+        return None
+    tile = run_timed(
+        [
+            [
+                "vips",
+                "dzsave",
+                str(ppms[0]),
+                str(work / "pv"),
+                "--layout",
+                "google",
+                "--tile-size",
+                "256",
+                "--suffix",
+                ".webp",
+            ]
+        ]
+    )
+    ppms[0].unlink()
+    return None if tile is None else rasterize + tile
+
+
+def vips_from_pdf(path: Path, number: int, dpi: float, work: Path) -> float | None:
+    source = f"{path}[page={number - 1},dpi={dpi:g}]"
+    return run_timed(
+        [["vips", "dzsave", source, str(work / "vp"), "--layout", "google", "--tile-size", "256", "--suffix", ".webp"]]
+    )
+
+
+def tile_files(result: PageResult) -> list[Path]:
+    return [path for path in result.directory.rglob("*.webp") if path.name != "overview.webp"]
+
+
+def pillow_default_bytes(result: PageResult) -> int:
+    total = 0
+    for path in tile_files(result):
+        buffer = io.BytesIO()
+        Image.open(path).convert("RGB").save(buffer, "WEBP", lossless=True)
+        total += buffer.tell()
+    return total
+
+
+def screen_tiles(result: PageResult) -> list[Path]:
+    """The full-zoom tiles of a 1024 x 768 screen at the page centre, snapped to the tile
+    grid (12 tiles; fewer on a page smaller than the screen)."""
+    width, height = level_size(result.width, result.height, result.max_zoom, result.max_zoom)
+    columns, rows = SCREEN[0] // 256, SCREEN[1] // 256
+    first_column = max(0, round((width / 2 - SCREEN[0] / 2) / 256))
+    first_row = max(0, round((height / 2 - SCREEN[1] / 2) / 256))
+    last_column = min(-(-width // 256), first_column + columns)
+    last_row = min(-(-height // 256), first_row + rows)
+    return [
+        result.directory / str(result.max_zoom) / str(column) / f"{row}.webp"
+        for column in range(first_column, last_column)
+        for row in range(first_row, last_row)
+    ]
+
+
+def measure(path: Path, number: int, limits: RenderLimits, use_vips: bool) -> Figures:
+    figures = Figures(name=path.name, page=number)
+    work = OUT / f"{path.stem}-p{number}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    handler = WorkerStats()
+    logger = logging.getLogger("converters.isolation")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    cpu_before = children_cpu()
+    started = time.perf_counter()
+    try:
+        [result] = render_pages(path, work / "ours", [number], limits=limits)
+    except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
+        figures.failed = str(error)
+        return figures
+    finally:
+        logger.removeHandler(handler)
+    figures.wall = time.perf_counter() - started
+    figures.cpu = children_cpu() - cpu_before
+    figures.worker_rss = [stats["peak_rss_mb"] for stats in handler.stats]
+    figures.kind, figures.dpi, figures.tiles = result.kind, result.dpi, result.tiles
+    figures.size = f"{result.width}x{result.height}"
+    figures.pyramid_bytes = sum(tile.stat().st_size for tile in tile_files(result))
+    screen = screen_tiles(result)
+    figures.screen_tiles = len(screen)
+    figures.screen_bytes = sum(tile.stat().st_size for tile in screen)
+    figures.floor_cpu = floor_cpu(path, number, result.width, result.height)
+    if result.kind == "vector":
+        figures.pillow_default_bytes = pillow_default_bytes(result)
+    if use_vips and shutil.which("vips") and shutil.which("pdftoppm"):
+        figures.tools_ran = True
+        figures.vips_pdf = vips_from_pdf(path, number, result.dpi, work)
+        figures.poppler_vips = poppler_then_vips(path, number, result.dpi, work)
+    shutil.rmtree(work, ignore_errors=True)
+    return figures
+
+
+def ratio(numerator: float | None, denominator: float | None) -> str:
+    if not numerator or not denominator:
+        return "n/a"
+    return f"{numerator / denominator:.2f}"
+
+
+def tool_seconds(value: float | None, tools_ran: bool, missing: str) -> str:
+    if not tools_ran:
+        return missing
+    return "failed" if value is None else f"{value:.2f}"
+
+
+HEADER = (
+    "| page | kind | px | tiles | wall s | CPU s | worker RSS MB | KB | floor s | wall/floor "
+    "| poppler+vips s | x faster | vips pdf s | x faster | bytes vs Pillow default | screen KB (tiles) |"
+)
+
+
+def row(figures: Figures, missing: str) -> str:
+    if figures.failed:
+        return f"| {figures.name} p{figures.page} | failed: {figures.failed} |"
+    rss = "/".join(f"{value:.0f}" for value in figures.worker_rss)
+    poppler_vips = tool_seconds(figures.poppler_vips, figures.tools_ran, missing)
+    vips_pdf = tool_seconds(figures.vips_pdf, figures.tools_ran, missing)
+    return (
+        f"| {figures.name.removeprefix('plan-').removesuffix('.pdf')[:34]} p{figures.page} | {figures.kind} "
+        f"| {figures.size} @{figures.dpi:g} | {figures.tiles} | {figures.wall:.2f} | {figures.cpu:.2f} | {rss} "
+        f"| {figures.pyramid_bytes / 1024:.0f} | {figures.floor_cpu:.2f} | {ratio(figures.wall, figures.floor_cpu)} "
+        f"| {poppler_vips} | {ratio(figures.poppler_vips, figures.wall)} "
+        f"| {vips_pdf} | {ratio(figures.vips_pdf, figures.wall)} "
+        f"| {ratio(figures.pyramid_bytes, figures.pillow_default_bytes)} "
+        f"| {figures.screen_bytes / 1024:.1f} ({figures.screen_tiles}) |"
+    )
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    versions = f"PyMuPDF {pymupdf.__version__} (MuPDF {pymupdf.mupdf_version}), Pillow {Image.__version__}"
+    vips = (
+        subprocess.run(["vips", "--version"], capture_output=True, text=True).stdout.strip()
+        if shutil.which("vips")
+        else "vips missing"
+    )
+    system = f"{platform.platform()}, {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB"
+    return f"{system}; Python {platform.python_version()}, {versions}, {vips}"
+
+
+def goals(rows: list[Figures]) -> list[str]:
+    vector = [figures for figures in rows if figures.kind == "vector" and not figures.failed]
+    lines = [f"{len(vector)} vector pages:"]
+
+    def count(check: list[bool]) -> str:
+        return f"{sum(check)}/{len(check)}"
+
+    lines.append(f"- wall <= 3x floor: {count([f.wall <= 3 * f.floor_cpu for f in vector])}")
+    timed = [f for f in vector if f.vips_pdf and f.poppler_vips]
+    lines.append(
+        "- >= 2.5x faster than both libvips pipelines: "
+        + (count([min(f.vips_pdf, f.poppler_vips) >= 2.5 * f.wall for f in timed]) if timed else "not measured")  # type: ignore[type-var]
+    )
+    lines.append(
+        "- bytes <= 1.1x Pillow default lossless: "
+        + count([f.pyramid_bytes <= 1.1 * (f.pillow_default_bytes or 0) for f in vector])
+    )
+    lines.append(f"- worker RSS <= 200 MB: {count([max(f.worker_rss) <= 200 for f in vector])}")
+    lines.append(f"- <= 50 KB to fill a 1024x768 screen: {count([f.screen_bytes <= 50 * 1024 for f in vector])}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--all-pages", action="store_true", help="every page of every plan, not page 1 only")
+    parser.add_argument("--only", default="", help="only plans whose file name contains this")
+    parser.add_argument("--no-vips", action="store_true", help="skip the libvips and poppler pipelines")
+    args = parser.parse_args()
+    missing = [tool for tool in ("pdftoppm", "vips") if shutil.which(tool) is None]
+    if missing and not args.no_vips:
+        print(
+            f"note: {' and '.join(missing)} not found; their columns say 'missing'. "
+            "Install with: apt-get install -y poppler-utils libvips-tools",
+            file=sys.stderr,
+        )
+    print(machine())
+    print(HEADER)
+    print("|" + "---|" * (HEADER.count("|") - 1))
+    rows: list[Figures] = []
+    for path in sorted(CORPUS.glob("plan-*.pdf")):
+        if args.only not in path.name:
+            continue
+        pages = range(1, pymupdf.open(path).page_count + 1) if args.all_pages else [1]
+        for number in pages:
+            figures = measure(path, number, RenderLimits(), use_vips=not args.no_vips)
+            rows.append(figures)
+            print(row(figures, "skipped" if args.no_vips else "missing"), flush=True)
+    print()
+    print("\n".join(goals(rows)))
+
+
+if __name__ == "__main__":
+    main()
