@@ -128,10 +128,16 @@ def render_plan(pdf: str, building_id: int, publish: bool) -> None:
     version_id = version.id
     with click.progressbar(length=100, label="Rendering", show_percent=True) as bar:
         shown = 0
+        interactive = sys.stdout.isatty()
 
         def advance(current: PlanVersion) -> None:
             nonlocal shown
-            bar.update(current.percent - shown)
+            if current.percent <= shown:
+                return
+            if interactive:
+                bar.update(current.percent - shown)
+            elif current.percent // 10 > shown // 10:
+                click.echo(f"  {current.percent}%")  # a log-friendly line per tenth
             shown = current.percent
 
         result = rendering.render_version(version_id, on_progress=advance)
@@ -174,8 +180,11 @@ def cleanup_command(grace_days: float | None) -> None:
 @click.option("--workers", type=int, default=1, help="Jobs run at once (each render uses its own processes).")
 def worker_command(workers: int) -> None:
     """Run a job consumer until interrupted (Ctrl-C)."""
+    import logging
+
     from floorplans.jobs import get_jobs
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     huey = get_jobs().huey
     click.echo(f"Job worker on {type(huey.storage).__name__} with {workers} worker(s).")
     huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()

@@ -49,6 +49,12 @@ class Jobs:
                 log.warning("Plan version %s was abandoned; queued again.", version_id)
                 render_plan(version_id)
 
+        @self.huey.on_startup(name="recover_on_startup")
+        def recover_on_startup() -> None:
+            # A worker that starts after a crash picks up what the crash abandoned at once,
+            # not at the next periodic run.
+            recover_stalled_plans.call_local()
+
         self.render_plan = render_plan
         self.recover_stalled_plans = recover_stalled_plans
 

@@ -107,7 +107,12 @@ class IsolatedClient(FlaskClient):
     it and share ``g`` (the signed-in user) and the database session between requests."""
 
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:  # type: ignore[override]
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response: TestResponse = contextvars.Context().run(super().open, *args, **kwargs)
+        # werkzeug spools a large multipart body into a temporary file it never closes.
+        body = response.request.environ.get("wsgi.input")
+        if body is not None and hasattr(body, "close"):
+            body.close()
+        return response
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import func, select
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import func, select, update
 
 import converters
 from floorplans import objects
@@ -89,6 +88,7 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
     finally:
         path.unlink(missing_ok=True)
 
+    previous = _labels_of(building.published_version)
     number = (db.session.scalar(
         select(func.max(PlanVersion.number)).where(PlanVersion.building_id == building.id)
     ) or 0) + 1
@@ -102,7 +102,7 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
         page_count=summary.page_count,
         uploaded_by=by,
     )
-    previous = _labels_of(building.published_version)
+    db.session.add(version)
     for page in summary.pages:
         version.pages.append(PlanPage(
             number=page.number,
@@ -111,7 +111,6 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
             width_pt=page.width_pt,
             height_pt=page.height_pt,
         ))
-    db.session.add(version)
     db.session.flush()
     return version
 
@@ -174,14 +173,21 @@ def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
         return False
     if only_if_newer and current is not None and current.number > version.number:
         return False
-    building.published_version = version
-    version.published_at = utcnow()
-    try:
-        db.session.flush()
-    except StaleDataError:
+    # One conditional UPDATE: it moves the pointer only if nobody changed the building since we
+    # read it, so of two racing publishes exactly one wins and the other is told.
+    moved = db.session.execute(
+        update(Building)
+        .where(Building.id == building.id, Building.row_version == building.row_version)
+        .values(published_version_id=version.id, row_version=Building.row_version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.expire(building)
+    if moved != 1:
         raise Conflict(
             "This building's plan was changed by someone else at the same moment. Reload and try again."
-        ) from None
+        )
+    version.published_at = utcnow()
+    db.session.flush()
     return True
 
 

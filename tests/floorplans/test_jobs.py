@@ -1,0 +1,130 @@
+"""huey's real consumer, as ``flask --app wsgi jobs worker`` runs it: queued work survives a
+restart, and a worker killed in the middle of a render is recovered, not left stuck."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from floorplans.db import db, utcnow
+from floorplans.models import PlanVersion, Role, VersionState
+from tests.floorplans.conftest import corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def queued_app(app_config: dict[str, Any]) -> dict[str, Any]:
+    app_config.update(PAGE_MAX_PIXELS=4_000_000, JOBS_IMMEDIATE=False)
+    return app_config
+
+
+class Worker:
+    def __init__(self, config: dict[str, Any], log: Path) -> None:
+        self.env = {**os.environ, "FLOORPLANS_INSTANCE_PATH": config["INSTANCE_PATH"]}
+        for name in ("DATABASE_URL", "STORAGE_URL", "SECRET_KEY", "PAGE_MAX_PIXELS"):
+            self.env[f"FLOORPLANS_{name}"] = str(config[name])
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flask", "--app", "wsgi", "jobs", "worker"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self, sig: int = signal.SIGINT) -> int:
+        assert self.process is not None
+        os.killpg(self.process.pid, sig)
+        try:
+            return self.process.wait(timeout=30)
+        finally:
+            self.process = None
+
+
+@pytest.fixture
+def worker(queued_app: dict[str, Any], app, tmp_path: Path) -> Iterator[Worker]:
+    running = Worker(queued_app, tmp_path / "worker.log")
+    yield running
+    if running.process is not None:
+        running.stop(signal.SIGKILL)
+
+
+def wait_for(version_id: int, states: set[str], timeout: float = 90) -> PlanVersion:
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.expire_all()
+        version = db.session.get(PlanVersion, version_id)
+        if version.state in states:
+            return version
+        assert time.monotonic() < deadline, f"version still {version.state}"
+        time.sleep(0.2)
+
+
+def upload(app, partner, building, name: str, api_token) -> int:
+    response = app.test_client().post(
+        f"/api/v1/buildings/{building.id}/plans",
+        headers=api_token(partner),
+        data={"file": (io.BytesIO(corpus(name).read_bytes()), name)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 202, response.get_json()
+    return int(response.get_json()["id"])
+
+
+def test_queued_work_waits_for_a_worker_and_survives_its_restart(
+    worker: Worker, app, make_user, make_building, api_token, tmp_path: Path
+) -> None:
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    first = upload(app, partner, building, "plan-auditorium-event-layout-letter-mixed.pdf", api_token)
+    time.sleep(0.5)
+    assert db.session.get(PlanVersion, first).state == VersionState.QUEUED  # no worker yet: it waits
+
+    worker.start()
+    assert wait_for(first, {"ready", "failed"}).state == VersionState.READY
+    assert worker.stop() == 0  # Ctrl-C stops it cleanly
+
+    second = upload(app, partner, building, "plan-house-archicad-vector-nonstandard-size.pdf", api_token)
+    worker.start()  # a new consumer process finds the job queued while none ran
+    version = wait_for(second, {"ready", "failed"})
+    assert version.state == VersionState.READY, version.error
+    db.session.refresh(building)
+    assert building.published_version_id == second
+    assert "render_plan" in (tmp_path / "worker.log").read_text()
+
+
+def test_a_worker_killed_mid_render_is_recovered(worker: Worker, app, make_user, make_building, api_token) -> None:
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    version_id = upload(app, partner, building, "plan-university-lab-5sheets-A2-autocad.pdf", api_token)
+    worker.start()
+    wait_for(version_id, {"rendering"})
+    worker.stop(signal.SIGKILL)  # the machine dies
+    version = db.session.get(PlanVersion, version_id)
+    db.session.refresh(version)
+    assert version.state == VersionState.RENDERING
+    # Later: its heartbeat is long silent.
+    version.heartbeat_at = utcnow().replace(year=2000)
+    db.session.commit()
+
+    worker.start()
+    version = wait_for(version_id, {"ready", "failed"}, timeout=120)
+    assert version.state == VersionState.READY, version.error
+    assert version.attempts == 2
+    db.session.refresh(building)
+    assert building.published_version_id == version_id
