@@ -21,6 +21,7 @@ from floorplans.search import normalise, tokens
 
 BUILDING_FIELDS = RecordFields((
     Field("name", "Building name", required=True, group="Building"),
+    Field("capacity", "Capacity (people)", "int", minimum=0, maximum=1_000_000, group="Building"),
     Field("street", "Street address", required=True, group="Address",
           help="Number and street, as a 911 call would give it."),
     Field("city", "City", required=True, max_length=100, group="Address"),
@@ -30,7 +31,6 @@ BUILDING_FIELDS = RecordFields((
           help="Decimal degrees, e.g. 43.6532"),
     Field("longitude", "Longitude", "float", minimum=-180, maximum=180, group="Address",
           help="Decimal degrees, e.g. -79.3832"),
-    Field("capacity", "Capacity (people)", "int", minimum=0, maximum=1_000_000, group="Building"),
     Field("entrances", "Entrances", "textarea", max_length=4000, group="Access",
           help="Which doors are used, which are kept locked, where responders should enter."),
     Field("key_box", "Key box", "textarea", max_length=2000, group="Access",
