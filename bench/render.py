@@ -204,6 +204,26 @@ def measure(path: Path, number: int, limits: RenderLimits, use_vips: bool) -> Fi
     return figures
 
 
+def whole_document(path: Path, floors: list[float]) -> str:
+    """One render_pages call for every page: workers start once, as in the app's job."""
+    work = OUT / f"{path.stem}-all"
+    shutil.rmtree(work, ignore_errors=True)
+    cpu_before = children_cpu()
+    started = time.perf_counter()
+    try:
+        results = render_pages(path, work, range(1, len(floors) + 1))
+    except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
+        return f"{path.name}: failed: {error}"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    wall, cpu = time.perf_counter() - started, children_cpu() - cpu_before
+    tiles = sum(result.tiles for result in results)
+    return (
+        f"{path.name}: {len(floors)} pages in one call: {wall:.2f} s wall, {cpu:.2f} s CPU, {tiles} tiles; "
+        f"sum of floors {sum(floors):.2f} s, wall/floor {wall / sum(floors):.2f}"
+    )
+
+
 def ratio(numerator: float | None, denominator: float | None) -> str:
     if not numerator or not denominator:
         return "n/a"
@@ -295,6 +315,7 @@ def main() -> None:
             file=sys.stderr,
         )
     print(machine())
+    print("load average at start (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print(HEADER)
     print("|" + "---|" * (HEADER.count("|") - 1))
     rows: list[Figures] = []
@@ -306,8 +327,15 @@ def main() -> None:
             figures = measure(path, number, RenderLimits(), use_vips=not args.no_vips)
             rows.append(figures)
             print(row(figures, "skipped" if args.no_vips else "missing"), flush=True)
+    print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print()
     print("\n".join(goals(rows)))
+    if args.all_pages:
+        print()
+        for name in sorted({figures.name for figures in rows}):
+            pages = [figures for figures in rows if figures.name == name]
+            if len(pages) > 1 and all(figures.floor_cpu for figures in pages):
+                print(whole_document(CORPUS / name, [figures.floor_cpu for figures in pages]), flush=True)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def _failure_message(number: int, outcome: Outcome, error: dict[str, Any] | None
             f"Page {number} needed more memory than the {limits.memory_mb} MB allowed to render "
             f"and was stopped. {_TRY_AGAIN}"
         )
-    if outcome.returncode in (-signal.SIGXCPU, -signal.SIGKILL) and outcome.cpu_seconds >= limits.cpu_seconds - 1:
+    if outcome.returncode == -signal.SIGXCPU:
         return (
             f"Page {number} needed more than {limits.cpu_seconds} seconds of processor time to "
             f"render and was stopped. {_TRY_AGAIN}"
@@ -239,6 +239,8 @@ def render_pages(
     partial output; pages already rendered stay. ``Progress.tiles_total`` counts the pages
     whose geometry is known so far (see converters.results.Progress). ``bytes`` of a
     result counts everything in its directory, overview included."""
+    if any(number < 1 for number in page_numbers):
+        raise ValueError(f"page numbers start at 1: {list(page_numbers)}")
     pdf_path, out_dir = Path(pdf_path).resolve(), Path(out_dir).resolve()
     results: list[PageResult] = []
     finished_tiles = 0

@@ -15,7 +15,13 @@ class RenderLimits:
     ``memory_mb`` caps each worker's *virtual* address space (RLIMIT_AS), not its resident
     memory: Python with PyMuPDF and Pillow loaded already maps about 530 MB of address
     space while using ~140 MB of RAM, so 1024 MB leaves ~500 MB for the page being drawn,
-    several times what a band-by-band render needs (docs/benchmarks.md)."""
+    several times what a band-by-band render needs (docs/benchmarks.md).
+
+    ``cpu_seconds`` is RLIMIT_CPU, set before exec, and applies to each page: a worker
+    serves all the pages of one ``render_pages`` call, so its hard limit is
+    ``cpu_seconds`` times the number of pages and it moves its soft limit (SIGXCPU) to
+    ``cpu_seconds`` past what it has used before starting each page. ``wall_seconds`` is
+    per page too, enforced by the parent."""
 
     page_pixels: int = 100_000_000
     target_dpi: float = 288.0
