@@ -12,12 +12,12 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 $(VENV)/.installed-app: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -qq --disable-pip-version-check -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-app
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed-app
@@ -48,6 +48,11 @@ test: install-test lint
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \
 	  echo "PostgreSQL answers on 127.0.0.1:5432: tests run on SQLite and PostgreSQL"; \
+	fi; \
+	if [ -z "$${FLOORPLANS_TEST_REDIS_URL:-}" ] && \
+	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 6379), 2).close()" 2>/dev/null; then \
+	  export FLOORPLANS_TEST_REDIS_URL=redis://127.0.0.1:6379/0; \
+	  echo "Redis answers on 127.0.0.1:6379: job tests run on the SQLite queue and on Redis"; \
 	fi; \
 	$(PY) -m pytest
 

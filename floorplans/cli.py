@@ -187,7 +187,9 @@ def worker_command(workers: int) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     huey = get_jobs().huey
     click.echo(f"Job worker on {type(huey.storage).__name__} with {workers} worker(s).")
-    huey.create_consumer(workers=workers, worker_type="thread", periodic=True).run()
+    # Poll at least once a second when idle (huey's default backs off to 10 s): a partner
+    # watching the progress bar should not wait for the queue.
+    huey.create_consumer(workers=workers, worker_type="thread", periodic=True, max_delay=1.0).run()
 
 
 def init_app(app: Flask) -> None:

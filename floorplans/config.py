@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_PAGE_SECONDS": 120,  # wall-clock limit per page
     "RENDER_MEMORY_MB": 1024,  # address-space cap per render process
     "PLAN_GRACE_DAYS": 7,  # superseded versions keep their tiles this long
+    "JOBS_NAME": "floorplans",  # the queue's name (several deployments can share one Redis)
     "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -23,10 +23,11 @@ log = logging.getLogger(__name__)
 class Jobs:
     def __init__(self, app: Flask) -> None:
         config = app.config
+        name = config["JOBS_NAME"]
         if config.get("REDIS_URL"):
-            self.huey: Huey = RedisHuey("floorplans", url=config["REDIS_URL"])
+            self.huey: Huey = RedisHuey(name, url=config["REDIS_URL"])
         else:
-            self.huey = SqliteHuey("floorplans", filename=str(Path(app.instance_path) / "jobs.sqlite3"))
+            self.huey = SqliteHuey(name, filename=str(Path(app.instance_path) / "jobs.sqlite3"))
         self.huey.immediate = bool(config["JOBS_IMMEDIATE"])
         silent_for = dt.timedelta(seconds=float(config["RENDER_PAGE_SECONDS"]) + 120)
 

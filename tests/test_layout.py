@@ -6,6 +6,8 @@ import boto3, pymupdf or PIL; only create_app knows the blueprints."""
 from __future__ import annotations
 
 import ast
+import re
+import re
 from pathlib import Path
 
 import pytest
@@ -65,10 +67,21 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     assert imported_modules(bad) == {"flask", "sqlalchemy"}
 
 
+# A storage key is a string that starts with its folder ("tiles/...", f"originals/..."); a
+# route's path starts with "/" and may say /tiles/ without building any key.
+STORAGE_KEY_LITERAL = re.compile(r"""[fFrRbB]{0,2}["'](?:tiles|originals)/""")
+
+
 def test_blueprints_never_build_storage_keys() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in sources("blueprints")
-        if "tiles/" in path.read_text() or "originals/" in path.read_text()
+        if STORAGE_KEY_LITERAL.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_the_storage_key_check_can_fail() -> None:
+    assert STORAGE_KEY_LITERAL.search('key = f"tiles/{version}/{page}"')
+    assert STORAGE_KEY_LITERAL.search("store.get('originals/' + sha)")
+    assert not STORAGE_KEY_LITERAL.search('@bp.route("/tiles/<version_key>/<int:page>/overview.webp")')

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,17 +23,25 @@ from tests.floorplans.conftest import corpus
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def queued_app(app_config: dict[str, Any]) -> dict[str, Any]:
+def _queues() -> list[str]:
+    # Redis when one answers (make test sets FLOORPLANS_TEST_REDIS_URL, as on CI), like PostgreSQL.
+    return ["sqlite", "redis"] if os.environ.get("FLOORPLANS_TEST_REDIS_URL") else ["sqlite"]
+
+
+@pytest.fixture(params=_queues())
+def queued_app(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> Iterator[dict[str, Any]]:
     app_config.update(PAGE_MAX_PIXELS=4_000_000, JOBS_IMMEDIATE=False)
-    return app_config
+    if request.param == "redis":
+        app_config.update(REDIS_URL=os.environ["FLOORPLANS_TEST_REDIS_URL"], JOBS_NAME=f"test-{uuid.uuid4().hex}")
+    yield app_config
 
 
 class Worker:
     def __init__(self, config: dict[str, Any], log: Path) -> None:
         self.env = {**os.environ, "FLOORPLANS_INSTANCE_PATH": config["INSTANCE_PATH"]}
-        for name in ("DATABASE_URL", "STORAGE_URL", "SECRET_KEY", "PAGE_MAX_PIXELS"):
-            self.env[f"FLOORPLANS_{name}"] = str(config[name])
+        for name in ("DATABASE_URL", "STORAGE_URL", "SECRET_KEY", "PAGE_MAX_PIXELS", "REDIS_URL", "JOBS_NAME"):
+            if config.get(name):
+                self.env[f"FLOORPLANS_{name}"] = str(config[name])
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -62,6 +71,10 @@ def worker(queued_app: dict[str, Any], app, tmp_path: Path) -> Iterator[Worker]:
     yield running
     if running.process is not None:
         running.stop(signal.SIGKILL)
+    if queued_app.get("REDIS_URL"):
+        from floorplans.jobs import get_jobs
+
+        get_jobs().huey.storage.flush_all()  # the test's own queue name: nothing else is touched
 
 
 def wait_for(version_id: int, states: set[str], timeout: float = 90) -> PlanVersion:
@@ -95,6 +108,9 @@ def test_queued_work_waits_for_a_worker_and_survives_its_restart(
     time.sleep(0.5)
     assert db.session.get(PlanVersion, first).state == VersionState.QUEUED  # no worker yet: it waits
 
+    from floorplans.jobs import get_jobs
+
+    assert type(get_jobs().huey).__name__ == ("RedisHuey" if app.config.get("REDIS_URL") else "SqliteHuey")
     worker.start()
     assert wait_for(first, {"ready", "failed"}).state == VersionState.READY
     assert worker.stop() == 0  # Ctrl-C stops it cleanly
