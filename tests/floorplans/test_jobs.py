@@ -29,11 +29,11 @@ def _queues() -> list[str]:
 
 
 @pytest.fixture(params=_queues())
-def queued_app(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> Iterator[dict[str, Any]]:
+def queued_app(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> dict[str, Any]:
     app_config.update(PAGE_MAX_PIXELS=4_000_000, JOBS_IMMEDIATE=False)
     if request.param == "redis":
         app_config.update(REDIS_URL=os.environ["FLOORPLANS_TEST_REDIS_URL"], JOBS_NAME=f"test-{uuid.uuid4().hex}")
-    yield app_config
+    return app_config
 
 
 class Worker:
