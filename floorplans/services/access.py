@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from floorplans.db import db
 from floorplans.models import AccessEvent, Building, Role, User
-from floorplans.permissions import is_own_building
+from floorplans.permissions import can_read, is_own_building
 
 
 def record_access(
@@ -45,3 +45,22 @@ def access_log(user: User, *, building: Building | None = None, limit: int = 200
     if building is not None:
         query = query.where(AccessEvent.building_id == building.id)
     return db.session.scalars(query.limit(limit)).all()
+
+
+VIEW_ACTIONS = ("view_record", "view_plan")
+
+
+def recently_viewed(user: User, *, limit: int = 8) -> list[Building]:
+    """The buildings ``user`` looked at most recently, newest first, from their own access
+    events (so it follows the officer from one car's laptop to another's)."""
+    latest = (
+        select(AccessEvent.building_id, func.max(AccessEvent.id).label("last"))
+        .where(AccessEvent.user_id == user.id, AccessEvent.action.in_(VIEW_ACTIONS),
+               AccessEvent.building_id.is_not(None))
+        .group_by(AccessEvent.building_id)
+        .subquery()
+    )
+    query = (
+        select(Building).join(latest, latest.c.building_id == Building.id).order_by(latest.c.last.desc()).limit(limit)
+    )
+    return [b for b in db.session.scalars(query) if can_read(user, b)]

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from werkzeug.routing import Rule
 
+from blueprints.response.assets import LEAFLET_VERSION
 from floorplans import objects
 from floorplans.auth import declared_permission
 from floorplans.db import db
@@ -74,6 +75,8 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "z": 0,
         "x": 0,
         "y": 0,
+        "leaflet_version": LEAFLET_VERSION,
+        "leaflet_path": "leaflet.js",
     }
     return World(ids, browsers, tokens)
 

@@ -1,0 +1,94 @@
+"""A building in the car: the one-screen card and the plan viewer.  Every view is written
+to the access log (the partner reads it); a copy fetched by "keep offline" is logged too,
+as such."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import current_app, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.response import bp
+from floorplans.auth import permission
+from floorplans.db import db
+from floorplans.grid import plan_grid
+from floorplans.models import Building, PlanVersion, VersionState
+from floorplans.permissions import Permission
+from floorplans.representations import tile_url_template
+from floorplans.services import access, buildings
+from floorplans.services.briefing import brief
+
+#: Sent by incar.js when it fetches pages for "keep offline": the read is logged as
+#: ``keep_offline`` instead of a view.  Either way it is logged; the header only names it.
+OFFLINE_COPY_HEADER = "X-Offline-Copy"
+
+
+def _log(building: Building, what: str) -> None:
+    offline = request.headers.get(OFFLINE_COPY_HEADER) == "1"
+    access.record_access(
+        current_user,
+        building,
+        "keep_offline" if offline else f"view_{what}",
+        channel="web",
+        ip_address=request.remote_addr or "",
+        detail=what if offline else "",
+    )
+    db.session.commit()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@bp.route("/buildings/<int:building_id>")
+@permission(Permission.READ_RECORDS)
+def card(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_readable(current_user, building_id)
+    _log(building, "record")
+    config = current_app.config
+    summary = brief(building, now=_now(), timezone=config["TIMEZONE"],
+                    stale_after_days=int(config["STALE_AFTER_DAYS"]))
+    version = _published(building)
+    return render_template(
+        "response/card.html", building=building, brief=summary, has_plan=version is not None,
+        floors=[page.label for page in version.pages] if version else [],
+    )
+
+
+def _published(building: Building) -> PlanVersion | None:
+    version = building.published_version
+    if version is None or version.state != VersionState.READY or version.tiles_deleted_at is not None:
+        return None
+    return version
+
+
+def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
+    """What plan.js needs for each page, in the partner's order: the pyramid's geometry,
+    the tile URL template and the reference grid (page-relative, see floorplans.grid)."""
+    pages = []
+    for page in version.pages:
+        if not (page.width and page.height and page.tile_size and page.max_zoom is not None):
+            continue
+        pages.append({
+            "number": page.number, "label": page.label, "width": page.width, "height": page.height,
+            "tile_size": page.tile_size, "max_zoom": page.max_zoom, "background": page.background,
+            "tile_url": tile_url_template(version, page),
+            "grid": plan_grid(page.width, page.height).as_json(),
+        })
+    return pages
+
+
+@bp.route("/buildings/<int:building_id>/plan")
+@permission(Permission.READ_RECORDS)
+def plan(building_id: int) -> ResponseReturnValue:
+    building = buildings.get_readable(current_user, building_id)
+    version = _published(building)
+    if version is not None:
+        _log(building, "plan")
+    return render_template(
+        "response/plan.html", building=building, version=version,
+        pages=viewer_pages(version) if version else [],
+        card_url=url_for("response.card", building_id=building.id),
+    )

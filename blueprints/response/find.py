@@ -1,0 +1,61 @@
+"""Finding the building: by name or address, by the address a CAD system links to, by
+distance from the car, and from the officer's own recent views."""
+from __future__ import annotations
+
+from flask import jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.response import bp
+from floorplans.auth import permission
+from floorplans.errors import InvalidInput
+from floorplans.permissions import Permission
+from floorplans.services import access, buildings, finding
+
+
+@bp.route("/")
+@permission(Permission.READ_RECORDS)
+def index() -> ResponseReturnValue:
+    query = request.args.get("q", "").strip()
+    found = buildings.search(current_user, query) if query else []
+    return render_template(
+        "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
+        lookup=None,
+    )
+
+
+@bp.route("/lookup")
+@permission(Permission.READ_RECORDS)
+def lookup() -> ResponseReturnValue:
+    """The CAD deep link: ``/r/lookup?address=123 Main St, Toronto``.  One match opens the
+    card straight away; otherwise the officer chooses among the matches."""
+    address = request.args.get("address", "").strip()
+    found = finding.lookup_address(current_user, address) if address else []
+    if len(found) == 1:
+        return redirect(url_for("response.card", building_id=found[0].id))
+    return render_template(
+        "response/index.html", q=address, buildings=found, recent=access.recently_viewed(current_user),
+        lookup=address,
+    )
+
+
+def _coordinate(name: str) -> float:
+    try:
+        return float(request.args.get(name, ""))
+    except ValueError:
+        raise InvalidInput({name: "must be a number in decimal degrees."}) from None
+
+
+@bp.route("/nearest")
+@permission(Permission.READ_RECORDS)
+def nearest() -> ResponseReturnValue:
+    """JSON for the "nearest to me" button (the browser knows where the car is, we don't)."""
+    nearby = finding.nearest(current_user, _coordinate("lat"), _coordinate("lon"))
+    return jsonify(buildings=[
+        {
+            "id": n.building.id, "name": n.building.name, "address": n.building.address,
+            "metres": round(n.metres), "distance": finding.distance_text(n.metres), "direction": n.direction,
+            "bearing": round(n.bearing), "card_url": url_for("response.card", building_id=n.building.id),
+        }
+        for n in nearby
+    ])

@@ -1,0 +1,91 @@
+"""Offline in the car: the service worker script and the "keep offline" packs.
+
+The worker is served from ``/r/sw.js`` so that its scope is exactly the in-car view.  Its
+script is static/js/sw.js with the app shell's fingerprinted URLs written in front: when
+any of them changes the script's bytes change, the browser installs the new worker, and
+the old shell cache is dropped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from flask import Response, current_app, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.response import bp
+from blueprints.response.assets import shell_urls
+from blueprints.response.building import OFFLINE_COPY_HEADER, _published
+from floorplans.auth import permission
+from floorplans.errors import InvalidInput
+from floorplans.permissions import Permission
+from floorplans.representations import tile_url_template
+from floorplans.services import buildings, finding
+from floorplans.services.offline import offline_levels
+
+MAX_PACK_BUILDINGS = 200
+
+
+@bp.route("/sw.js")
+@permission(Permission.PUBLIC)
+def service_worker() -> ResponseReturnValue:
+    script = (Path(current_app.static_folder or "static") / "js" / "sw.js").read_text()
+    shell = [url_for("response.index"), *shell_urls()]
+    header = (
+        f"const SHELL = {json.dumps(shell)};\n"
+        f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
+        f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
+    )
+    response = Response(header + script, mimetype="text/javascript")
+    # Browsers check the worker script on every navigation; it must never be served stale.
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = url_for("response.index")
+    return response
+
+
+def _ids() -> list[int]:
+    raw = request.args.get("ids", "")
+    try:
+        ids = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError:
+        raise InvalidInput({"ids": "must be building ids separated by commas."}) from None
+    if len(ids) > MAX_PACK_BUILDINGS:
+        raise InvalidInput({"ids": f"at most {MAX_PACK_BUILDINGS} buildings at a time."})
+    return ids
+
+
+@bp.route("/offline/pack")
+@permission(Permission.READ_RECORDS)
+def offline_pack() -> ResponseReturnValue:
+    """What to fetch to keep buildings offline: ``?ids=1,2,3``, ``?q=<search>`` or
+    ``?city=<name>``.  incar.js fetches every URL and stores it; the card and plan fetches
+    are logged as ``keep_offline`` in each building's access log."""
+    if request.args.get("ids"):
+        chosen = finding.buildings_by_id(current_user, _ids())
+    elif request.args.get("city"):
+        chosen = finding.in_city(current_user, request.args["city"], limit=MAX_PACK_BUILDINGS)
+    else:
+        chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_PACK_BUILDINGS))
+    packs = []
+    for building in chosen:
+        version = _published(building)
+        pages = []
+        for page in version.pages if version else []:
+            levels = offline_levels(page)
+            if levels:
+                pages.append({
+                    "label": page.label,
+                    "tile_url": tile_url_template(version, page),  # type: ignore[arg-type]
+                    "levels": [{"zoom": lv.zoom, "columns": lv.columns, "rows": lv.rows} for lv in levels],
+                    "tiles": sum(lv.tiles for lv in levels),
+                })
+        packs.append({
+            "id": building.id, "name": building.name,
+            "pages": [url_for("response.card", building_id=building.id)]
+            + ([url_for("response.plan", building_id=building.id)] if version else []),
+            "plan_pages": pages,
+        })
+    total = sum(len(p["pages"]) + sum(page["tiles"] for page in p["plan_pages"]) for p in packs)
+    return jsonify(buildings=packs, files=total)

@@ -1,0 +1,230 @@
+/* The in-car view's behaviour, on every page: night mode, the service worker, the "saved
+   copy" notice, sign-out that forgets offline copies, "nearest to me" and "keep offline".
+   No framework, no inline script (CSP); data comes from data-* attributes and JSON. */
+(function () {
+  "use strict";
+  var PAGES = "floorplans-pages";   // cards and plan pages (same names in sw.js)
+  var TILES = "floorplans-tiles";   // plan tiles, immutable
+  var OFFLINE_HEADER = "X-Offline-Copy";
+  var SAVED_AT = "X-Saved-At";
+  var body = document.body;
+  var root = document.documentElement;
+
+  /* Night mode: one tap, remembered on this device; theme.js applies it before paint. */
+  function setNight(on) {
+    root.classList.toggle("night", on);
+    try { localStorage.setItem("floorplans-night", on ? "1" : "0"); } catch (e) { /* private mode */ }
+    document.querySelectorAll("[data-night-toggle]").forEach(function (b) { b.setAttribute("aria-pressed", String(on)); });
+  }
+  document.querySelectorAll("[data-night-toggle]").forEach(function (button) {
+    button.setAttribute("aria-pressed", String(root.classList.contains("night")));
+    button.addEventListener("click", function () { setNight(!root.classList.contains("night")); });
+  });
+
+  /* How old a copy is, in words a glance can take. */
+  function age(ms) {
+    var minutes = Math.max(0, Math.round(ms / 60000));
+    if (minutes < 1) return "less than a minute ago";
+    if (minutes < 60) return minutes + " min ago";
+    var hours = Math.round(minutes / 60);
+    if (hours < 48) return hours + " h ago";
+    return Math.round(hours / 24) + " days ago";
+  }
+  function clock(date) {
+    return date.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit", hour12: false });
+  }
+
+  /* A page the service worker served from its cache is marked data-copy="saved". */
+  var notice = document.querySelector("[data-saved-copy]");
+  function showSavedCopy() {
+    if (!notice || body.dataset.copy !== "saved") return;
+    var saved = new Date(body.dataset.savedAt || body.dataset.generatedAt);
+    if (isNaN(saved.getTime())) saved = new Date(body.dataset.generatedAt);
+    notice.textContent = "No connection: saved copy from " + clock(saved) + " (" + age(Date.now() - saved.getTime()) +
+      "). It may be out of date.";
+    notice.hidden = false;
+  }
+  showSavedCopy();
+  setInterval(showSavedCopy, 30000);
+
+  /* The service worker keeps what was opened; its scope is the in-car view (/r/). */
+  if ("serviceWorker" in navigator && body.dataset.sw) {
+    navigator.serviceWorker.register(body.dataset.sw, { scope: body.dataset.swScope }).catch(function () {});
+  }
+
+  /* Signing out forgets every offline copy (the server also sends Clear-Site-Data). */
+  function forgetOfflineCopies() {
+    var work = [];
+    if (window.caches) {
+      work.push(caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (n) { return n.indexOf("floorplans-") === 0; })
+          .map(function (n) { return caches.delete(n); }));
+      }));
+    }
+    if ("serviceWorker" in navigator) {
+      work.push(navigator.serviceWorker.getRegistrations().then(function (regs) {
+        return Promise.all(regs.map(function (r) { return r.unregister(); }));
+      }));
+    }
+    var timeout = new Promise(function (resolve) { setTimeout(resolve, 1500); });
+    return Promise.race([Promise.all(work), timeout]);
+  }
+  document.querySelectorAll("form[data-logout]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (form.dataset.cleared) return;
+      event.preventDefault();
+      forgetOfflineCopies().catch(function () {}).then(function () {
+        form.dataset.cleared = "1";
+        form.submit();
+      });
+    });
+  });
+
+  /* Nearest to me: the browser knows where the car is; the server ranks the buildings. */
+  var nearestButton = document.querySelector("[data-nearest]");
+  var nearestBox = document.querySelector("[data-nearest-results]");
+  function say(text) {
+    nearestBox.textContent = "";
+    var p = document.createElement("p");
+    p.className = "missing";
+    p.textContent = text;
+    nearestBox.appendChild(p);
+    nearestBox.hidden = false;
+  }
+  function showNearest(list) {
+    nearestBox.textContent = "";
+    var heading = document.createElement("h2");
+    heading.textContent = "Nearest to you";
+    var ul = document.createElement("ul");
+    ul.className = "results";
+    list.forEach(function (b) {
+      var li = document.createElement("li");
+      var a = document.createElement("a");
+      a.href = b.card_url;
+      var name = document.createElement("strong");
+      name.textContent = b.name;
+      var address = document.createElement("span");
+      address.textContent = b.address;
+      var dist = document.createElement("span");
+      dist.className = "dist";
+      dist.textContent = b.distance + " " + b.direction;
+      a.append(name, address, dist);
+      li.appendChild(a);
+      ul.appendChild(li);
+    });
+    nearestBox.append(heading, ul);
+    if (!list.length) say("No building with a known location is on record.");
+    nearestBox.hidden = false;
+  }
+  if (nearestButton && nearestBox) {
+    nearestButton.addEventListener("click", function () {
+      if (!navigator.geolocation) { say("This device cannot tell where it is."); return; }
+      say("Finding where you are…");
+      navigator.geolocation.getCurrentPosition(function (position) {
+        var url = nearestButton.dataset.url + "?lat=" + position.coords.latitude + "&lon=" + position.coords.longitude;
+        fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+          .then(function (data) { showNearest(data.buildings); })
+          .catch(function () { say("Could not reach the service. Search by name or address instead."); });
+      }, function () {
+        say("Location is not available (allow it for this site, or search by name or address).");
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    });
+  }
+
+  /* Keep offline: fetch the cards, plan pages and tiles of chosen buildings into the
+     caches the service worker reads, with visible progress. */
+  function stamped(response) {
+    return response.blob().then(function (blob) {
+      var headers = new Headers(response.headers);
+      headers.set(SAVED_AT, new Date().toISOString());
+      return new Response(blob, { status: response.status, statusText: response.statusText, headers: headers });
+    });
+  }
+  function tileUrls(page) {
+    var urls = [];
+    page.levels.forEach(function (level) {
+      for (var x = 0; x < level.columns; x++) {
+        for (var y = 0; y < level.rows; y++) {
+          urls.push(page.tile_url.replace("{z}", level.zoom).replace("{x}", x).replace("{y}", y));
+        }
+      }
+    });
+    return urls;
+  }
+  function keepOffline(box) {
+    var button = box.querySelector("[data-keep-offline-start]");
+    var bar = box.querySelector("progress");
+    var status = box.querySelector(".keep-offline-status");
+    if (!window.caches) { status.textContent = "This browser cannot keep pages offline."; return; }
+    button.disabled = true;
+    status.textContent = "Preparing…";
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
+    var jobs = [];
+    var done = 0, failed = 0, total = 0, buildings = 0;
+    function progress() {
+      bar.max = Math.max(1, total);
+      bar.value = done;
+      status.textContent = "Keeping " + buildings + (buildings === 1 ? " building" : " buildings") + " offline: " +
+        done.toLocaleString() + " of " + total.toLocaleString() + " files";
+    }
+    fetch(box.dataset.packUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (pack) {
+        buildings = pack.buildings.length;
+        pack.buildings.forEach(function (b) {
+          b.pages.forEach(function (url) { jobs.push({ url: url, cache: PAGES, page: true }); });
+          b.plan_pages.forEach(function (p) {
+            tileUrls(p).forEach(function (url) { jobs.push({ url: url, cache: TILES, page: false }); });
+          });
+        });
+        total = jobs.length;
+        bar.hidden = false;
+        progress();
+        return Promise.all([caches.open(PAGES), caches.open(TILES)]);
+      })
+      .then(function (opened) {
+        var stores = {};
+        stores[PAGES] = opened[0];
+        stores[TILES] = opened[1];
+        var next = 0;
+        function one(job) {
+          var store = stores[job.cache];
+          var already = job.page ? Promise.resolve(undefined) : store.match(job.url);
+          return already.then(function (hit) {
+            if (hit) return;
+            var headers = {};
+            if (job.page) headers[OFFLINE_HEADER] = "1";
+            return fetch(job.url, { headers: headers, credentials: "same-origin" }).then(function (r) {
+              if (!r.ok || r.redirected) throw new Error(r.status);
+              return job.page ? stamped(r).then(function (s) { return store.put(job.url, s); }) : store.put(job.url, r);
+            });
+          }).catch(function () { failed += 1; }).then(function () { done += 1; progress(); });
+        }
+        function worker() {
+          if (next >= jobs.length) return Promise.resolve();
+          var job = jobs[next++];
+          return one(job).then(worker);
+        }
+        // A few at a time: enough to fill a cellular link, few enough not to starve the officer's own clicks.
+        return Promise.all([worker(), worker(), worker(), worker()]);
+      })
+      .then(function () {
+        bar.value = bar.max;
+        status.textContent = failed
+          ? (total - failed) + " of " + total + " files kept; " + failed + " could not be fetched. Try again with a better connection."
+          : "Done: " + buildings + (buildings === 1 ? " building" : " buildings") + " kept offline (" + total.toLocaleString() +
+            " files). They open without a network.";
+        box.dataset.state = failed ? "partial" : "done";
+        button.disabled = false;
+      })
+      .catch(function () {
+        status.textContent = "Could not reach the service to keep these offline. Try again with a connection.";
+        box.dataset.state = "failed";
+        button.disabled = false;
+      });
+  }
+  document.querySelectorAll("[data-keep-offline]").forEach(function (box) {
+    box.querySelector("[data-keep-offline-start]").addEventListener("click", function () { keepOffline(box); });
+  });
+})();
