@@ -8,7 +8,7 @@ PORT ?= 5000
 # PostgreSQL for the tests when it answers on loopback (CI machines have it).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-test lint migrate demo clean
+.PHONY: run test install install-test lint migrate demo clean chromium
 
 $(VENV)/.installed-app: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ $(VENV)/.installed-test: $(VENV)/.installed-app
 install: $(VENV)/.installed-app
 
 install-test: $(VENV)/.installed-test
+
+# The in-car view's browser tests drive Debian's Chromium (Playwright cannot download one here).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 migrate: install
 	$(FLASK) db upgrade
@@ -43,7 +49,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q --severity-level medium -r floorplans blueprints storage converters
 
-test: install-test lint
+test: install-test chromium lint
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \
