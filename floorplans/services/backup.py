@@ -1,0 +1,250 @@
+"""Backups that restore: one archive holding every row of every table and every stored
+object, written from a consistent snapshot, restorable into an empty deployment on either
+database engine (a SQLite backup restores into PostgreSQL and back).
+
+Archive layout (a tar file, optionally gzip-compressed by its name):
+  manifest.json              format, schema revision, created_at, row and object counts, sha256 of objects
+  tables/<table>.jsonl       one JSON object per row, tables in dependency order
+  objects/<key>              every object of the store, byte for byte
+
+Must not import blueprints.
+"""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import json
+import sqlite3
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, Table, create_engine, func, insert, select, text, types, update
+
+from floorplans import objects
+from floorplans.db import Base, db, utcnow
+from floorplans.errors import FloorplansError
+
+FORMAT = "floorplans-backup/1"
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class BackupError(FloorplansError):
+    pass
+
+
+@dataclass
+class BackupReport:
+    rows: dict[str, int]
+    objects: int
+    object_bytes: int
+    missing_objects: list[str]
+
+
+# Circular references (a building points at its published plan version, which points back
+# at the building) are written as NULL on insert and set afterwards.
+DEFERRED = {("buildings", "published_version_id")}
+
+
+def _tables() -> list[Table]:
+    return list(Base.metadata.sorted_tables)
+
+
+def _revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return {"base64": base64.b64encode(value).decode()}
+    return value
+
+
+def _decode(column_type: types.TypeEngine[Any], value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(column_type, types.DateTime):
+        return dt.datetime.fromisoformat(value)
+    if isinstance(column_type, types.Date):
+        return dt.date.fromisoformat(value)
+    if isinstance(column_type, types.Time):
+        return dt.time.fromisoformat(value)
+    if isinstance(value, dict) and "base64" in value:
+        return base64.b64decode(value["base64"])
+    return value
+
+
+@contextmanager
+def _snapshot() -> Iterator[Connection]:
+    """A connection that sees one consistent state of the database for as long as it is open."""
+    engine = db.engine
+    if engine.dialect.name == "sqlite":
+        # SQLite's backup API copies a consistent image even while the app writes (WAL).
+        with tempfile.TemporaryDirectory(prefix="floorplans-backup-") as folder:
+            copy = Path(folder) / "snapshot.sqlite3"
+            source = sqlite3.connect(engine.url.database or "")
+            target = sqlite3.connect(copy)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+                source.close()
+            snapshot_engine = create_engine(f"sqlite:///{copy}")
+            try:
+                with snapshot_engine.connect() as connection:
+                    yield connection
+            finally:
+                snapshot_engine.dispose()
+        return
+    with engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield connection
+
+
+def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(dt.datetime.now(dt.UTC).timestamp())
+    info.mode = 0o600
+    archive.addfile(info, io.BytesIO(data))
+
+
+def write_backup(path: Path, *, progress: Progress | None = None) -> BackupReport:
+    """Write the archive to ``path`` (atomically: a partial archive never has the final name)."""
+    store = objects.get_storage()
+    mode = "w:gz" if path.name.endswith((".tgz", ".tar.gz")) else "w"
+    partial = path.with_name(path.name + ".partial")
+    rows: dict[str, int] = {}
+    hashes: dict[str, str] = {}
+    missing: list[str] = []
+    total_bytes = 0
+    try:
+        with tarfile.open(partial, mode) as archive:
+            with _snapshot() as connection:
+                revision = _revision(connection)
+                tables = _tables()
+                for number, table in enumerate(tables, start=1):
+                    lines = [
+                        json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False)
+                        for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+                    ]
+                    rows[table.name] = len(lines)
+                    _add(archive, f"tables/{table.name}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
+                    if progress:
+                        progress("tables", number, len(tables))
+            # Objects never change under a key, so copying them after the snapshot is safe;
+            # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
+            keys = list(store.list(""))
+            for number, key in enumerate(keys, start=1):
+                try:
+                    data = store.get(key)
+                except FileNotFoundError:
+                    missing.append(key)  # removed by a cleanup while we copied
+                    continue
+                hashes[key] = hashlib.sha256(data).hexdigest()
+                total_bytes += len(data)
+                _add(archive, f"objects/{key}", data)
+                if progress:
+                    progress("objects", number, len(keys))
+            manifest = {
+                "format": FORMAT,
+                "revision": revision,
+                "created_at": utcnow().isoformat() + "Z",
+                "rows": rows,
+                "objects": hashes,
+                "missing_objects": missing,
+            }
+            _add(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupReport(rows, len(hashes), total_bytes, missing)
+
+
+def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
+    try:
+        member = archive.extractfile("manifest.json")
+    except KeyError:
+        raise BackupError("This file is not a floorplans backup (it has no manifest.json).") from None
+    manifest = json.loads(member.read()) if member else {}
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"This backup's format is {manifest.get('format')!r}; this version reads {FORMAT!r}.")
+    return manifest
+
+
+def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupReport:
+    """Restore into an empty deployment (migrated, no rows, no objects); commits at the end."""
+    store = objects.get_storage()
+    with tarfile.open(path, "r:*") as archive:
+        manifest = _read_manifest(archive)
+        connection = db.session.connection()
+        revision = _revision(connection)
+        if revision != manifest["revision"]:
+            raise BackupError(
+                f"The backup is of database schema {manifest['revision']} but this deployment is at {revision}. "
+                "Install the floorplans version that made the backup, or migrate it first."
+            )
+        for table in _tables():
+            if connection.execute(select(func.count()).select_from(table)).scalar():
+                raise BackupError(f"This deployment is not empty (table {table.name} has rows). Restore "
+                                  "only into a new, empty deployment.")
+        if next(iter(store.list("")), None) is not None:
+            raise BackupError("This deployment's storage is not empty. Restore only into empty storage.")
+
+        rows: dict[str, int] = {}
+        deferred: list[tuple[Table, dict[str, Any], dict[str, Any]]] = []
+        tables = _tables()
+        for number, table in enumerate(tables, start=1):
+            member = archive.extractfile(f"tables/{table.name}.jsonl")
+            lines = member.read().decode().splitlines() if member else []
+            records = []
+            for line in lines:
+                raw = json.loads(line)
+                record = {c.name: _decode(c.type, raw.get(c.name)) for c in table.columns if c.name in raw}
+                later = {c: record[c] for t, c in DEFERRED if t == table.name and record.get(c) is not None}
+                if later:
+                    # Setting them later must not fire "on update" defaults (updated_at).
+                    later.update({c.name: record.get(c.name) for c in table.columns if c.onupdate is not None})
+                    deferred.append((table, {k: record[k] for k in (c.name for c in table.primary_key)}, later))
+                    record.update({c: None for t, c in DEFERRED if t == table.name})
+                records.append(record)
+            if records:
+                connection.execute(insert(table), records)
+            rows[table.name] = len(records)
+            if progress:
+                progress("tables", number, len(tables))
+        for table, key, values in deferred:
+            where = [table.c[name] == value for name, value in key.items()]
+            connection.execute(update(table).where(*where).values(**values))
+        if connection.dialect.name == "postgresql":
+            for table in tables:
+                for column in table.primary_key.columns:
+                    if isinstance(column.type, types.Integer) and column.autoincrement:
+                        # Names come from our own metadata, never from the archive.
+                        statement = (
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "  # noqa: S608
+                            f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                        )
+                        connection.execute(text(statement))
+
+        keys = sorted(manifest["objects"])
+        total = 0
+        for number, key in enumerate(keys, start=1):
+            member = archive.extractfile(f"objects/{key}")
+            data = member.read() if member else b""
+            if hashlib.sha256(data).hexdigest() != manifest["objects"][key]:
+                raise BackupError(f"The backup is damaged: object {key} does not match its checksum.")
+            store.put(key, data)
+            total += len(data)
+            if progress:
+                progress("objects", number, len(keys))
+    return BackupReport(rows, len(keys), total, list(manifest.get("missing_objects", [])))
