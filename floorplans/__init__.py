@@ -32,10 +32,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from blueprints import admin, api, errors, partners, response
+    from blueprints import admin, api, errors, health, partners, response
     from blueprints import auth as auth_pages
 
     app.register_blueprint(errors.bp)
+    app.register_blueprint(health.bp)
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(partners.bp, url_prefix="/portal")
     app.register_blueprint(response.bp)
