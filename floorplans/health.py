@@ -23,7 +23,7 @@ def _database() -> bool:
     try:
         db.session.execute(text("SELECT 1"))
         return True
-    except Exception:  # noqa: BLE001 (any failure means "not ready"; the log says which)
+    except Exception:  # any failure means "not ready"; the log says which
         log.exception("Readiness: the database does not answer.")
         db.session.rollback()
         return False
@@ -34,7 +34,7 @@ def _storage() -> bool:
         # A HEAD of a key that never exists: reachability and credentials, no write per poll.
         objects.get_storage().exists("readyz-probe")
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("Readiness: the object store does not answer.")
         return False
 
@@ -43,6 +43,6 @@ def _queue() -> bool:
     try:
         get_jobs().huey.pending_count()
         return True
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("Readiness: the job queue does not answer.")
         return False
