@@ -13,9 +13,11 @@ class RenderLimits:
     """Per-page and per-worker limits.
 
     ``memory_mb`` caps each worker's *virtual* address space (RLIMIT_AS), not its resident
-    memory: Python with PyMuPDF and Pillow loaded already maps about 530 MB of address
-    space while using ~140 MB of RAM, so 1024 MB leaves ~500 MB for the page being drawn,
-    several times what a band-by-band render needs (docs/benchmarks.md).
+    memory. A started worker maps ~100 MB (Python, PyMuPDF, Pillow; it blocks PyMuPDF's
+    optional ONNX layout module, which would map ~430 MB more) and peaks at 70-130 MB
+    resident on the corpus, so 1024 MB leaves room for a large scan decoded at full
+    resolution (MuPDF's own store is capped at 256 MB) while a runaway page fails fast
+    (docs/benchmarks.md).
 
     ``cpu_seconds`` is RLIMIT_CPU, set before exec, and applies to each page: a worker
     serves all the pages of one ``render_pages`` call, so its hard limit is
