@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import or_
 from sqlalchemy.orm import selectinload
 
 from floorplans.db import db
@@ -55,9 +56,11 @@ def _street_matches(user: User, words: list[str]) -> list[Building]:
     numbers = [w for w in words if w.isdigit()]
     if not numbers:
         return []
-    # The house number narrows the candidates in SQL; the street comparison is exact in Python.
+    # The house number narrows the candidates in SQL ("Unit 4, 123 Main St" has two numbers:
+    # either may be it); the street comparison is exact, in Python.
     padded = " " + Building.search_text + " "
-    query = readable_buildings(user).where(padded.contains(f" {numbers[0]} ")).limit(500)
+    has_number = or_(*(padded.contains(f" {number} ") for number in dict.fromkeys(numbers[:4])))
+    query = readable_buildings(user).where(has_number).limit(500)
     candidates = db.session.scalars(query.options(selectinload(Building.organisation))).all()
     matches = [b for b in candidates if _contains(words, tokens(b.street))]
     for narrower in (lambda b: _contains(words, tokens(b.city)), lambda b: _contains(words, tokens(b.postal_code))):

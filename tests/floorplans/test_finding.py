@@ -1,0 +1,68 @@
+"""Finding a building from the car: CAD addresses, distance and direction."""
+
+from __future__ import annotations
+
+import pytest
+
+from floorplans.errors import InvalidInput
+from floorplans.models import Role
+from floorplans.services.finding import compass, distance_and_bearing, distance_text, lookup_address, nearest
+
+
+def test_a_cad_address_finds_the_one_building_at_it(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    synagogue = make_building(name="Beth Shalom", street="123 Main Street", city="Toronto", postal_code="M5V 2T6")
+    make_building(name="Grace Chapel", street="1234 Main Street", city="Toronto")
+    make_building(name="St. Mary", street="123 Queen Street", city="Toronto")
+    for address in ("123 MAIN ST, TORONTO, ON M5V 2T6", "123 main st", "Unit 4, 123 Main St.", "123 MAIN STREET"):
+        assert [b.id for b in lookup_address(officer, address)] == [synagogue.id], address
+    assert lookup_address(officer, "99 Nowhere Rd, Toronto") == []
+    assert lookup_address(officer, "") == []
+
+
+def test_the_city_and_postal_code_narrow_a_street_found_in_two_cities(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    toronto = make_building(name="A", street="10 King Street", city="Toronto", postal_code="M5H 1A1")
+    hamilton = make_building(name="B", street="10 King Street", city="Hamilton", postal_code="L8P 1A1")
+    assert [b.id for b in lookup_address(officer, "10 King St, Hamilton ON")] == [hamilton.id]
+    assert [b.id for b in lookup_address(officer, "10 King St M5H 1A1")] == [toronto.id]
+    assert {b.id for b in lookup_address(officer, "10 King St")} == {toronto.id, hamilton.id}
+
+
+def test_falls_back_to_the_name_and_address_search(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    temple = make_building(name="Sri Ganesha Temple", street="5 Elm Avenue West", city="Markham")
+    assert [b.id for b in lookup_address(officer, "5 elm ave, markham, on")] == [temple.id]
+    assert [b.id for b in lookup_address(officer, "Ganesha temple")] == [temple.id]
+
+
+def test_partners_find_only_their_own(app, make_user, make_building) -> None:
+    partner = make_user(Role.PARTNER)
+    make_building(name="Theirs", street="123 Main Street")
+    mine = make_building(partner.organisation, name="Mine", street="123 Main Street", city="Ottawa")
+    assert [b.id for b in lookup_address(partner, "123 Main St")] == [mine.id]
+
+
+def test_distance_and_direction() -> None:
+    metres, bearing = distance_and_bearing(43.6455, -79.3951, 43.6532, -79.3832)  # to City Hall, north-east
+    assert 1150 < metres < 1300 and compass(bearing) == "NE"
+    assert compass(distance_and_bearing(43.0, -79.0, 42.9, -79.0)[1]) == "S"
+    assert compass(distance_and_bearing(43.0, -79.0, 43.0, -79.1)[1]) == "W"
+    assert [compass(b) for b in (0, 22, 23, 359, 180, 270)] == ["N", "N", "NE", "N", "S", "W"]
+    assert [distance_text(m) for m in (42, 987, 2449, 153_000)] == ["40 m", "990 m", "2.4 km", "153 km"]
+
+
+def test_nearest_skips_buildings_without_a_location(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    far = make_building(name="Far", latitude=43.70, longitude=-79.40)
+    near = make_building(name="Near", latitude=43.646, longitude=-79.396)
+    make_building(name="Nowhere")
+    found = nearest(officer, 43.6455, -79.3951)
+    assert [n.building.id for n in found] == [near.id, far.id]
+    assert found[0].metres < 150 and found[1].direction == "N"
+    partner = make_user(Role.PARTNER)
+    assert nearest(partner, 43.6455, -79.3951) == []
+    with pytest.raises(InvalidInput):
+        nearest(officer, 91, 0)
+    with pytest.raises(InvalidInput):
+        nearest(officer, float("nan"), 0)
