@@ -71,7 +71,7 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
     from converters import tiling
     from converters.render import PageRenderer, render_share
 
-    document = pymupdf.open(job["pdf"])
+    document = pymupdf.open(job["pdf"], filetype="pdf")  # never sniffed as an image or HTML
     for line in sys.stdin:
         command = json.loads(line)
         _allow_cpu(job["cpu_seconds"])
