@@ -1,18 +1,31 @@
-"""The service's administration: congregations, accounts and roles, the access log."""
+"""The service's administration: congregations, accounts and roles, the access log, and
+the audit log (filtered page and CSV export; reading it is itself audited)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import datetime as dt
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from floorplans.auth import permission
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import Permission
-from floorplans.services import access, accounts
+from floorplans.services import access, accounts, audit, login
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -135,14 +148,109 @@ def user(user_id: int) -> ResponseReturnValue:
                 flash(f"{account.email} is saved.", "success")
                 return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user.html", account=account, roles=list(Role), organisations=_organisations(), errors=errors
+        "admin/user.html", account=account, roles=list(Role), organisations=_organisations(), errors=errors,
+        locked=account.is_locked(utcnow()),
     ), (422 if errors else 200)
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@permission(Permission.ADMIN)
+def unlock_user(user_id: int) -> ResponseReturnValue:
+    """End a login lock before it runs out (the person called and proved who they are)."""
+    account = db.session.get(User, user_id) or abort(404)
+    accounts.unlock(account)
+    db.session.commit()
+    flash(f"{account.email} can sign in again now.", "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.route("/users/<int:user_id>/two-factor/reset", methods=["POST"])
+@permission(Permission.ADMIN)
+def reset_two_factor(user_id: int) -> ResponseReturnValue:
+    """Turn off someone's two-factor sign-in (a lost phone); they enrol again."""
+    account = db.session.get(User, user_id) or abort(404)
+    if account.has_two_factor:
+        login.disable_two_factor(account, by_admin=True)
+        db.session.commit()
+        flash(f"Two-factor sign-in of {account.email} is off; they can turn it on again with a new phone.", "success")
+    return redirect(url_for("admin.user", user_id=account.id))
 
 
 @bp.route("/access-log")
 @permission(Permission.ADMIN)
 def access_log() -> ResponseReturnValue:
     return render_template("admin/access_log.html", events=access.access_log(current_user, limit=500))
+
+
+AUDIT_PAGE_SIZE = 100
+AUDIT_EXPORT_MAX_ROWS = 50_000
+
+
+def _audit_filters() -> tuple[audit.Filters, list[str]]:
+    """The filters in the query string; what cannot be read is named and left out."""
+    args, problems = request.args, []
+
+    def day(name: str) -> dt.datetime | None:
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return dt.datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            problems.append(f"'{name}' must be a date like 2026-01-31")
+            return None
+
+    start, end = day("start"), day("end")
+    building = args.get("building", "").strip()
+    if building and not building.isdigit():
+        problems.append("'building' must be a building's number")
+    filters = audit.Filters(
+        start=start,
+        end=end + dt.timedelta(days=1) if end else None,  # the end day is included
+        group=args.get("group", "") if args.get("group", "") in audit.ACTIONS else "",
+        action=args.get("action", "").strip()[:40],
+        actor=args.get("actor", "").strip()[:254],
+        building_id=int(building) if building.isdigit() else None,
+        ip_address=args.get("ip", "").strip()[:64],
+    )
+    return filters, problems
+
+
+@bp.route("/audit")
+@permission(Permission.ADMIN)
+def audit_log() -> ResponseReturnValue:
+    filters, problems = _audit_filters()
+    before = request.args.get("before", type=int)
+    events = audit.page(filters, before_id=before, limit=AUDIT_PAGE_SIZE)
+    # Reading the audit log is itself recorded, with what was looked for.
+    audit.record("audit.read", detail={**filters.as_detail(), "before": before, "shown": len(events)})
+    db.session.commit()
+    older = events[-1].id if len(events) == AUDIT_PAGE_SIZE else None
+    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template(
+        "admin/audit.html", events=events, filters=filters, problems=problems, groups=audit.ACTIONS,
+        args=request.args, query=query, older=older, describe=audit.describe, retention=_retention(),
+    )
+
+
+@bp.route("/audit.csv")
+@permission(Permission.ADMIN)
+def audit_export() -> ResponseReturnValue:
+    filters, problems = _audit_filters()
+    if problems:
+        abort(400, description="; ".join(problems) + ".")
+    audit.record("audit.export", detail={**filters.as_detail(), "max_rows": AUDIT_EXPORT_MAX_ROWS})
+    db.session.commit()
+    name = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
+    # Built whole (a few MB at the row cap) rather than streamed: the rows are read inside
+    # this request's transaction, and a half-sent file on an error would look complete.
+    response = Response("".join(audit.csv_lines(filters, limit=AUDIT_EXPORT_MAX_ROWS)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _retention() -> int:
+    return int(current_app.config["AUDIT_RETENTION_DAYS"])
 
 
 def _organisations() -> list[Organisation]:

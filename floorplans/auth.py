@@ -1,27 +1,56 @@
 """Signing in: Flask-Login over server-side login sessions, bearer tokens for the API,
-and the one place where every route's declared permission is enforced.
+the one place where every route's declared permission is enforced, and the settings of the
+session and login policies (docs/security.md explains each number).
 
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-from flask import Flask, Request, abort, current_app, g, jsonify, redirect, request, url_for
+from flask import Flask, Request, abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
-from floorplans.models import User
+from floorplans.db import db
+from floorplans.models import Role, User
 from floorplans.permissions import Permission, has_permission
-from floorplans.services import accounts
+from floorplans.services import accounts, audit
+from floorplans.services.login import LoginPolicy
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+#: The trust settings and their defaults; ``FLOORPLANS_<NAME>`` overrides each (read by
+#: ``create_app``).  SESSION_IDLE_MINUTES and SESSION_MAX_HOURS are in floorplans.config.
+TRUST_DEFAULTS: dict[str, Any] = {
+    # Idle limit per role, e.g. SESSION_IDLE_MINUTES_OFFICER=60; unset = SESSION_IDLE_MINUTES;
+    # 0 = no idle limit (the absolute limit still ends the login).
+    "SESSION_IDLE_MINUTES_ADMIN": None,
+    "SESSION_IDLE_MINUTES_PARTNER": None,
+    "SESSION_IDLE_MINUTES_OFFICER": None,
+    "SESSION_IDLE_MINUTES_PLANNER": None,
+    # The CJIS in-car exemption: officers whose login came from these networks (the in-car
+    # VPN pool) get SESSION_IDLE_MINUTES_IN_CAR instead (0 = no idle lock).
+    "SESSION_IN_CAR_NETWORKS": [],
+    "SESSION_IDLE_MINUTES_IN_CAR": 0,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "LOGIN_LOCK_MINUTES": 15,
+    "LOGIN_ADDRESS_MAX_FAILURES": 30,
+    "LOGIN_CODE_MINUTES": 5,  # time to type the TOTP code after the password
+    "REQUIRE_2FA_FOR_ADMINS": False,
+    "AUDIT_RETENTION_DAYS": 365,
+}
+
+#: Where an administrator who must enrol in two-factor login may still go.
+_ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
 
 
 def permission(required: Permission) -> Callable[[F], F]:
@@ -63,6 +92,13 @@ def enforce_permission() -> ResponseReturnValue | None:
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     if not has_permission(current_user, required):
         _refuse()
+    if _must_enrol(current_user) and request.endpoint not in _ENROLMENT_ENDPOINTS:
+        if is_api_request():
+            response = jsonify(error="Administrators must turn on two-factor sign-in first (Account, Two-factor).")
+            response.status_code = 403
+            return response
+        flash("Administrators must turn on two-factor sign-in before anything else.", "info")
+        return redirect(url_for("auth.two_factor"))
     if is_api_request() and g.get("auth_channel") != "token" and request.method not in ("GET", "HEAD", "OPTIONS"):
         # A browser session calling the JSON API must prove it is our page, not another site's.
         csrf.protect()
@@ -73,15 +109,71 @@ def _refuse() -> NoReturn:
     abort(403, description="Your account does not have access to this page.")
 
 
+def _must_enrol(user: User) -> bool:
+    """An administrator without two-factor login, when the service requires it (bearer
+    tokens are their own credential, issued by an operator, and are not held back)."""
+    return (
+        bool(current_app.config["REQUIRE_2FA_FOR_ADMINS"])
+        and Role(user.role) is Role.ADMIN
+        and not user.has_two_factor
+        and g.get("auth_channel") != "token"
+    )
+
+
+def _minutes(value: Any) -> dt.timedelta | None:
+    """A number of minutes from the settings; 0 means no limit."""
+    minutes = float(value)
+    if minutes < 0:
+        raise ValueError("must not be negative")
+    return dt.timedelta(minutes=minutes) if minutes else None
+
+
+def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip())
+
+
+def session_policy(config: Any) -> accounts.SessionPolicy:
+    default = _minutes(config["SESSION_IDLE_MINUTES"])
+    by_role = {}
+    for role in Role:
+        value = config.get(f"SESSION_IDLE_MINUTES_{role.name}")
+        if value is not None and value != "":
+            by_role[role.value] = _minutes(value)
+    absolute = dt.timedelta(hours=float(config["SESSION_MAX_HOURS"]))
+    if absolute <= dt.timedelta(0):
+        raise ValueError("SESSION_MAX_HOURS must be more than 0")
+    return accounts.SessionPolicy(
+        idle=default,
+        absolute=absolute,
+        idle_by_role=by_role,
+        in_car_networks=_networks(config["SESSION_IN_CAR_NETWORKS"]),
+        in_car_idle=_minutes(config["SESSION_IDLE_MINUTES_IN_CAR"]),
+    )
+
+
+def login_policy(config: Any) -> LoginPolicy:
+    policy = LoginPolicy(
+        max_failures=int(config["LOGIN_MAX_FAILURES"]),
+        window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
+        lock=dt.timedelta(minutes=float(config["LOGIN_LOCK_MINUTES"])),
+        address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
+    )
+    if min(policy.max_failures, policy.address_max_failures) < 1 or policy.window <= dt.timedelta(0):
+        raise ValueError("LOGIN_MAX_FAILURES, LOGIN_ADDRESS_MAX_FAILURES and the window must be more than 0")
+    return policy
+
+
+def policies() -> tuple[accounts.SessionPolicy, LoginPolicy]:
+    """The policies from the app's settings (checked once by ``init_app``; built per use,
+    which costs microseconds, so a changed setting applies at once)."""
+    return session_policy(current_app.config), login_policy(current_app.config)
+
+
 def _load_user(token: str) -> User | None:
     if _bearer_token(request):
         return None  # an explicit API token wins over a browser session cookie
-    config = current_app.config
-    return accounts.resume_session(
-        token,
-        idle=dt.timedelta(minutes=int(config["SESSION_IDLE_MINUTES"])),
-        absolute=dt.timedelta(hours=int(config["SESSION_MAX_HOURS"])),
-    )
+    return accounts.resume_session(token, policies()[0])
 
 
 def _bearer_token(req: Request) -> str | None:
@@ -96,10 +188,27 @@ def _load_user_from_request(req: Request) -> User | None:
     user = accounts.user_for_token(token)
     if user is not None:
         g.auth_channel = "token"
+    else:
+        # A wrong, revoked or disabled token is an authentication attempt: keep it (never the
+        # token itself; its first characters only when it has our prefix).
+        audit.record("token.rejected", detail={"prefix": token[:10] if token.startswith("fpt_") else ""})
+        db.session.commit()
     return user
 
 
 def init_app(app: Flask) -> None:
+    for name, value in TRUST_DEFAULTS.items():
+        app.config.setdefault(name, value)
+    from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
+
+    try:
+        session_policy(app.config)
+        login_policy(app.config)
+        retention = int(app.config["AUDIT_RETENTION_DAYS"])
+    except (TypeError, ValueError) as error:
+        raise RuntimeError(f"A session, login or audit setting is wrong: {error}") from error
+    if retention < AUDIT_MIN_RETENTION_DAYS:
+        raise RuntimeError(f"AUDIT_RETENTION_DAYS must be at least {AUDIT_MIN_RETENTION_DAYS} (the database's floor).")
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see this page."

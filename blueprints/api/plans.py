@@ -11,7 +11,7 @@ from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import buildings, plans
+from floorplans.services import access, buildings, plans
 
 
 @bp.post("/buildings/<int:building_id>/plans")
@@ -33,4 +33,8 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
 @bp.get("/plans/<int:version_id>")
 @permission(Permission.READ_RECORDS)
 def get_plan(version_id: int) -> ResponseReturnValue:
-    return jsonify(version_json(plans.get_version(current_user, version_id)))
+    version = plans.get_version(current_user, version_id)
+    if access.record_access(current_user, version.building, "view_plan", channel="api",
+                            ip_address=request.remote_addr or "", detail=f"version {version.number}"):
+        db.session.commit()
+    return jsonify(version_json(version))

@@ -10,16 +10,26 @@ from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
+from floorplans.models import Building
 from floorplans.permissions import Permission
-from floorplans.services import buildings, contacts, gatherings
+from floorplans.services import access, buildings, contacts, gatherings
 from floorplans.services.contacts import CONTACT_FIELDS
 from floorplans.services.gatherings import GATHERING_FIELDS
+
+
+def _log_read(record: Building) -> None:
+    """An administrator reading a congregation's contacts or schedule is an outside read."""
+    if request.method == "GET" and access.record_access(
+        current_user, record, "view_record", channel="web", ip_address=request.remote_addr or ""
+    ):
+        db.session.commit()
 
 
 @bp.route("/buildings/<int:building_id>/contacts", methods=["GET", "POST"], endpoint="contacts")
 @permission(Permission.EDIT_RECORDS)
 def contacts_page(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
+    _log_read(record)
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -44,6 +54,7 @@ def contacts_page(building_id: int) -> ResponseReturnValue:
 def edit_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
     contact = contacts.contact_of(record, contact_id)
+    _log_read(record)
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, CONTACT_FIELDS)
@@ -90,6 +101,7 @@ def move_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def gatherings_page(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
+    _log_read(record)
     values: dict[str, object] = {}
     errors: dict[str, str] = {}
     if request.method == "POST":

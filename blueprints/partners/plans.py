@@ -12,7 +12,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import buildings, plans
+from floorplans.services import access, buildings, plans
 
 
 @bp.route("/buildings/<int:building_id>/plans", methods=["GET", "POST"], endpoint="plans")
@@ -45,6 +45,9 @@ def plans_page(building_id: int) -> ResponseReturnValue:
 def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
+    if access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
+                            detail=f"version {version.number}"):
+        db.session.commit()  # an administrator's read of a congregation's plan
     return render_template("partners/plan_version.html", building=building, version=version, errors={})
 
 

@@ -13,6 +13,7 @@ from floorplans.models.accounts import (
     Role,
     User,
 )
+from floorplans.models.audit import AuditEvent
 from floorplans.models.buildings import Building, Contact, Gathering
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 
@@ -20,6 +21,7 @@ __all__ = [
     "FAITH_TRADITIONS",
     "AccessEvent",
     "ApiToken",
+    "AuditEvent",
     "Building",
     "Contact",
     "Gathering",

@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
@@ -76,6 +76,15 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Login defence (services.accounts): failed attempts are counted from the audit log since
+    # this moment (a success or an admin's unlock moves it), and a lock holds until then.
+    login_failures_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # TOTP two-factor login (RFC 6238): the base32 secret once enrolled, and the last time
+    # step accepted, so that one code cannot be used twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
 
@@ -97,6 +106,13 @@ class User(db.Model):
 
     def get_id(self) -> str | None:
         return self.login_session_id
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
+
+    def is_locked(self, now: dt.datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
 
     @property
     def role_enum(self) -> Role:

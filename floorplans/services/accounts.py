@@ -1,12 +1,20 @@
 """Accounts: organisations, users, passwords, server-side login sessions and API tokens.
 
+Signing in (``attempt_login``, ``attempt_second_factor``) and TOTP live in
+``services.login``; this module keeps the accounts themselves and their sessions.
+Every change here is written to the audit log in the same transaction.
+
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -15,6 +23,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
 from floorplans.models import FAITH_TRADITIONS, ApiToken, LoginSession, Organisation, Role, User
+from floorplans.services import audit
 
 MIN_PASSWORD_LENGTH = 12
 # Verified against when the e-mail is unknown, so a failed login takes as long either way.
@@ -41,6 +50,7 @@ def create_organisation(raw: dict[str, object]) -> Organisation:
     organisation = Organisation(**values)
     db.session.add(organisation)
     db.session.flush()
+    audit.record("organisation.create", target=organisation, detail={"values": values})
     return organisation
 
 
@@ -53,9 +63,13 @@ def update_organisation(organisation: Organisation, raw: dict[str, object]) -> O
     )
     if clash:
         raise InvalidInput({"name": "another organisation already has this name."})
+    before = audit.snapshot(organisation, values)
     for name, value in values.items():
         setattr(organisation, name, value)
     db.session.flush()
+    changed = audit.changes(before, values)
+    if changed:
+        audit.record("organisation.update", target=organisation, detail={"changes": changed})
     return organisation
 
 
@@ -114,7 +128,19 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    audit.record("account.create", target=user, detail={
+        "email": user.email, "role": user.role, "organisation": organisation.name if organisation else None,
+    })  # fmt: skip
     return user
+
+
+def _permissions_of(user: User) -> dict[str, Any]:
+    return {
+        "role": user.role,
+        "organisation": user.organisation.name if user.organisation else None,
+        "active": user.active,
+        "name": user.name,
+    }
 
 
 def update_user(user: User, *, role: str, organisation: Organisation | None, active: bool, name: str) -> User:
@@ -126,6 +152,7 @@ def update_user(user: User, *, role: str, organisation: Organisation | None, act
         raise InvalidInput({"organisation": "is required for a partner."})
     if role_value is not Role.PARTNER:
         organisation = None
+    before = _permissions_of(user)
     was_active = user.active
     user.role = role_value.value
     user.organisation = organisation
@@ -134,33 +161,76 @@ def update_user(user: User, *, role: str, organisation: Organisation | None, act
     if was_active and not active:
         end_all_sessions(user)
     db.session.flush()
+    changed = audit.changes(before, _permissions_of(user))
+    if changed:
+        audit.record("account.update", target=user, detail={"email": user.email, "changes": changed})
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The user for these credentials, or None; never says which part was wrong."""
-    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+def user_for_login(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Check a password; for no user, spend the same time on a dummy hash so that a failed
+    login takes as long whether the account exists or not."""
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
-        return None
-    if not check_password_hash(user.password_hash, password) or not user.active:
-        return None
-    return user
+        return False
+    return check_password_hash(user.password_hash, password)
 
 
 def change_password(user: User, current: str, new: str) -> None:
     if not check_password_hash(user.password_hash, current):
         raise InvalidInput({"current_password": "is not your current password."})
-    set_password(user, new)
+    set_password(user, new, action="password.change")
 
 
-def set_password(user: User, new: str) -> None:
+def set_password(user: User, new: str, *, action: str = "account.password_reset") -> None:
     """Set a new password and end every existing login of this user, everywhere."""
     check_password_strength(new)
     user.password_hash = generate_password_hash(new)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
     db.session.flush()
+    audit.record(action, target=user, detail={"email": user.email})
+
+
+def unlock(user: User) -> None:
+    """An administrator ends a login lock early; failures before now stop counting."""
+    user.locked_until = None
+    user.login_failures_reset_at = utcnow()
+    db.session.flush()
+    audit.record("account.unlock", target=user, detail={"email": user.email})
+
+
+# --- session policy ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """How long a login lasts.  ``None`` as an idle limit means no idle limit (the absolute
+    one still applies); see docs/security.md for the in-car exemption."""
+
+    idle: dt.timedelta | None = dt.timedelta(minutes=30)
+    absolute: dt.timedelta = dt.timedelta(hours=12)
+    idle_by_role: Mapping[str, dt.timedelta | None] = field(default_factory=dict)
+    in_car_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    in_car_roles: frozenset[str] = frozenset({Role.OFFICER.value})
+    in_car_idle: dt.timedelta | None = None
+
+    def is_in_car(self, role: str, ip_address: str) -> bool:
+        if not self.in_car_networks or role not in self.in_car_roles:
+            return False
+        try:
+            address = ipaddress.ip_address(ip_address)
+        except ValueError:
+            return False
+        return any(address in network for network in self.in_car_networks)
+
+    def idle_for(self, role: str, ip_address: str) -> dt.timedelta | None:
+        if self.is_in_car(role, ip_address):
+            return self.in_car_idle
+        return self.idle_by_role.get(role, self.idle)
 
 
 # --- server-side login sessions -------------------------------------------------------
@@ -181,13 +251,17 @@ def start_session(user: User, *, ip_address: str, user_agent: str) -> str:
     return token
 
 
-def resume_session(token: str, *, idle: dt.timedelta, absolute: dt.timedelta) -> User | None:
-    """The user of a live login session, or None when it ended, idled out or grew too old."""
+def resume_session(token: str, policy: SessionPolicy) -> User | None:
+    """The user of a live login session, or None when it ended, idled out or grew too old.
+    The idle limit depends on the role and on where the login came from (the address kept
+    at login: an in-car network keeps its exemption while the car changes cell)."""
     login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
     if login is None:
         return None
     now = utcnow()
-    if now - login.last_seen_at > idle or now - login.created_at > absolute or not login.user.active:
+    idle = policy.idle_for(login.user.role, login.ip_address)
+    idled_out = idle is not None and now - login.last_seen_at > idle
+    if idled_out or now - login.created_at > policy.absolute or not login.user.active:
         db.session.delete(login)
         db.session.flush()
         return None
@@ -214,8 +288,12 @@ def end_all_sessions(user: User) -> None:
 def create_token(user: User, label: str = "") -> str:
     """A new bearer token; the caller shows it once, only its hash is kept."""
     token = "fpt_" + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user=user, token_hash=_hash_token(token), prefix=token[:10], label=label[:200]))
+    api_token = ApiToken(user=user, token_hash=_hash_token(token), prefix=token[:10], label=label[:200])
+    db.session.add(api_token)
     db.session.flush()
+    # The prefix tells tokens apart; it is too short to use (the secret part is 43 characters).
+    audit.record("token.create", target=api_token, detail={"email": user.email, "prefix": api_token.prefix,
+                                                          "label": api_token.label})
     return token
 
 
@@ -235,6 +313,8 @@ def revoke_token(api_token: ApiToken) -> None:
         raise Conflict("This token was already revoked.")
     api_token.revoked_at = utcnow()
     db.session.flush()
+    audit.record("token.revoke", target=api_token, detail={"email": api_token.user.email,
+                                                          "prefix": api_token.prefix})
 
 
 def user_by_email(email: str) -> User:

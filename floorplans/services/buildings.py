@@ -18,6 +18,7 @@ from floorplans.fields import Field, RecordFields
 from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import can_edit, can_read, readable_buildings
 from floorplans.search import normalise, tokens
+from floorplans.services import audit
 
 BUILDING_FIELDS = RecordFields((
     Field("name", "Building name", required=True, group="Building"),
@@ -69,6 +70,8 @@ def create_building(organisation: Organisation, raw: Mapping[str, Any], *, by: U
     building.last_verified_by = by
     db.session.add(building)
     db.session.flush()
+    audit.record("building.create", building=building, target=building,
+                 detail={"values": audit.values(building, values)})
     return building
 
 
@@ -84,10 +87,14 @@ def update_building(
             "Someone else changed this building while you were editing. "
             "Your changes were not saved: reload the page, then make them again."
         )
+    before = audit.snapshot(building, values)
     for name, value in values.items():
         setattr(building, name, value)
     building.search_text = _search_text(building)
     flush_or_conflict()
+    changed = audit.changes(before, audit.snapshot(building, values))
+    if changed:
+        audit.record("building.update", building=building, target=building, detail={"changes": changed})
     return building
 
 
@@ -96,6 +103,7 @@ def verify_building(building: Building, *, by: User) -> Building:
     building.last_verified_at = utcnow()
     building.last_verified_by = by
     flush_or_conflict()
+    audit.record("building.verify", building=building, target=building)
     return building
 
 

@@ -11,6 +11,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
 from floorplans.models import Building, Contact
+from floorplans.services import audit
 
 CONTACT_FIELDS = RecordFields((
     Field("name", "Name", required=True),
@@ -46,20 +47,29 @@ def add_contact(building: Building, raw: Mapping[str, Any]) -> Contact:
     contact = Contact(building=building, position=position, **values)
     db.session.add(contact)
     db.session.flush()
+    audit.record("contact.create", building=building, target=contact,
+                 detail={"values": audit.values(contact, CONTACT_FIELDS)})
     return contact
 
 
 def update_contact(contact: Contact, raw: Mapping[str, Any], *, partial: bool = False) -> Contact:
     values = CONTACT_FIELDS.clean(raw, partial=partial)
     _check_hours(values, contact)
+    before = audit.snapshot(contact, values)
     for name, value in values.items():
         setattr(contact, name, value)
     db.session.flush()
+    changed = audit.changes(before, audit.snapshot(contact, values))
+    if changed:
+        audit.record("contact.update", building=contact.building, target=contact,
+                     detail={"name": contact.name, "changes": changed})
     return contact
 
 
 def delete_contact(contact: Contact) -> None:
     building = contact.building
+    audit.record("contact.delete", building=building, target=contact,
+                 detail={"values": audit.values(contact, CONTACT_FIELDS)})
     building.contacts.remove(contact)
     _renumber(building)
     db.session.flush()
@@ -71,9 +81,13 @@ def move_contact(contact: Contact, offset: int) -> None:
     index = ordered.index(contact)
     target = max(0, min(len(ordered) - 1, index + offset))
     ordered.insert(target, ordered.pop(index))
+    before = contact.position
     for position, item in enumerate(ordered, start=1):
         item.position = position
     db.session.flush()
+    if contact.position != before:
+        audit.record("contact.move", building=contact.building, target=contact,
+                     detail={"name": contact.name, "changes": {"position": [before, contact.position]}})
 
 
 def _renumber(building: Building) -> None:

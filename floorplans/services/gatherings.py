@@ -14,6 +14,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
 from floorplans.models import Building, Gathering
+from floorplans.services import audit
 
 GATHERING_FIELDS = RecordFields((
     Field("label", "What", required=True, help='e.g. "Friday prayers", "Sunday service"'),
@@ -46,19 +47,28 @@ def add_gathering(building: Building, raw: Mapping[str, Any]) -> Gathering:
     gathering = Gathering(building=building, **values)
     db.session.add(gathering)
     db.session.flush()
+    audit.record("gathering.create", building=building, target=gathering,
+                 detail={"values": audit.values(gathering, GATHERING_FIELDS)})
     return gathering
 
 
 def update_gathering(gathering: Gathering, raw: Mapping[str, Any], *, partial: bool = False) -> Gathering:
     values = GATHERING_FIELDS.clean(raw, partial=partial)
     _check(values, gathering)
+    before = audit.snapshot(gathering, values)
     for name, value in values.items():
         setattr(gathering, name, value)
     db.session.flush()
+    changed = audit.changes(before, audit.snapshot(gathering, values))
+    if changed:
+        audit.record("gathering.update", building=gathering.building, target=gathering,
+                     detail={"label": gathering.label, "changes": changed})
     return gathering
 
 
 def delete_gathering(gathering: Gathering) -> None:
+    audit.record("gathering.delete", building=gathering.building, target=gathering,
+                 detail={"values": audit.values(gathering, GATHERING_FIELDS)})
     gathering.building.gatherings.remove(gathering)
     db.session.flush()
 

@@ -21,6 +21,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_read
+from floorplans.services import audit
 
 CHUNK = 1024 * 1024
 
@@ -112,6 +113,10 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
             height_pt=page.height_pt,
         ))
     db.session.flush()
+    audit.record("plan.upload", actor=by, building=building, target=version, detail={
+        "number": number, "file": version.original_filename, "bytes": size, "sha256": sha256,
+        "pages": summary.page_count,
+    })  # fmt: skip
     return version
 
 
@@ -152,11 +157,20 @@ def update_pages(version: PlanVersion, labels: Mapping[int, str], order: Sequenc
         errors["order"] = "must list every page of this plan once."
     if errors:
         raise InvalidInput(errors)
+    before = {page.id: (page.label, page.position) for page in version.pages}
     for page_id, label in labels.items():
         pages[page_id].label = label.strip()
     for position, page_id in enumerate(order, start=1):
         pages[page_id].position = position
     db.session.flush()
+    changed = {
+        f"page {page.number}": [f"{before[page.id][1]}. {before[page.id][0]}", f"{page.position}. {page.label}"]
+        for page in version.pages
+        if before[page.id] != (page.label, page.position)
+    }
+    if changed:
+        audit.record("plan.pages", building=version.building, target=version,
+                     detail={"number": version.number, "changes": changed})
 
 
 def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
@@ -188,6 +202,9 @@ def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
         )
     version.published_at = utcnow()
     db.session.flush()
+    audit.record("plan.publish", building=building, target=version, detail={
+        "number": version.number, "replaces": current.number if current is not None else None,
+    })  # fmt: skip
     return True
 
 
