@@ -102,12 +102,12 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
             folder = Path(tmp)
             pdf = folder / "original.pdf"
             pdf.write_bytes(store.get(objects.original_key(version.original_sha256)))
-            tiles_before = 0
-            for page in sorted(version.pages, key=lambda p: p.number):
-                result = _render_page(pdf, folder, page, progress, tiles_before)
+            pages = sorted(version.pages, key=lambda p: p.number)
+            # One call for the whole document: the render workers start once, not per page.
+            results = _render(pdf, folder / "out", pages, progress)
+            version.tiles_total = sum(result.tiles for result in results)
+            for page, result in zip(pages, results, strict=True):
                 _store_page(version, page, result, progress)
-                tiles_before += result.tiles
-                version.pages_done += 1
                 progress.save(force=True)
     except converters.RenderFailed as failed:
         return _fail(version, str(failed))
@@ -123,6 +123,7 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
         raise RetryLater(str(error)) from error
 
     version.state = VersionState.READY.value
+    version.pages_done = version.page_count
     version.finished_at = utcnow()
     version.error = ""
     db.session.commit()
@@ -131,22 +132,19 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
     return version
 
 
-def _render_page(
-    pdf: Path, folder: Path, page: PlanPage, progress: _Progress, tiles_before: int
-) -> converters.PageResult:
+def _render(pdf: Path, out: Path, pages: list[PlanPage], progress: _Progress) -> list[converters.PageResult]:
     version = progress.version
 
     def seen(step: converters.Progress) -> None:
-        version.tiles_rendered = tiles_before + step.tiles_done
-        version.tiles_total = max(version.tiles_total, tiles_before + step.tiles_total)
+        version.pages_done = step.pages_done
+        version.tiles_rendered = step.tiles_done
+        version.tiles_total = max(version.tiles_total, step.tiles_total)
         progress.save()
 
-    (result,) = converters.render_pages(
-        pdf, folder / "out", [page.number], limits=render_limits(), on_progress=seen
-    )
-    version.tiles_rendered = tiles_before + result.tiles
-    version.tiles_total = max(version.tiles_total, tiles_before + result.tiles)
-    return result
+    results = converters.render_pages(pdf, out, [page.number for page in pages], limits=render_limits(),
+                                      on_progress=seen)
+    version.tiles_rendered = sum(result.tiles for result in results)
+    return results
 
 
 def _store_page(version: PlanVersion, page: PlanPage, result: converters.PageResult, progress: _Progress) -> None:
