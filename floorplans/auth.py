@@ -173,7 +173,10 @@ def policies() -> tuple[accounts.SessionPolicy, LoginPolicy]:
 def _load_user(token: str) -> User | None:
     if _bearer_token(request):
         return None  # an explicit API token wins over a browser session cookie
-    return accounts.resume_session(token, policies()[0])
+    user = accounts.resume_session(token, policies()[0])
+    if user is None:
+        db.session.commit()  # an ended login's row is deleted now, not left for the next request
+    return user
 
 
 def _bearer_token(req: Request) -> str | None:
