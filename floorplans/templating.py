@@ -77,7 +77,6 @@ def _globals() -> dict[str, Any]:
         "has_permission": user_has,
         "is_stale": stale,
         "service_name": current_app.config["SERVICE_NAME"],
-        "WEEKDAYS": WEEKDAYS,
     }
 
 
@@ -86,3 +85,5 @@ def init_app(app: Flask) -> None:
         local_time=local_time, tel=tel_uri, weekday=weekday_name, days=days_text, hhmm=hhmm
     )
     app.context_processor(_globals)
+    # A true global, not a context variable: imported form macros see globals only.
+    app.jinja_env.globals["WEEKDAYS"] = WEEKDAYS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import func, select
 
@@ -233,3 +234,14 @@ def test_admin_creates_an_organisation_and_a_partner(browser_for, make_user) -> 
         "/admin/users", {"email": "x@example.org", "role": "partner", "password": "long enough password"}
     )
     assert response.status_code == 422 and "is required for a partner" in response.get_data(as_text=True)
+
+
+def test_forms_offer_every_weekday(browser_for, make_user, make_building) -> None:
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    browser = browser_for(partner)
+    contacts_form = browser.get(f"/portal/buildings/{building.id}/contacts").get_data(as_text=True)
+    for number, day in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")):
+        assert re.search(rf'name="available_days" value="{number}"\s*>\s*{day}<', contacts_form)
+    gatherings_form = browser.get(f"/portal/buildings/{building.id}/gatherings").get_data(as_text=True)
+    assert re.search(r'<option value="4"\s*>Friday</option>', gatherings_form)
