@@ -64,8 +64,16 @@
   function drawGrid(page) {
     if (gridLines) { map.removeLayer(gridLines); gridLines = null; }
     if (edge) { map.removeLayer(edge); }
-    // The page's edge, grid or not: around the page the viewer shows plain background.
-    edge = L.rectangle(boundsOf(page), { className: "page-edge", weight: 1, fill: false, interactive: false }).addTo(map);
+    // Edge tiles are padded with the paper's colour, which night mode turns grey: a mask the
+    // colour of the viewer's ground covers everything outside the page, and a line marks its edge.
+    var inside = boundsOf(page), outside = inside.pad(20);
+    edge = L.layerGroup([
+      L.polygon([
+        [outside.getNorthWest(), outside.getNorthEast(), outside.getSouthEast(), outside.getSouthWest()],
+        [inside.getNorthWest(), inside.getNorthEast(), inside.getSouthEast(), inside.getSouthWest()]
+      ], { className: "page-mask", stroke: false, fillOpacity: 1, interactive: false }),
+      L.rectangle(inside, { className: "page-edge", weight: 1, fill: false, interactive: false })
+    ]).addTo(map);
     rulers.textContent = "";
     if (!gridOn) return;
     var g = page.grid, lines = [], i;
@@ -127,7 +135,7 @@
     var page = pages[index];
     if (tiles) map.removeLayer(tiles);
     el.dataset.ready = "";
-    el.dataset.floor = String(index);
+    el.dataset.showing = String(index);
     var bounds = boundsOf(page);
     tiles = L.tileLayer(page.tile_url, {
       bounds: bounds,
@@ -176,6 +184,8 @@
     });
   }
   map.on("move zoom resize", placeLabels);
+  // The viewer's box changes without a window resize too (a notice above it, a docked keyboard).
+  if (window.ResizeObserver) new ResizeObserver(function () { map.invalidateSize(); }).observe(el);
   map.on("resize", function () { if (current >= 0) map.setMinZoom(Math.min(map.getBoundsZoom(boundsOf(pages[current])), 0) - 1); });
 
   var wanted = /floor=(\d+)/.exec(location.hash);
