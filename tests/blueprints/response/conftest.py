@@ -95,7 +95,8 @@ def _populate(site: LiveSite, password_hash: str) -> None:
         latitude=43.6600, longitude=-79.3900, last_verified_at=utcnow() - dt.timedelta(days=400),
     )
     for building in (mosque, chapel):
-        building.search_text = normalise(f"{building.name} {building.street} {building.city} {building.postal_code or ''}")
+        address = f"{building.street} {building.city} {building.postal_code or ''}"
+        building.search_text = normalise(f"{building.name} {address}")
     db.session.add_all([mosque, chapel])
     db.session.add_all([
         Gathering(building=mosque, label="Friday prayers", on_date=now.date(), start_time=start, end_time=end,
@@ -121,7 +122,9 @@ def _populate(site: LiveSite, password_hash: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, password_hash: str) -> Iterator[LiveSite]:
+def live_site(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, password_hash: str
+) -> Iterator[LiveSite]:
     folder = tmp_path_factory.mktemp("live")
     shutil.copyfile(sqlite_template, folder / "db.sqlite3")
     app = create_app({
