@@ -155,7 +155,15 @@
     });
     tiles.on("load", function () {
       if (!failed) say("");
-      el.dataset.ready = String(current);
+      var shown = current;
+      // Marked once the loaded tiles are painted (two frames on): tests and bench/firstview.py wait for it.
+      requestAnimationFrame(function () {
+        requestAnimationFrame(function () {
+          if (shown !== current) return;
+          el.dataset.readyAt = String(Math.round(performance.now()));
+          el.dataset.ready = String(shown);
+        });
+      });
     });
     tiles.addTo(map);
     map.setMaxBounds(bounds.pad(0.5));
