@@ -219,7 +219,8 @@ def measure(base: str, building_id: int, runs: int) -> dict[str, list[float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--plan", default="plan-university-lab-5sheets-A2-autocad.pdf", help="a file of ../shared/corpus")
+    parser.add_argument("--plan", default="plan-university-lab-5sheets-A2-autocad.pdf",
+                        help="a file of ../shared/corpus")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
