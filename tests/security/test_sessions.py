@@ -131,6 +131,8 @@ def test_cookie_flags_over_http_https_and_behind_a_proxy(app, app_config, make_u
         proxied = login_response(proxied_app, user, headers=forwarded)
         assert "Secure" in cookie_header(proxied)
         assert proxied.headers["Strict-Transport-Security"].startswith("max-age=")
+        db.session.remove()
+        db.engine.dispose()  # this second app's own connections
     db.session.expire_all()
     latest = db.session.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
     assert latest.ip_address == "203.0.113.50"
