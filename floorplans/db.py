@@ -43,7 +43,9 @@ def utcnow() -> dt.datetime:
 
 
 def init_app(app: Flask) -> None:
-    engine_options: dict[str, Any] = {}
+    # SQL logging (SQLALCHEMY_ECHO, or sqlalchemy.engine at INFO while debugging) must never
+    # print the values bound to a statement: they are contacts' phone numbers and password hashes.
+    engine_options: dict[str, Any] = {"hide_parameters": True}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 15}
     else:
