@@ -99,7 +99,8 @@ def _populate(site: LiveSite, password_hash: str) -> None:
         building.search_text = normalise(f"{building.name} {address}")
     db.session.add_all([mosque, chapel])
     db.session.add_all([
-        Gathering(building=mosque, label="Friday prayers", on_date=now.date(), start_time=start, end_time=end,
+        Gathering(building=mosque, label="Friday prayers", on_date=(now - dt.timedelta(minutes=20)).date(),
+                  start_time=start, end_time=end,
                   expected_attendance=400, children_areas_in_use=True),
         Contact(building=mosque, position=1, name="Office", role="Administrator", phone="416-555-0101",
                 available_days="", available_from=(now + dt.timedelta(hours=3)).time().replace(second=0, microsecond=0),

@@ -118,7 +118,9 @@ def test_card_says_what_is_on_now_and_who_to_call_first(app, browser_for, make_u
                              alarm_panel="Inside the main doors", entrances="Main doors on Queen St")
     building.last_verified_at = utcnow()
     db.session.add_all([
-        Gathering(building=building, label="Friday prayers", on_date=now.date(), start_time=start, end_time=end,
+        # Dated the day it started, so a run just after midnight still finds it on now.
+        Gathering(building=building, label="Friday prayers", on_date=(now - dt.timedelta(minutes=30)).date(),
+                  start_time=start, end_time=end,
                   expected_attendance=400, children_areas_in_use=True),
         Contact(building=building, position=1, name="Office manager", phone="416-555-0101",
                 available_days="", available_from=(now + dt.timedelta(hours=2)).time().replace(second=0, microsecond=0),
@@ -246,6 +248,16 @@ def test_in_car_pages_have_no_inline_script_or_style(browser_for, make_user, mak
         finder = ScriptAndStyleFinder()
         finder.feed(response.get_data(as_text=True))
         assert finder.inline == [], url
+
+
+def test_night_mode_is_applied_before_the_first_paint(browser_for, make_user) -> None:
+    """theme.js is a blocking script in <head>, before the stylesheet: the browser cannot paint
+    the page before it has set html.night, so a night-mode page never flashes white."""
+    page = browser_for(make_user(Role.OFFICER)).get("/r/").get_data(as_text=True)
+    head = page[: page.index("<body")]
+    theme = re.search(r'<script src="/r/assets/js/theme\.js\?v=[0-9a-f]{12}"></script>', head)
+    assert theme is not None, "theme.js must be a plain (blocking) script in <head>"
+    assert theme.start() < head.index('rel="stylesheet"')
 
 
 def test_service_worker_script(browser_for, make_user) -> None:
