@@ -100,6 +100,18 @@ def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
         document = pymupdf.open(stream=data, filetype="pdf")
     except Exception as error:  # MuPDF raises many types for damaged files
         raise PdfRejected(f"This PDF is damaged and cannot be opened. {_RE_EXPORT}") from error
+    try:
+        check_document(document, data, limits)
+    except PdfRejected:
+        document.close()
+        raise
+    except Exception as error:  # a damaged structure surfaces as MuPDF errors on any property
+        document.close()
+        raise PdfRejected(f"This PDF is damaged and cannot be read. {_RE_EXPORT}") from error
+    return document
+
+
+def check_document(document: pymupdf.Document, data: bytes, limits: UploadLimits) -> None:
     # A file cut off in transfer loses its end (the %%EOF marker, the cross-reference
     # table); MuPDF then rebuilds what it can and would open it with blank pages. Files
     # repaired for other reasons (a missing xref table, a broken trailer) keep their end.
@@ -123,7 +135,6 @@ def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
             f"This PDF has {count} pages; the most we accept in one upload is {limits.max_pages}. "
             f"Split it into files of at most {limits.max_pages} pages and upload them one by one."
         )
-    return document
 
 
 def check_page(document: pymupdf.Document, index: int, limits: UploadLimits) -> PageSummary:
@@ -168,6 +179,10 @@ def validate_pdf(data: bytes, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) -> P
         # Owner-password-only files open without a password; MuPDF then reports
         # is_encrypted False but still names the encryption in the metadata.
         encrypted = bool((document.metadata or {}).get("encryption"))
+    except PdfRejected:
+        raise
+    except Exception as error:  # found by fuzzing: damaged files fail on any property
+        raise PdfRejected(f"This PDF is damaged and cannot be read. {_RE_EXPORT}") from error
     finally:
         document.close()
     return PdfSummary(

@@ -72,12 +72,6 @@ def test_thousands_of_mutants_get_a_summary_or_a_refusal(fuzzed: dict[str, Any],
     assert all(m.strip() and "Traceback" not in m for m in messages), messages
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="converters.validate_pdf lets MuPDF's RuntimeError('code=7: Invalid number of pages') out of "
-    "document.page_count on some damaged files instead of a PdfRejected (reported to converters; the "
-    "isolated validator the app uses turns it into a refusal, see the test above)",
-)
 def test_in_process_validation_raises_nothing_but_a_refusal(fuzzed: dict[str, Any]) -> None:
     assert fuzzed["surprises"] == []
 
