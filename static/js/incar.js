@@ -47,9 +47,21 @@
   showSavedCopy();
   setInterval(showSavedCopy, 30000);
 
+  /* Another account on this laptop (a shift change without signing out): start from nothing. */
+  var forgotten = Promise.resolve();
+  try {
+    var previous = localStorage.getItem("floorplans-user");
+    if (body.dataset.copy === "live" && body.dataset.user) {
+      if (previous && previous !== body.dataset.user) forgotten = forgetOfflineCopies();
+      localStorage.setItem("floorplans-user", body.dataset.user);
+    }
+  } catch (e) { /* storage unavailable: nothing was kept either */ }
+
   /* The service worker keeps what was opened; its scope is the in-car view (/r/). */
   if ("serviceWorker" in navigator && body.dataset.sw) {
-    navigator.serviceWorker.register(body.dataset.sw, { scope: body.dataset.swScope }).catch(function () {});
+    forgotten.then(function () {
+      return navigator.serviceWorker.register(body.dataset.sw, { scope: body.dataset.swScope });
+    }).catch(function () {});
   }
 
   /* Signing out forgets every offline copy (the server also sends Clear-Site-Data). */

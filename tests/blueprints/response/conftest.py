@@ -70,11 +70,11 @@ def _populate(site: LiveSite, password_hash: str) -> None:
 
     organisation = Organisation(name="Masjid Al-Noor Society", faith_tradition="Muslim")
     db.session.add(organisation)
-    for role in (Role.OFFICER, Role.PARTNER):
-        user = User(email=f"{role.value}-{uuid.uuid4().hex[:6]}@example.org", role=role.value,
+    for name, role in (("officer", Role.OFFICER), ("next_shift", Role.OFFICER), ("partner", Role.PARTNER)):
+        user = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", role=role.value,
                     organisation=organisation if role is Role.PARTNER else None, password_hash=password_hash)
         db.session.add(user)
-        site.users[role.value] = user
+        site.users[name] = user
     now = dt.datetime.now(ZoneInfo(site.app.config["TIMEZONE"]))
     start = (now - dt.timedelta(minutes=20)).time().replace(second=0, microsecond=0)
     end = (now + dt.timedelta(minutes=100)).time().replace(second=0, microsecond=0)

@@ -184,3 +184,25 @@ def test_nearest_keep_offline_and_sign_out(live_site: LiveSite, car: Any) -> Non
     assert page.evaluate("caches.keys()") == []
     assert page.evaluate("navigator.serviceWorker.getRegistrations().then(r => r.length)") == 0
     assert PAGE_ERRORS == []
+
+
+def test_the_next_officer_on_the_laptop_starts_without_the_last_ones_copies(live_site: LiveSite, car: Any) -> None:
+    """A shift change without signing out (the session simply ran out): what the first officer
+    kept is forgotten when another account opens the in-car view."""
+    PAGE_ERRORS.clear()
+    mosque = live_site.buildings["mosque"]
+    page = watch(car.new_page())
+    sign_in(page, live_site, live_site.users["officer"], f"/r/buildings/{mosque.id}")
+    page.wait_for_url(f"**/r/buildings/{mosque.id}")
+    wait_for_service_worker(page)
+    page.reload()  # now through the worker, which keeps a copy
+    saved = "() => caches.open('floorplans-pages').then(c => c.match(location.origin + '%s')).then(r => !!r)"
+    assert page.evaluate(saved % f"/r/buildings/{mosque.id}")
+
+    car.clear_cookies()
+    sign_in(page, live_site, live_site.users["next_shift"], "/r/")
+    page.wait_for_url("**/r/")
+    wait_for_service_worker(page)
+    assert not page.evaluate(saved % f"/r/buildings/{mosque.id}")
+    assert page.locator(".recent").count() == 0  # and the find page shows only their own views
+    assert PAGE_ERRORS == []
