@@ -157,7 +157,7 @@ def measure(base: str, building_id: int, runs: int) -> dict[str, list[float]]:
     breakdowns: dict[str, list[tuple[str, float]]] = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for _run in range(runs):
+        for run in range(runs):
             # Service workers blocked: a cold first view, as on a laptop that never opened the view.
             context = browser.new_context(viewport={"width": 1024, "height": 768}, service_workers="block")
             page = context.new_page()
@@ -191,6 +191,9 @@ def measure(base: str, building_id: int, runs: int) -> dict[str, list[float]]:
             figures["plan_kb"].append(wire.total() / 1024)
             figures["plan_tiles"].append(sum(1 for u in wire.urls.values() if "/r/tiles/" in u))
             breakdowns["plan"] = wire.breakdown()
+            if run == 0:  # what the officer sees, to look at (test-artifacts/ is git-ignored)
+                (ROOT / "test-artifacts").mkdir(exist_ok=True)
+                page.screenshot(path=str(ROOT / "test-artifacts" / "firstview-plan.png"))
 
             # The usual path: card first, then the plan (CSS and incar.js already cached).
             cold(cdp, wire)
