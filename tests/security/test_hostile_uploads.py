@@ -65,7 +65,7 @@ def generated() -> dict[str, tuple[bytes, str, tuple[str, ...]]]:
         "page tree lists itself": (hostile.page_tree_loop_self(), REFUSED, ("Page 1 of this PDF is damaged",)),
         "page tree loop of two": (hostile.page_tree_loop_pair(), REFUSED, ("Page 1 of this PDF is damaged",)),
         "vector bomb, 200k paths": (hostile.vector_bomb(), READY_OR_LIMITED, RESOURCE),
-        "image bomb, 100 MB decoded": (hostile.image_bomb(), READY_OR_LIMITED, RESOURCE),
+        "image bomb, 64 MB decoded": (hostile.image_bomb(8000), READY_OR_LIMITED, RESOURCE),
         "javascript everywhere": (hostile.javascript_everywhere(), READY, ()),
         "embedded exe and launch": (hostile.embedded_file_and_launch(), READY, ()),
         "pdf with a zip appended": (plan + hostile.zip_of("payload.html", b"<script>1</script>"), READY, ()),
@@ -87,7 +87,7 @@ def database_url(tmp_path: Path, sqlite_template: Path) -> str:
 @pytest.fixture
 def hostile_config(app_config: dict[str, Any]) -> dict[str, Any]:
     app_config.update(
-        JOBS_IMMEDIATE=True, PAGE_MAX_PIXELS=4_000_000, RENDER_WORKERS=2, RENDER_PAGE_SECONDS=8,
+        JOBS_IMMEDIATE=True, PAGE_MAX_PIXELS=4_000_000, RENDER_WORKERS=2, RENDER_PAGE_SECONDS=5,
         RENDER_MEMORY_MB=1024, UPLOAD_MAX_MB=2,
     )
     return app_config
