@@ -50,14 +50,15 @@ def card(building_id: int) -> ResponseReturnValue:
     config = current_app.config
     summary = brief(building, now=_now(), timezone=config["TIMEZONE"],
                     stale_after_days=int(config["STALE_AFTER_DAYS"]))
-    version = _published(building)
+    version = published_plan(building)
     return render_template(
         "response/card.html", building=building, brief=summary, has_plan=version is not None,
         floors=[page.label for page in version.pages] if version else [],
     )
 
 
-def _published(building: Building) -> PlanVersion | None:
+def published_plan(building: Building) -> PlanVersion | None:
+    """The plan officers see: the published version, if its tiles are there to show."""
     version = building.published_version
     if version is None or version.state != VersionState.READY or version.tiles_deleted_at is not None:
         return None
@@ -84,7 +85,7 @@ def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
 @permission(Permission.READ_RECORDS)
 def plan(building_id: int) -> ResponseReturnValue:
     building = buildings.get_readable(current_user, building_id)
-    version = _published(building)
+    version = published_plan(building)
     if version is not None:
         _log(building, "plan")
     return render_template(

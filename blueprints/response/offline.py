@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from blueprints.response import bp
 from blueprints.response.assets import shell_urls
-from blueprints.response.building import OFFLINE_COPY_HEADER, _published
+from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
@@ -70,7 +70,7 @@ def offline_pack() -> ResponseReturnValue:
         chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_PACK_BUILDINGS))
     packs = []
     for building in chosen:
-        version = _published(building)
+        version = published_plan(building)
         pages = []
         for page in version.pages if version else []:
             levels = offline_levels(page)

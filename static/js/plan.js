@@ -33,8 +33,8 @@
   var rulers = document.createElement("div");
   rulers.className = "grid-rulers";
   el.appendChild(rulers);
+  // On whenever a plan opens (not remembered): "C4" on the radio must mean something on every screen.
   var gridOn = true;
-  try { gridOn = localStorage.getItem("floorplans-grid") !== "0"; } catch (e) { /* default on */ }
   var status = null;
 
   function say(text) {
@@ -186,7 +186,6 @@
     gridButton.setAttribute("aria-pressed", String(gridOn));
     gridButton.addEventListener("click", function () {
       gridOn = !gridOn;
-      try { localStorage.setItem("floorplans-grid", gridOn ? "1" : "0"); } catch (e) { /* not remembered */ }
       gridButton.setAttribute("aria-pressed", String(gridOn));
       drawGrid(pages[current]);
     });
