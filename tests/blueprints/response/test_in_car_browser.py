@@ -41,6 +41,10 @@ def tile_page(src: str) -> int:
     return int(src.split("/tiles/")[1].split("/")[1])
 
 
+def tile_zoom(src: str) -> int:
+    return int(src.split("/tiles/")[1].split("/")[2])
+
+
 def wait_for_service_worker(page: Any) -> None:
     page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
@@ -124,6 +128,18 @@ def test_officer_from_cad_link_to_plan_then_offline(live_site: LiveSite, car: An
     wait_for_floor(page, 1)
     assert visible_tiles(page)
     # Every tile on screen came from what was saved: none failed to load.
+    assert page.locator(".plan-status").count() == 0 or not page.locator(".plan-status").is_visible()
+    # Zoomed in past anything fetched before, the offline plan is drawn from the lower levels
+    # kept (blurred, never blank): full-zoom tiles load although none was ever downloaded.
+    page.evaluate("() => { delete document.querySelector('[data-plan]').dataset.readyAt; }")
+    box = page.locator("[data-plan]").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -300)
+        page.wait_for_timeout(250)
+    page.wait_for_selector("[data-plan][data-ready-at]")
+    zooms = {tile_zoom(src) for src in visible_tiles(page)}
+    assert zooms and max(zooms) == 3, zooms  # this floor's full zoom (1250 x 1666 px at the test budget)
     assert page.locator(".plan-status").count() == 0 or not page.locator(".plan-status").is_visible()
     screenshot(page, "plan-offline-night")
     car.set_offline(False)
