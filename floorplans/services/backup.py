@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, Table, create_engine, func, insert, select, text, types, update
+from sqlalchemy import Connection, Table, create_engine, func, insert, select, types, update
 
 from floorplans import objects
 from floorplans.db import Base, db, utcnow
@@ -229,12 +229,10 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
             for table in tables:
                 for column in table.primary_key.columns:
                     if isinstance(column.type, types.Integer) and column.autoincrement:
-                        # Names come from our own metadata, never from the archive.
-                        statement = (
-                            f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "  # noqa: S608
-                            f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
-                        )
-                        connection.execute(text(statement))
+                        # The next id continues after the restored rows.
+                        following = select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
+                        sequence = func.pg_get_serial_sequence(table.name, column.name)
+                        connection.execute(select(func.setval(sequence, following, False)))
 
         keys = sorted(manifest["objects"])
         total = 0

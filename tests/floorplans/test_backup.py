@@ -4,6 +4,7 @@ with every record and every stored object identical, byte for byte."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import tarfile
 from pathlib import Path
@@ -95,3 +96,54 @@ def test_restore_refuses_a_damaged_or_foreign_archive(app, runner, tmp_path: Pat
     objects.get_storage().delete("originals/abc.pdf")
     result = runner.invoke(args=["restore", str(tampered)])
     assert result.exit_code == 1 and "does not match its checksum" in result.output
+
+
+@pytest.fixture
+def empty_postgresql(tmp_path: Path) -> Any:
+    """A new, migrated, empty PostgreSQL database (when the suite has PostgreSQL)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import _migrate
+
+    server = make_url(os.environ["FLOORPLANS_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
+    name = f"floorplans_restore_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrate(url, tmp_path / "pg-instance")
+        yield {
+            "TESTING": True, "INSTANCE_PATH": str(tmp_path / "pg-restored"), "DATABASE_URL": url,
+            "STORAGE_URL": str(tmp_path / "pg-storage"), "SECRET_KEY": "x",
+        }
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.skipif(not os.environ.get("FLOORPLANS_TEST_DATABASE_URL"),
+                    reason="restoring into PostgreSQL needs the suite's PostgreSQL (make test sets it)")
+def test_restore_into_postgresql_continues_ids(app, runner, tmp_path: Path, empty_postgresql) -> None:
+    from floorplans.services import accounts
+
+    assert runner.invoke(args=["users", "create", "--email", "a@example.org", "--role", "officer"]).exit_code == 0
+    archive = tmp_path / "b.tar"
+    assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
+    before_rows, _ = snapshot()
+
+    target = create_app(empty_postgresql)
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["restore", str(archive)])
+        assert result.exit_code == 0, result.output
+        db.session.remove()
+        assert snapshot()[0] == before_rows
+        newcomer = accounts.create_user(email="b@example.org", role="officer", password="x" * 16)
+        db.session.commit()
+        assert newcomer.id == max(row[0] for row in before_rows["users"]) + 1  # the sequence continues
+        db.session.remove()
+        db.engine.dispose()
