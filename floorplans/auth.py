@@ -27,27 +27,6 @@ csrf = CSRFProtect()
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
-#: The trust settings and their defaults; ``FLOORPLANS_<NAME>`` overrides each (read by
-#: ``create_app``).  SESSION_IDLE_MINUTES and SESSION_MAX_HOURS are in floorplans.config.
-TRUST_DEFAULTS: dict[str, Any] = {
-    # Idle limit per role, e.g. SESSION_IDLE_MINUTES_OFFICER=60; unset = SESSION_IDLE_MINUTES;
-    # 0 = no idle limit (the absolute limit still ends the login).
-    "SESSION_IDLE_MINUTES_ADMIN": None,
-    "SESSION_IDLE_MINUTES_PARTNER": None,
-    "SESSION_IDLE_MINUTES_OFFICER": None,
-    "SESSION_IDLE_MINUTES_PLANNER": None,
-    # The CJIS in-car exemption: officers whose login came from these networks (the in-car
-    # VPN pool) get SESSION_IDLE_MINUTES_IN_CAR instead (0 = no idle lock).
-    "SESSION_IN_CAR_NETWORKS": [],
-    "SESSION_IDLE_MINUTES_IN_CAR": 0,
-    "LOGIN_MAX_FAILURES": 5,
-    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
-    "LOGIN_LOCK_MINUTES": 15,
-    "LOGIN_ADDRESS_MAX_FAILURES": 30,
-    "LOGIN_CODE_MINUTES": 5,  # time to type the TOTP code after the password
-    "REQUIRE_2FA_FOR_ADMINS": False,
-    "AUDIT_RETENTION_DAYS": 365,
-}
 
 #: Where an administrator who must enrol in two-factor login may still go.
 _ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
@@ -200,8 +179,6 @@ def _load_user_from_request(req: Request) -> User | None:
 
 
 def init_app(app: Flask) -> None:
-    for name, value in TRUST_DEFAULTS.items():
-        app.config.setdefault(name, value)
     from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
 
     try:

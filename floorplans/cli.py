@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from floorplans.db import db
@@ -20,6 +20,7 @@ users = AppGroup("users", help="Manage accounts.")
 tokens = AppGroup("tokens", help="Manage API bearer tokens.")
 plans = AppGroup("plans", help="Render and clean up floor plans.")
 jobs = AppGroup("jobs", help="The background job worker.")
+audit = AppGroup("audit", help="The audit log.")
 
 
 def _fail(error: FloorplansError) -> None:
@@ -165,8 +166,6 @@ def cleanup_command(grace_days: float | None) -> None:
     """Remove tiles of superseded and failed versions after the grace period, and orphans."""
     import datetime as dt
 
-    from flask import current_app
-
     from floorplans.services.cleanup import cleanup_plans
 
     days = grace_days if grace_days is not None else float(current_app.config["PLAN_GRACE_DAYS"])
@@ -257,6 +256,24 @@ def restore_command(path: str) -> None:
     click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} objects from {path}.")
 
 
+@audit.command("prune")
+@click.option("--days", type=int, default=None, help="Days to keep (default: FLOORPLANS_AUDIT_RETENTION_DAYS, 365).")
+def prune_command(days: int | None) -> None:
+    """Delete audit and access-log events older than the retention period (run it daily)."""
+    from floorplans.services import audit as audit_service
+
+    retention = days if days is not None else int(current_app.config["AUDIT_RETENTION_DAYS"])
+    try:
+        pruned = audit_service.prune(retention)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    db.session.commit()
+    click.echo(
+        f"Deleted {pruned.audit_events} audit event(s) and {pruned.access_events} access-log event(s) "
+        f"from before {pruned.before:%Y-%m-%d %H:%M} UTC."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -264,4 +281,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tokens)
     app.cli.add_command(plans)
     app.cli.add_command(jobs)
+    app.cli.add_command(audit)
     app.cli.add_command(demo_command)

@@ -24,6 +24,28 @@ DEFAULTS: dict[str, Any] = {
     "STALE_AFTER_DAYS": 180,
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
+    # Idle limit per role, e.g. SESSION_IDLE_MINUTES_OFFICER=60; unset = SESSION_IDLE_MINUTES;
+    # 0 = no idle limit (the absolute limit still ends the login).
+    "SESSION_IDLE_MINUTES_ADMIN": None,
+    "SESSION_IDLE_MINUTES_PARTNER": None,
+    "SESSION_IDLE_MINUTES_OFFICER": None,
+    "SESSION_IDLE_MINUTES_PLANNER": None,
+    # The CJIS in-car exemption: officers whose login came from these networks (the in-car
+    # VPN pool) get SESSION_IDLE_MINUTES_IN_CAR instead (0 = no idle lock). See docs/security.md.
+    "SESSION_IN_CAR_NETWORKS": [],
+    "SESSION_IDLE_MINUTES_IN_CAR": 0,
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_MINUTES": 15,
+    "LOGIN_LOCK_MINUTES": 15,
+    "LOGIN_ADDRESS_MAX_FAILURES": 30,
+    "LOGIN_CODE_MINUTES": 5,  # time to type the TOTP code after the password
+    "REQUIRE_2FA_FOR_ADMINS": False,
+    "AUDIT_RETENTION_DAYS": 365,
+    # Proxy hops to trust for X-Forwarded-For/-Proto/-Host/-Prefix (0 = none; see docs/security.md).
+    "PROXY_X_FOR": 0,
+    "PROXY_X_PROTO": 0,
+    "PROXY_X_HOST": 0,
+    "PROXY_X_PREFIX": 0,
     "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # a little over the PDF upload limit
     "UPLOAD_MAX_MB": 100,
     "UPLOAD_MAX_PAGES": 60,

@@ -8,11 +8,7 @@ Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-from typing import Any
-
-import click
-from flask import Flask, Response, current_app, has_request_context, request
-from flask.cli import AppGroup
+from flask import Flask, Response, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,7 +28,6 @@ CSP = "; ".join((
 #: How many reverse proxies in front of the app set each X-Forwarded-* header.  0 (the
 #: default) trusts none: a client could otherwise claim any address and dodge the login
 #: limit, or claim HTTPS.  Behind one nginx or load balancer: PROXY_X_FOR=1, PROXY_X_PROTO=1.
-PROXY_DEFAULTS: dict[str, Any] = {"PROXY_X_FOR": 0, "PROXY_X_PROTO": 0, "PROXY_X_HOST": 0, "PROXY_X_PREFIX": 0}
 
 
 def add_security_headers(response: Response) -> Response:
@@ -62,31 +57,7 @@ class SessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
-audit_commands = AppGroup("audit", help="The audit log.")
-
-
-@audit_commands.command("prune")
-@click.option("--days", type=int, default=None, help="Days to keep (default: FLOORPLANS_AUDIT_RETENTION_DAYS, 365).")
-def prune_command(days: int | None) -> None:
-    """Delete audit and access-log events older than the retention period (run it daily)."""
-    from floorplans.db import db
-    from floorplans.services import audit
-
-    retention = days if days is not None else int(current_app.config["AUDIT_RETENTION_DAYS"])
-    try:
-        pruned = audit.prune(retention)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from None
-    db.session.commit()
-    click.echo(
-        f"Deleted {pruned.audit_events} audit event(s) and {pruned.access_events} access-log event(s) "
-        f"from before {pruned.before:%Y-%m-%d %H:%M} UTC."
-    )
-
-
 def init_app(app: Flask) -> None:
-    for name, value in PROXY_DEFAULTS.items():
-        app.config.setdefault(name, value)
     hops = {key: int(app.config[f"PROXY_{key.upper()}"]) for key in ("x_for", "x_proto", "x_host", "x_prefix")}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
@@ -94,4 +65,3 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)  # Flask-Login's; unused, kept safe anyway
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     app.after_request(add_security_headers)
-    app.cli.add_command(audit_commands)

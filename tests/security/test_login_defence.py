@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from floorplans.auth import TRUST_DEFAULTS, login_policy
+from floorplans.auth import login_policy
+from floorplans.config import DEFAULTS
 from floorplans.db import db
 from floorplans.models import Role
 from tests.conftest import PASSWORD, Browser
@@ -33,7 +34,7 @@ def page_text(response) -> str:  # type: ignore[no-untyped-def]
 def test_the_documented_numbers_are_the_defaults(app) -> None:
     policy = login_policy(app.config)
     assert (policy.max_failures, policy.window.total_seconds(), policy.lock.total_seconds()) == (5, 900, 900)
-    assert policy.address_max_failures == TRUST_DEFAULTS["LOGIN_ADDRESS_MAX_FAILURES"] == 30
+    assert policy.address_max_failures == DEFAULTS["LOGIN_ADDRESS_MAX_FAILURES"] == 30
 
 
 def test_five_failures_lock_the_account_for_fifteen_minutes(app, browser: Browser, make_user, clock: Clock) -> None:
