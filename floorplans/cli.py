@@ -21,6 +21,7 @@ tokens = AppGroup("tokens", help="Manage API bearer tokens.")
 plans = AppGroup("plans", help="Render and clean up floor plans.")
 jobs = AppGroup("jobs", help="The background job worker.")
 audit = AppGroup("audit", help="The audit log.")
+reminders = AppGroup("reminders", help="Reminders to partners before records go stale.")
 
 
 def _fail(error: FloorplansError) -> None:
@@ -274,6 +275,29 @@ def prune_command(days: int | None) -> None:
     )
 
 
+@reminders.command("send")
+def send_reminders_command() -> None:
+    """E-mail partners whose buildings are due for confirmation or stale (run it daily from
+    cron; the job worker also does it daily).  Each threshold crossing is mailed once."""
+    from floorplans.services import reminders as reminder_service
+
+    run = reminder_service.send_reminders(db.session.commit)
+    db.session.commit()
+    if not run.mail_configured:
+        click.echo("No SMTP server is configured (FLOORPLANS_SMTP_HOST): partners see reminders in the portal only.")
+        return
+    people = sum(count for _, _, count in run.sent)
+    click.echo(f"Reminded the partners of {len(run.sent)} building(s) ({people} e-mail(s)); "
+               f"{run.already_sent} already reminded.")
+    if run.no_recipients:
+        click.echo(f"warning: {len(run.no_recipients)} due building(s) have no active partner account: "
+                   f"{', '.join(map(str, run.no_recipients))}.", err=True)
+    if run.failed:
+        click.echo(f"error: the SMTP server refused the reminders of {len(run.failed)} building(s); "
+                   "they are tried again on the next run.", err=True)
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
@@ -282,4 +306,5 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(plans)
     app.cli.add_command(jobs)
     app.cli.add_command(audit)
+    app.cli.add_command(reminders)
     app.cli.add_command(demo_command)

@@ -22,6 +22,21 @@ DEFAULTS: dict[str, Any] = {
     "TIMEZONE": "America/Toronto",
     "SERVICE_NAME": "floorplans",
     "STALE_AFTER_DAYS": 180,
+    # Partners are reminded (portal banner, e-mail) this many days before a record goes stale.
+    "REMIND_BEFORE_DAYS": 14,
+    # The daily reminder job's hour (UTC; 13:00 is morning across North America).
+    "REMINDERS_HOUR_UTC": 13,
+    # Where the service is reached, for links in e-mails (no request to take it from there),
+    # e.g. https://floorplans.police.example; unset = mails name the page without a link.
+    "BASE_URL": None,
+    # Outgoing mail: reminders are e-mailed only when SMTP_HOST is set (stdlib smtplib).
+    "SMTP_HOST": None,
+    "SMTP_PORT": 25,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_STARTTLS": False,  # STARTTLS before logging in (port 587 servers)
+    "SMTP_TIMEOUT_SECONDS": 30,
+    "MAIL_FROM": "floorplans@localhost",
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
     # Idle limit per role, e.g. SESSION_IDLE_MINUTES_OFFICER=60; unset = SESSION_IDLE_MINUTES;

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from floorplans.db import db
-from floorplans.services import rendering
+from floorplans.services import reminders, rendering
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,22 @@ class Jobs:
             # not at the next periodic run.
             recover_stalled_plans.call_local()
 
+        @self.huey.periodic_task(crontab(minute="0", hour=str(int(config["REMINDERS_HOUR_UTC"]))),
+                                 name="send_reminders")
+        def send_reminders() -> None:
+            # Daily; a run that finds nothing new sends nothing (one mail per threshold
+            # crossing, recorded), so cron running `flask reminders send` too is harmless.
+            with app.app_context():
+                try:
+                    run = reminders.send_reminders(db.session.commit)
+                    db.session.commit()
+                finally:
+                    db.session.remove()
+            if run.sent or run.failed:
+                log.info("Reminders: %d building(s) mailed, %d failed.", len(run.sent), len(run.failed))
+
         self.render_plan = render_plan
+        self.send_reminders = send_reminders
         self.recover_stalled_plans = recover_stalled_plans
 
 

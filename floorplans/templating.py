@@ -16,6 +16,7 @@ from flask_login import current_user
 from floorplans.fields import WEEKDAYS
 from floorplans.models import Building
 from floorplans.permissions import Permission, can_edit, has_permission
+from floorplans.services import reminders
 from floorplans.services.buildings import is_stale
 
 
@@ -71,8 +72,12 @@ def _globals() -> dict[str, Any]:
     def stale(building: Building) -> bool:
         return is_stale(building, stale_after_days=int(current_app.config["STALE_AFTER_DAYS"]))
 
+    def reminders_due() -> list[reminders.DueBuilding]:
+        return reminders.due_for_user(current_user) if current_user.is_authenticated else []
+
     return {
         "Permission": Permission,
+        "reminders_due": reminders_due,
         "can_edit": user_can_edit,
         "has_permission": user_has,
         "is_stale": stale,

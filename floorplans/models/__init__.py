@@ -15,6 +15,7 @@ from floorplans.models.accounts import (
 )
 from floorplans.models.audit import AuditEvent
 from floorplans.models.buildings import Building, Contact, Gathering
+from floorplans.models.currency import BuildingReminder, BuildingReview
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 
 __all__ = [
@@ -23,6 +24,8 @@ __all__ = [
     "ApiToken",
     "AuditEvent",
     "Building",
+    "BuildingReminder",
+    "BuildingReview",
     "Contact",
     "Gathering",
     "LoginSession",

@@ -1,0 +1,205 @@
+"""Reminding partners before a building's record goes stale.
+
+A record not confirmed for ``STALE_AFTER_DAYS`` is shown to officers as possibly out of
+date.  ``REMIND_BEFORE_DAYS`` earlier it is "due": its partners see it in a banner on
+their portal pages, and (when SMTP is configured) every active partner of the
+congregation gets one e-mail per threshold crossing: once when it becomes due, once when
+it becomes stale.  Confirming the record starts a new cycle.
+
+Sending is claim-then-send: a ``BuildingReminder`` row is inserted and committed first (its
+unique constraint lets only one of several concurrent runs claim a crossing), then the mail
+goes out; when the SMTP server refuses, the claim is deleted so the next run retries.
+Each claim is its own short transaction, so a long run never holds SQLite's write lock.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from floorplans import mail
+from floorplans.db import db, utcnow
+from floorplans.models import Building, BuildingReminder, Role, User
+from floorplans.models.currency import NEVER_VERIFIED
+
+log = logging.getLogger(__name__)
+
+DUE, STALE = "due", "stale"
+
+
+@dataclass(frozen=True)
+class DueBuilding:
+    building: Building
+    threshold: str  # DUE or STALE
+    stale_on: dt.datetime | None  # naive UTC when it goes (or went) stale; None if never confirmed
+
+    @property
+    def is_stale(self) -> bool:
+        return self.threshold == STALE
+
+
+@dataclass
+class ReminderRun:
+    mail_configured: bool
+    sent: list[tuple[int, str, int]] = field(default_factory=list)  # building id, threshold, recipients
+    already_sent: int = 0
+    no_recipients: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _windows() -> tuple[dt.timedelta, dt.timedelta]:
+    stale_after = dt.timedelta(days=int(current_app.config["STALE_AFTER_DAYS"]))
+    remind_before = dt.timedelta(days=int(current_app.config["REMIND_BEFORE_DAYS"]))
+    return stale_after, remind_before
+
+
+def due_buildings(*, organisation_id: int | None = None, now: dt.datetime | None = None) -> list[DueBuilding]:
+    """Buildings (of one congregation, or all) that are due for confirmation or stale,
+    the most urgent first."""
+    now = now or utcnow()
+    stale_after, remind_before = _windows()
+    due_from = now - stale_after + remind_before
+    query = (
+        select(Building)
+        .where(or_(Building.last_verified_at.is_(None), Building.last_verified_at <= due_from))
+        .order_by(Building.last_verified_at.is_not(None), Building.last_verified_at, Building.id)
+    )
+    if organisation_id is not None:
+        query = query.where(Building.organisation_id == organisation_id)
+    found = []
+    for building in db.session.scalars(query):
+        stale_on = building.last_verified_at + stale_after if building.last_verified_at else None
+        threshold = STALE if stale_on is None or now > stale_on else DUE
+        found.append(DueBuilding(building, threshold, stale_on))
+    return found
+
+
+def due_for_user(user: User) -> list[DueBuilding]:
+    """What the portal banner lists: a partner's own congregation's due buildings."""
+    if Role(user.role) is not Role.PARTNER or user.organisation_id is None:
+        return []
+    return due_buildings(organisation_id=user.organisation_id)
+
+
+def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None) -> ReminderRun:
+    """E-mail the partners of every due or stale building not yet reminded of this crossing.
+    ``commit`` is called after each claim (the CLI and the job pass ``db.session.commit``)."""
+    config = current_app.config
+    run = ReminderRun(mail_configured=mail.is_configured(config))
+    if not run.mail_configured:
+        return run
+    due = due_buildings(now=now)
+    if not due:
+        return run
+    with mail.connection(config) as smtp:
+        for item in due:
+            building = item.building
+            verified_at = building.last_verified_at or NEVER_VERIFIED
+            if _already_sent(building.id, item.threshold, verified_at):
+                run.already_sent += 1
+                continue
+            recipients = _partners(building.organisation_id)
+            if not recipients:
+                # Not claimed: a partner account added tomorrow still gets this reminder.
+                run.no_recipients.append(building.id)
+                continue
+            claim = BuildingReminder(building_id=building.id, threshold=item.threshold, verified_at=verified_at,
+                                     sent_at=utcnow(), recipients=len(recipients))
+            db.session.add(claim)
+            try:
+                db.session.flush()
+                commit()
+            except IntegrityError:  # another run claimed it first
+                db.session.rollback()
+                run.already_sent += 1
+                continue
+            claim_id = claim.id
+            try:
+                for user in recipients:
+                    smtp.send_message(_reminder_mail(item, user))
+            except (smtplib.SMTPException, OSError) as error:
+                log.warning("Reminder for building %s not sent: %s", building.id, type(error).__name__)
+                db.session.execute(delete(BuildingReminder).where(BuildingReminder.id == claim_id))
+                commit()
+                run.failed.append(building.id)
+                continue
+            run.sent.append((building.id, item.threshold, len(recipients)))
+    return run
+
+
+def _already_sent(building_id: int, threshold: str, verified_at: dt.datetime) -> bool:
+    return db.session.scalar(
+        select(BuildingReminder.id).where(
+            BuildingReminder.building_id == building_id,
+            BuildingReminder.threshold == threshold,
+            BuildingReminder.verified_at == verified_at,
+        )
+    ) is not None
+
+
+def _partners(organisation_id: int) -> Sequence[User]:
+    return db.session.scalars(
+        select(User)
+        .where(User.organisation_id == organisation_id, User.role == Role.PARTNER.value, User.active.is_(True))
+        .options(selectinload(User.organisation))
+        .order_by(User.email)
+    ).all()
+
+
+def building_link(building_id: int) -> str | None:
+    """The building's portal page at ``BASE_URL`` (mails are built outside any request)."""
+    base = current_app.config.get("BASE_URL")
+    if not base:
+        return None
+    parts = urlsplit(str(base))
+    urls = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https")
+    return urls.build("partners.building", {"building_id": building_id}, force_external=True)
+
+
+def _date(value: dt.datetime) -> str:
+    from floorplans.templating import local_time
+
+    return local_time(value, "%Y-%m-%d")  # as the portal shows it
+
+
+def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-def]
+    config = current_app.config
+    building = item.building
+    service = config["SERVICE_NAME"]
+    days = int(config["STALE_AFTER_DAYS"])
+    if building.last_verified_at is None:
+        confirmed = "has never been confirmed as current"
+    else:
+        confirmed = f"was last confirmed as current on {_date(building.last_verified_at)}"
+    if item.stale_on is None or item.is_stale:
+        subject = f"The record of {building.name} is out of date: please confirm it"
+        when = (f"Officers now see a warning that it may be out of date (records are confirmed at least "
+                f"every {days} days).")
+    else:
+        subject = f"Please confirm the record of {building.name} before {_date(item.stale_on)}"
+        when = (f"Records not confirmed for {days} days are shown to officers as possibly out of date; "
+                f"this one will be from {_date(item.stale_on)}.")
+    link = building_link(building.id)
+    where = link if link else f"sign in to {service} and open {building.name} under Buildings"
+    body = (
+        f"Hello{' ' + user.name if user.name else ''},\n\n"
+        f"The building record of {building.name} ({building.address}) {confirmed}.\n"
+        f"{when}\n\n"
+        "Please check its entrances, emergency contacts, gatherings and floor plans, correct what has "
+        "changed, and press \"I confirm this is current\":\n\n"
+        f"    {where}\n\n"
+        f"You receive this because you keep this building's record for "
+        f"{user.organisation.name if user.organisation else 'your congregation'}.\n\n"
+        f"-- {service}\n"
+    )
+    return mail.message(config, to=user.email, subject=subject, body=body)
