@@ -25,7 +25,7 @@ from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import Permission
-from floorplans.services import access, accounts, audit, login
+from floorplans.services import access, accounts, audit, login, reviews
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -255,3 +255,34 @@ def _retention() -> int:
 
 def _organisations() -> list[Organisation]:
     return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+@bp.route("/review")
+@permission(Permission.ADMIN)
+def review_queue() -> ResponseReturnValue:
+    """Buildings whose partners changed something since the last review."""
+    return render_template("admin/review_queue.html", entries=reviews.queue())
+
+
+@bp.route("/review/<int:building_id>", methods=["GET", "POST"])
+@permission(Permission.ADMIN)
+def review(building_id: int) -> ResponseReturnValue:
+    """The changes since the last review (field, before, after), and "mark reviewed"."""
+    building = db.session.get(Building, building_id) or abort(404)
+    if request.method == "POST":
+        try:
+            reviewed = reviews.mark_reviewed(
+                building, up_to_event_id=request.form.get("up_to", type=int) or 0, by=current_user
+            )
+        except InvalidInput as exc:
+            db.session.rollback()
+            flash(exc.fields["up_to"].capitalize(), "error")
+            return redirect(url_for("admin.review", building_id=building_id))
+        db.session.commit()
+        flash(f"{building.name}: {reviewed.changes} change(s) marked reviewed.", "success")
+        return redirect(url_for("admin.review_queue"))
+    events = reviews.pending_events(building)
+    return render_template(
+        "admin/review.html", building=building, events=events, diff=reviews.diff(events),
+        last_review=reviews.last_review(building.id), describe=audit.describe,
+    )

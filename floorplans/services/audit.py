@@ -43,7 +43,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     ),
     "access": ("access.view_record", "access.view_plan", "access.export"),
     "record": (
-        "building.create", "building.update", "building.verify",
+        "building.create", "building.update", "building.verify", "building.review",
         "contact.create", "contact.update", "contact.delete", "contact.move",
         "gathering.create", "gathering.update", "gathering.delete",
     ),
