@@ -166,6 +166,8 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
             building = db.session.get(Building, building_id)
             newest = max((v for v in versions if v.building_id == building_id), key=lambda v: v.number)
             assert building.published_version_id == newest.id  # the newest upload of each building won
+        db.session.remove()
+        db.engine.dispose()  # close this test's own connections; the server's are its own
 
     logs = "".join((deployment["logs"] / f"consumer{n}.log").read_text() for n in (1, 2))
     assert logs.count("Executing floorplans.jobs.render_plan") + logs.count("render_plan:") >= len(version_ids)
