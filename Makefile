@@ -8,7 +8,7 @@ PORT ?= 5000
 # PostgreSQL for the tests when it answers on loopback (CI machines have it).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-test lint migrate demo clean chromium
+.PHONY: run test install install-test lint migrate demo clean chromium nginx
 
 $(VENV)/.installed-app: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,12 @@ chromium:
 	  apt-cache policy chromium 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The signed tile front's test and bench/load.py run Debian's nginx (wrk for the benchmark).
+nginx:
+	@test -x /usr/sbin/nginx || { \
+	  apt-cache policy nginx 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; }
+
 migrate: install
 	$(FLASK) db upgrade
 
@@ -49,7 +55,7 @@ lint: install-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q --severity-level medium -r floorplans blueprints storage converters
 
-test: install-test chromium lint
+test: install-test chromium nginx lint
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \

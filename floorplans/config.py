@@ -69,7 +69,12 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_WORKERS": 2,
     "RENDER_PAGE_SECONDS": 120,  # wall-clock limit per page
     "RENDER_MEMORY_MB": 1024,  # address-space cap per render process
-    "PLAN_GRACE_DAYS": 7,  # superseded versions keep their tiles this long
+    "PLAN_GRACE_DAYS": 7,
+    # A tile front (nginx secure_link) serving tiles without the app: with a secret set, tile
+    # URLs are signed, short-lived and point at TILE_URL_BASE (floorplans/tile_links.py).
+    "TILE_URL_SECRET": None,
+    "TILE_URL_BASE": "/t",  # a path on the same host keeps the Content-Security-Policy as it is
+    "TILE_URL_LIFETIME_SECONDS": 3600,  # superseded versions keep their tiles this long
     "JOBS_NAME": "floorplans",  # the queue's name (several deployments can share one Redis)
     "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
     "SESSION_COOKIE_HTTPONLY": True,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import url_for
+from flask import current_app, url_for
 
+from floorplans import tile_links
 from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
@@ -41,7 +42,10 @@ def gathering_json(gathering: Gathering) -> dict[str, Any]:
 
 
 def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
-    """Leaflet's URL template for a page: ``.../{z}/{x}/{y}.webp``."""
+    """Leaflet's URL template for a page: ``.../{z}/{x}/{y}.webp``; a short-lived signed URL
+    on the tile front (nginx) when ``TILE_URL_SECRET`` is set (floorplans.tile_links)."""
+    if tile_links.is_enabled(current_app.config):
+        return tile_links.tile_url_template(current_app.config, version.key, page.number)
     sample = url_for("response.tile", version_key=version.key, page=page.number, z=0, x=0, y=0)
     return sample.removesuffix("/0/0/0.webp") + "/{z}/{x}/{y}.webp"
 

@@ -1,0 +1,71 @@
+"""Short-lived signed tile URLs for a front (nginx) that serves tiles without the app.
+
+With ``TILE_URL_SECRET`` set, the pages and the API hand out tile URL templates of the form
+``<TILE_URL_BASE>/<expires>/<signature>/<version key>/<page>/{z}/{x}/{y}.webp``.  The
+signature covers the expiry and the ``<version key>/<page>`` prefix, not each tile: Leaflet
+fills ``{z}/{x}/{y}`` itself, so one signature must serve a whole page.  nginx's
+``secure_link`` module checks it with the same secret (``secure_link_md5 "$expires $prefix
+SECRET"``: base64url MD5 without padding, nginx's only format) and refuses an altered URL
+(403) or an expired one (410) on its own.  Only someone who may read the building ever gets
+the URL (the app checks access when it renders the page or answers the API), and it dies
+after ``TILE_URL_LIFETIME_SECONDS``.  docs/operations.md has the nginx configuration.
+
+Must not import blueprints, storage or converters.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Mapping
+from typing import Any
+
+
+def is_enabled(config: Mapping[str, Any]) -> bool:
+    return bool(config.get("TILE_URL_SECRET"))
+
+
+def expiry(config: Mapping[str, Any], now: float | None = None) -> int:
+    """The expiry (Unix seconds) of URLs handed out now: at least the lifetime away, rounded
+    up to a quarter of it, so the URLs of one page stay the same for a while and browsers'
+    caches (and the in-car offline copies) keep hitting."""
+    lifetime = int(config["TILE_URL_LIFETIME_SECONDS"])
+    step = max(60, lifetime // 4)
+    moment = int(time.time() if now is None else now) + lifetime
+    return -(-moment // step) * step
+
+
+def signature(secret: str, expires: int, prefix: str) -> str:
+    """What nginx computes for ``secure_link_md5 "$expires $prefix <secret>"``."""
+    # MD5 is nginx's choice, not ours; with the secret last, no length extension applies.
+    digest = hashlib.md5(f"{expires} {prefix} {secret}".encode(), usedforsecurity=False).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def tile_url_template(config: Mapping[str, Any], version_key: str, page: int, *, now: float | None = None) -> str:
+    prefix = f"{version_key}/{page}"
+    expires = expiry(config, now)
+    base = str(config["TILE_URL_BASE"]).rstrip("/")
+    return f"{base}/{expires}/{signature(config['TILE_URL_SECRET'], expires, prefix)}/{prefix}/{{z}}/{{x}}/{{y}}.webp"
+
+
+def nginx_locations(*, secret: str, storage_root: str, base: str = "/t") -> str:
+    """The nginx ``location`` blocks that verify these URLs and serve the tiles from the
+    local-folder store at ``storage_root`` (docs/operations.md; the tests and bench/load.py
+    run exactly this)."""
+    base = base.rstrip("/")
+    pattern = (f"^{base}/(?<tl_expires>[0-9]+)/(?<tl_sig>[A-Za-z0-9_-]+)"
+               "/(?<tl_prefix>[A-Za-z0-9_-]+/[0-9]+)/(?<tl_rest>[0-9]+/[0-9]+/[0-9]+\\.webp)$")
+    return f"""
+    # Signed tiles: {base}/<expires>/<signature>/<version key>/<page>/<z>/<x>/<y>.webp
+    location ~ {pattern} {{
+        secure_link $tl_sig,$tl_expires;
+        secure_link_md5 "$tl_expires $tl_prefix {secret}";
+        if ($secure_link = "") {{ return 403; }}
+        if ($secure_link = "0") {{ return 410; }}
+        default_type image/webp;
+        add_header Cache-Control "private, max-age=31536000, immutable" always;
+        alias {storage_root.rstrip('/')}/tiles/$tl_prefix/$tl_rest;
+    }}
+    location {base}/ {{ return 403; }}
+"""
