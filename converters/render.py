@@ -57,6 +57,14 @@ class PagePlan:
         return tiling.count_tiles(self.width, self.height, self.max_zoom)
 
     @property
+    def line_art(self) -> bool:
+        """Vector sheets are posterized before encoding (tiling.posterize); scans never:
+        a page whose largest image covers most of it is a photograph or a scan. A vector
+        sheet keeps its smaller images (the auditorium's raster plan, the restaurant's
+        grey furniture), which on the corpus are line art too."""
+        return self.kind == "vector"
+
+    @property
     def band_rows(self) -> int:
         if self.kind != "scan":
             return 1
@@ -198,6 +206,8 @@ def render_share(
     tiles = written = 0
     for band in bands:
         image = renderer.draw(band.level_width, band.level_height, band.pixel_box)
+        if plan.line_art:
+            image = tiling.posterize(image)  # once a band: cheaper than once a tile
         for column, row, tile in tiling.band_tiles(band, image, plan.background):
             data, colour = encoder.encode(tile)
             writer.write(band.zoom, column, row, data, colour)

@@ -6,7 +6,7 @@ import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageStat
 
 from converters import tiling
 
@@ -103,3 +103,41 @@ def test_blank_tiles_share_one_file(tmp_path: Path) -> None:
 def test_hex_colours() -> None:
     assert tiling.hex_colour((255, 0, 16)) == "#ff0010"
     assert tiling.parse_hex_colour("#ff0010") == (255, 0, 16)
+
+
+def line_art_tile() -> Image.Image:
+    """Black text, a red and a light grey fill and a blue line, anti-aliased by drawing
+    at 4x and downsampling: thousands of colours, as MuPDF's own output has."""
+    from PIL import ImageDraw
+
+    big = Image.new("RGB", (1024, 1024), "white")
+    draw = ImageDraw.Draw(big)
+    draw.rectangle((40, 40, 500, 400), fill=(232, 236, 238), outline="black", width=6)
+    draw.rectangle((560, 80, 980, 500), fill=(255, 0, 0))
+    draw.line((0, 1000, 1000, 560), fill=(40, 80, 220), width=9)
+    for row in range(6):
+        draw.text((60, 450 + row * 90), "ROOM 1401A  3600 x 2400", fill="black", font_size=60)
+    return big.resize((256, 256), Image.Resampling.LANCZOS)
+
+
+def test_posterized_line_art_has_few_colours_and_stays_close() -> None:
+    tile = line_art_tile()
+    posterized = tiling.posterize(tile)
+    assert len(tile.getcolors(1 << 16)) > 300
+    colours = posterized.getcolors(1 << 16)
+    assert colours is not None and len(colours) <= 128  # WebP lossless stores <= 256 as a palette
+    difference = ImageStat.Stat(ImageChops.difference(tile, posterized)).mean
+    assert sum(difference) / 3 < 3.0
+    # Paper stays paper, ink stays ink, and a light grey fill stays grey (not tinted).
+    assert posterized.getpixel((0, 0)) == (255, 255, 255)
+    grey = posterized.getpixel((60, 30))
+    assert max(grey) - min(grey) <= 2 and grey != (255, 255, 255)
+    red = posterized.getpixel((200, 60))
+    assert red[0] > 240 and red[1] < 24 and red[2] < 24
+
+
+def test_posterized_line_art_encodes_smaller() -> None:
+    tile = line_art_tile()
+    raw = tiling.encode_webp(tile, tiling.LOSSLESS_OPTIONS)
+    posterized = tiling.encode_webp(tiling.posterize(tile), tiling.LOSSLESS_OPTIONS)
+    assert len(posterized) < len(raw) / 1.5
