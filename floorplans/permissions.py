@@ -45,8 +45,14 @@ def sees_all_buildings(user: User) -> bool:
 
 
 def can_read(user: User, building: Building) -> bool:
+    return can_read_of(user, building.organisation_id)
+
+
+def can_read_of(user: User, organisation_id: int) -> bool:
+    """Whether ``user`` may read the buildings of this congregation (the tile route asks by
+    id, without loading the building)."""
     return has_permission(user, Permission.READ_RECORDS) and (
-        sees_all_buildings(user) or building.organisation_id == user.organisation_id
+        sees_all_buildings(user) or organisation_id == user.organisation_id
     )
 
 

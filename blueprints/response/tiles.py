@@ -29,7 +29,7 @@ def _image(data: bytes, etag: str) -> ResponseReturnValue:
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
     etag = f"{version_key}-{page}-{z}-{x}-{y}"
     if request.if_none_match.contains(etag):
-        plans.readable_version_by_key(current_user, version_key)  # still checks access
+        plans.check_tile_access(current_user, version_key)  # still checks access
         return _image(b"", etag)
     return _image(plans.read_tile(current_user, version_key, page, z, x, y), etag)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from floorplans.db import db, utcnow
@@ -255,7 +256,12 @@ def resume_session(token: str, policy: SessionPolicy) -> User | None:
     """The user of a live login session, or None when it ended, idled out or grew too old.
     The idle limit depends on the role and on where the login came from (the address kept
     at login: an in-car network keeps its exemption while the car changes cell)."""
-    login = db.session.scalar(select(LoginSession).where(LoginSession.token_hash == _hash_token(token)))
+    # The user in the same query: this runs on every request, tiles included.
+    login = db.session.scalar(
+        select(LoginSession)
+        .where(LoginSession.token_hash == _hash_token(token))
+        .options(joinedload(LoginSession.user))
+    )
     if login is None:
         return None
     now = utcnow()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
@@ -20,7 +21,7 @@ from floorplans import objects
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
-from floorplans.permissions import can_edit, can_read
+from floorplans.permissions import can_edit, can_read, can_read_of
 from floorplans.services import audit
 
 CHUNK = 1024 * 1024
@@ -220,8 +221,46 @@ def readable_version_by_key(user: User, version_key: str) -> PlanVersion:
     return version
 
 
+#: Tile requests are most of the load (bench/load.py): the version key -> congregation lookup
+#: is kept in process.  Keys are immutable and a ready version stays ready; what could change
+#: (an administrator moving a building to another congregation, a cleanup) is picked up
+#: within TILE_ACCESS_CACHE_SECONDS (a cleaned-up version's tiles are gone from storage anyway).
+#: The user's own session is still checked on every request.
+TILE_ACCESS_CACHE_SECONDS = 60.0
+_TILE_ACCESS_CACHE_MAX = 20_000
+
+
+def _congregation_of_tiles(version_key: str) -> int | None:
+    cache: dict[str, tuple[int, float]] = current_app.extensions.setdefault("floorplans.tile_access", {})
+    now = time.monotonic()
+    hit = cache.get(version_key)
+    if hit is not None and now - hit[1] < TILE_ACCESS_CACHE_SECONDS:
+        return hit[0]
+    organisation_id = db.session.scalar(
+        select(Building.organisation_id)
+        .join(PlanVersion, PlanVersion.building_id == Building.id)
+        .where(PlanVersion.key == version_key, PlanVersion.state == VersionState.READY.value,
+               PlanVersion.tiles_deleted_at.is_(None))
+    )
+    if organisation_id is None:
+        cache.pop(version_key, None)
+        return None
+    if len(cache) >= _TILE_ACCESS_CACHE_MAX:
+        cache.clear()  # simple bound: refilled one query per key
+    cache[version_key] = (organisation_id, now)
+    return organisation_id
+
+
+def check_tile_access(user: User, version_key: str) -> None:
+    """The tile route's access check: the same rule as ``readable_version_by_key``
+    (a ready version, tiles not cleaned up, a building the user may read), one cached lookup."""
+    organisation_id = _congregation_of_tiles(version_key)
+    if organisation_id is None or not can_read_of(user, organisation_id):
+        raise NotFound("There is no such plan, or it is not yours to see.")
+
+
 def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -> bytes:
-    readable_version_by_key(user, version_key)
+    check_tile_access(user, version_key)
     try:
         return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
     except FileNotFoundError:
