@@ -198,7 +198,7 @@ def render_share(
 ) -> tuple[int, int]:
     """Draw, slice, encode and write worker ``index``'s bands; return (tiles, bytes).
     ``on_band(tiles_done, bytes_done)`` is called after each band."""
-    encoder = tiling.TileEncoder(lossless=plan.kind != "scan")
+    encoder = tiling.TileEncoder(lossless=plan.kind != "scan", posterize=plan.line_art)
     bands = tiling.worker_share(
         tiling.plan_bands(plan.width, plan.height, plan.max_zoom, plan.band_rows), index, workers
     )
@@ -206,8 +206,6 @@ def render_share(
     tiles = written = 0
     for band in bands:
         image = renderer.draw(band.level_width, band.level_height, band.pixel_box)
-        if plan.line_art:
-            image = tiling.posterize(image)  # once a band: cheaper than once a tile
         for column, row, tile in tiling.band_tiles(band, image, plan.background):
             data, colour = encoder.encode(tile)
             writer.write(band.zoom, column, row, data, colour)
