@@ -9,7 +9,10 @@ bytes of our tiles re-encoded with Pillow's default WebP lossless (method 4, qua
 and the bytes of the tiles that fill a 1024 x 768 screen around the page centre at full
 zoom. It prints figures and the issue's goals next to them, never pass/fail.
 
-    .venv/bin/python bench/render.py [--all-pages] [--only SUBSTRING] [--no-vips] [--markdown]
+    .venv/bin/python bench/render.py [--all-pages] [--only SUBSTRING] [--no-vips] [--repeat N]
+
+With --repeat N every timed figure (ours, the floor, both libvips pipelines) is the median
+of N interleaved runs.
 
 pdftoppm (poppler-utils) and vips (libvips-tools) are optional: without them their
 columns say "missing". Output goes to bench/out/ (ignored by git)."""
@@ -23,6 +26,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -166,40 +170,59 @@ def screen_tiles(result: PageResult) -> list[Path]:
     ]
 
 
-def measure(path: Path, number: int, limits: RenderLimits, use_vips: bool) -> Figures:
+def median(values: list[float | None]) -> float | None:
+    """The median, or None when any run failed (a tool that fails fails every time)."""
+    if not values or any(value is None for value in values):
+        return None
+    return statistics.median(value for value in values if value is not None)
+
+
+def measure(path: Path, number: int, limits: RenderLimits, use_vips: bool, repeat: int) -> Figures:
+    """Render the page ``repeat`` times, each run followed by the floor and both libvips
+    pipelines (interleaved, so that all four see similar load), and keep the medians."""
     figures = Figures(name=path.name, page=number)
     work = OUT / f"{path.stem}-p{number}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    handler = WorkerStats()
-    logger = logging.getLogger("converters.isolation")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    cpu_before = children_cpu()
-    started = time.perf_counter()
-    try:
-        [result] = render_pages(path, work / "ours", [number], limits=limits)
-    except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
-        figures.failed = str(error)
-        return figures
-    finally:
-        logger.removeHandler(handler)
-    figures.wall = time.perf_counter() - started
-    figures.cpu = children_cpu() - cpu_before
-    figures.worker_rss = [stats["peak_rss_mb"] for stats in handler.stats]
+    walls: list[float | None] = []
+    cpus: list[float | None] = []
+    floors: list[float | None] = []
+    vips_pdf: list[float | None] = []
+    poppler_vips: list[float | None] = []
+    for _ in range(repeat):
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        handler = WorkerStats()
+        logger = logging.getLogger("converters.isolation")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
+        cpu_before = children_cpu()
+        started = time.perf_counter()
+        try:
+            [result] = render_pages(path, work / "ours", [number], limits=limits)
+        except Exception as error:  # noqa: BLE001 - a benchmark reports, it does not stop
+            figures.failed = str(error)
+            return figures
+        finally:
+            logger.removeHandler(handler)
+        walls.append(time.perf_counter() - started)
+        cpus.append(children_cpu() - cpu_before)
+        peaks = [stats["peak_rss_mb"] for stats in handler.stats]
+        figures.worker_rss = [max(pair) for pair in zip(peaks, figures.worker_rss or peaks, strict=True)]
+        floors.append(floor_cpu(path, number, result.width, result.height))
+        if use_vips and shutil.which("vips") and shutil.which("pdftoppm"):
+            figures.tools_ran = True
+            vips_pdf.append(vips_from_pdf(path, number, result.dpi, work))
+            poppler_vips.append(poppler_then_vips(path, number, result.dpi, work))
+    figures.wall, figures.cpu, figures.floor_cpu = median(walls) or 0.0, median(cpus) or 0.0, median(floors) or 0.0
+    if figures.tools_ran:
+        figures.vips_pdf, figures.poppler_vips = median(vips_pdf), median(poppler_vips)
     figures.kind, figures.dpi, figures.tiles = result.kind, result.dpi, result.tiles
     figures.size = f"{result.width}x{result.height}"
     figures.pyramid_bytes = sum(tile.stat().st_size for tile in tile_files(result))
     screen = screen_tiles(result)
     figures.screen_tiles = len(screen)
     figures.screen_bytes = sum(tile.stat().st_size for tile in screen)
-    figures.floor_cpu = floor_cpu(path, number, result.width, result.height)
     if result.kind == "vector":
         figures.pillow_default_bytes = pillow_default_bytes(result)
-    if use_vips and shutil.which("vips") and shutil.which("pdftoppm"):
-        figures.tools_ran = True
-        figures.vips_pdf = vips_from_pdf(path, number, result.dpi, work)
-        figures.poppler_vips = poppler_then_vips(path, number, result.dpi, work)
     shutil.rmtree(work, ignore_errors=True)
     return figures
 
@@ -306,6 +329,7 @@ def main() -> None:
     parser.add_argument("--all-pages", action="store_true", help="every page of every plan, not page 1 only")
     parser.add_argument("--only", default="", help="only plans whose file name contains this")
     parser.add_argument("--no-vips", action="store_true", help="skip the libvips and poppler pipelines")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per page (medians are printed)")
     args = parser.parse_args()
     missing = [tool for tool in ("pdftoppm", "vips") if shutil.which(tool) is None]
     if missing and not args.no_vips:
@@ -324,7 +348,7 @@ def main() -> None:
             continue
         pages = range(1, pymupdf.open(path).page_count + 1) if args.all_pages else [1]
         for number in pages:
-            figures = measure(path, number, RenderLimits(), use_vips=not args.no_vips)
+            figures = measure(path, number, RenderLimits(), use_vips=not args.no_vips, repeat=max(1, args.repeat))
             rows.append(figures)
             print(row(figures, "skipped" if args.no_vips else "missing"), flush=True)
     print("load average at end (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
