@@ -10,6 +10,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,23 +55,30 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgresql_url() -> Iterator[str]:
-    """A database of our own on the server named by FLOORPLANS_TEST_DATABASE_URL, migrated
-    once; dropped at the end so parallel runs never share tables."""
+@contextmanager
+def migrated_postgresql(prefix: str, instance: Path) -> Iterator[str]:
+    """A new database of our own on the server named by FLOORPLANS_TEST_DATABASE_URL,
+    migrated to the head; dropped afterwards so parallel runs never share tables."""
     server = make_url(os.environ["FLOORPLANS_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    name = f"floorplans_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = server.set(database=name).render_as_string(hide_password=False)
     try:
-        _migrate(url, Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}-instance")
+        _migrate(url, instance)
         yield url
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The suite's PostgreSQL database, migrated once; each test empties it afterwards."""
+    with migrated_postgresql("floorplans_test", tmp_path_factory.mktemp("pg-instance")) as url:
+        yield url
 
 
 @pytest.fixture(params=_backends())

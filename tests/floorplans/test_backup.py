@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -99,31 +100,15 @@ def test_restore_refuses_a_damaged_or_foreign_archive(app, runner, tmp_path: Pat
 
 
 @pytest.fixture
-def empty_postgresql(tmp_path: Path) -> Any:
+def empty_postgresql(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """A new, migrated, empty PostgreSQL database (when the suite has PostgreSQL)."""
-    import uuid
+    from tests.conftest import migrated_postgresql
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from tests.conftest import _migrate
-
-    server = make_url(os.environ["FLOORPLANS_TEST_DATABASE_URL"]).set(drivername="postgresql+psycopg")
-    name = f"floorplans_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    try:
-        _migrate(url, tmp_path / "pg-instance")
+    with migrated_postgresql("floorplans_restore", tmp_path / "pg-instance") as url:
         yield {
             "TESTING": True, "INSTANCE_PATH": str(tmp_path / "pg-restored"), "DATABASE_URL": url,
             "STORAGE_URL": str(tmp_path / "pg-storage"), "SECRET_KEY": "x",
         }
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.mark.skipif(not os.environ.get("FLOORPLANS_TEST_DATABASE_URL"),
