@@ -122,12 +122,7 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
         db.session.commit()
         raise RetryLater(str(error)) from error
 
-    version.state = VersionState.READY.value
-    version.pages_done = version.page_count
-    version.finished_at = utcnow()
-    version.error = ""
-    db.session.commit()
-    _publish_newest(version)
+    _finish(version)
     progress.save(force=True)
     return version
 
@@ -191,10 +186,19 @@ def _fail(version: PlanVersion, message: str) -> PlanVersion:
     return version
 
 
-def _publish_newest(version: PlanVersion) -> None:
-    """Publish a freshly rendered version unless a newer one is already published.  A partner
-    editing the building at the same moment makes the first try a conflict: try again."""
+def _mark_ready(version: PlanVersion) -> None:
+    version.state = VersionState.READY.value
+    version.pages_done = version.page_count
+    version.finished_at = utcnow()
+    version.error = ""
+
+
+def _finish(version: PlanVersion) -> None:
+    """Mark the version ready and publish it (unless a newer one is published) in one commit,
+    so nobody ever sees a complete newest version that officers do not get yet.  A partner
+    editing the building at the same moment makes a try a conflict: try again."""
     for _attempt in range(5):
+        _mark_ready(version)
         try:
             publish(version, only_if_newer=True)
             db.session.commit()
@@ -202,6 +206,9 @@ def _publish_newest(version: PlanVersion) -> None:
         except Conflict:
             db.session.rollback()
             db.session.refresh(version.building)
+    # Still ready (its tiles are complete); the partner can publish it from the portal.
+    _mark_ready(version)
+    db.session.commit()
     log.error("Plan version %s rendered but could not be published after 5 tries.", version.id)
 
 
