@@ -81,9 +81,10 @@ def postgresql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
+def fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with the migrated schema and no rows: a copy of the SQLite template, or
+    the suite's PostgreSQL database, emptied after the test."""
+    if kind == "sqlite":
         path = tmp_path / "floorplans.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
@@ -95,6 +96,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         connection.execute(text(f"TRUNCATE TABLE {', '.join(tables)} RESTART IDENTITY CASCADE"))
     engine.dispose()
+
+
+@pytest.fixture(params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database(request.param, request, tmp_path)
 
 
 @pytest.fixture

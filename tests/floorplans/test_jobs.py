@@ -18,20 +18,37 @@ import pytest
 
 from floorplans.db import db, utcnow
 from floorplans.models import PlanVersion, Role, VersionState
+from tests.conftest import fresh_database
 from tests.floorplans.conftest import corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _queues() -> list[str]:
-    # Redis when one answers (make test sets FLOORPLANS_TEST_REDIS_URL, as on CI), like PostgreSQL.
-    return ["sqlite", "redis"] if os.environ.get("FLOORPLANS_TEST_REDIS_URL") else ["sqlite"]
+def _deployments() -> list[tuple[str, str]]:
+    """(database, queue): the embedded pair always, and the production pair (PostgreSQL and
+    Redis) when both answer, as on CI.  Other mixes add minutes and prove nothing more."""
+    pairs = [("sqlite", "sqlite")]
+    if os.environ.get("FLOORPLANS_TEST_DATABASE_URL") and os.environ.get("FLOORPLANS_TEST_REDIS_URL"):
+        pairs.append(("postgresql", "redis"))
+    elif os.environ.get("FLOORPLANS_TEST_REDIS_URL"):
+        pairs.append(("sqlite", "redis"))
+    return pairs
 
 
-@pytest.fixture(params=_queues())
-def queued_app(request: pytest.FixtureRequest, app_config: dict[str, Any]) -> dict[str, Any]:
+@pytest.fixture(params=_deployments(), ids=lambda pair: "+".join(pair))
+def deployment(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def database_url(deployment: tuple[str, str], request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    yield from fresh_database(deployment[0], request, tmp_path)
+
+
+@pytest.fixture
+def queued_app(deployment: tuple[str, str], app_config: dict[str, Any]) -> dict[str, Any]:
     app_config.update(PAGE_MAX_PIXELS=4_000_000, JOBS_IMMEDIATE=False)
-    if request.param == "redis":
+    if deployment[1] == "redis":
         app_config.update(REDIS_URL=os.environ["FLOORPLANS_TEST_REDIS_URL"], JOBS_NAME=f"test-{uuid.uuid4().hex}")
     return app_config
 
