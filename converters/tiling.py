@@ -36,10 +36,10 @@ MAX_BAND_COLUMNS = 64
 # ~3% of Pillow's default lossless (method 4, quality 80) in bytes at a third of its time;
 # below 30 it is faster still but up to 30% bigger on line art.
 LOSSLESS_OPTIONS: dict[str, object] = {"lossless": True, "method": 1, "quality": 30}
-# Posterized line art (a palette of tens of colours) at quality 25: 15% faster to encode
-# than 30 and 1.045x the bytes of Pillow's default lossless on the same tiles; below 25
-# it is 40% faster but 1.10x, right at the goal's limit (docs/benchmarks.md).
-POSTERIZED_OPTIONS: dict[str, object] = {"lossless": True, "method": 1, "quality": 25}
+# Posterized line art (a palette of tens of colours) stays at quality 30: 25 was 15%
+# faster to encode on average but reached 1.10x the bytes of Pillow's default lossless on
+# a farmhouse sheet, and below 25 it is 1.10x on average (docs/benchmarks.md).
+POSTERIZED_OPTIONS: dict[str, object] = {"lossless": True, "method": 1, "quality": 30}
 LOSSY_OPTIONS: dict[str, object] = {"lossless": False, "method": 2, "quality": 80}
 OVERVIEW_OPTIONS: dict[str, object] = {"lossless": False, "method": 2, "quality": 80}
 
