@@ -1,0 +1,87 @@
+"""A partner uploads plans in a real Chromium and watches them being prepared: the version
+page follows the rendering by itself (no reload by hand) and ends on "officers see this",
+while a real job worker process renders in the background."""
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+from floorplans import create_app
+from floorplans.db import db
+from floorplans.models import Building, Organisation, Role, User
+from tests.blueprints.response.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.conftest import CORPUS, PASSWORD
+from tests.floorplans.test_jobs import Worker
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def portal(tmp_path: Path, sqlite_template: Path, password_hash: str) -> Iterator[dict[str, Any]]:
+    shutil.copyfile(sqlite_template, tmp_path / "db.sqlite3")
+    config = {
+        "TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "STORAGE_URL": str(tmp_path / "storage"),
+        "SECRET_KEY": "partner-browser-test", "PAGE_MAX_PIXELS": 4_000_000, "JOBS_IMMEDIATE": False,
+    }
+    app = create_app(config)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    worker = Worker(config, tmp_path / "worker.log")
+    with app.app_context():
+        organisation = Organisation(name="St. Mary's Coptic Church", faith_tradition="Christian")
+        partner = User(email="caretaker@example.org", role=Role.PARTNER.value, organisation=organisation,
+                       password_hash=password_hash)
+        building = Building(organisation=organisation, name="St. Mary's", street="5 King St", city="Toronto",
+                            search_text="st marys 5 king st toronto")
+        db.session.add_all([organisation, partner, building])
+        db.session.commit()
+        thread.start()
+        try:
+            yield {"url": f"http://127.0.0.1:{server.server_port}", "app": app, "building_id": building.id,
+                   "email": partner.email, "worker": worker, "worker_log": tmp_path / "worker.log"}
+        finally:
+            if worker.process is not None:
+                worker.stop()
+            server.shutdown()
+            thread.join(10)
+            server.server_close()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, Any]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.set_default_timeout(20_000)
+            page.goto(portal["url"] + f"/portal/buildings/{portal['building_id']}/plans")
+            page.fill("#email", portal["email"])
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.set_input_files("#file", str(CORPUS / "plan-university-lab-5sheets-A2-autocad.pdf"))
+            page.click("button:has-text('Upload')")
+            # The version page while the plan waits in the queue (no worker runs yet).
+            page.wait_for_selector("progress[data-progress-bar]")
+            assert "Waiting to start" in page.content()
+            assert "Officers keep seeing the current plans" in page.content()
+            portal["worker"].start()  # now a worker process takes the job
+            page.wait_for_selector("text=Preparing page", timeout=60_000)
+            screenshot(page, "partner-plan-progress")
+            # Nobody reloads: progress.js polls and reloads itself when the plan is ready.
+            page.wait_for_selector("text=These are the plans officers see.", timeout=120_000)
+            assert page.locator("img.preview").count() == 5
+            assert page.locator("progress").count() == 0
+            screenshot(page, "partner-plan-ready")
+        finally:
+            browser.close()
+    assert "render_plan" in portal["worker_log"].read_text()
