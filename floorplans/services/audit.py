@@ -23,6 +23,7 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,20 @@ def changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, li
         for name in after
         if _jsonable(before.get(name)) != _jsonable(after.get(name))
     }
+
+
+@contextmanager
+def recording_changes(
+    obj: Any, names: Iterable[Any], action: str, *, building: Building | None, **detail: Any
+) -> Iterator[None]:
+    """Log, as ``action``, the fields of ``obj`` that the block changed, with their values
+    before and after (private ones masked); nothing when nothing changed."""
+    keys = [getattr(name, "name", name) for name in names]
+    before = snapshot(obj, keys)
+    yield
+    changed = changes(before, snapshot(obj, keys))
+    if changed:
+        record(action, building=building, target=obj, detail={**detail, "changes": changed})
 
 
 def values(obj: Any, names: Iterable[Any]) -> dict[str, Any]:

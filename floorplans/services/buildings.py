@@ -87,14 +87,11 @@ def update_building(
             "Someone else changed this building while you were editing. "
             "Your changes were not saved: reload the page, then make them again."
         )
-    before = audit.snapshot(building, values)
-    for name, value in values.items():
-        setattr(building, name, value)
-    building.search_text = _search_text(building)
-    flush_or_conflict()
-    changed = audit.changes(before, audit.snapshot(building, values))
-    if changed:
-        audit.record("building.update", building=building, target=building, detail={"changes": changed})
+    with audit.recording_changes(building, values, "building.update", building=building):
+        for name, value in values.items():
+            setattr(building, name, value)
+        building.search_text = _search_text(building)
+        flush_or_conflict()
     return building
 
 

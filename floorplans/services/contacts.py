@@ -55,14 +55,10 @@ def add_contact(building: Building, raw: Mapping[str, Any]) -> Contact:
 def update_contact(contact: Contact, raw: Mapping[str, Any], *, partial: bool = False) -> Contact:
     values = CONTACT_FIELDS.clean(raw, partial=partial)
     _check_hours(values, contact)
-    before = audit.snapshot(contact, values)
-    for name, value in values.items():
-        setattr(contact, name, value)
-    db.session.flush()
-    changed = audit.changes(before, audit.snapshot(contact, values))
-    if changed:
-        audit.record("contact.update", building=contact.building, target=contact,
-                     detail={"name": contact.name, "changes": changed})
+    with audit.recording_changes(contact, values, "contact.update", building=contact.building, name=contact.name):
+        for name, value in values.items():
+            setattr(contact, name, value)
+        db.session.flush()
     return contact
 
 

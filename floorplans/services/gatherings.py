@@ -55,14 +55,12 @@ def add_gathering(building: Building, raw: Mapping[str, Any]) -> Gathering:
 def update_gathering(gathering: Gathering, raw: Mapping[str, Any], *, partial: bool = False) -> Gathering:
     values = GATHERING_FIELDS.clean(raw, partial=partial)
     _check(values, gathering)
-    before = audit.snapshot(gathering, values)
-    for name, value in values.items():
-        setattr(gathering, name, value)
-    db.session.flush()
-    changed = audit.changes(before, audit.snapshot(gathering, values))
-    if changed:
-        audit.record("gathering.update", building=gathering.building, target=gathering,
-                     detail={"label": gathering.label, "changes": changed})
+    with audit.recording_changes(
+        gathering, values, "gathering.update", building=gathering.building, label=gathering.label
+    ):
+        for name, value in values.items():
+            setattr(gathering, name, value)
+        db.session.flush()
     return gathering
 
 
