@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     READ_RECORDS = "read_records"  # building records and plans (partners: their own only)
     EDIT_RECORDS = "edit_records"  # partners (their own buildings) and admins
     READ_ACCESS_LOG = "read_access_log"  # partners (their own buildings) and admins
+    RUN_EXERCISES = "run_exercises"  # planners and admins: exercise layers, never the real record
     ADMIN = "admin"  # organisations, accounts, everything
 
 
@@ -28,7 +29,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
          Permission.READ_ACCESS_LOG}
     ),
     Role.OFFICER: frozenset({Permission.SIGNED_IN, Permission.READ_RECORDS}),
-    Role.PLANNER: frozenset({Permission.SIGNED_IN, Permission.READ_RECORDS}),
+    Role.PLANNER: frozenset({Permission.SIGNED_IN, Permission.READ_RECORDS, Permission.RUN_EXERCISES}),
 }
 
 

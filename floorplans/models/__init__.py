@@ -16,6 +16,7 @@ from floorplans.models.accounts import (
 from floorplans.models.audit import AuditEvent
 from floorplans.models.buildings import Building, Contact, Gathering
 from floorplans.models.currency import BuildingReminder, BuildingReview
+from floorplans.models.planning import Exercise, ExerciseItem, ExerciseState, ItemShape, Marker
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 
 __all__ = [
@@ -27,8 +28,13 @@ __all__ = [
     "BuildingReminder",
     "BuildingReview",
     "Contact",
+    "Exercise",
+    "ExerciseItem",
+    "ExerciseState",
     "Gathering",
+    "ItemShape",
     "LoginSession",
+    "Marker",
     "Organisation",
     "PlanPage",
     "PlanVersion",

@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
@@ -108,5 +108,8 @@ class PlanPage(db.Model):
     background: Mapped[str] = mapped_column(String(7), default="#ffffff")
     tiles: Mapped[int] = mapped_column(Integer, default=0)
     tile_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by the partner: degrees clockwise from the page's "up" to true north, for the
+    # printed packet's north arrow.  None: nobody said, so no arrow is drawn.
+    north_degrees: Mapped[float | None] = mapped_column(Float, default=None)
 
     version: Mapped[PlanVersion] = relationship(back_populates="pages")
