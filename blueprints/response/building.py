@@ -73,7 +73,7 @@ def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
         if not (page.width and page.height and page.tile_size and page.max_zoom is not None):
             continue
         pages.append({
-            "number": page.number, "label": page.label, "width": page.width, "height": page.height,
+            "id": page.id, "number": page.number, "label": page.label, "width": page.width, "height": page.height,
             "tile_size": page.tile_size, "max_zoom": page.max_zoom, "background": page.background,
             "tile_url": tile_url_template(version, page),
             "grid": plan_grid(page.width, page.height).as_json(),

@@ -2,7 +2,10 @@
    partner's order, fit-to-screen, and the reference grid (columns A.., rows 1..) that
    names the same square at every zoom ("subject in C4").  The pages, their geometry and
    the grid come from data-pages (see blueprints/response/building.py, floorplans/grid.py).
-   Room is left for markers (a layer per page) once plans have them. */
+   Other scripts draw over the plan (markers.js, the exercise layer) through el.planViewer,
+   set before the first floor is shown, and the "plan:floor" event fired on el each time a
+   floor is shown (detail: {index, page}).  Positions they exchange are page-relative
+   [fx, fy] (0..1 from the page's left and top edges), as stored. */
 (function () {
   "use strict";
   var el = document.querySelector("[data-plan]");
@@ -176,6 +179,7 @@
       button.setAttribute("aria-pressed", String(Number(button.dataset.floor) === index));
     });
     if (window.history && history.replaceState) history.replaceState(null, "", "#floor=" + (index + 1));
+    el.dispatchEvent(new CustomEvent("plan:floor", { detail: { index: index, page: page } }));
   }
 
   floorButtons.forEach(function (button) {
@@ -195,6 +199,18 @@
   if (window.ResizeObserver) new ResizeObserver(function () { map.invalidateSize(); }).observe(el);
   map.on("resize", function () { if (current >= 0) map.setMinZoom(Math.min(map.getBoundsZoom(boundsOf(pages[current])), 0) - 1); });
 
+  el.planViewer = {
+    map: map,
+    pages: pages,
+    index: function () { return current; },
+    page: function () { return pages[current]; },
+    showFloor: showFloor,
+    toLatLng: function (page, fx, fy) { return at(page, fx * page.width, fy * page.height); },
+    toPage: function (page, latlng) {
+      var point = map.project(latlng, page.max_zoom);
+      return [point.x / page.width, point.y / page.height];
+    }
+  };
   var wanted = /floor=(\d+)/.exec(location.hash);
   showFloor(wanted ? Math.max(0, Math.min(pages.length - 1, Number(wanted[1]) - 1)) : 0);
 })();
