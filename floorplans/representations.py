@@ -53,7 +53,7 @@ def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
 def page_json(version: PlanVersion, page: PlanPage) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": page.id, "number": page.number, "position": page.position, "label": page.label,
-        "width_pt": page.width_pt, "height_pt": page.height_pt,
+        "width_pt": page.width_pt, "height_pt": page.height_pt, "north_degrees": page.north_degrees,
     }
     if version.state == VersionState.READY:
         body.update({

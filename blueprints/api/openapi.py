@@ -57,6 +57,8 @@ PLAN_PAGE = {
         "label": {"type": "string"},
         "width_pt": {"type": "number"},
         "height_pt": {"type": "number"},
+        "north_degrees": {"type": "number", "nullable": True,
+                          "description": "Degrees clockwise from the page's up to true north; null: unknown."},
         "width": {"type": "integer", "description": "Pixels at full zoom (ready versions)."},
         "height": {"type": "integer"},
         "tile_size": {"type": "integer"},

@@ -66,8 +66,9 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
     labels = {page.id: request.form.get(f"label-{page.id}", "") for page in version.pages}
     positions = {page.id: request.form.get(f"position-{page.id}", type=int) or 0 for page in version.pages}
     order = sorted(positions, key=lambda page_id: (positions[page_id], page_id))
+    north = {page.id: request.form[f"north-{page.id}"] for page in version.pages if f"north-{page.id}" in request.form}
     try:
-        plans.update_pages(version, labels, order)
+        plans.update_pages(version, labels, order, north)
     except InvalidInput as exc:
         db.session.rollback()
         version = plans.version_of(buildings.get_editable(current_user, building_id), version_id)
@@ -75,7 +76,7 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
             "partners/plan_version.html", building=version.building, version=version, errors=exc.fields
         ), 422
     db.session.commit()
-    flash("Page names and order are saved.", "success")
+    flash("Page names, order and north are saved.", "success")
     return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
 
 

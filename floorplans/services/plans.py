@@ -142,10 +142,19 @@ def version_of(building: Building, version_id: int) -> PlanVersion:
     return version
 
 
-def update_pages(version: PlanVersion, labels: Mapping[int, str], order: Sequence[int]) -> None:
-    """Set each page's label (page id -> text) and the order officers see (page ids)."""
+def update_pages(
+    version: PlanVersion, labels: Mapping[int, str], order: Sequence[int], north: Mapping[int, str] | None = None
+) -> None:
+    """Set each page's label (page id -> text), the order officers see (page ids) and,
+    when given, its north (page id -> degrees clockwise from the page's up, "" = unknown)."""
     pages = {page.id: page for page in version.pages}
     errors: dict[str, str] = {}
+    bearings: dict[int, float | None] = {}
+    for page_id, text in (north or {}).items():
+        try:
+            bearings[page_id] = _north_degrees(text)
+        except ValueError as exc:
+            errors[f"north-{page_id}"] = str(exc)
     for page_id, label in labels.items():
         text = (label or "").strip()
         if page_id not in pages:
@@ -158,20 +167,41 @@ def update_pages(version: PlanVersion, labels: Mapping[int, str], order: Sequenc
         errors["order"] = "must list every page of this plan once."
     if errors:
         raise InvalidInput(errors)
-    before = {page.id: (page.label, page.position) for page in version.pages}
+    before = {page.id: (page.label, page.position, page.north_degrees) for page in version.pages}
     for page_id, label in labels.items():
         pages[page_id].label = label.strip()
     for position, page_id in enumerate(order, start=1):
         pages[page_id].position = position
+    for page_id, degrees in bearings.items():
+        if page_id in pages:
+            pages[page_id].north_degrees = degrees
     db.session.flush()
     changed = {
-        f"page {page.number}": [f"{before[page.id][1]}. {before[page.id][0]}", f"{page.position}. {page.label}"]
+        f"page {page.number}": [_page_text(*before[page.id]), _page_text(page.label, page.position, page.north_degrees)]
         for page in version.pages
-        if before[page.id] != (page.label, page.position)
+        if before[page.id] != (page.label, page.position, page.north_degrees)
     }
     if changed:
         audit.record("plan.pages", building=version.building, target=version,
                      detail={"number": version.number, "changes": changed})
+
+
+def _north_degrees(text: str) -> float | None:
+    """"90", "90°" or "22.5" -> degrees; "" -> unknown (no north arrow on the packet)."""
+    text = (text or "").strip().removesuffix("°").strip()
+    if not text:
+        return None
+    try:
+        degrees = float(text)
+    except ValueError:
+        raise ValueError("must be a number of degrees from 0 to 359, or empty if you do not know.") from None
+    if not 0 <= degrees < 360:
+        raise ValueError("must be from 0 to 359 degrees (0: north is up, 90: north is to the right).")
+    return degrees
+
+
+def _page_text(label: str, position: int, north: float | None) -> str:
+    return f"{position}. {label}" + (f" (north {north:g}°)" if north is not None else "")
 
 
 def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
