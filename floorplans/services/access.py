@@ -16,10 +16,13 @@ from floorplans.permissions import can_read, is_own_building
 
 
 def record_access(
-    user: User, building: Building, action: str, *, channel: str, ip_address: str = "", detail: str = ""
+    user: User, building: Building, action: str, *, channel: str, ip_address: str = "", detail: str = "",
+    always: bool = False,
 ) -> AccessEvent | None:
-    """Log a read of ``building`` unless the reader belongs to its own congregation."""
-    if is_own_building(user, building):
+    """Log a read of ``building`` unless the reader belongs to its own congregation.
+    ``always``: log it anyway (an export leaves the service as a file: the congregation
+    sees every copy that was made, its own included)."""
+    if is_own_building(user, building) and not always:
         return None
     event = AccessEvent(
         user_id=user.id,
