@@ -54,6 +54,11 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "organisation.create", "organisation.update", "token.create", "token.revoke", "token.rejected",
     ),
     "audit": ("audit.read", "audit.export", "audit.prune"),
+    "exercise": (
+        "exercise.create", "exercise.update", "exercise.close", "exercise.reopen",
+        "exercise.planner.add", "exercise.planner.remove", "exercise.building.add", "exercise.building.remove",
+        "exercise.item.add", "exercise.item.move", "exercise.item.edit", "exercise.item.delete",
+    ),
 }  # fmt: skip
 
 #: Contact fields whose values are people's private numbers and addresses: masked here.
