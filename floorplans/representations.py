@@ -10,10 +10,12 @@ from typing import Any
 from flask import current_app, url_for
 
 from floorplans import tile_links
-from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, VersionState
+from floorplans.markers import BY_KEY, door_label
+from floorplans.models import Building, Contact, Gathering, Marker, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
 from floorplans.services.gatherings import GATHERING_FIELDS
+from floorplans.services.markers import markers_by_page
 
 
 def _when(value: Any) -> str | None:
@@ -50,7 +52,20 @@ def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
     return sample.removesuffix("/0/0/0.webp") + "/{z}/{x}/{y}.webp"
 
 
-def page_json(version: PlanVersion, page: PlanPage) -> dict[str, Any]:
+def marker_json(marker: Marker) -> dict[str, Any]:
+    """A marker as the API returns it and as static/js/markers.js draws it (each viewer page's
+    ``markers``): keep these names stable, other layers read them."""
+    kind = BY_KEY.get(marker.kind)
+    return {
+        "id": marker.id, "page_id": marker.page_id, "page": marker.page.number, "kind": marker.kind,
+        "kind_label": kind.label if kind else marker.kind, "x": marker.x, "y": marker.y,
+        "number": marker.number, "side": marker.side or "", "door": door_label(marker.number, marker.side),
+        "label": marker.label or "", "note": marker.note or "", "needs_confirmation": bool(marker.needs_confirmation),
+        "carried_from_id": marker.carried_from_id, "updated_at": _when(marker.updated_at),
+    }
+
+
+def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": page.id, "number": page.number, "position": page.position, "label": page.label,
         "width_pt": page.width_pt, "height_pt": page.height_pt, "north_degrees": page.north_degrees,
@@ -62,10 +77,13 @@ def page_json(version: PlanVersion, page: PlanPage) -> dict[str, Any]:
             "tile_url": tile_url_template(version, page),
             "overview_url": url_for("response.overview", version_key=version.key, page=page.number),
         })
+    if markers is not None:
+        body["markers"] = [marker_json(marker) for marker in markers]
     return body
 
 
 def version_json(version: PlanVersion) -> dict[str, Any]:
+    by_page = markers_by_page(version) if version.state == VersionState.READY else {}
     return {
         "id": version.id,
         "building_id": version.building_id,
@@ -84,7 +102,7 @@ def version_json(version: PlanVersion) -> dict[str, Any]:
         "created_at": _when(version.created_at),
         "finished_at": _when(version.finished_at),
         "published_at": _when(version.published_at),
-        "pages": [page_json(version, page) for page in version.pages],
+        "pages": [page_json(version, page, by_page.get(page.id, [])) for page in version.pages],
     }
 
 

@@ -9,6 +9,7 @@ link Leaflet's 147 KB are 43 KB.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import mimetypes
@@ -22,6 +23,7 @@ from werkzeug.security import safe_join
 
 from blueprints.response import bp
 from floorplans.auth import permission
+from floorplans.markers import sprite_svg
 from floorplans.permissions import Permission
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -112,14 +114,37 @@ def leaflet_file(leaflet_version: str, leaflet_path: str) -> ResponseReturnValue
     return _send(_load(Path(leaflet.BASE_DIR) / leaflet_path), IMMUTABLE)
 
 
+# --- markers: the icons' SVG sprite, generated from floorplans.markers ------------------
+# Under assets/ with its hash in ?v=, like our files: the service worker keeps it with the shell.
+
+@functools.cache
+def _marker_sprite() -> _Asset:
+    body = sprite_svg().encode()
+    return _Asset(body=body, gzipped=gzip.compress(body, compresslevel=9, mtime=0),
+                  digest=hashlib.sha256(body).hexdigest()[:12], mimetype="image/svg+xml")
+
+
+def marker_sprite_url() -> str:
+    """The icons' sprite: ``<use href="{{ marker_sprite_url() }}#marker-door">``."""
+    return url_for("response.marker_icons", v=_marker_sprite().digest)
+
+
+@bp.route("/assets/marker-icons.svg")
+@permission(Permission.PUBLIC)
+def marker_icons() -> ResponseReturnValue:
+    sprite = _marker_sprite()
+    return _send(sprite, IMMUTABLE if request.args.get("v") == sprite.digest else REVALIDATE)
+
+
 def shell_urls() -> list[str]:
     """What the service worker keeps from its first start: enough to draw any in-car page."""
     return [
         asset_url("css/incar.css"), asset_url("js/theme.js"), asset_url("js/incar.js"),
         asset_url("js/plan.js"), leaflet_url("leaflet.js"), leaflet_url("leaflet.css"),
+        asset_url("css/markers.css"), asset_url("js/markers.js"), marker_sprite_url(),
     ]
 
 
 @bp.app_context_processor
 def _template_helpers() -> dict[str, object]:
-    return {"asset_url": asset_url, "leaflet_url": leaflet_url}
+    return {"asset_url": asset_url, "leaflet_url": leaflet_url, "marker_sprite_url": marker_sprite_url}

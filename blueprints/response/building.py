@@ -14,10 +14,11 @@ from blueprints.response import bp
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.grid import plan_grid
+from floorplans.markers import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion, VersionState
 from floorplans.permissions import Permission
-from floorplans.representations import tile_url_template
-from floorplans.services import access, buildings
+from floorplans.representations import marker_json, tile_url_template
+from floorplans.services import access, buildings, markers
 from floorplans.services.briefing import brief
 
 #: Sent by incar.js when it fetches pages for "keep offline": the read is logged as
@@ -67,7 +68,9 @@ def published_plan(building: Building) -> PlanVersion | None:
 
 def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
     """What plan.js needs for each page, in the partner's order: the pyramid's geometry,
-    the tile URL template and the reference grid (page-relative, see floorplans.grid)."""
+    the tile URL template, the reference grid (page-relative, see floorplans.grid) and the
+    page's markers (``marker_json``, drawn by markers.js)."""
+    by_page = markers.markers_by_page(version)
     pages = []
     for page in version.pages:
         if not (page.width and page.height and page.tile_size and page.max_zoom is not None):
@@ -77,8 +80,15 @@ def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
             "tile_size": page.tile_size, "max_zoom": page.max_zoom, "background": page.background,
             "tile_url": tile_url_template(version, page),
             "grid": plan_grid(page.width, page.height).as_json(),
+            "markers": [marker_json(marker) for marker in by_page.get(page.id, [])],
         })
     return pages
+
+
+def marker_legend(pages: list[dict[str, Any]]) -> list[MarkerKind]:
+    """The kinds of marker on these viewer pages, in the catalogue's order (the legend)."""
+    present = {marker["kind"] for page in pages for marker in page.get("markers", [])}
+    return [kind for kind in KINDS if kind.key in present]
 
 
 @bp.route("/buildings/<int:building_id>/plan")
@@ -88,8 +98,8 @@ def plan(building_id: int) -> ResponseReturnValue:
     version = published_plan(building)
     if version is not None:
         _log(building, "plan")
+    pages = viewer_pages(version) if version else []
     return render_template(
-        "response/plan.html", building=building, version=version,
-        pages=viewer_pages(version) if version else [],
+        "response/plan.html", building=building, version=version, pages=pages, legend=marker_legend(pages),
         card_url=url_for("response.card", building_id=building.id),
     )

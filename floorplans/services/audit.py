@@ -49,6 +49,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "gathering.create", "gathering.update", "gathering.delete",
     ),
     "plan": ("plan.upload", "plan.pages", "plan.publish"),
+    "marker": (
+        "marker.place", "marker.move", "marker.update", "marker.delete", "marker.confirm", "marker.carry",
+    ),
     "account": (
         "account.create", "account.update", "account.password_reset", "account.unlock",
         "organisation.create", "organisation.update", "token.create", "token.revoke", "token.rejected",
@@ -153,7 +156,7 @@ def _target_type(target: Any) -> str:
     table = getattr(target, "__tablename__", type(target).__name__.lower())
     return {"users": "user", "contacts": "contact", "gatherings": "gathering", "buildings": "building",
             "plan_versions": "plan_version", "organisations": "organisation", "api_tokens": "api_token",
-            }.get(table, table)[:20]  # fmt: skip
+            "markers": "marker"}.get(table, table)[:20]  # fmt: skip
 
 
 def _jsonable(value: Any) -> Any:
