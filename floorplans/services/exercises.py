@@ -34,7 +34,7 @@ from floorplans.models import (
     VersionState,
 )
 from floorplans.models.planning import exercise_planners
-from floorplans.permissions import Permission, can_read, has_permission
+from floorplans.permissions import Permission, can_read, has_permission, readable_buildings
 from floorplans.services import audit
 
 EXERCISE_FIELDS = RecordFields((
@@ -129,6 +129,15 @@ def items_on(exercise: Exercise, building: Building) -> Sequence[ExerciseItem]:
         ExerciseItem.exercise_id == exercise.id, ExerciseItem.building_id == building.id
     )
     return db.session.scalars(query.order_by(ExerciseItem.id)).all()
+
+
+def readable_among(user: User, building_ids: Iterable[Any]) -> Sequence[Building]:
+    """The buildings of ``building_ids`` that ``user`` may read (ids that are not numbers
+    are ignored: this only keeps a half-filled form's ticks)."""
+    ids = [int(b) for b in building_ids if str(b).strip().isdigit()]
+    if not ids:
+        return []
+    return db.session.scalars(readable_buildings(user).where(Building.id.in_(ids)).order_by(Building.name)).all()
 
 
 # --- the exercise and its members -------------------------------------------------------
