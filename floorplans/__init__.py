@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from blueprints import admin, api, errors, health, partners, response
+    from blueprints import admin, api, errors, health, partners, planning, response
     from blueprints import auth as auth_pages
 
     app.register_blueprint(errors.bp)
@@ -41,6 +41,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(partners.bp, url_prefix="/portal")
     app.register_blueprint(response.bp)
     app.register_blueprint(admin.bp, url_prefix="/admin")
+    app.register_blueprint(planning.bp, url_prefix="/exercises")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for browser sessions (auth.enforce_permission)
 

@@ -15,12 +15,22 @@ from blueprints.response.assets import LEAFLET_VERSION
 from floorplans import objects
 from floorplans.auth import declared_permission
 from floorplans.db import db
-from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, Role, VersionState
+from floorplans.models import (
+    Building,
+    Contact,
+    Exercise,
+    ExerciseItem,
+    Gathering,
+    PlanPage,
+    PlanVersion,
+    Role,
+    VersionState,
+)
 from floorplans.permissions import ROLE_PERMISSIONS, Permission
 from floorplans.representations import building_record
 from tests.conftest import Browser
 
-VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "admin"]
+VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "planner_other", "admin"]
 
 
 @dataclass
@@ -54,8 +64,15 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "partner_other": make_user(Role.PARTNER, other),
         "officer": make_user(Role.OFFICER),
         "planner": make_user(Role.PLANNER),
+        "planner_other": make_user(Role.PLANNER),  # not a member of the exercise: it does not exist for them
         "admin": make_user(Role.ADMIN),
     }
+    exercise = Exercise(name="Fire drill", created_by=users["planner"], buildings=[building],
+                        planners=[users["planner"]])
+    item = ExerciseItem(exercise=exercise, building_id=building.id, page=version.pages[0], shape="area",
+                        points=[[0.1, 0.1], [0.5, 0.1], [0.3, 0.4]], colour="#2563eb")
+    db.session.add_all([exercise, item])
+    db.session.commit()
     browsers = {"anonymous": Browser(app.test_client())}
     tokens: dict[str, dict[str, str]] = {"anonymous": {}}
     for name, user in users.items():
@@ -71,6 +88,8 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "user_id": users["officer"].id,
         "version_id": version.id,
         "version_key": version.key,
+        "exercise_id": exercise.id,
+        "item_id": item.id,
         "page": 1,
         "z": 0,
         "x": 0,
@@ -114,10 +133,12 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
         return "allowed"
     if visitor == "anonymous":
         return "sign in"
-    role = Role.PARTNER if visitor.startswith("partner") else Role(visitor)
+    role = Role(visitor.split("_")[0])
     if required not in ROLE_PERMISSIONS[role]:
         return "forbidden"
     if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key"}:
+        return "not found"
+    if visitor == "planner_other" and "exercise_id" in rule.arguments:
         return "not found"
     return "allowed"
 
@@ -159,7 +180,7 @@ def test_route_matrix(app: Flask, world: World, visitor: str) -> None:
             assert response.is_json and "error" in response.get_json(), url
     assert checked >= 30
     assert mismatches == []
-    if visitor in ("anonymous", "partner_other", "officer", "planner"):
+    if visitor in ("anonymous", "partner_other", "officer", "planner", "planner_other"):
         db.session.expire_all()
         after = building_record(db.session.get(Building, world.ids["building_id"]))
         assert after == before, "a visitor without edit rights changed the record"

@@ -24,7 +24,17 @@ from werkzeug.routing import Rule
 
 from floorplans import objects
 from floorplans.db import db
-from floorplans.models import Building, Contact, Gathering, PlanPage, PlanVersion, Role, VersionState
+from floorplans.models import (
+    Building,
+    Contact,
+    Exercise,
+    ExerciseItem,
+    Gathering,
+    PlanPage,
+    PlanVersion,
+    Role,
+    VersionState,
+)
 from floorplans.representations import building_record
 from tests.blueprints.test_permissions import requests_of
 from tests.conftest import Browser
@@ -71,7 +81,8 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
     victim_org, attacker_org = make_organisation("Victim Congregation"), make_organisation("Attacker Congregation")
     store = objects.get_storage()
     pools: dict[str, list[Any]] = {k: [] for k in ("building_id", "contact_id", "gathering_id", "version_id",
-                                                   "version_key", "organisation_id", "user_id")}
+                                                   "version_key", "organisation_id", "user_id", "exercise_id",
+                                                   "item_id")}
     for n in range(4):
         building = make_building(victim_org, name=f"Victim Hall {n}", street=f"{n + 1} Victim Lane",
                                  city="Victimville", latitude=45.0 + n / 1000, longitude=-75.0)
@@ -100,6 +111,14 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
         pools["version_id"] += [v.id for v in building.plan_versions]
         pools["version_key"] += [v.key for v in building.plan_versions]
     victim_ids = list(pools["building_id"])
+    # A planners' exercise over a victim building: partners have no business with exercises at all.
+    victim = db.session.get(Building, victim_ids[0])
+    exercise = Exercise(name="Victim Hall drill", buildings=[victim])
+    db.session.add(ExerciseItem(exercise=exercise, building_id=victim.id, page=victim.published_version.pages[0],
+                                shape="note", points=[[0.5, 0.5]], label="Victim Hall note"))
+    db.session.commit()
+    pools["exercise_id"].append(exercise.id)
+    pools["item_id"] += [item.id for item in exercise.items]
     own = make_building(attacker_org, name="Attacker Hall")
     pools["building_id"].append(own.id)  # own building, other's children: the classic IDOR pair
     pools["organisation_id"].append(victim_org.id)
