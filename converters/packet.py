@@ -613,7 +613,7 @@ def annotate_plan(image: bytes, width: int, height: int, floor: Floor, kinds: Ma
         page = document.new_page(width=width, height=height)
         rect = page.rect
         page.insert_image(rect, stream=image, keep_proportion=False)
-        factor = max(width, height) / 1100
+        factor = max(width, height) / 900
         base = scale_for(PAPERS["tabloid"])
         scale = Scale(icon=base.icon * factor, label=base.label * factor, grid_label=base.grid_label * factor,
                       grid_line=max(1.0, base.grid_line * factor), sketch_line=base.sketch_line * factor)

@@ -1,0 +1,356 @@
+"""Exports of a building for planners, partners and officers: the printed packet (PDF),
+the markers as GeoJSON and one page of the plan as PNG.
+
+An export leaves the service as a file nobody can recall, so every download is written to
+the access log, the building's own partners' included (``always=True``), and to the audit
+log.  Plan images come from our own rendered tiles (converters.stitch), never from the
+partner's original PDF, so nothing untrusted is parsed in the web process.
+
+Markers and exercise items are read with direct queries on their models, so this module
+does not depend on the services that edit them.  Must not import blueprints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from converters import packet as drawing
+from converters import stitch
+from floorplans import markers, objects
+from floorplans.db import db
+from floorplans.errors import InvalidInput, NotFound
+from floorplans.grid import column_label, plan_grid
+from floorplans.models import Building, PlanPage, PlanVersion, Role, User, VersionState
+from floorplans.models.planning import Exercise, ExerciseItem, Marker
+from floorplans.permissions import Permission, has_permission
+from floorplans.services import access, audit, buildings
+from floorplans.services.briefing import brief, hours_text
+from floorplans.services.gatherings import now_and_next
+from floorplans.templating import local_time
+
+PAPERS = tuple(drawing.PAPERS)  # letter, tabloid, a4, a3
+PNG_WIDTHS = (1000, 2000, 4000)
+SENSITIVITY = "Sensitive: security plan of a place of worship. Do not share."
+
+
+@dataclass(frozen=True)
+class Download:
+    data: bytes
+    filename: str  # safe: ASCII letters, digits, dashes and one extension
+    mimetype: str
+
+
+def safe_filename(*parts: str, extension: str) -> str:
+    """"Masjid Al-Nûr", "plan" -> "masjid-al-nur-plan.pdf": never a path, never a quote."""
+    text = unicodedata.normalize("NFKD", "-".join(parts)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80].strip("-")
+    return f"{slug or 'building'}.{extension}"
+
+
+def _record(user: User, building: Building, action: str, *, channel: str, ip_address: str,
+            detail: dict[str, Any]) -> None:
+    text = ", ".join(f"{key} {value}" for key, value in detail.items() if value not in (None, ""))
+    access.record_access(user, building, action, channel=channel, ip_address=ip_address, detail=text, always=True)
+    audit.record(action, actor=user, building=building, detail=detail, ip_address=ip_address or None)
+
+
+def printable_version(building: Building) -> PlanVersion | None:
+    """The plan officers see, if its tiles are there to export."""
+    version = building.published_version
+    if version is None or version.state != VersionState.READY or version.tiles_deleted_at is not None:
+        return None
+    return version
+
+
+def _version(building: Building, version_id: int | None) -> PlanVersion:
+    if version_id is None:
+        version = printable_version(building)
+        if version is None:
+            raise NotFound("This building has no plan to export yet.")
+        return version
+    version = db.session.get(PlanVersion, version_id)
+    if version is None or version.building_id != building.id or version.state != VersionState.READY:
+        raise NotFound("This building has no such plan version ready.")
+    return version
+
+
+def _rendered(page: PlanPage) -> bool:
+    return bool(page.width and page.height and page.tile_size and page.max_zoom is not None)
+
+
+def _size(page: PlanPage) -> tuple[int, int]:
+    """Full-zoom pixels of a rendered page (``_rendered``)."""
+    return page.width or 1, page.height or 1
+
+
+def _markers_of(pages: list[PlanPage]) -> dict[int, list[Marker]]:
+    found: dict[int, list[Marker]] = {page.id: [] for page in pages}
+    if pages:
+        query = select(Marker).where(Marker.page_id.in_(list(found))).order_by(Marker.id)
+        for marker in db.session.scalars(query):
+            found[marker.page_id].append(marker)
+    return found
+
+
+def marker_text(marker: Marker) -> str:
+    """What is printed beside the icon: "A1 Main entrance", "AED by the office"."""
+    number = markers.door_label(marker.number, marker.side) if marker.kind == "door" else ""
+    return " ".join(part for part in (number, marker.label) if part)
+
+
+# ---------------------------------------------------------------------------------------
+# Exercise layer
+
+
+def exercise_for(user: User, building: Building, exercise_id: int) -> Exercise:
+    """An exercise whose layer ``user`` may print over ``building``: planners of that
+    exercise and administrators, and only if the exercise covers the building."""
+    exercise = db.session.get(Exercise, exercise_id)
+    allowed = exercise is not None and has_permission(user, Permission.RUN_EXERCISES) and (
+        Role(user.role) is Role.ADMIN or any(planner.id == user.id for planner in exercise.planners)
+    )
+    if not allowed or exercise is None or not any(b.id == building.id for b in exercise.buildings):
+        raise NotFound("There is no such exercise for this building, or you are not one of its planners.")
+    return exercise
+
+
+def exercises_for(user: User, building: Building) -> list[Exercise]:
+    """Exercises over ``building`` that ``user`` may print (for the export form)."""
+    if not has_permission(user, Permission.RUN_EXERCISES):
+        return []
+    found = db.session.scalars(select(Exercise).order_by(Exercise.created_at.desc(), Exercise.id.desc())).all()
+    return [
+        exercise for exercise in found
+        if any(b.id == building.id for b in exercise.buildings)
+        and (Role(user.role) is Role.ADMIN or any(p.id == user.id for p in exercise.planners))
+    ]
+
+
+def _sketches_of(exercise: Exercise, building: Building, pages: list[PlanPage]) -> dict[int, list[drawing.Sketch]]:
+    found: dict[int, list[drawing.Sketch]] = {page.id: [] for page in pages}
+    query = select(ExerciseItem).where(
+        ExerciseItem.exercise_id == exercise.id, ExerciseItem.building_id == building.id,
+        ExerciseItem.page_id.in_(list(found)),
+    ).order_by(ExerciseItem.id)
+    for item in db.session.scalars(query):
+        points = [(float(p[0]), float(p[1])) for p in item.points or [] if isinstance(p, list | tuple) and len(p) >= 2]
+        found[item.page_id].append(drawing.Sketch(shape=item.shape, points=points, colour=item.colour or "#dc2626",
+                                                  text=item.label or "", kind=item.kind or ""))
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# The packet
+
+
+def _kinds() -> dict[str, drawing.KindStyle]:
+    return {kind.key: drawing.KindStyle(kind.label, markers.icon_svg(kind.key)) for kind in markers.KINDS}
+
+
+def _page_image(version: PlanVersion, page: PlanPage, long_side: int) -> tuple[Any, bool]:
+    """The page stitched from the smallest level of its pyramid with ``long_side`` pixels."""
+    width, height = _size(page)
+    max_zoom = page.max_zoom or 0
+    store = objects.get_storage()
+    zoom = stitch.zoom_for(width, height, max_zoom, long_side)
+
+    def read(column: int, row: int) -> bytes | None:
+        try:
+            return store.get(objects.tile_key(version.key, page.number, zoom, column, row, page.tile_format))
+        except FileNotFoundError:
+            return None
+
+    image = stitch.stitch(read, width, height, zoom, max_zoom, page.background or "#ffffff")
+    return image, page.kind != "scan"
+
+
+def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], image: bytes = b"") -> drawing.Floor:
+    """What the packet draws for a page: its image, grid (floorplans.grid), markers, sketches."""
+    width, height = _size(page)
+    grid = plan_grid(width, height)
+    return drawing.Floor(
+        label=page.label,
+        image=image,
+        width=width,
+        height=height,
+        grid_columns=[column_label(i) for i in range(grid.columns)],
+        grid_rows=grid.rows,
+        grid_cell=grid.cell,
+        north_degrees=page.north_degrees,
+        marks=[drawing.Mark(kind=m.kind, x=m.x, y=m.y, text=marker_text(m), confirmed=not m.needs_confirmation)
+               for m in marks],
+        sketches=sketches,
+    )
+
+
+def _printed_floor(version: PlanVersion, page: PlanPage, long_side: int, marks: list[Marker],
+                   sketches: list[drawing.Sketch]) -> drawing.Floor:
+    image, line_art = _page_image(version, page, long_side)
+    return _floor(page, marks, sketches, stitch.encode(image, line_art=line_art))
+
+
+def _card(building: Building, now: dt.datetime) -> drawing.Card:
+    config = current_app.config
+    summary = brief(building, now=now, timezone=config["TIMEZONE"], stale_after_days=int(config["STALE_AFTER_DAYS"]))
+    happening, upcoming = now_and_next(building.gatherings, now=now, timezone=config["TIMEZONE"])
+    gatherings = [f"NOW (when printed): {text}" for text in summary.happening_text]
+    if upcoming is not None:
+        gatherings.append(f"Next: {summary.upcoming_text}")
+    gatherings += [f"Weekly: {g.label}" + (f", ~{g.expected_attendance} expected" if g.expected_attendance else "")
+                   for g in building.gatherings if g.weekday is not None and not happening]
+    contacts = []
+    for contact in building.contacts:  # the partner's calling order: a printed copy has no "now"
+        details = [contact.role, "KEYS" if contact.key_holder else "", contact.languages,
+                   f"alt. {contact.phone_alt}" if contact.phone_alt else ""]
+        contacts.append(drawing.CardContact(name=contact.name, phone=contact.phone, hours=hours_text(contact),
+                                            details=" · ".join(d for d in details if d)))
+    warning = ""
+    if summary.stale:
+        warning = ("May be out of date: last confirmed by the congregation "
+                   f"{summary.verified_days_ago} days before printing." if summary.verified_days_ago is not None
+                   else "May be out of date: never confirmed by the congregation.")
+    facts = [
+        ("Capacity", str(building.capacity) if building.capacity else ""),
+        ("Entrances", building.entrances), ("Key box", building.key_box), ("Hazards", building.hazards),
+        ("Gas shut-off", building.shutoff_gas), ("Electric shut-off", building.shutoff_electric),
+        ("Water shut-off", building.shutoff_water), ("Alarm panel", building.alarm_panel),
+        ("Alarm company", building.alarm_company), ("Notes", building.notes),
+    ]
+    return drawing.Card(building_name=building.name, address=building.address, facts=facts, contacts=contacts,
+                        gatherings=gatherings, warning=warning)
+
+
+def _paper(paper: str) -> drawing.Paper:
+    found = drawing.PAPERS.get((paper or "letter").lower())
+    if found is None:
+        raise InvalidInput({"paper": f"must be one of {', '.join(PAPERS)}."})
+    return found
+
+
+def build_packet(user: User, building: Building, *, paper: str = "letter", exercise: Exercise | None = None,
+                 now: dt.datetime | None = None) -> bytes:
+    """The packet PDF of ``building``'s published plan (just the card when it has none)."""
+    sheet = _paper(paper)
+    now = now or dt.datetime.now(dt.UTC)
+    version = printable_version(building)
+    pages = [page for page in version.pages if _rendered(page)] if version else []
+    marks = _markers_of(pages)
+    sketches = _sketches_of(exercise, building, pages) if exercise is not None else {}
+    long_side = drawing.plan_pixels(sheet)
+    floors = [_printed_floor(version, page, long_side, marks[page.id], sketches.get(page.id, []))  # type: ignore[arg-type]
+              for page in pages]
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    verified = building.last_verified_at
+    return drawing.build_packet(drawing.Packet(
+        paper=sheet,
+        card=_card(building, now),
+        floors=floors,
+        kinds=_kinds(),
+        printed=f"Printed {now.astimezone(zone):%Y-%m-%d %H:%M} by {user.name or user.email}",
+        verified=f"Record last verified {local_time(verified, '%Y-%m-%d')}" if verified else "Record never verified",
+        plan_version=version.number if version else None,
+        sensitivity=SENSITIVITY,
+        exercise=exercise.name if exercise is not None else "",
+    ))
+
+
+def packet_download(user: User, building_id: int, *, paper: str = "letter", exercise_id: int | None = None,
+                    channel: str = "web", ip_address: str = "") -> Download:
+    building = buildings.get_readable(user, building_id)
+    exercise = exercise_for(user, building, exercise_id) if exercise_id is not None else None
+    data = build_packet(user, building, paper=paper, exercise=exercise)
+    version = printable_version(building)
+    _record(user, building, "export.packet", channel=channel, ip_address=ip_address, detail={
+        "paper": _paper(paper).key, "version": version.number if version else None,
+        "exercise": exercise.id if exercise is not None else None,
+    })  # fmt: skip
+    name = [building.name, "packet", _paper(paper).key] + (["exercise"] if exercise is not None else [])
+    return Download(data, safe_filename(*name, extension="pdf"), "application/pdf")
+
+
+# ---------------------------------------------------------------------------------------
+# GeoJSON
+
+
+def markers_geojson(version: PlanVersion) -> dict[str, Any]:
+    """One Feature per marker, its Point in the page's full-zoom pixels (y down)."""
+    pages = [page for page in version.pages if _rendered(page)]
+    by_page = _markers_of(pages)
+    features = []
+    for page in pages:
+        width, height = _size(page)
+        for marker in by_page[page.id]:
+            features.append({
+                "type": "Feature",
+                "id": marker.id,
+                "geometry": {"type": "Point", "coordinates": [marker.x * width, marker.y * height]},
+                "properties": {
+                    "kind": marker.kind, "kind_label": markers.BY_KEY[marker.kind].label
+                    if marker.kind in markers.BY_KEY else marker.kind,
+                    "label": marker.label, "number": marker.number, "side": marker.side or None,
+                    "note": marker.note, "needs_confirmation": marker.needs_confirmation,
+                    "page": page.number, "page_label": page.label,
+                    "page_width": width, "page_height": height,
+                },
+            })
+    building = version.building
+    return {
+        "type": "FeatureCollection",
+        "coordinates": "page pixels at full zoom: x from the page's left edge, y down from its top edge; "
+                       "not WGS84 longitude/latitude",
+        "building": {"id": building.id, "name": building.name, "address": building.address},
+        "plan_version": version.number,
+        "features": features,
+    }
+
+
+def geojson_download(user: User, building_id: int, *, version_id: int | None = None, channel: str = "web",
+                     ip_address: str = "") -> tuple[dict[str, Any], str]:
+    building = buildings.get_readable(user, building_id)
+    version = _version(building, version_id)
+    body = markers_geojson(version)
+    _record(user, building, "export.geojson", channel=channel, ip_address=ip_address,
+            detail={"version": version.number, "markers": len(body["features"])})
+    return body, safe_filename(building.name, "markers", f"v{version.number}", extension="geojson")
+
+
+# ---------------------------------------------------------------------------------------
+# One page as PNG
+
+
+def page_png(user: User, building_id: int, page_number: int, *, width: int = 2000, grid: bool = True,
+             with_markers: bool = True, channel: str = "web", ip_address: str = "") -> Download:
+    """Page ``page_number`` (its number in the PDF, as in tile URLs) of the published plan,
+    ``width`` pixels wide (at most its full-zoom width and the export pixel budget)."""
+    building = buildings.get_readable(user, building_id)
+    version = _version(building, None)
+    page = next((p for p in version.pages if p.number == page_number and _rendered(p)), None)
+    if page is None:
+        raise NotFound("This plan has no such page.")
+    if width < 16:
+        raise InvalidInput({"width": "must be at least 16 pixels."})
+    page_width, page_height = _size(page)
+    width = min(width, page_width, int((stitch.MAX_PIXELS * page_width / page_height) ** 0.5))
+    height = max(1, round(page_height * width / page_width))
+    image, _line_art = _page_image(version, page, max(width, height))
+    image = stitch.fit_width(image, width)
+    if image.size != (width, height):
+        image = image.resize((width, height))
+    if grid or with_markers:
+        floor = _floor(page, _markers_of([page])[page.id], [])
+        data = drawing.annotate_plan(stitch.encode(image, line_art=True), width, height, floor, _kinds(),
+                                     grid=grid, marks=with_markers)
+    else:
+        data = stitch.encode(image, line_art=True)
+    _record(user, building, "export.png", channel=channel, ip_address=ip_address, detail={
+        "version": version.number, "page": page.number, "width": width, "grid": grid, "markers": with_markers,
+    })  # fmt: skip
+    return Download(data, safe_filename(building.name, page.label, f"{width}px", extension="png"), "image/png")
+
