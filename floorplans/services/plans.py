@@ -22,7 +22,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_read, can_read_of
-from floorplans.services import audit
+from floorplans.services import audit, markers
 
 CHUNK = 1024 * 1024
 
@@ -236,6 +236,8 @@ def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
     audit.record("plan.publish", building=building, target=version, detail={
         "number": version.number, "replaces": current.number if current is not None else None,
     })  # fmt: skip
+    # The markers of the plan it replaces follow onto pages of the same name, flagged for checking.
+    markers.carry_over(current, version)
     return True
 
 
