@@ -11,11 +11,11 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.planning import bp
-from blueprints.response.building import published_plan, viewer_pages
+from blueprints.response.building import marker_legend, published_plan, viewer_pages
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
-from floorplans.markers import KINDS, sprite_svg
+from floorplans.markers import KINDS
 from floorplans.models import Building, Exercise
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings, exercises
@@ -48,10 +48,11 @@ def draw(exercise_id: int, building_id: int) -> ResponseReturnValue:
         "items": url_for("planning.items", exercise_id=exercise.id, building_id=building.id),
         "item": url_for("planning.update_item", exercise_id=exercise.id, item_id=0),
     }
+    pages = viewer_pages(version) if version else []
     return render_template(
-        "planning/draw.html", exercise=exercise, building=building, version=version,
-        pages=viewer_pages(version) if version else [], layer=_layer(exercise, building), layer_urls=layer_urls,
-        kinds=[kind.as_json() for kind in KINDS], palette=exercises.PALETTE, sprite=sprite_svg(),
+        "planning/draw.html", exercise=exercise, building=building, version=version, pages=pages,
+        legend=marker_legend(pages), layer=_layer(exercise, building), layer_urls=layer_urls,
+        kinds=[kind.as_json() for kind in KINDS], palette=exercises.PALETTE,
         exercise_url=url_for("planning.exercise", exercise_id=exercise.id),
     )
 

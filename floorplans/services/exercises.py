@@ -310,7 +310,7 @@ def clean_points(shape: ItemShape, raw: Any) -> list[list[float]]:
         if not (math.isfinite(x) and math.isfinite(y) and 0 <= x <= 1 and 0 <= y <= 1):
             raise ValueError("must lie on the page (each position between 0 and 1).")
         points.append([round(x, 6), round(y, 6)])
-    if shape is ItemShape.AREA and len(points) > 3 and points[0] == points[-1]:
+    if shape is ItemShape.AREA and len(points) > 1 and points[0] == points[-1]:
         points.pop()  # the closing point repeated: an area is closed anyway
     names = {ItemShape.MARKER: "A marker", ItemShape.NOTE: "A note",
              ItemShape.LINE: "A line", ItemShape.AREA: "An area"}  # fmt: skip

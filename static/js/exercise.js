@@ -132,7 +132,7 @@
     var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     var use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-    use.setAttribute("href", "#marker-" + item.kind);
+    use.setAttribute("href", (el.dataset.markerSprite || "") + "#marker-" + item.kind);
     svg.appendChild(use);
     node.appendChild(svg);
     var kind = kinds[item.kind];
