@@ -1,8 +1,8 @@
 """What every response and every deployment gets: a strict Content-Security-Policy (no
 inline script, nothing from other hosts), no framing, no sniffing, no caching of records;
 the session cookie Secure whenever the request came over HTTPS; the client address and
-scheme from a trusted reverse proxy (ProxyFix, only when configured); and the
-``flask audit prune`` command.
+scheme from a trusted reverse proxy (ProxyFix, only when configured), in front of the tile
+gate (floorplans.tile_gate, which sends the same headers); and the ``flask audit prune`` command.
 
 Must not import blueprints, storage or converters.
 """
@@ -30,16 +30,27 @@ CSP = "; ".join((
 #: limit, or claim HTTPS.  Behind one nginx or load balancer: PROXY_X_FOR=1, PROXY_X_PROTO=1.
 
 
+_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)"),
+)
+_HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
+def response_headers(secure: bool) -> list[tuple[str, str]]:
+    """The headers every response carries (the tile gate, floorplans.tile_gate, sends the
+    same ones without going through Flask)."""
+    return [*_HEADERS, _HSTS] if secure else list(_HEADERS)
+
+
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CSP)
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
-    if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    for name, value in response_headers(request.is_secure):
+        headers.setdefault(name, value)
     # Records carry private phone numbers: never keep them in a shared cache or the
     # browser's history cache.  Static files and tiles set their own long lifetimes.
     if "Cache-Control" not in headers and request.endpoint != "static":
@@ -58,6 +69,10 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    from floorplans import tile_gate
+
+    # Before ProxyFix wraps the app: the gate sees the scheme the proxy reported.
+    tile_gate.install(app)
     hops = {key: int(app.config[f"PROXY_{key.upper()}"]) for key in ("x_for", "x_proto", "x_host", "x_prefix")}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]

@@ -1,26 +1,40 @@
-"""Plan tiles for the in-car viewer, access-checked, cached as long as browsers allow."""
+"""Plan tiles for the in-car viewer, access-checked, cached as long as browsers allow.
+
+Most tile GETs never reach these views: once a view has let a login session read a tile, the
+tile gate (floorplans.tile_gate) answers that session's next tile GETs for a few seconds
+with the same rule, without Flask.  Everything the gate does not know goes through here."""
 from __future__ import annotations
 
 from flask import make_response, request
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.response import bp
+from floorplans import tile_gate
 from floorplans.auth import permission
 from floorplans.permissions import Permission
 from floorplans.services import plans
 
+#: Tile keys never change (a new plan is a new version key), so browsers may keep them for a
+#: year; ``private`` keeps shared caches from storing access-checked images.
+CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+
+@bp.record_once
+def _open_gate(state: BlueprintSetupState) -> None:
+    prefix = (state.url_prefix or bp.url_prefix or "").rstrip("/")
+    tile_gate.open_for(state.app, f"{prefix}/tiles/", cache_control=CACHE_CONTROL)
+
 
 def _image(data: bytes, etag: str) -> ResponseReturnValue:
-    """Tile keys never change (a new plan is a new version key), so browsers may keep them
-    for a year; ``private`` keeps shared caches from storing access-checked images."""
     if request.if_none_match.contains(etag):
         response = make_response("", 304)
     else:
         response = make_response(data)
         response.mimetype = "image/webp"
     response.set_etag(etag)
-    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = CACHE_CONTROL
     return response
 
 
@@ -30,8 +44,11 @@ def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnV
     etag = f"{version_key}-{page}-{z}-{x}-{y}"
     if request.if_none_match.contains(etag):
         plans.check_tile_access(current_user, version_key)  # still checks access
-        return _image(b"", etag)
-    return _image(plans.read_tile(current_user, version_key, page, z, x, y), etag)
+        response = _image(b"", etag)
+    else:
+        response = _image(plans.read_tile(current_user, version_key, page, z, x, y), etag)
+    tile_gate.remember(current_user)
+    return response
 
 
 @bp.route("/tiles/<version_key>/<int:page>/overview.webp")

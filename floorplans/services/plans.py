@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import func, select, update
 
 import converters
@@ -262,8 +262,21 @@ TILE_ACCESS_CACHE_SECONDS = 60.0
 _TILE_ACCESS_CACHE_MAX = 20_000
 
 
+def _tile_access_cache(app: Flask) -> dict[str, tuple[int, float]]:
+    return app.extensions.setdefault("floorplans.tile_access", {})  # type: ignore[no-any-return]
+
+
+def cached_congregation_of_tiles(app: Flask, version_key: str) -> int | None:
+    """The congregation of a version's tiles if this process looked it up lately, else None
+    (the tile gate, floorplans.tile_gate, asks without a database session)."""
+    hit = _tile_access_cache(app).get(version_key)
+    if hit is not None and time.monotonic() - hit[1] < TILE_ACCESS_CACHE_SECONDS:
+        return hit[0]
+    return None
+
+
 def _congregation_of_tiles(version_key: str) -> int | None:
-    cache: dict[str, tuple[int, float]] = current_app.extensions.setdefault("floorplans.tile_access", {})
+    cache = _tile_access_cache(current_app)
     now = time.monotonic()
     hit = cache.get(version_key)
     if hit is not None and now - hit[1] < TILE_ACCESS_CACHE_SECONDS:
