@@ -44,8 +44,11 @@ def stitch(read_tile: Callable[[int, int], bytes | None], width: int, height: in
             data = read_tile(column, row)
             if data is None:
                 continue
-            with Image.open(io.BytesIO(data)) as tile:
-                image.paste(tile.convert("RGB"), (column * TILE_SIZE, row * TILE_SIZE))
+            try:
+                with Image.open(io.BytesIO(data)) as tile:
+                    image.paste(tile.convert("RGB"), (column * TILE_SIZE, row * TILE_SIZE))
+            except (OSError, ValueError):
+                continue  # a damaged tile prints as paper rather than failing the whole export
     return image
 
 

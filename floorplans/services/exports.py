@@ -279,9 +279,10 @@ def packet_download(user: User, building_id: int, *, paper: str = "letter", exer
 # GeoJSON
 
 
-def markers_geojson(version: PlanVersion) -> dict[str, Any]:
-    """One Feature per marker, its Point in the page's full-zoom pixels (y down)."""
-    pages = [page for page in version.pages if _rendered(page)]
+def markers_geojson(building: Building, version: PlanVersion | None) -> dict[str, Any]:
+    """One Feature per marker, its Point in the page's full-zoom pixels (y down); no
+    features for a building without a plan."""
+    pages = [page for page in version.pages if _rendered(page)] if version is not None else []
     by_page = _markers_of(pages)
     features = []
     for page in pages:
@@ -300,13 +301,12 @@ def markers_geojson(version: PlanVersion) -> dict[str, Any]:
                     "page_width": width, "page_height": height,
                 },
             })
-    building = version.building
     return {
         "type": "FeatureCollection",
         "coordinates": "page pixels at full zoom: x from the page's left edge, y down from its top edge; "
                        "not WGS84 longitude/latitude",
         "building": {"id": building.id, "name": building.name, "address": building.address},
-        "plan_version": version.number,
+        "plan_version": version.number if version is not None else None,
         "features": features,
     }
 
@@ -314,11 +314,12 @@ def markers_geojson(version: PlanVersion) -> dict[str, Any]:
 def geojson_download(user: User, building_id: int, *, version_id: int | None = None, channel: str = "web",
                      ip_address: str = "") -> tuple[dict[str, Any], str]:
     building = buildings.get_readable(user, building_id)
-    version = _version(building, version_id)
-    body = markers_geojson(version)
+    version = _version(building, version_id) if version_id is not None else printable_version(building)
+    body = markers_geojson(building, version)
     _record(user, building, "export.geojson", channel=channel, ip_address=ip_address,
-            detail={"version": version.number, "markers": len(body["features"])})
-    return body, safe_filename(building.name, "markers", f"v{version.number}", extension="geojson")
+            detail={"version": body["plan_version"], "markers": len(body["features"])})
+    suffix = [f"v{version.number}"] if version is not None else []
+    return body, safe_filename(building.name, "markers", *suffix, extension="geojson")
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,0 +1,105 @@
+"""Print & export a building: the packet PDF, the markers as GeoJSON, a page as PNG, and
+the small form that chooses them.  Every download is logged by the service (the access
+log, the building's own partners included, and the audit log).
+
+Downloads are attachments with a generated name and ``Cache-Control: no-store``: a copy of
+a place of worship's security plan should not linger in a shared browser's cache.
+"""
+from __future__ import annotations
+
+import json
+
+from flask import Response, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from blueprints.response import bp
+from floorplans.auth import permission
+from floorplans.db import db
+from floorplans.errors import InvalidInput
+from floorplans.models import Building, User
+from floorplans.permissions import Permission
+from floorplans.services import buildings, exports
+
+
+def attachment(data: bytes, filename: str, mimetype: str) -> Response:
+    """A download: never shown inline, never stored by the browser or a proxy."""
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def optional_int(name: str) -> int | None:
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise InvalidInput({name: "must be a number."})
+    return int(text)
+
+
+def flag(name: str) -> bool:
+    """A layer is drawn unless ``<name>=0`` (or no/false/off); from the export form (``form=1``)
+    an unchecked box sends nothing, so there a missing value means off."""
+    value = request.args.get(name)
+    if value is None:
+        return "form" not in request.args
+    return value.lower() not in ("0", "no", "false", "off", "")
+
+
+def packet_response(user: User, building_id: int, channel: str) -> Response:
+    download = exports.packet_download(
+        user, building_id, paper=request.args.get("paper", "letter"), exercise_id=optional_int("exercise"),
+        channel=channel, ip_address=request.remote_addr or "",
+    )
+    db.session.commit()
+    return attachment(download.data, download.filename, download.mimetype)
+
+
+def geojson_response(user: User, building_id: int, channel: str) -> Response:
+    body, filename = exports.geojson_download(user, building_id, version_id=optional_int("version"),
+                                              channel=channel, ip_address=request.remote_addr or "")
+    db.session.commit()
+    return attachment(json.dumps(body, ensure_ascii=False).encode(), filename, "application/geo+json")
+
+
+def png_response(user: User, building_id: int, page: int, channel: str) -> Response:
+    download = exports.page_png(
+        user, building_id, page, width=optional_int("width") or 2000, grid=flag("grid"),
+        with_markers=flag("markers"), channel=channel, ip_address=request.remote_addr or "",
+    )
+    db.session.commit()
+    return attachment(download.data, download.filename, download.mimetype)
+
+
+@bp.route("/buildings/<int:building_id>/export")
+@permission(Permission.READ_RECORDS)
+def export_page(building_id: int) -> ResponseReturnValue:
+    building: Building = buildings.get_readable(current_user, building_id)
+    version = exports.printable_version(building)
+    return render_template(
+        "response/export.html", building=building, version=version,
+        pages=[p for p in version.pages if p.width] if version else [],
+        papers=exports.PAPERS, widths=exports.PNG_WIDTHS,
+        exercises=exports.exercises_for(current_user, building),
+    )
+
+
+@bp.route("/buildings/<int:building_id>/export/packet.pdf")
+@permission(Permission.READ_RECORDS)
+def export_packet(building_id: int) -> ResponseReturnValue:
+    return packet_response(current_user, building_id, "web")
+
+
+@bp.route("/buildings/<int:building_id>/export/markers.geojson")
+@permission(Permission.READ_RECORDS)
+def export_markers(building_id: int) -> ResponseReturnValue:
+    return geojson_response(current_user, building_id, "web")
+
+
+@bp.route("/buildings/<int:building_id>/export/pages/<int:page>.png")
+@permission(Permission.READ_RECORDS)
+def export_page_png(building_id: int, page: int) -> ResponseReturnValue:
+    return png_response(current_user, building_id, page, "web")
