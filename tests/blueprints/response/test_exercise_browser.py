@@ -1,0 +1,156 @@
+"""A planner draws on an exercise's scratch layer in real Chromium: an area, by clicks and a
+double-click, saved through the JSON endpoint and there again after a reload, over the
+building's real markers (which stay as they were).  Screenshots at 1024 and 390 px go to
+test-artifacts/ for a person to look at.
+
+Its own small live site (the demo synagogue's two-floor vector plan, rendered for real), so
+it does not wait for the in-car tests' bigger corpus plans."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from floorplans import create_app
+from floorplans.db import db
+from floorplans.demo_plan import demo_plan_pdf
+from floorplans.models import Building, Exercise, ExerciseItem, Marker, Organisation, Role, User
+from floorplans.search import normalise
+from tests.blueprints.response.conftest import LiveSite, screenshot, sign_in
+
+
+@pytest.fixture(scope="module")
+def drill_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+               password_hash: str) -> Iterator[LiveSite]:
+    from floorplans.jobs import queue_render
+    from floorplans.services import plans
+
+    folder = tmp_path_factory.mktemp("drill")
+    shutil.copyfile(sqlite_template, folder / "db.sqlite3")
+    app = create_app({
+        "TESTING": True, "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}", "STORAGE_URL": str(folder / "storage"),
+        "SECRET_KEY": "browser-test-secret", "PAGE_MAX_PIXELS": 2_000_000, "RENDER_WORKERS": 1,
+        "JOBS_IMMEDIATE": True,
+    })
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="drill-site", daemon=True)
+    site = LiveSite(app=app, url=f"http://127.0.0.1:{server.server_port}")
+    with app.app_context():
+        organisation = Organisation(name="Beth Shalom Congregation", faith_tradition="Jewish")
+        synagogue = Building(organisation=organisation, name="Beth Shalom Synagogue", street="123 Main Street",
+                             city="Toronto")
+        synagogue.search_text = normalise("Beth Shalom Synagogue 123 Main Street Toronto")
+        for name, role in (("partner", Role.PARTNER), ("planner", Role.PLANNER)):
+            site.users[name] = User(email=f"{name}-{uuid.uuid4().hex[:6]}@example.org", role=role.value,
+                                    organisation=organisation if role is Role.PARTNER else None,
+                                    password_hash=password_hash)
+        db.session.add_all([synagogue, *site.users.values()])
+        db.session.commit()
+        version = plans.upload_plan(synagogue, io.BytesIO(demo_plan_pdf()), "demo.pdf", by=site.users["partner"])
+        db.session.commit()
+        queue_render(version.id)  # JOBS_IMMEDIATE: rendered and published now
+        db.session.refresh(synagogue)
+        assert synagogue.published_version is not None, "the demo plan did not render"
+        ground = synagogue.published_version.pages[0]
+        db.session.add_all([
+            Marker(building_id=synagogue.id, page_id=ground.id, kind="aed", x=0.45, y=0.8, label="AED"),
+            Marker(building_id=synagogue.id, page_id=ground.id, kind="door", x=0.63, y=0.88, number=1),
+        ])
+        exercise = Exercise(name="Kitchen fire at the kiddush", buildings=[synagogue],
+                            planners=[site.users["planner"]], created_by=site.users["planner"])
+        db.session.add(exercise)
+        db.session.commit()
+        site.buildings["synagogue"] = synagogue
+        thread.start()
+        try:
+            yield site
+        finally:
+            server.shutdown()
+            thread.join(10)
+            server.server_close()
+            db.session.remove()
+            db.engine.dispose()
+
+
+def screen_point(page: Any, fx: float, fy: float) -> tuple[float, float]:
+    """Where a page-relative position of the floor on screen is, in the browser window."""
+    x, y = page.evaluate(
+        """([fx, fy]) => {
+             const el = document.querySelector('[data-plan]'), v = el.planViewer;
+             const p = v.map.latLngToContainerPoint(v.toLatLng(v.page(), fx, fy));
+             const box = el.getBoundingClientRect();
+             return [box.left + p.x, box.top + p.y];
+           }""",
+        [fx, fy],
+    )
+    return x, y
+
+
+def wait_for_plan(page: Any) -> None:
+    page.wait_for_selector("[data-plan][data-ready='0']")
+    page.wait_for_selector(".plan-marker[data-kind='aed']")  # the real markers, drawn by markers.js
+
+
+def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSite, chromium: Any) -> None:
+    with drill_site.db():
+        exercise = db.session.scalars(select(Exercise)).one()
+        synagogue = drill_site.buildings["synagogue"]
+        url = f"/exercises/{exercise.id}/buildings/{synagogue.id}"
+        markers_before = [(m.id, m.x, m.y, m.kind) for m in db.session.scalars(select(Marker).order_by(Marker.id))]
+    context = chromium.new_context(viewport={"width": 1024, "height": 768}, locale="en-CA")
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(f"{message.text} {message.location.get('url')}")
+                if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico") else None)
+        sign_in(page, drill_site, drill_site.users["planner"], url)
+        page.wait_for_url(f"**{url}")
+        wait_for_plan(page)
+        assert page.locator(".exercise-banner").inner_text().startswith("EXERCISE")
+
+        page.click("[data-tool='area']")
+        page.click("[data-colour='#9333ea']")
+        page.fill("[data-label]", "Search sector A")
+        corners = [(0.1, 0.15), (0.45, 0.15), (0.45, 0.6)]
+        for fx, fy in corners[:-1]:
+            page.mouse.click(*screen_point(page, fx, fy))
+        page.mouse.dblclick(*screen_point(page, *corners[-1]))  # a double-click ends the area
+        page.wait_for_selector("[data-exercise-status]:has-text('Saved.')")
+        assert page.locator(".leaflet-exercise-pane path.exercise-item").count() == 1
+
+        with drill_site.db():
+            item = db.session.scalars(select(ExerciseItem)).one()
+            assert (item.shape, item.label, item.colour, len(item.points)) == ("area", "Search sector A", "#9333ea", 3)
+            for (x, y), (fx, fy) in zip(item.points, corners, strict=True):
+                assert abs(x - fx) < 0.01 and abs(y - fy) < 0.01
+
+        page.reload()
+        wait_for_plan(page)
+        page.wait_for_selector(".leaflet-exercise-pane path.exercise-item")
+        assert page.locator("[data-plan]").get_attribute("data-exercise-items") == "1"
+        assert page.locator(".exercise-label").inner_text() == "Search sector A"
+        assert page.locator(".plan-marker").count() == 2  # the real markers, still underneath
+        shot = screenshot(page, "exercise-drawing-1024")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.click("[data-fit]")
+        phone = screenshot(page, "exercise-drawing-390")
+        assert shot.stat().st_size > 10_000 and phone.stat().st_size > 10_000
+        assert errors == []
+    finally:
+        context.close()
+    with drill_site.db():
+        db.session.expire_all()
+        markers_after = [(m.id, m.x, m.y, m.kind) for m in db.session.scalars(select(Marker).order_by(Marker.id))]
+        assert markers_after == markers_before
