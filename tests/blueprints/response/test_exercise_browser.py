@@ -147,6 +147,11 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
         page.click("[data-fit]")
         phone = screenshot(page, "exercise-drawing-390")
         assert shot.stat().st_size > 10_000 and phone.stat().st_size > 10_000
+        # The exercise's own page, one click away: its buildings, planners and the way to close it.
+        page.set_viewport_size({"width": 1024, "height": 768})
+        page.click(".bar-name")
+        page.wait_for_selector("text=Draw on the plan")
+        screenshot(page, "exercise-page-1024")
         assert errors == []
     finally:
         context.close()
