@@ -8,6 +8,7 @@ from flask import jsonify, request
 from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
+from blueprints.api.markers import MARKER_PATHS, MARKER_SCHEMA
 from floorplans.auth import permission
 from floorplans.permissions import Permission
 from floorplans.services.buildings import BUILDING_FIELDS
@@ -69,6 +70,7 @@ PLAN_PAGE = {
         "background": {"type": "string"},
         "tile_url": {"type": "string", "description": "Template with {z}, {x}, {y}; send the same credentials."},
         "overview_url": {"type": "string"},
+        "markers": {"type": "array", "items": _ref("Marker"), "description": "Ready versions: the page's markers."},
     },
 }
 PLAN_VERSION = {
@@ -255,6 +257,7 @@ def document(server_url: str) -> dict[str, Any]:
                     "responses": {"200": _json(_ref("PlanVersion"), "The version."), **ERRORS},
                 },
             },
+            **MARKER_PATHS,
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -272,6 +275,7 @@ def document(server_url: str) -> dict[str, Any]:
                 "Contact": contact,
                 "Gathering": gathering,
                 "PlanVersion": PLAN_VERSION,
+                "Marker": MARKER_SCHEMA,
             },
             "responses": {
                 "Unauthorized": _json(_ref("Error"), "No valid bearer token."),

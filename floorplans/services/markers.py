@@ -144,8 +144,10 @@ def _coordinate(raw: Any) -> float:
     return min(1.0, max(0.0, value))
 
 
-def _clean(raw: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
-    """Validate a marker's values (``partial``: only those given).  Unknown names are refused."""
+def _clean(raw: Mapping[str, Any], *, partial: bool, marker: Marker | None = None) -> dict[str, Any]:
+    """Validate a marker's values (``partial``: only those given), every problem at once.
+    Unknown names are refused.  Numbers and sides are for exterior doors: giving them to
+    something else is a mistake worth saying; turning a door into something else drops them."""
     given = dict(raw)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -166,25 +168,16 @@ def _clean(raw: Mapping[str, Any], *, partial: bool) -> dict[str, Any]:
         values.update(MARKER_FIELDS.clean(given, partial=partial))
     except InvalidInput as invalid:
         errors.update(invalid.fields)
+    named = given.get("kind") if isinstance(given.get("kind"), str) else None
+    kind = BY_KEY.get(values.get("kind") or named or (marker.kind if marker is not None else ""))
+    if kind is not None and not kind.numbered:
+        for name in ("number", "side"):
+            if given.get(name) not in (None, "") and name not in errors:
+                errors[name] = f"is for exterior doors only, not for “{kind.label}”."
+        values["number"], values["side"] = None, ""
     if errors:
         raise InvalidInput(errors)
     return values
-
-
-def _check_door(values: dict[str, Any], marker: Marker | None) -> None:
-    """Numbers and sides are for exterior doors.  Turning a door into something else drops
-    them; giving them to something else is a mistake worth saying."""
-    kind = values.get("kind", marker.kind if marker else "")
-    if BY_KEY[kind].numbered:
-        return
-    what = BY_KEY[kind].label.lower()
-    errors = {
-        name: f"only exterior doors have a {name}; a {what} has none."
-        for name in ("number", "side") if values.get(name) not in (None, "")
-    }
-    if errors:
-        raise InvalidInput(errors)
-    values["number"], values["side"] = None, ""
 
 
 def _check_ready(version: PlanVersion) -> None:
@@ -205,13 +198,33 @@ def place(page: PlanPage, raw: Mapping[str, Any], *, by: User) -> Marker:
     require_edit(by, building)
     _check_ready(version)
     values = _clean(raw, partial=False)
-    _check_door(values, None)
     marker = Marker(building_id=building.id, page=page, created_by=by, needs_confirmation=False, **values)
     db.session.add(marker)
     db.session.flush()
     audit.record("marker.place", actor=by, building=building, target=marker,
                  detail={**_where(marker), "values": audit.values(marker, AUDITED)})
     return marker
+
+
+def place_on(version: PlanVersion, raw: Mapping[str, Any], *, by: User) -> Marker:
+    """``place`` with the page named in ``raw["page"]`` by its number in the PDF (the API's
+    and the editor's way); every problem with the values is reported at once."""
+    require_edit(by, version.building)
+    _check_ready(version)
+    values = dict(raw)
+    errors: dict[str, str] = {}
+    page = None
+    try:
+        page = page_by_number(version, values.pop("page", None))
+    except InvalidInput as invalid:
+        errors.update(invalid.fields)
+    try:
+        _clean(values, partial=False)
+    except InvalidInput as invalid:
+        errors.update(invalid.fields)
+    if errors or page is None:
+        raise InvalidInput(errors)
+    return place(page, values, by=by)
 
 
 def update(marker: Marker, raw: Mapping[str, Any], *, by: User, page: PlanPage | None = None) -> Marker:
@@ -221,8 +234,7 @@ def update(marker: Marker, raw: Mapping[str, Any], *, by: User, page: PlanPage |
     require_edit(by, building)
     if page is not None and page.version_id != marker.page.version_id:
         raise InvalidInput({"page": "must be a page of the same plan version."})
-    values = _clean(raw, partial=True)
-    _check_door(values, marker)
+    values = _clean(raw, partial=True, marker=marker)
     before = audit.snapshot(marker, AUDITED)
     before_page = marker.page
     for name, value in values.items():

@@ -21,6 +21,7 @@ from floorplans.models import (
     Exercise,
     ExerciseItem,
     Gathering,
+    Marker,
     PlanPage,
     PlanVersion,
     Role,
@@ -72,6 +73,9 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
     item = ExerciseItem(exercise=exercise, building_id=building.id, page=version.pages[0], shape="area",
                         points=[[0.1, 0.1], [0.5, 0.1], [0.3, 0.4]], colour="#2563eb")
     db.session.add_all([exercise, item])
+    # Two markers: the portal and the API each delete their own.
+    markers = [Marker(building_id=building.id, page=version.pages[0], kind="aed", x=0.5, y=0.5) for _ in (1, 2)]
+    db.session.add_all(markers)
     db.session.commit()
     browsers = {"anonymous": Browser(app.test_client())}
     tokens: dict[str, dict[str, str]] = {"anonymous": {}}
@@ -90,6 +94,8 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "version_key": version.key,
         "exercise_id": exercise.id,
         "item_id": item.id,
+        "marker_id": markers[0].id,
+        "api_marker_id": markers[1].id,
         "page": 1,
         "z": 0,
         "x": 0,
@@ -136,7 +142,7 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     role = Role(visitor.split("_")[0])
     if required not in ROLE_PERMISSIONS[role]:
         return "forbidden"
-    if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key"}:
+    if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key", "marker_id"}:
         return "not found"
     if visitor == "planner_other" and "exercise_id" in rule.arguments:
         return "not found"

@@ -53,7 +53,8 @@ def place(page: PlanPage, by: Any, **values: Any) -> Marker:
 def test_place_move_edit_delete_are_audited(setting) -> None:
     partner, ground, basement = setting["partner"], setting["ground"], setting["basement"]
     door = place(ground, partner, kind="door", x="0.25", y=0.9, number="1", side="a", label="  Main entrance ")
-    assert (door.kind, door.x, door.y, door.number, door.side, door.label) == ("door", 0.25, 0.9, 1, "A", "Main entrance")
+    assert (door.kind, door.x, door.y, door.number, door.side) == ("door", 0.25, 0.9, 1, "A")
+    assert door.label == "Main entrance"
     assert not door.needs_confirmation and door.created_by_id == partner.id
     (placed,) = events("marker.place")
     assert placed.actor_id == partner.id and placed.target_type == "marker" and placed.target_id == door.id
@@ -109,8 +110,8 @@ def test_validation_messages(setting) -> None:
         ({"kind": "door", "number": 100}, "number", "at most 99"),
         ({"kind": "door", "number": "one"}, "number", "whole number"),
         ({"kind": "door", "side": "E"}, "side", "must be one of: A, B, C, D"),
-        ({"kind": "aed", "number": 2}, "number", "only exterior doors have a number"),
-        ({"kind": "gas_shutoff", "side": "B"}, "side", "only exterior doors have a side"),
+        ({"kind": "aed", "number": 2}, "number", "is for exterior doors only, not for “AED (defibrillator)”"),
+        ({"kind": "gas_shutoff", "side": "B"}, "side", "is for exterior doors only, not for “Gas shut-off”"),
         ({"kind": "note", "label": "x" * 81}, "label", "at most 80"),
         ({"kind": "note", "colour": "red"}, "colour", "is not a field"),
     ]
