@@ -19,6 +19,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def is_enabled(config: Mapping[str, Any]) -> bool:
@@ -47,6 +48,19 @@ def tile_url_template(config: Mapping[str, Any], version_key: str, page: int, *,
     expires = expiry(config, now)
     base = str(config["TILE_URL_BASE"]).rstrip("/")
     return f"{base}/{expires}/{signature(config['TILE_URL_SECRET'], expires, prefix)}/{prefix}/{{z}}/{{x}}/{{y}}.webp"
+
+
+def front_path(config: Mapping[str, Any], host: str) -> str | None:
+    """The path under which the front serves signed tiles on the app's own host (``/t/``),
+    for the service worker to keep them offline; None without a front, or when it is on
+    another host (the page's Content-Security-Policy would have to allow it, and a worker
+    cannot read another origin's images to keep them)."""
+    if not is_enabled(config):
+        return None
+    base = urlsplit(str(config["TILE_URL_BASE"]))
+    if base.netloc and base.netloc != host:
+        return None
+    return base.path.rstrip("/") + "/"
 
 
 def nginx_locations(*, secret: str, storage_root: str, base: str = "/t") -> str:

@@ -18,6 +18,7 @@ from flask_login import current_user
 from blueprints.response import bp
 from blueprints.response.assets import shell_urls
 from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
+from floorplans import tile_links
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
@@ -37,6 +38,7 @@ def service_worker() -> ResponseReturnValue:
         f"const SHELL = {json.dumps(shell)};\n"
         f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
         f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
+        f"const TILE_FRONT = {json.dumps(tile_links.front_path(current_app.config, request.host))};\n"
     )
     response = Response(header + script, mimetype="text/javascript")
     # Browsers check the worker script on every navigation; it must never be served stale.

@@ -164,6 +164,12 @@
     });
     return urls;
   }
+  /* A signed tile URL of the tile front (<front>/<expires>/<signature>/<version>/<page>/<z>/<x>/<y>.webp)
+     is kept under the app's own tile URL, as sw.js keeps it, so a newer signature finds it. */
+  function tileKey(url) {
+    var signed = /\/\d+\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/\d+\/\d+\/\d+\/\d+\.webp)$/.exec(new URL(url, location.href).pathname);
+    return signed ? new URL(body.dataset.swScope + "tiles/" + signed[1], location.href).href : url;
+  }
   function keepOffline(box) {
     var button = box.querySelector("[data-keep-offline-start]");
     var bar = box.querySelector("progress");
@@ -187,7 +193,7 @@
         pack.buildings.forEach(function (b) {
           b.pages.forEach(function (url) { jobs.push({ url: url, cache: PAGES, page: true }); });
           b.plan_pages.forEach(function (p) {
-            tileUrls(p).forEach(function (url) { jobs.push({ url: url, cache: TILES, page: false }); });
+            tileUrls(p).forEach(function (url) { jobs.push({ url: url, key: tileKey(url), cache: TILES, page: false }); });
           });
         });
         total = jobs.length;
@@ -202,14 +208,14 @@
         var next = 0;
         function one(job) {
           var store = stores[job.cache];
-          var already = job.page ? Promise.resolve(undefined) : store.match(job.url);
+          var already = job.page ? Promise.resolve(undefined) : store.match(job.key);
           return already.then(function (hit) {
             if (hit) return;
             var headers = {};
             if (job.page) headers[OFFLINE_HEADER] = "1";
             return fetch(job.url, { headers: headers, credentials: "same-origin" }).then(function (r) {
               if (!r.ok || r.redirected) throw new Error(r.status);
-              return job.page ? stamped(r).then(function (s) { return store.put(job.url, s); }) : store.put(job.url, r);
+              return job.page ? stamped(r).then(function (s) { return store.put(job.url, s); }) : store.put(job.key, r);
             });
           }).catch(function () { failed += 1; }).then(function () { done += 1; progress(); });
         }

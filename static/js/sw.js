@@ -1,10 +1,13 @@
-/* The in-car view's service worker (served as /r/sw.js, scope /r/; SHELL, SHELL_VERSION and
-   OFFLINE_COPY_HEADER are written in front of this file by the server).
+/* The in-car view's service worker (served as /r/sw.js, scope /r/; SHELL, SHELL_VERSION,
+   OFFLINE_COPY_HEADER and TILE_FRONT are written in front of this file by the server).
 
    - Pages (cards, plans, the find page): network first; a copy of every page that loaded is
      kept, and served, marked as saved, when the network fails or is too slow.
    - Tiles: cache first (their URLs never change).  A tile never fetched is drawn from a
-     lower-zoom tile that was, so an offline plan zooms in blurred rather than blank.
+     lower-zoom tile that was, so an offline plan zooms in blurred rather than blank.  Signed
+     tile URLs of the tile front (TILE_FRONT/<expires>/<signature>/<version>/<page>/<z>/<x>/<y>.webp,
+     floorplans/tile_links.py) are kept under the app's own tile URL (/r/tiles/...): a page
+     that hands out a newer signature still finds every tile kept under an older one.
    - Fingerprinted assets and Leaflet: cache first, kept from installation on.
    Signing out deletes these caches (incar.js and the Clear-Site-Data header). */
 "use strict";
@@ -100,6 +103,19 @@ function page(event) {
 }
 
 const TILE = /\/tiles\/([^/]+)\/(\d+)\/(\d+)\/(\d+)\/(\d+)\.webp$/;
+const SIGNED = /^\d+\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/\d+\/\d+\/\d+\/\d+\.webp)$/;
+
+function isFrontTile(url) {
+  return Boolean(TILE_FRONT) && url.origin === self.location.origin && url.pathname.startsWith(TILE_FRONT) &&
+    SIGNED.test(url.pathname.slice(TILE_FRONT.length));
+}
+
+// The cache key of a tile: the app's own tile URL, without the signature of a front's URL.
+function tileKey(url) {
+  const parsed = new URL(url);
+  if (!isFrontTile(parsed)) return url;
+  return parsed.origin + SCOPE + "tiles/" + SIGNED.exec(parsed.pathname.slice(TILE_FRONT.length))[1];
+}
 
 function fromParent(cache, url) {
   const match = TILE.exec(new URL(url).pathname);
@@ -126,10 +142,11 @@ function fromParent(cache, url) {
 }
 
 function tile(request) {
-  return caches.open(TILES).then((cache) => cache.match(request.url).then((hit) => hit || fetch(request).then((response) => {
-    if (response.ok) cache.put(request.url, response.clone());
+  const key = tileKey(request.url);
+  return caches.open(TILES).then((cache) => cache.match(key).then((hit) => hit || fetch(request).then((response) => {
+    if (response.ok) cache.put(key, response.clone());
     return response;
-  }).catch(() => fromParent(cache, request.url))));
+  }).catch(() => fromParent(cache, key))));
 }
 
 function shellFirst(request) {
@@ -146,6 +163,10 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
+  if (isFrontTile(url)) {
+    event.respondWith(tile(request));
+    return;
+  }
   if (url.origin !== self.location.origin || !url.pathname.startsWith(SCOPE)) return;
   if (request.headers.get(OFFLINE_COPY_HEADER)) return; // "keep offline" stores what it fetches itself
   const path = url.pathname.slice(SCOPE.length);
