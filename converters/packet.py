@@ -39,9 +39,10 @@ PAPERS: dict[str, Paper] = {
     "a3": Paper("a3", "A3", 841.89, 1190.55),
 }
 
-#: Plans are placed at about this resolution on paper: room labels stay sharp at 250 dpi,
-#: and more than 300 is more bytes than any office printer shows.
-PRINT_DPI = 250
+#: Plan images are chosen for at least about this resolution across the whole sheet (the
+#: plan itself is a little smaller than the sheet, so it prints at ~210-290 dpi): room
+#: labels stay sharp, and more is bytes and seconds that an office printer does not show.
+PRINT_DPI = 200
 
 
 def plan_pixels(paper: Paper) -> int:

@@ -21,43 +21,52 @@ from converters.tiling import TILE_SIZE, grid_size, level_size, parse_hex_colour
 MAX_PIXELS = 16_000_000
 
 
-def zoom_for(width: int, height: int, max_zoom: int, long_side: int) -> int:
-    """The smallest pyramid level whose longer side has at least ``long_side`` pixels
-    (the full-zoom level when none has)."""
+def zoom_for(width: int, height: int, max_zoom: int, long_side: int, max_pixels: int | None = MAX_PIXELS) -> int:
+    """The smallest pyramid level whose longer side has about ``long_side`` pixels or more
+    (5% short is close enough: a level is half the next), within ``max_pixels`` if given."""
+    chosen = 0
     for zoom in range(max_zoom + 1):
-        if max(level_size(width, height, zoom, max_zoom)) >= long_side:
-            return zoom
-    return max_zoom
+        level_width, level_height = level_size(width, height, zoom, max_zoom)
+        if max_pixels is not None and level_width * level_height > max_pixels:
+            break
+        chosen = zoom
+        if max(level_width, level_height) >= long_side * 0.95:
+            break
+    return chosen
 
 
 def stitch(read_tile: Callable[[int, int], bytes | None], width: int, height: int, zoom: int, max_zoom: int,
-           background: str = "#ffffff") -> Image.Image:
-    """Level ``zoom`` of a page of ``width`` x ``height`` full-zoom pixels, from its tiles;
-    a missing tile (``read_tile`` returns None) is left as the page's background."""
+           background: str = "#ffffff", size: tuple[int, int] | None = None) -> Image.Image:
+    """Level ``zoom`` of a page of ``width`` x ``height`` full-zoom pixels, from its tiles,
+    scaled to ``size`` if given; a missing or damaged tile is left as the page's background.
+    Scaling goes one row of tiles at a time, so a level bigger than the budget can still
+    make a smaller image without ever being whole in memory."""
     level_width, level_height = level_size(width, height, zoom, max_zoom)
-    if level_width * level_height > MAX_PIXELS:
-        raise ValueError(f"a {level_width} x {level_height} image is over the export budget")
-    image = Image.new("RGB", (level_width, level_height), parse_hex_colour(background))
+    out_width, out_height = size or (level_width, level_height)
+    if out_width * out_height > MAX_PIXELS:
+        raise ValueError(f"a {out_width} x {out_height} image is over the export budget")
+    paper = parse_hex_colour(background)
+    image = Image.new("RGB", (out_width, out_height), paper)
     columns, rows = grid_size(level_width, level_height)
-    for column in range(columns):
-        for row in range(rows):
+    for row in range(rows):
+        top, bottom = row * TILE_SIZE, min((row + 1) * TILE_SIZE, level_height)
+        band = Image.new("RGB", (level_width, bottom - top), paper)
+        for column in range(columns):
             data = read_tile(column, row)
             if data is None:
                 continue
             try:
                 with Image.open(io.BytesIO(data)) as tile:
-                    image.paste(tile.convert("RGB"), (column * TILE_SIZE, row * TILE_SIZE))
+                    band.paste(tile.convert("RGB"), (column * TILE_SIZE, 0))
             except (OSError, ValueError):
                 continue  # a damaged tile prints as paper rather than failing the whole export
+        if size is None:
+            image.paste(band, (0, top))
+            continue
+        y0, y1 = round(top * out_height / level_height), round(bottom * out_height / level_height)
+        if y1 > y0:
+            image.paste(band.resize((out_width, y1 - y0), Image.Resampling.LANCZOS), (0, y0))
     return image
-
-
-def fit_width(image: Image.Image, width: int) -> Image.Image:
-    """``image`` scaled to ``width`` pixels wide, keeping its aspect (never enlarged)."""
-    if width >= image.width:
-        return image
-    height = max(1, round(image.height * width / image.width))
-    return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
 def encode(image: Image.Image, *, line_art: bool) -> bytes:

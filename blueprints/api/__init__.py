@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from blueprints.api import buildings, markers, openapi, plans  # noqa: E402,F401  (routes register on bp)
+from blueprints.api import buildings, exports, markers, openapi, plans  # noqa: E402,F401  (routes register on bp)

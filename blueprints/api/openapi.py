@@ -41,6 +41,11 @@ def _id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
 
 
+def _file(mimetype: str, description: str) -> dict[str, Any]:
+    return {"description": description + " Sent as an attachment, Cache-Control: no-store.",
+            "content": {mimetype: {"schema": {"type": "string", "format": "binary"}}}}
+
+
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
@@ -248,6 +253,44 @@ def document(server_url: str) -> dict[str, Any]:
                         "202": _json(_ref("PlanVersion"), "Accepted: queued for rendering; follow Location."),
                         **WRITE_ERRORS,
                     },
+                },
+            },
+            "/buildings/{building_id}/export/packet.pdf": {
+                "parameters": [BUILDING_ID],
+                "get": {
+                    "summary": "The printed packet: the card, then every floor with grid, markers, legend and north",
+                    "parameters": [
+                        {"name": "paper", "in": "query",
+                         "schema": {"type": "string", "enum": ["letter", "tabloid", "a4", "a3"], "default": "letter"}},
+                        {"name": "exercise", "in": "query", "schema": {"type": "integer"},
+                         "description": "Draw this exercise's layer (its planners and administrators only)."},
+                    ],
+                    "responses": {"200": _file("application/pdf", "The packet; the download is logged."), **ERRORS},
+                },
+            },
+            "/buildings/{building_id}/export/markers.geojson": {
+                "parameters": [BUILDING_ID],
+                "get": {
+                    "summary": "Markers as a GeoJSON FeatureCollection in page pixels at full zoom (y down, not WGS84)",
+                    "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer"},
+                                    "description": "A ready plan version's id; default: the published plan."}],
+                    "responses": {"200": _file("application/geo+json", "One Point Feature per marker; logged."),
+                                  **ERRORS},
+                },
+            },
+            "/buildings/{building_id}/export/pages/{page}.png": {
+                "parameters": [BUILDING_ID, {"name": "page", "in": "path", "required": True,
+                                             "schema": {"type": "integer"},
+                                             "description": "The page's number in the PDF (as in tile URLs)."}],
+                "get": {
+                    "summary": "One page of the published plan as PNG",
+                    "parameters": [
+                        {"name": "width", "in": "query", "schema": {"type": "integer", "default": 2000},
+                         "description": "Pixels; at most the page's full-zoom width and 16 million pixels."},
+                        {"name": "grid", "in": "query", "schema": {"type": "boolean", "default": True}},
+                        {"name": "markers", "in": "query", "schema": {"type": "boolean", "default": True}},
+                    ],
+                    "responses": {"200": _file("image/png", "The page; the download is logged."), **ERRORS},
                 },
             },
             "/plans/{version_id}": {

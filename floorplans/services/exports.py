@@ -154,12 +154,13 @@ def _kinds() -> dict[str, drawing.KindStyle]:
     return {kind.key: drawing.KindStyle(kind.label, markers.icon_svg(kind.key)) for kind in markers.KINDS}
 
 
-def _page_image(version: PlanVersion, page: PlanPage, long_side: int) -> tuple[Any, bool]:
-    """The page stitched from the smallest level of its pyramid with ``long_side`` pixels."""
+def _page_image(version: PlanVersion, page: PlanPage, long_side: int, size: tuple[int, int] | None = None) -> Any:
+    """The page stitched from the smallest level of its pyramid with ``long_side`` pixels
+    (the packet: within the export budget, as is; a PNG: any level, scaled to ``size``)."""
     width, height = _size(page)
     max_zoom = page.max_zoom or 0
     store = objects.get_storage()
-    zoom = stitch.zoom_for(width, height, max_zoom, long_side)
+    zoom = stitch.zoom_for(width, height, max_zoom, long_side, max_pixels=None if size else stitch.MAX_PIXELS)
 
     def read(column: int, row: int) -> bytes | None:
         try:
@@ -167,8 +168,7 @@ def _page_image(version: PlanVersion, page: PlanPage, long_side: int) -> tuple[A
         except FileNotFoundError:
             return None
 
-    image = stitch.stitch(read, width, height, zoom, max_zoom, page.background or "#ffffff")
-    return image, page.kind != "scan"
+    return stitch.stitch(read, width, height, zoom, max_zoom, page.background or "#ffffff", size)
 
 
 def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], image: bytes = b"") -> drawing.Floor:
@@ -192,8 +192,8 @@ def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], 
 
 def _printed_floor(version: PlanVersion, page: PlanPage, long_side: int, marks: list[Marker],
                    sketches: list[drawing.Sketch]) -> drawing.Floor:
-    image, line_art = _page_image(version, page, long_side)
-    return _floor(page, marks, sketches, stitch.encode(image, line_art=line_art))
+    image = _page_image(version, page, long_side)
+    return _floor(page, marks, sketches, stitch.encode(image, line_art=page.kind != "scan"))
 
 
 def _card(building: Building, now: dt.datetime) -> drawing.Card:
@@ -253,7 +253,7 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
         card=_card(building, now),
         floors=floors,
         kinds=_kinds(),
-        printed=f"Printed {now.astimezone(zone):%Y-%m-%d %H:%M} by {user.name or user.email}",
+        printed=f"Printed {now.astimezone(zone):%Y-%m-%d %H:%M %Z} by {user.name or user.email}",
         verified=f"Record last verified {local_time(verified, '%Y-%m-%d')}" if verified else "Record never verified",
         plan_version=version.number if version else None,
         sensitivity=SENSITIVITY,
@@ -340,10 +340,7 @@ def page_png(user: User, building_id: int, page_number: int, *, width: int = 200
     page_width, page_height = _size(page)
     width = min(width, page_width, int((stitch.MAX_PIXELS * page_width / page_height) ** 0.5))
     height = max(1, round(page_height * width / page_width))
-    image, _line_art = _page_image(version, page, max(width, height))
-    image = stitch.fit_width(image, width)
-    if image.size != (width, height):
-        image = image.resize((width, height))
+    image = _page_image(version, page, max(width, height), size=(width, height))
     if grid or with_markers:
         floor = _floor(page, _markers_of([page])[page.id], [])
         data = drawing.annotate_plan(stitch.encode(image, line_art=True), width, height, floor, _kinds(),
