@@ -1,11 +1,14 @@
 """Load on loopback: 64 concurrent simulated officers against gunicorn, next to nginx
 serving the same tiles through the signed tile front.
 
-A temporary deployment (SQLite by default, ``--database-url postgresql://...`` for
-PostgreSQL; local-folder storage) gets a congregation, a building, an officer and a ready
-plan version whose pyramid is synthetic tiles of realistic size (4 KB, 5 zoom levels).
-gunicorn serves the app (``--workers``, default 2 x cores), an officer signs in over HTTP,
-and ``wrk`` (Debian's) drives 64 connections for ``--seconds`` (60) per scenario:
+A temporary deployment gets a congregation, a building, an officer and a ready plan version
+whose pyramid is synthetic tiles of realistic size (4 KB, 5 zoom levels).  Its database is
+SQLite by default; ``--database-url postgresql://postgres@127.0.0.1:5432/postgres`` (a server
+URL, as FLOORPLANS_TEST_DATABASE_URL for the tests) makes a database of its own on that
+PostgreSQL server and drops it afterwards.  Storage is a local folder.  gunicorn serves the
+app (``--workers``, default 2 x cores; ``--worker-class``, ``--worker-threads``), an officer
+signs in over HTTP, and ``wrk`` (Debian's) drives 64 connections for ``--seconds`` (60) per
+scenario:
 
 - **officers**: each connection opens the building's card, then pans the plan (1 card per
   16 tile GETs, tiles spread over the pyramid), with the officer's session cookie;
@@ -22,6 +25,7 @@ pass/fail.  Goals from the issue: 0 errors; app tiles >= 1,000/s with p99 <= 100
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -31,6 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +109,44 @@ def prepare(instance: Path, database_url: str | None) -> dict[str, Any]:
     return ids
 
 
+@contextlib.contextmanager
+def own_database(server_url: str | None) -> Iterator[str | None]:
+    """A new, empty database on the PostgreSQL server at ``server_url`` (dropped afterwards),
+    so that the benchmark never touches a database it did not make; None: SQLite."""
+    if not server_url:
+        yield None
+        return
+    from sqlalchemy import create_engine, make_url, text
+
+    server = make_url(server_url)
+    if server.get_backend_name() != "postgresql":
+        raise SystemExit("--database-url: a PostgreSQL server URL (SQLite is the default)")
+    server = server.set(drivername="postgresql+psycopg")
+    name = f"floorplans_load_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 def sign_in(port: int) -> str:
     import requests
 
     session = requests.Session()
-    form = session.get(f"http://127.0.0.1:{port}/login", timeout=10).text
+    deadline = time.monotonic() + 120  # the workers import the app after the port opens
+    while True:
+        try:
+            form = session.get(f"http://127.0.0.1:{port}/login", timeout=10).text
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert token is not None
     response = session.post(f"http://127.0.0.1:{port}/login", timeout=10, allow_redirects=False,
@@ -197,8 +236,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
+    parser.add_argument("--worker-class", default="sync", help="gunicorn's --worker-class (sync, gthread)")
+    parser.add_argument("--worker-threads", type=int, default=1, help="gunicorn's --threads (gthread)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
-    parser.add_argument("--database-url", default=None, help="default: SQLite in a temporary instance")
+    parser.add_argument("--database-url", default=None,
+                        help="a PostgreSQL server to make a database on (default: SQLite in a temporary instance)")
     parser.add_argument("--only", choices=["officers", "app-tiles", "nginx-tiles"], action="append")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -206,22 +248,24 @@ def main() -> None:
 
     from floorplans import tile_links
 
+    load_before = os.getloadavg()[0]
     scenarios = args.only or ["officers", "app-tiles", "nginx-tiles"]
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="floorplans-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="floorplans-load-") as tmp, own_database(args.database_url) as database_url:
         folder = Path(tmp)
         instance = folder / "instance"
-        ids = prepare(instance, args.database_url)
+        ids = prepare(instance, database_url)
         key, tiles = ids["version_key"], ids["tiles"]
         # Officers pan over the deeper levels mostly, as a zoomed-in viewer does.
         tile_paths = [f"/r/tiles/{key}/1/{z}/{x}/{y}.webp" for z, x, y in tiles]
         env = {**os.environ, "FLOORPLANS_INSTANCE_PATH": str(instance),
                "FLOORPLANS_STORAGE_URL": str(instance / "storage")}
-        if args.database_url:
-            env["FLOORPLANS_DATABASE_URL"] = args.database_url
+        if database_url:
+            env["FLOORPLANS_DATABASE_URL"] = database_url
         app_port = free_port()
         gunicorn = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers), "--bind",
+            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers),
+             "--worker-class", args.worker_class, "--threads", str(args.worker_threads), "--bind",
              f"127.0.0.1:{app_port}", "--backlog", "2048", "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         )
@@ -263,9 +307,12 @@ def main() -> None:
                 nginx.wait(30)
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\n{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; load average "
-          f"{os.getloadavg()[0]:.1f}")
-    print(f"gunicorn {args.workers} sync workers, {engine}, local-folder storage; wrk {args.threads} threads, "
+    print(f"\n{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load "
+          f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (other work on the machine skews "
+          "the figures)")
+    threads = f" x {args.worker_threads} threads" if args.worker_class == "gthread" else ""
+    print(f"gunicorn {args.workers} {args.worker_class} workers{threads}, {engine}, local-folder storage; "
+          f"wrk {args.threads} threads, "
           f"{args.connections} connections, {args.seconds} s per scenario; tiles {TILE_BYTES} B\n")
     print("| scenario | requests | req/s | p50 ms | p99 ms | errors |")
     print("|---|---|---|---|---|---|")
