@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from converters import packet as drawing
-from converters import stitch
+from converters import plan_drawing, stitch
 from floorplans import markers, objects
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
@@ -343,7 +343,7 @@ def page_png(user: User, building_id: int, page_number: int, *, width: int = 200
     image = _page_image(version, page, max(width, height), size=(width, height))
     if grid or with_markers:
         floor = _floor(page, _markers_of([page])[page.id], [])
-        data = drawing.annotate_plan(stitch.encode(image, line_art=True), width, height, floor, _kinds(),
+        data = plan_drawing.annotate_plan(stitch.encode(image, line_art=True), width, height, floor, _kinds(),
                                      grid=grid, marks=with_markers)
     else:
         data = stitch.encode(image, line_art=True)
