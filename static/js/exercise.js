@@ -115,6 +115,7 @@
           readonly = true;
           box.setAttribute("data-readonly", "");
           setTool("select");
+          Array.prototype.forEach.call(box.querySelectorAll(".tool-group"), function (g) { g.hidden = true; });
           say("Another planner closed this exercise: view only.");
         }
         render();
@@ -177,19 +178,26 @@
         shape = L.polyline(latlngs, options);
       }
     }
-    shape.itemId = item.id;
     if (item.label && item.shape !== "note") {
       shape.bindTooltip(item.label, { permanent: true, direction: "top", className: "exercise-label", opacity: 0.95 });
     }
-    shape.on("click", function () {
+    function clicked() {
       if (readonly) return;
       if (tool === "delete") {
         remove(item);
       } else if (tool === "select") {
         select(item.id);
       }
-    });
+    }
+    shape.on("click", clicked);
     layer.addLayer(shape);
+    if (item.shape === "line" && interactive()) {
+      // A dashed line's gaps take no clicks: a wide invisible twin takes them instead.
+      var hit = L.polyline(latlngs, { renderer: renderer, pane: "exercise", weight: 16, opacity: 0,
+                                      className: "exercise-hit", bubblingMouseEvents: false });  // prettier-ignore
+      hit.on("click", clicked);
+      layer.addLayer(hit);
+    }
     if (canMove && item.id === selected && (item.shape === "line" || item.shape === "area")) addHandles(item, shape);
   }
 
