@@ -141,3 +141,38 @@ def test_posterized_line_art_encodes_smaller() -> None:
     raw = tiling.encode_webp(tile, tiling.LOSSLESS_OPTIONS)
     posterized = tiling.encode_webp(tiling.posterize(tile), tiling.LOSSLESS_OPTIONS)
     assert len(posterized) < len(raw) / 1.5
+
+
+def test_black_and_white_line_art_snaps_to_grey_levels() -> None:
+    tile = line_art_tile().convert("L").convert("RGB")
+    posterized = tiling.posterize(tile)
+    colours = posterized.getcolors(256)
+    assert colours is not None
+    assert {colour for _, colour in colours} <= {(level, level, level) for level in tiling.LUMA_LEVELS}
+    assert sum(ImageStat.Stat(ImageChops.difference(tile, posterized)).mean) / 3 < 3.0
+
+
+def test_a_near_grey_fill_on_its_own_stays_grey() -> None:
+    # Channel by channel, (232, 236, 238) would round apart into (228, 242, 242): cyan.
+    tile = Image.new("RGB", (256, 256), "white")
+    tile.paste((232, 236, 238), (20, 20, 200, 200))
+    tile.paste((0, 0, 0), (20, 210, 200, 214))
+    colours = tiling.posterize(tile).getcolors(256)
+    assert colours is not None
+    assert all(max(colour) - min(colour) <= 2 for _, colour in colours)
+
+
+def test_repeated_line_art_tiles_are_encoded_once_and_share_a_file(tmp_path: Path) -> None:
+    encoder = tiling.TileEncoder(lossless=True, posterize=True)
+    writer = tiling.TileWriter(tmp_path)
+    first, second, other = line_art_tile(), line_art_tile(), line_art_tile().transpose(Image.Transpose.ROTATE_90)
+    data, key = encoder.encode(first)
+    again, same_key = encoder.encode(second)
+    _, other_key = encoder.encode(other)
+    assert again is data and same_key == key
+    assert other_key != key
+    writer.write(2, 0, 0, data, key)
+    writer.write(2, 3, 1, again, same_key)
+    assert (tmp_path / "2" / "3" / "1.webp").samefile(tmp_path / "2" / "0" / "0.webp")
+    decoded = Image.open(tmp_path / "2" / "3" / "1.webp").convert("RGB")
+    assert decoded.tobytes() == tiling.posterize(first).tobytes()
