@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 
 from floorplans.db import db
 from floorplans.demo_plan import demo_plan_pdf
-from floorplans.models import Organisation, Role, User
-from floorplans.services import accounts, buildings, contacts, gatherings, plans
+from floorplans.models import Organisation, PlanVersion, Role, User
+from floorplans.services import accounts, buildings, contacts, gatherings, markers, plans
 
 Login = tuple[str, str, str]
 
@@ -104,9 +104,41 @@ def create_demo() -> tuple[list[Login], int] | None:
     version = plans.upload_plan(building, io.BytesIO(demo_plan_pdf()), "beth-shalom-plans.pdf", by=users[Role.PARTNER])
     plans.update_pages(version, {page.id: label for page, label in zip(version.pages, ("Ground floor", "Basement"),
                                                                        strict=True)}, [])
+    _place_demo_markers(version, users[Role.PARTNER])
 
     path = _logins_file()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         json.dump(logins, handle)
     return logins, version.id
+
+
+#: Where the demo drawing's doors and fittings are (floorplans.demo_plan: 1224 x 792 pt pages),
+#: page-relative: page number, kind, x, y and the other values.
+DEMO_MARKERS: tuple[tuple[int, str, float, float, dict[str, object]], ...] = (
+    (1, "door", 770 / 1224, 700 / 792, {"number": 1, "side": "A", "label": "Main doors"}),
+    (1, "door", 1140 / 1224, 230 / 792, {"number": 2, "side": "B", "label": "Ramp door"}),
+    (1, "door", 1090 / 1224, 700 / 792, {"number": 3, "label": "Kitchen, locked"}),
+    (1, "key_box", 735 / 1224, 728 / 792, {"label": "Knox box", "note": "Left of the main doors, shoulder height."}),
+    (1, "fire_alarm_panel", 815 / 1224, 665 / 792, {"note": "Inside the main doors, on the right."}),
+    (1, "aed", 700 / 1224, 600 / 792, {"label": "AED"}),
+    (1, "first_aid", 545 / 1224, 640 / 792, {}),
+    (1, "hazard", 600 / 1224, 560 / 792, {"label": "Oxygen cylinders"}),
+    (1, "gas_shutoff", 55 / 1224, 300 / 792, {"label": "Gas meter", "note": "West wall, outside."}),
+    (1, "stairs", 410 / 1224, 555 / 792, {}),
+    (1, "rally_point", 560 / 1224, 765 / 792, {"label": "Rally point", "note": "Parking lot across Main Street."}),
+    (2, "electric_shutoff", 1070 / 1224, 200 / 792, {"label": "Main panel"}),
+    (2, "water_shutoff", 1070 / 1224, 330 / 792, {"label": "Water meter"}),
+    (2, "childrens_area", 300 / 1224, 170 / 792, {}),
+    (2, "door", 80 / 1224, 560 / 792, {"number": 4, "side": "D", "label": "Basement exit"}),
+    (2, "stairs", 410 / 1224, 590 / 792, {}),
+)
+
+
+def _place_demo_markers(version: PlanVersion, partner: User) -> None:
+    """The demo's markers, placed before its plan renders (their pages exist already)."""
+    pages = {page.number: page for page in version.pages}
+    for number, kind, x, y, values in DEMO_MARKERS:
+        if number in pages:
+            markers.place(pages[number], {"kind": kind, "x": round(x, 4), "y": round(y, 4), **values}, by=partner,
+                          before_rendering=True)

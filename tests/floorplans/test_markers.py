@@ -242,3 +242,17 @@ def test_the_first_publish_and_a_plan_without_markers_carry_nothing(make_user, m
     ready_version(building, "Ground floor", publish=True)
     second = ready_version(building, "Ground floor", publish=True)
     assert markers.markers_of(second) == [] and events("marker.carry") == []
+
+
+def test_the_demo_building_has_markers_on_its_plan(app) -> None:
+    from floorplans import demo
+
+    created = demo.create_demo()
+    assert created is not None
+    db.session.commit()
+    version = db.session.get(PlanVersion, created[1])
+    placed = markers.markers_of(version)
+    by_kind = {(m.page.label, m.kind, m.number, m.side) for m in placed}
+    assert ("Ground floor", "door", 1, "A") in by_kind and ("Basement", "door", 4, "D") in by_kind
+    assert {"aed", "gas_shutoff", "rally_point", "electric_shutoff", "key_box"} <= {m.kind for m in placed}
+    assert all(0 <= m.x <= 1 and 0 <= m.y <= 1 and not m.needs_confirmation for m in placed)
