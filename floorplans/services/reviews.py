@@ -27,6 +27,7 @@ REVIEWED_ACTIONS = (
     "contact.create", "contact.update", "contact.delete", "contact.move",
     "gathering.create", "gathering.update", "gathering.delete",
     "plan.upload", "plan.pages", "plan.publish",
+    "marker.place", "marker.move", "marker.update", "marker.delete",
 )  # fmt: skip
 
 
@@ -122,7 +123,7 @@ def diff(events: Sequence[AuditEvent]) -> list[ObjectDiff]:
         if item is None:
             item = objects[key] = ObjectDiff(kind, entry.target_id, _name(kind, detail, entry))
         verb = entry.action.split(".", 1)[1]
-        if verb == "create":
+        if verb in ("create", "place"):
             item.created = True
             for name, value in (detail.get("values") or {}).items():
                 item.fields[name] = [None, value]

@@ -256,3 +256,16 @@ def test_the_demo_building_has_markers_on_its_plan(app) -> None:
     assert ("Ground floor", "door", 1, "A") in by_kind and ("Basement", "door", 4, "D") in by_kind
     assert {"aed", "gas_shutoff", "rally_point", "electric_shutoff", "key_box"} <= {m.kind for m in placed}
     assert all(0 <= m.x <= 1 and 0 <= m.y <= 1 and not m.needs_confirmation for m in placed)
+
+
+def test_partner_marker_changes_wait_in_the_administrators_review_queue(setting) -> None:
+    from floorplans.services import reviews
+
+    partner, building = setting["partner"], setting["building"]
+    marker = place(setting["ground"], partner, kind="aed", label="AED")
+    markers.update(marker, {"x": 0.6}, by=partner)
+    db.session.commit()
+    assert building.id in [entry.building.id for entry in reviews.queue()]
+    (diff,) = [d for d in reviews.diff(reviews.pending_events(building)) if d.kind == "marker"]
+    assert diff.created and diff.name == "Marker “AED”"
+    assert diff.fields["x"] == [None, 0.6] and diff.fields["kind"] == [None, "aed"]
