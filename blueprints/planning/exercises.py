@@ -84,6 +84,14 @@ def _change(exercise_id: int, change: Any, done: str) -> ResponseReturnValue:
     return redirect(url_for("planning.exercise", exercise_id=exercise_id))
 
 
+@bp.route("/<int:exercise_id>/edit", methods=["POST"])
+@permission(Permission.RUN_EXERCISES)
+def edit(exercise_id: int) -> ResponseReturnValue:
+    """Rename the exercise or change its scenario."""
+    values = form_values(request.form, exercises.EXERCISE_FIELDS)
+    return _change(exercise_id, lambda e: exercises.update_exercise(e, values).name, "Saved: {result}.")
+
+
 @bp.route("/<int:exercise_id>/planners", methods=["POST"])
 @permission(Permission.RUN_EXERCISES)
 def add_planner(exercise_id: int) -> ResponseReturnValue:

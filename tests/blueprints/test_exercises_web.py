@@ -133,6 +133,12 @@ def test_create_share_list_and_close(app: Flask, planner: Planner, make_user, ha
     response = planner.browser.post(f"/exercises/{exercise.id}/buildings/remove", {"building_id": annex.id})
     assert response.status_code == 302
 
+    renamed = planner.browser.post(f"/exercises/{exercise.id}/edit", {"name": "Kitchen fire", "description": "Sunday"})
+    db.session.expire_all()
+    assert renamed.status_code == 302 and db.session.get(Exercise, exercise.id).description == "Sunday"
+    blank = planner.browser.post(f"/exercises/{exercise.id}/edit", {"name": "", "description": ""})
+    assert blank.status_code == 422 and "Name: is required." in blank.get_data(as_text=True)
+
     later = create(planner, hall, name="Armed intruder")
     # Closing asks first.
     assert "it becomes read-only" in planner.browser.get(f"/exercises/{exercise.id}/close").get_data(as_text=True)
@@ -161,7 +167,7 @@ def test_create_share_list_and_close(app: Flask, planner: Planner, make_user, ha
     actions = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("exercise.%"))
                                  .order_by(AuditEvent.id))
     assert list(actions) == ["exercise.create", "exercise.planner.add", "exercise.building.remove",
-                             "exercise.create", "exercise.close"]
+                             "exercise.update", "exercise.create", "exercise.close"]
 
 
 def _browser(app: Flask, user: User) -> Browser:
@@ -236,6 +242,10 @@ def test_the_drawing_page(planner: Planner, hall: Building, make_building) -> No
     # A building that is not part of the exercise has no drawing page in it.
     other = make_building()
     assert planner.browser.get(f"/exercises/{exercise.id}/buildings/{other.id}").status_code == 404
+    # One without a published plan says so.
+    planner.browser.post(f"/exercises/{exercise.id}/buildings", {"building_id": other.id})
+    bare = planner.browser.get(f"/exercises/{exercise.id}/buildings/{other.id}").get_data(as_text=True)
+    assert "No plan has been published for this building yet" in bare and "data-plan" not in bare
     planner.browser.post(f"/exercises/{exercise.id}/close", {"confirm": "yes"})
     closed = planner.browser.get(f"/exercises/{exercise.id}/buildings/{hall.id}").get_data(as_text=True)
     assert "data-readonly" in closed and 'data-tool="area"' not in closed and "closed: view only" in closed
