@@ -179,7 +179,9 @@
       }
     }
     if (item.label && item.shape !== "note") {
-      shape.bindTooltip(item.label, { permanent: true, direction: "top", className: "exercise-label", opacity: 0.95 });
+      var text = document.createElement("span");
+      text.textContent = item.label; // a node, not a string: Leaflet would read a string as HTML
+      shape.bindTooltip(text, { permanent: true, direction: "top", className: "exercise-label", opacity: 0.95 });
     }
     function clicked() {
       if (readonly) return;

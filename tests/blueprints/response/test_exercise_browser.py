@@ -122,7 +122,7 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
 
         page.click("[data-tool='area']")
         page.click("[data-colour='#9333ea']")
-        page.fill("[data-label]", "Search sector A")
+        page.fill("[data-label]", "Search sector <b>A</b>")
         corners = [(0.1, 0.15), (0.45, 0.15), (0.45, 0.6)]
         for fx, fy in corners[:-1]:
             page.mouse.click(*screen_point(page, fx, fy))
@@ -132,7 +132,8 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
 
         with drill_site.db():
             item = db.session.scalars(select(ExerciseItem)).one()
-            assert (item.shape, item.label, item.colour, len(item.points)) == ("area", "Search sector A", "#9333ea", 3)
+            assert (item.shape, item.label, item.colour) == ("area", "Search sector <b>A</b>", "#9333ea")
+            assert len(item.points) == 3
             for (x, y), (fx, fy) in zip(item.points, corners, strict=True):
                 assert abs(x - fx) < 0.01 and abs(y - fy) < 0.01
 
@@ -140,7 +141,7 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
         wait_for_plan(page)
         page.wait_for_selector(".leaflet-exercise-pane path.exercise-item")
         assert page.locator("[data-plan]").get_attribute("data-exercise-items") == "1"
-        assert page.locator(".exercise-label").inner_text() == "Search sector A"
+        assert page.locator(".exercise-label").inner_text() == "Search sector <b>A</b>"  # text, never HTML
         assert page.locator(".plan-marker").count() == 2  # the real markers, still underneath
         shot = screenshot(page, "exercise-drawing-1024")
         page.set_viewport_size({"width": 390, "height": 844})
