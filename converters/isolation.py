@@ -31,7 +31,7 @@ from converters.process import (
     exchange,
 )
 from converters.results import DEFAULT_RENDER_LIMITS, PageResult, Progress, RenderLimits
-from converters.tiling import FORMAT, TILE_SIZE
+from converters.tiling import CLAIMS_FOLDER, FORMAT, TILE_SIZE
 from converters.validate import DEFAULT_UPLOAD_LIMITS, PageSummary, PdfSummary, UploadLimits, check_size
 
 logger = logging.getLogger(__name__)
@@ -181,6 +181,7 @@ class _Workers:
             else:
                 raise ProtocolError("the workers stopped answering")
             assert geometry is not None
+            shutil.rmtree(page_dir / CLAIMS_FOLDER, ignore_errors=True)
             result = _page_result(number, page_dir, geometry, list(done.values()))
             if result.tiles != geometry["tiles_total"]:
                 raise ProtocolError("the tile count does not add up")

@@ -5,8 +5,8 @@ the page's kind (vector sheet or scan) and full-zoom size, and then draws its sh
 the bands of every zoom level straight from the display list at that level's scale
 (sharper than downsampling, and no level ever needs the whole page in memory), slicing
 each band into tiles. Everything a worker needs to agree with its siblings (size, kind,
-background) is computed deterministically from the same file, so workers never talk to
-each other.
+background) is computed deterministically from the same file; the only thing they share
+is which bands are taken (tiling.BandClaims, files in the page's directory).
 
 Runs in the child; must not import Flask, SQLAlchemy, storage, floorplans or
 converters.isolation."""
@@ -207,23 +207,19 @@ def antialiasing(bits: int) -> Iterator[None]:
 
 
 def render_share(
-    renderer: PageRenderer,
-    plan: PagePlan,
-    page_dir: Path,
-    index: int,
-    workers: int,
-    on_band: Callable[[int, int], None],
+    renderer: PageRenderer, plan: PagePlan, page_dir: Path, on_band: Callable[[int, int], None]
 ) -> tuple[int, int]:
-    """Draw, slice, encode and write worker ``index``'s bands; return (tiles, bytes).
-    ``on_band(tiles_done, bytes_done)`` is called after each band."""
+    """Draw, slice, encode and write the bands this worker claims (tiling.BandClaims);
+    return (tiles, bytes). ``on_band(tiles_done, bytes_done)`` is called after each band."""
     encoder = tiling.TileEncoder(lossless=plan.kind != "scan", posterize=plan.line_art)
-    bands = tiling.worker_share(
-        tiling.plan_bands(plan.width, plan.height, plan.max_zoom, plan.band_rows), index, workers
-    )
+    bands = tiling.plan_bands(plan.width, plan.height, plan.max_zoom, plan.band_rows)
+    claims = tiling.BandClaims(page_dir / tiling.CLAIMS_FOLDER)
     writer = tiling.TileWriter(page_dir)
     tiles = written = 0
     with antialiasing(LINE_ART_AA_BITS if plan.line_art else mupdf.fz_graphics_aa_level()):
-        for band in bands:
+        for number, band in enumerate(bands):
+            if not claims.claim(number):
+                continue
             image = renderer.draw(band.level_width, band.level_height, band.pixel_box)
             for column, row, tile in tiling.band_tiles(band, image, plan.background):
                 data, key = encoder.encode(tile)

@@ -173,10 +173,28 @@ def plan_bands(width: int, height: int, max_zoom: int, band_rows: int = 1) -> li
     return bands
 
 
-def worker_share(bands: list[Band], index: int, workers: int) -> list[Band]:
-    """Worker ``index`` takes bands index, index + workers, ...: interleaving keeps the
-    workers' loads even whatever the page's shape."""
-    return bands[index::workers]
+# The folder, inside a page's directory while it renders, where workers claim bands.
+CLAIMS_FOLDER = ".bands"
+
+
+class BandClaims:
+    """Which worker draws which band of a page, decided as they go: each worker walks the
+    same list of bands and draws a band only if it is the first to claim its number, by
+    creating ``<folder>/<number>`` exclusively (0.2-1 ms a band, a few dozen bands a
+    page). A worker slowed down by the overview it also draws, by denser bands or by
+    another process on its core leaves more bands to the other, so both finish together;
+    a fixed split made the page wait for the slower one."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = os.fspath(folder)
+        os.makedirs(self.folder, exist_ok=True)
+
+    def claim(self, number: int) -> bool:
+        try:
+            os.close(os.open(f"{self.folder}/{number}", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+        except FileExistsError:
+            return False
+        return True
 
 
 def band_tiles(

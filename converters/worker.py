@@ -93,7 +93,7 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
             overview_height=plan.overview_height,
         )
         overview_bytes = 0
-        if job["index"] == job["workers"] - 1:  # interleaving gives the last worker no more bands than the others
+        if job["index"] == job["workers"] - 1:  # the other workers claim more bands meanwhile
             data = tiling.encode_webp(renderer.overview(), tiling.OVERVIEW_OPTIONS)
             tiling.write_atomic(page_dir / f"overview.{tiling.FORMAT}", data)
             overview_bytes = len(data)
@@ -101,8 +101,6 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
             renderer,
             plan,
             page_dir,
-            job["index"],
-            job["workers"],
             lambda done, _bytes, number=plan.number: _emit(channel, "tiles", page=number, done=done),
         )
         del renderer

@@ -40,8 +40,13 @@ def test_bands_cover_every_tile_once(width: int, height: int, rows: int) -> None
     ]
     assert len(seen) == len(set(seen)) == tiling.count_tiles(width, height, max_zoom)
     assert all(band.columns <= tiling.MAX_BAND_COLUMNS for band in bands)
-    shares = [tiling.worker_share(bands, index, 2) for index in range(2)]
-    assert sorted(shares[0] + shares[1], key=bands.index) == bands
+
+
+def test_each_band_is_claimed_by_one_worker(tmp_path: Path) -> None:
+    workers = [tiling.BandClaims(tmp_path / ".bands"), tiling.BandClaims(tmp_path / ".bands")]
+    taken = [[number for number in range(10) if claims.claim(number)] for claims in workers]
+    assert taken == [list(range(10)), []]
+    assert not workers[0].claim(3)
 
 
 def test_edge_tiles_are_padded_with_the_background() -> None:
