@@ -75,6 +75,11 @@ DEFAULTS: dict[str, Any] = {
     "TILE_URL_SECRET": None,
     "TILE_URL_BASE": "/t",  # a path on the same host keeps the Content-Security-Policy as it is
     "TILE_URL_LIFETIME_SECONDS": 3600,  # superseded versions keep their tiles this long
+    # With an S3-compatible store: the tile route answers 302 to a presigned GET of this many
+    # seconds after its access check, so the bytes come from S3, not the app (0: off).
+    "TILE_REDIRECT_SECONDS": 0,
+    # Plan tiles only: how long a web process reuses a login session's answer (floorplans.tile_gate).
+    "TILE_SESSION_RECHECK_SECONDS": 5,
     "JOBS_NAME": "floorplans",  # the queue's name (several deployments can share one Redis)
     "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
     "SESSION_COOKIE_HTTPONLY": True,

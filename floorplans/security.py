@@ -8,7 +8,7 @@ Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,7 +31,6 @@ CSP = "; ".join((
 
 
 _HEADERS = (
-    ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
@@ -41,15 +40,22 @@ _HEADERS = (
 _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
-def response_headers(secure: bool) -> list[tuple[str, str]]:
+def content_security_policy(app: Flask) -> str:
+    """CSP, plus the object store's origin for images when tiles are redirected to presigned
+    S3 URLs (TILE_REDIRECT_SECONDS; the service worker's fetch follows them: connect-src)."""
+    return app.extensions.get("floorplans.csp", CSP)  # type: ignore[no-any-return]
+
+
+def response_headers(secure: bool, csp: str = CSP) -> list[tuple[str, str]]:
     """The headers every response carries (the tile gate, floorplans.tile_gate, sends the
     same ones without going through Flask)."""
-    return [*_HEADERS, _HSTS] if secure else list(_HEADERS)
+    headers = [("Content-Security-Policy", csp), *_HEADERS]
+    return [*headers, _HSTS] if secure else headers
 
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    for name, value in response_headers(request.is_secure):
+    for name, value in response_headers(request.is_secure, content_security_policy(current_app)):
         headers.setdefault(name, value)
     # Records carry private phone numbers: never keep them in a shared cache or the
     # browser's history cache.  Static files and tiles set their own long lifetimes.
@@ -69,7 +75,12 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    from floorplans import tile_gate
+    from floorplans import tile_gate, tile_links
+
+    origin = tile_links.redirect_origin(app.config, app.extensions["floorplans.storage"])
+    if origin:
+        app.extensions["floorplans.csp"] = CSP.replace("img-src 'self'", f"img-src 'self' {origin}").replace(
+            "connect-src 'self'", f"connect-src 'self' {origin}")
 
     # Before ProxyFix wraps the app: the gate sees the scheme the proxy reported.
     tile_gate.install(app)

@@ -32,7 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from werkzeug.http import parse_cookie, parse_etags
 
-from floorplans import objects, security
+from floorplans import objects, security, tile_links
 from floorplans.models import LoginSession, User
 from floorplans.permissions import can_read_of
 from floorplans.services import plans
@@ -94,14 +94,20 @@ class TileGate:
         if organisation_id is None or not can_read_of(reader, organisation_id):  # type: ignore[arg-type]
             return None
         etag = f"{version_key}-{page}-{z}-{x}-{y}"
-        headers = [("ETag", f'"{etag}"'), ("Cache-Control", self.cache_control)]
-        headers += security.response_headers(environ.get("wsgi.url_scheme") == "https")
-        headers.append(("Vary", "Cookie"))
+        secure = environ.get("wsgi.url_scheme") == "https"
+        common = [*security.response_headers(secure, security.content_security_policy(self.app)), ("Vary", "Cookie")]
+        headers = [("ETag", f'"{etag}"'), ("Cache-Control", self.cache_control), *common]
         if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
             return "304 NOT MODIFIED", headers, b""
-        store = self.app.extensions["floorplans.storage"]
+        store, key = self.app.extensions["floorplans.storage"], objects.tile_key(version_key, page, z, x, y)
+        lifetime = tile_links.redirect_lifetime(self.app.config)
+        signed = store.signed_url(key, expires_in=lifetime) if lifetime else None
+        if signed:
+            return "302 FOUND", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0"),
+                                 ("Location", signed), ("Cache-Control", tile_links.redirect_cache_control(lifetime)),
+                                 *common], b""
         try:
-            data = store.get(objects.tile_key(version_key, page, z, x, y))
+            data = store.get(key)
         except FileNotFoundError:
             return None
         return "200 OK", [("Content-Type", "image/webp"), ("Content-Length", str(len(data))), *headers], data

@@ -63,6 +63,28 @@ def front_path(config: Mapping[str, Any], host: str) -> str | None:
     return base.path.rstrip("/") + "/"
 
 
+def redirect_lifetime(config: Mapping[str, Any]) -> int:
+    """Seconds a presigned S3 URL handed out by the tile route lives (0: no redirects)."""
+    return max(0, int(config.get("TILE_REDIRECT_SECONDS") or 0))
+
+
+def redirect_origin(config: Mapping[str, Any], store: Any) -> str | None:
+    """The origin (``https://bucket.s3.example``) presigned tile URLs point at, for the
+    Content-Security-Policy; None when tiles are not redirected or the store has no such URLs."""
+    lifetime = redirect_lifetime(config)
+    url = store.signed_url("tiles/origin-probe.webp", expires_in=lifetime) if lifetime else None
+    if not url:
+        return None
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def redirect_cache_control(lifetime: int) -> str:
+    """A browser may reuse the tile route's redirect for half the presigned URL's life, so the
+    URL it follows always has at least the other half left."""
+    return f"private, max-age={lifetime // 2}"
+
+
 def nginx_locations(*, secret: str, storage_root: str, base: str = "/t") -> str:
     """The nginx ``location`` blocks that verify these URLs and serve the tiles from the
     local-folder store at ``storage_root`` (docs/operations.md; the tests and bench/load.py

@@ -5,13 +5,13 @@ tile gate (floorplans.tile_gate) answers that session's next tile GETs for a few
 with the same rule, without Flask.  Everything the gate does not know goes through here."""
 from __future__ import annotations
 
-from flask import make_response, request
+from flask import current_app, make_response, request
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.response import bp
-from floorplans import tile_gate
+from floorplans import tile_gate, tile_links
 from floorplans.auth import permission
 from floorplans.permissions import Permission
 from floorplans.services import plans
@@ -38,6 +38,15 @@ def _image(data: bytes, etag: str) -> ResponseReturnValue:
     return response
 
 
+def _redirect(url: str) -> ResponseReturnValue:
+    """To a presigned S3 URL (TILE_REDIRECT_SECONDS): S3 sends the bytes."""
+    response = make_response("", 302)
+    response.headers["Location"] = url
+    response.headers["Cache-Control"] = tile_links.redirect_cache_control(
+        tile_links.redirect_lifetime(current_app.config))
+    return response
+
+
 @bp.route("/tiles/<version_key>/<int:page>/<int:z>/<int:x>/<int:y>.webp")
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
@@ -45,6 +54,8 @@ def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnV
     if request.if_none_match.contains(etag):
         plans.check_tile_access(current_user, version_key)  # still checks access
         response = _image(b"", etag)
+    elif signed := plans.tile_redirect(current_user, version_key, page, z, x, y):
+        response = _redirect(signed)
     else:
         response = _image(plans.read_tile(current_user, version_key, page, z, x, y), etag)
     tile_gate.remember(current_user)

@@ -17,7 +17,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, select, update
 
 import converters
-from floorplans import objects
+from floorplans import objects, tile_links
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
@@ -310,6 +310,16 @@ def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -
         return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
     except FileNotFoundError:
         raise NotFound("There is no such tile.") from None
+
+
+def tile_redirect(user: User, version_key: str, page: int, z: int, x: int, y: int) -> str | None:
+    """A short-lived presigned URL of the tile when TILE_REDIRECT_SECONDS is set and the store
+    has such URLs (S3), after the same access check as ``read_tile``; else None."""
+    lifetime = tile_links.redirect_lifetime(current_app.config)
+    if not lifetime:
+        return None
+    check_tile_access(user, version_key)
+    return objects.get_storage().signed_url(objects.tile_key(version_key, page, z, x, y), expires_in=lifetime)
 
 
 def read_overview(user: User, version_key: str, page: int) -> bytes:
