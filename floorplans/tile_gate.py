@@ -8,7 +8,8 @@ session read a tile, tells the gate (``remember``) what that session may read (r
 congregation), keyed by the signed session cookie exactly as the browser sent it.  For
 ``TILE_SESSION_RECHECK_SECONDS`` (5) the gate then serves that cookie's tile GETs from the
 same rule (``permissions.can_read_of``), the version -> congregation answer the tile route
-keeps (``services.plans``) and the storage, with the same headers.  Anything else goes
+keeps (``services.plans``) and the storage (or a redirect to a presigned S3 URL, with
+``TILE_REDIRECT_SECONDS``), with the same headers.  Anything else goes
 through the full path untouched and gets its usual answer: no cookie, a cookie the gate has
 not seen or saw too long ago, an API token, another congregation's plan, an unknown version,
 a missing tile, HEAD, odd URLs.
