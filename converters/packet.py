@@ -308,7 +308,7 @@ def build_packet(packet: Packet) -> bytes:
             "producer": "floorplans (PyMuPDF)",
         })
         document.subset_fonts()
-        return document.tobytes(garbage=3, deflate=True, deflate_images=True)
+        return document.tobytes(garbage=1, deflate=True)
     finally:
         icons.close()
         document.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,9 +35,11 @@ from floorplans.services import access, audit, buildings
 from floorplans.services.briefing import brief, hours_text
 from floorplans.services.gatherings import now_and_next
 from floorplans.templating import local_time
+from storage import Storage
 
 PAPERS = tuple(drawing.PAPERS)  # letter, tabloid, a4, a3
 PNG_WIDTHS = (1000, 2000, 4000)
+PACKET_THREADS = 2
 SENSITIVITY = "Sensitive: security plan of a place of worship. Do not share."
 
 
@@ -154,21 +157,41 @@ def _kinds() -> dict[str, drawing.KindStyle]:
     return {kind.key: drawing.KindStyle(kind.label, markers.icon_svg(kind.key)) for kind in markers.KINDS}
 
 
-def _page_image(version: PlanVersion, page: PlanPage, long_side: int, size: tuple[int, int] | None = None) -> Any:
-    """The page stitched from the smallest level of its pyramid with ``long_side`` pixels
-    (the packet: within the export budget, as is; a PNG: any level, scaled to ``size``)."""
-    width, height = _size(page)
-    max_zoom = page.max_zoom or 0
-    store = objects.get_storage()
-    zoom = stitch.zoom_for(width, height, max_zoom, long_side, max_pixels=None if size else stitch.MAX_PIXELS)
+@dataclass(frozen=True)
+class _Pyramid:
+    """A rendered page's tiles, as plain values a worker thread can use without the session."""
 
+    version_key: str
+    number: int
+    width: int
+    height: int
+    max_zoom: int
+    tile_format: str
+    background: str
+    line_art: bool
+
+
+def _pyramid(version: PlanVersion, page: PlanPage) -> _Pyramid:
+    width, height = _size(page)
+    return _Pyramid(version.key, page.number, width, height, page.max_zoom or 0, page.tile_format,
+                    page.background or "#ffffff", page.kind != "scan")
+
+
+def _stitched(store: Storage, pyramid: _Pyramid, zoom: int, size: tuple[int, int] | None) -> Any:
     def read(column: int, row: int) -> bytes | None:
         try:
-            return store.get(objects.tile_key(version.key, page.number, zoom, column, row, page.tile_format))
+            key = objects.tile_key(pyramid.version_key, pyramid.number, zoom, column, row, pyramid.tile_format)
+            return store.get(key)
         except FileNotFoundError:
             return None
 
-    return stitch.stitch(read, width, height, zoom, max_zoom, page.background or "#ffffff", size)
+    return stitch.stitch(read, pyramid.width, pyramid.height, zoom, pyramid.max_zoom, pyramid.background, size)
+
+
+def _print_image(store: Storage, pyramid: _Pyramid, long_side: int) -> bytes:
+    """The page's image for paper: about ``long_side`` pixels along its longer side."""
+    zoom, size = stitch.print_plan(pyramid.width, pyramid.height, pyramid.max_zoom, long_side)
+    return stitch.encode(_stitched(store, pyramid, zoom, size), line_art=pyramid.line_art)
 
 
 def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], image: bytes = b"") -> drawing.Floor:
@@ -188,12 +211,6 @@ def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], 
                for m in marks],
         sketches=sketches,
     )
-
-
-def _printed_floor(version: PlanVersion, page: PlanPage, long_side: int, marks: list[Marker],
-                   sketches: list[drawing.Sketch]) -> drawing.Floor:
-    image = _page_image(version, page, long_side)
-    return _floor(page, marks, sketches, stitch.encode(image, line_art=page.kind != "scan"))
 
 
 def _card(building: Building, now: dt.datetime) -> drawing.Card:
@@ -244,8 +261,13 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
     marks = _markers_of(pages)
     sketches = _sketches_of(exercise, building, pages) if exercise is not None else {}
     long_side = drawing.plan_pixels(sheet)
-    floors = [_printed_floor(version, page, long_side, marks[page.id], sketches.get(page.id, []))  # type: ignore[arg-type]
-              for page in pages]
+    store = objects.get_storage()
+    pyramids = [_pyramid(version, page) for page in pages]  # type: ignore[arg-type]
+    # Stitching and encoding are Pillow and zlib, which let go of the GIL: two pages at once.
+    with ThreadPoolExecutor(max_workers=PACKET_THREADS) as pool:
+        images = list(pool.map(lambda pyramid: _print_image(store, pyramid, long_side), pyramids))
+    floors = [_floor(page, marks[page.id], sketches.get(page.id, []), image)
+              for page, image in zip(pages, images, strict=True)]
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     verified = building.last_verified_at
     return drawing.build_packet(drawing.Packet(
@@ -340,7 +362,9 @@ def page_png(user: User, building_id: int, page_number: int, *, width: int = 200
     page_width, page_height = _size(page)
     width = min(width, page_width, int((stitch.MAX_PIXELS * page_width / page_height) ** 0.5))
     height = max(1, round(page_height * width / page_width))
-    image = _page_image(version, page, max(width, height), size=(width, height))
+    pyramid = _pyramid(version, page)
+    zoom = stitch.zoom_for(pyramid.width, pyramid.height, pyramid.max_zoom, max(width, height), max_pixels=None)
+    image = _stitched(objects.get_storage(), pyramid, zoom, (width, height))
     if grid or with_markers:
         floor = _floor(page, _markers_of([page])[page.id], [])
         data = plan_drawing.annotate_plan(stitch.encode(image, line_art=True), width, height, floor, _kinds(),
