@@ -366,7 +366,7 @@
       viewer.pages.forEach(function (page) {
         markersOf(page).forEach(function (m) { if (m.needs_confirmation) count += 1; });
       });
-      el.dataset.flagged = String(count);
+      el.dataset.markersFlagged = String(count);
       if (!flaggedBox) return;
       flaggedBox.hidden = count === 0;
       var text = flaggedBox.querySelector("[data-flagged-text]");
