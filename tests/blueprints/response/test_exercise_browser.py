@@ -132,6 +132,7 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
 
         with drill_site.db():
             item = db.session.scalars(select(ExerciseItem)).one()
+            ground_id = item.page_id
             assert (item.shape, item.label, item.colour) == ("area", "Search sector <b>A</b>", "#9333ea")
             assert len(item.points) == 3
             for (x, y), (fx, fy) in zip(item.points, corners, strict=True):
@@ -143,6 +144,15 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
         assert page.locator("[data-plan]").get_attribute("data-exercise-items") == "1"
         assert page.locator(".exercise-label").inner_text() == "Search sector <b>A</b>"  # text, never HTML
         assert page.locator(".plan-marker").count() == 2  # the real markers, still underneath
+
+        # Another planner's note appears without a reload (the 5-second poll, or here a floor change).
+        with drill_site.db():
+            db.session.add(ExerciseItem(exercise_id=exercise.id, building_id=synagogue.id, page_id=ground_id,
+                                        shape="note", points=[[0.8, 0.3]], label="Staging: EMS", colour="#2563eb"))
+            db.session.commit()
+        page.click("[data-floor='1']")
+        page.click("[data-floor='0']")
+        page.wait_for_selector(".exercise-note:has-text('Staging: EMS')")
         shot = screenshot(page, "exercise-drawing-1024")
         page.set_viewport_size({"width": 390, "height": 844})
         page.click("[data-fit]")
