@@ -30,6 +30,7 @@ from floorplans.models import (
     Exercise,
     ExerciseItem,
     Gathering,
+    Marker,
     PlanPage,
     PlanVersion,
     Role,
@@ -82,7 +83,7 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
     store = objects.get_storage()
     pools: dict[str, list[Any]] = {k: [] for k in ("building_id", "contact_id", "gathering_id", "version_id",
                                                    "version_key", "organisation_id", "user_id", "exercise_id",
-                                                   "item_id")}
+                                                   "item_id", "marker_id")}
     for n in range(4):
         building = make_building(victim_org, name=f"Victim Hall {n}", street=f"{n + 1} Victim Lane",
                                  city="Victimville", latitude=45.0 + n / 1000, longitude=-75.0)
@@ -103,6 +104,11 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
             for p in (1, 2):
                 store.put(objects.tile_key(version.key, p, 0, 0, 0), b"VICTIM-TILE")
                 store.put(objects.overview_key(version.key, p), b"VICTIM-TILE")
+            marker = Marker(building_id=building.id, page=version.pages[0], kind="aed", x=0.5, y=0.5,
+                            label=f"Victim Hall AED {number}")
+            db.session.add(marker)
+            db.session.flush()
+            pools["marker_id"].append(marker.id)
             building.published_version_id = version.id
         db.session.commit()
         pools["building_id"].append(building.id)
