@@ -135,15 +135,16 @@ def _card_pages(document: pymupdf.Document, packet: Packet) -> None:
     paper = packet.paper
     page = document.new_page(width=paper.width, height=paper.height)
     text = Text(page)
+    k = 1.3 if paper.height > 1000 else 1.0  # tabloid and A3: the same card, larger
     x0, x1 = MARGIN + 8, paper.width - MARGIN - 8
     bottom = paper.height - MARGIN - 26
     y = MARGIN + 6
     if packet.exercise:
         y = _exercise_band(page, text, packet, y)
-    y = text.paragraph(x0, x1, y + 20, card.building_name, 22, bold=True, leading=1.15)
-    y = text.paragraph(x0, x1, y, card.address, 12, colour=MUTED)
+    y = text.paragraph(x0, x1, y + 20 * k, card.building_name, 22 * k, bold=True, leading=1.15)
+    y = text.paragraph(x0, x1, y, card.address, 12 * k, colour=MUTED)
     if card.warning:
-        y = text.paragraph(x0, x1, y + 4, card.warning, 10.5, bold=True, colour=RED)
+        y = text.paragraph(x0, x1, y + 4, card.warning, 10.5 * k, bold=True, colour=RED)
 
     def next_page() -> None:
         nonlocal page, text
@@ -153,17 +154,17 @@ def _card_pages(document: pymupdf.Document, packet: Packet) -> None:
 
     def heading(title: str) -> None:
         nonlocal y
-        if y + 40 > bottom:
+        if y + 40 * k > bottom:
             next_page()
             y = MARGIN + 10
-        y += 14
-        text.line(x0, y, title.upper(), 9, bold=True, colour=MUTED)
+        y += 14 * k
+        text.line(x0, y, title.upper(), 9 * k, bold=True, colour=MUTED)
         page.draw_line((x0, y + 3), (x1, y + 3), color=MUTED, width=0.4)
-        y += 16
+        y += 16 * k
 
     def room(lines: float) -> None:
         nonlocal y
-        if y + lines > bottom:
+        if y + lines * k > bottom:
             next_page()
             y = MARGIN + 24
 
@@ -171,35 +172,35 @@ def _card_pages(document: pymupdf.Document, packet: Packet) -> None:
         heading("Gatherings")
         for line in card.gatherings:
             room(14)
-            y = text.paragraph(x0, x1, y, line, 10.5)
+            y = text.paragraph(x0, x1, y, line, 10.5 * k)
     heading("Call, in this order")
     if not card.contacts:
-        y = text.paragraph(x0, x1, y, "No contacts on record.", 10.5, colour=MUTED)
+        y = text.paragraph(x0, x1, y, "No contacts on record.", 10.5 * k, colour=MUTED)
     for number, contact in enumerate(card.contacts, start=1):
         room(30)
-        text.line(x0, y, f"{number}.", 11, bold=True)
-        name_width = text.line(x0 + 18, y, contact.name, 11, bold=True)
-        text.line(max(x0 + 18 + name_width + 12, x0 + 200), y, contact.phone, 12, bold=True)
+        text.line(x0, y, f"{number}.", 11 * k, bold=True)
+        name_width = text.line(x0 + 18 * k, y, contact.name, 11 * k, bold=True)
+        text.line(max(x0 + (18 + 12) * k + name_width, x0 + 200 * k), y, contact.phone, 12 * k, bold=True)
         if contact.hours:
-            text.line(x1, y, contact.hours, 10, bold=contact.hours == "24/7", align="right")
-        y += 13
+            text.line(x1, y, contact.hours, 10 * k, bold=contact.hours == "24/7", align="right")
+        y += 13 * k
         if contact.details:
-            y = text.paragraph(x0 + 18, x1, y, contact.details, 9, colour=MUTED)
+            y = text.paragraph(x0 + 18 * k, x1, y, contact.details, 9 * k, colour=MUTED)
         y += 3
     heading("Building")
-    label_width = 92
+    label_width = 92 * k
     for label, value in card.facts:
         if not value:
             continue
         room(14)
-        text.line(x0, y, label, 9.5, bold=True, colour=RED if label == "Hazards" else INK)
-        y = text.paragraph(x0 + label_width, x1, y, value, 10)
+        text.line(x0, y, label, 9.5 * k, bold=True, colour=RED if label == "Hazards" else INK)
+        y = text.paragraph(x0 + label_width, x1, y, value, 10 * k)
         y += 2
     if packet.floors:
         heading("Floors in this packet")
         for number, floor in enumerate(packet.floors, start=2):
             room(14)
-            y = text.paragraph(x0, x1, y, f"{floor.label} · page {number}", 10)
+            y = text.paragraph(x0, x1, y, f"{floor.label} · page {number}", 10 * k)
     text.finish()
 
 
