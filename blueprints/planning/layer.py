@@ -18,7 +18,7 @@ from floorplans.errors import InvalidInput
 from floorplans.markers import KINDS
 from floorplans.models import Building, Exercise
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings, exercises
+from floorplans.services import access, buildings, exercise_items, exercises
 
 
 def _exercise_and_building(exercise_id: int, building_id: int) -> tuple[Exercise, Building]:
@@ -30,7 +30,7 @@ def _exercise_and_building(exercise_id: int, building_id: int) -> tuple[Exercise
 def _layer(exercise: Exercise, building: Building) -> dict[str, Any]:
     return {
         "state": exercise.state,
-        "items": [exercises.item_json(item) for item in exercises.items_on(exercise, building)],
+        "items": [exercise_items.item_json(item) for item in exercise_items.items_on(exercise, building)],
     }
 
 
@@ -52,7 +52,7 @@ def draw(exercise_id: int, building_id: int) -> ResponseReturnValue:
     return render_template(
         "planning/draw.html", exercise=exercise, building=building, version=version, pages=pages,
         legend=marker_legend(pages), layer=_layer(exercise, building), layer_urls=layer_urls,
-        kinds=[kind.as_json() for kind in KINDS], palette=exercises.PALETTE,
+        kinds=[kind.as_json() for kind in KINDS], palette=exercise_items.PALETTE,
         exercise_url=url_for("planning.exercise", exercise_id=exercise.id),
     )
 
@@ -78,9 +78,9 @@ def items(exercise_id: int, building_id: int) -> ResponseReturnValue:
 @permission(Permission.RUN_EXERCISES)
 def add_item(exercise_id: int, building_id: int) -> ResponseReturnValue:
     exercise, building = _exercise_and_building(exercise_id, building_id)
-    item = exercises.add_item(exercise, building, _json_body(), by=current_user)
+    item = exercise_items.add_item(exercise, building, _json_body(), by=current_user)
     db.session.commit()
-    return jsonify(item=exercises.item_json(item)), 201
+    return jsonify(item=exercise_items.item_json(item)), 201
 
 
 @bp.route("/<int:exercise_id>/items/<int:item_id>", methods=["POST"])
@@ -88,15 +88,15 @@ def add_item(exercise_id: int, building_id: int) -> ResponseReturnValue:
 def update_item(exercise_id: int, item_id: int) -> ResponseReturnValue:
     """Move (``points``) or edit (``label``, ``colour``, ``kind``) one item."""
     exercise = exercises.get_exercise(current_user, exercise_id)
-    item = exercises.update_item(exercises.item_of(exercise, item_id), _json_body())
+    item = exercise_items.update_item(exercise_items.item_of(exercise, item_id), _json_body())
     db.session.commit()
-    return jsonify(item=exercises.item_json(item))
+    return jsonify(item=exercise_items.item_json(item))
 
 
 @bp.route("/<int:exercise_id>/items/<int:item_id>/delete", methods=["POST"])
 @permission(Permission.RUN_EXERCISES)
 def delete_item(exercise_id: int, item_id: int) -> ResponseReturnValue:
     exercise = exercises.get_exercise(current_user, exercise_id)
-    exercises.delete_item(exercises.item_of(exercise, item_id))
+    exercise_items.delete_item(exercise_items.item_of(exercise, item_id))
     db.session.commit()
     return jsonify(deleted=item_id)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from floorplans.db import db
 from floorplans.errors import Forbidden, InvalidInput, NotFound
 from floorplans.models import AuditEvent, Building, Exercise, PlanPage, PlanVersion, Role, User, VersionState
-from floorplans.services import exercises
+from floorplans.services import exercise_items, exercises
 
 
 def plan_of(building: Building, state: VersionState = VersionState.READY, *, publish: bool = True) -> PlanVersion:
@@ -153,31 +153,31 @@ def test_items_of_each_shape(planner: User, make_building) -> None:  # type: ign
         "area": {"points": [[0.1, 0.1], [0.4, 0.1], [0.4, 0.3], [0.1, 0.1]], "label": "Inner cordon"},
         "note": {"points": [[0.9, 0.1]], "label": "Staging for EMS", "colour": "#111827"},
     }
-    items = {shape: exercises.add_item(exercise, hall, {"page_id": page.id, "shape": shape, **body}, by=planner)
+    items = {shape: exercise_items.add_item(exercise, hall, {"page_id": page.id, "shape": shape, **body}, by=planner)
              for shape, body in drawn.items()}  # fmt: skip
     db.session.commit()
     assert items["marker"].kind == "aed" and items["marker"].colour == "#dc2626"  # the default colour
     assert items["line"].colour == "#2563eb" and items["line"].points == [[0, 0], [0.5, 0.5], [1, 1]]
     assert items["area"].points == [[0.1, 0.1], [0.4, 0.1], [0.4, 0.3]]  # the repeated closing point dropped
-    assert [i.shape for i in exercises.items_on(exercise, hall)] == ["marker", "line", "area", "note"]
+    assert [i.shape for i in exercise_items.items_on(exercise, hall)] == ["marker", "line", "area", "note"]
 
-    exercises.update_item(items["marker"], {"points": [[0.3, 0.6]]})
-    exercises.update_item(items["note"], {"label": "Staging moved", "colour": "#16a34a"})
-    exercises.delete_item(items["line"])
+    exercise_items.update_item(items["marker"], {"points": [[0.3, 0.6]]})
+    exercise_items.update_item(items["note"], {"label": "Staging moved", "colour": "#16a34a"})
+    exercise_items.delete_item(items["line"])
     db.session.commit()
     assert items["marker"].points == [[0.3, 0.6]] and items["note"].label == "Staging moved"
-    assert [i.shape for i in exercises.items_on(exercise, hall)] == ["marker", "area", "note"]
+    assert [i.shape for i in exercise_items.items_on(exercise, hall)] == ["marker", "area", "note"]
     assert actions()[-7:] == ["exercise.item.add"] * 4 + ["exercise.item.move", "exercise.item.edit",
                                                           "exercise.item.delete"]
     with pytest.raises(NotFound):
-        exercises.item_of(exercise, items["line"].id)
+        exercise_items.item_of(exercise, items["line"].id)
 
     exercises.close_exercise(exercise)
     for attempt in (
-        lambda: exercises.add_item(exercise, hall, {"page_id": page.id, "shape": "note", "points": [[0.5, 0.5]],
+        lambda: exercise_items.add_item(exercise, hall, {"page_id": page.id, "shape": "note", "points": [[0.5, 0.5]],
                                                     "label": "Late"}, by=planner),
-        lambda: exercises.update_item(items["marker"], {"points": [[0.5, 0.5]]}),
-        lambda: exercises.delete_item(items["area"]),
+        lambda: exercise_items.update_item(items["marker"], {"points": [[0.5, 0.5]]}),
+        lambda: exercise_items.delete_item(items["area"]),
     ):
         with pytest.raises(Forbidden, match="closed"):
             attempt()
@@ -221,7 +221,7 @@ def test_item_validation_says_what_is_wrong(planner: User, make_building) -> Non
     wrong = []
     for body, field, message in BAD_ITEMS:
         try:
-            exercises.add_item(exercise, hall, {"page_id": page.id, **body}, by=planner)
+            exercise_items.add_item(exercise, hall, {"page_id": page.id, **body}, by=planner)
         except InvalidInput as error:
             if error.fields.get(field) != message:
                 wrong.append(f"{body}: {error.fields}")
@@ -239,37 +239,37 @@ def test_items_go_on_a_ready_page_of_the_exercises_building(planner: User, make_
     exercise = new_exercise(planner, hall, other)
     note = {"shape": "note", "points": [[0.5, 0.5]], "label": "here"}
     for page in (published.pages[1], older_ready.pages[0]):
-        exercises.add_item(exercise, hall, {"page_id": page.id, **note}, by=planner)
+        exercise_items.add_item(exercise, hall, {"page_id": page.id, **note}, by=planner)
     for page_id in (failed.pages[0].id, plan_of(other).pages[0].id + 100, "first", None):
         with pytest.raises(InvalidInput) as error:
-            exercises.add_item(exercise, hall, {"page_id": page_id, **note}, by=planner)
+            exercise_items.add_item(exercise, hall, {"page_id": page_id, **note}, by=planner)
         assert fields_of(error) == {"page_id": "must be one of this building's plan pages."}
     with pytest.raises(InvalidInput):  # another building's page
-        exercises.add_item(exercise, hall, {"page_id": other.published_version.pages[0].id, **note}, by=planner)
+        exercise_items.add_item(exercise, hall, {"page_id": other.published_version.pages[0].id, **note}, by=planner)
     with pytest.raises(NotFound):  # a building that is not part of the exercise
-        exercises.add_item(exercise, outside, {"page_id": plan_of(outside).pages[0].id, **note}, by=planner)
+        exercise_items.add_item(exercise, outside, {"page_id": plan_of(outside).pages[0].id, **note}, by=planner)
 
 
 def test_removing_a_building_removes_its_drawings(planner: User, make_building) -> None:  # type: ignore[no-untyped-def]
     hall, annex = make_building(), make_building()
     exercise = new_exercise(planner, hall, annex)
     for building in (hall, annex):
-        exercises.add_item(exercise, building, {"page_id": plan_of(building).pages[0].id, "shape": "note",
+        exercise_items.add_item(exercise, building, {"page_id": plan_of(building).pages[0].id, "shape": "note",
                                                 "points": [[0.5, 0.5]], "label": building.name}, by=planner)
     exercises.remove_building(exercise, str(annex.id))
     db.session.commit()
     assert [item.label for item in exercise.items] == [hall.name]
-    assert exercises.items_on(exercise, annex) == []
+    assert exercise_items.items_on(exercise, annex) == []
 
 
 def test_editing_keeps_the_shape_and_checks_the_result(planner: User, make_building) -> None:  # type: ignore[no-untyped-def]
     hall = make_building()
     exercise = new_exercise(planner, hall)
-    area = exercises.add_item(exercise, hall, {"page_id": plan_of(hall).pages[0].id, "shape": "area",
+    area = exercise_items.add_item(exercise, hall, {"page_id": plan_of(hall).pages[0].id, "shape": "area",
                                                "points": [[0, 0], [1, 0], [1, 1]]}, by=planner)
     for body, field in (({}, "item"), ({"shape": "line"}, "shape"), ({"page_id": 1}, "page_id"),
                         ({"points": [[0, 0], [1, 1]]}, "points"), ({"colour": "pink"}, "colour")):  # fmt: skip
         with pytest.raises(InvalidInput) as error:
-            exercises.update_item(area, body)
+            exercise_items.update_item(area, body)
         assert field in fields_of(error)
     assert area.points == [[0, 0], [1, 0], [1, 1]] and area.shape == "area"
