@@ -126,7 +126,10 @@ def test_the_exercise_layer_is_offered_to_its_planners_only(app, browser_for, ma
 
     web = browser_for(planner)
     form = web.get(f"/r/buildings/{building.id}/export").get_data(as_text=True)
-    assert "Exercise layer" in form and "Evacuation drill" in form
+    assert "Exercise layer" in form and "Evacuation drill" in form and " selected>Evacuation" not in form
+    # An exercise's page can link here with its layer chosen.
+    chosen = web.get(f"/r/buildings/{building.id}/export?exercise={exercise.id}").get_data(as_text=True)
+    assert f'<option value="{exercise.id}" selected>Evacuation drill' in chosen
     pdf = downloaded(web.get(f"/r/buildings/{building.id}/export/packet.pdf?exercise={exercise.id}"),
                      "application/pdf")
     floor = pymupdf.open("pdf", pdf)[1].get_text()
