@@ -75,7 +75,8 @@
     }).finally(function () { busy -= 1; });
   }
   function itemUrl(id, suffix) { return urls.item.replace(/0$/, String(id)) + (suffix || ""); }
-  function failed(error) { say("Not saved: " + error.message, true); refresh(); }
+  /* After a refused change: the server's layer again, drawn afresh (a dragged item goes back). */
+  function failed(error) { say("Not saved: " + error.message, true); shownSignature = ""; refresh(); }
 
   function save(body) {
     body.page_id = page().id;
@@ -163,7 +164,7 @@
       shape.on("dragend", function () {
         busy -= 1;
         var point = toPoint(shape.getLatLng());
-        if (!onPage(point)) { say("Keep it on the plan.", true); render(); return; }
+        if (!onPage(point)) { say("Keep it on the plan.", true); redraw(); return; }
         change(item, { points: [point] }, "Moved.");
       });
     } else {
@@ -193,14 +194,46 @@
     }
     shape.on("click", clicked);
     layer.addLayer(shape);
+    var hit = null;
     if (item.shape === "line" && interactive()) {
       // A dashed line's gaps take no clicks: a wide invisible twin takes them instead.
-      var hit = L.polyline(latlngs, { renderer: renderer, pane: "exercise", weight: 16, opacity: 0,
+      hit = L.polyline(latlngs, { renderer: renderer, pane: "exercise", weight: 16, opacity: 0,
                                       className: "exercise-hit", bubblingMouseEvents: false });  // prettier-ignore
       hit.on("click", clicked);
       layer.addLayer(hit);
     }
-    if (canMove && item.id === selected && (item.shape === "line" || item.shape === "area")) addHandles(item, shape);
+    if (canMove && item.id === selected && (item.shape === "line" || item.shape === "area")) {
+      addHandles(item, shape);
+      shape.on("mousedown", function (event) { startShift(item, shape, event); });
+      if (hit) hit.on("mousedown", function (event) { startShift(item, shape, event); });
+    }
+  }
+
+  /* A selected line or area moves as a whole when dragged by its body (its handles move one
+     point).  Mouse only: on a touch screen the handles do it. */
+  function startShift(item, shape, event) {
+    var from = toPoint(event.latlng), delta = [0, 0];
+    busy += 1;
+    map.dragging.disable();
+    function move(e) {
+      var at = toPoint(e.latlng);
+      delta = [at[0] - from[0], at[1] - from[1]];
+      shape.setLatLngs(item.points.map(function (p) { return toLatLng([p[0] + delta[0], p[1] + delta[1]]); }));
+    }
+    function end() {
+      map.off("mousemove", move);
+      document.removeEventListener("mouseup", end);
+      map.dragging.enable();
+      busy -= 1;
+      if (Math.abs(delta[0]) < 1e-4 && Math.abs(delta[1]) < 1e-4) return;
+      var points = item.points.map(function (p) {
+        return [Math.round((p[0] + delta[0]) * 1e6) / 1e6, Math.round((p[1] + delta[1]) * 1e6) / 1e6];
+      });
+      if (!points.every(onPage)) { say("Keep every point on the plan.", true); redraw(); return; }
+      change(item, { points: points }, "Moved.");
+    }
+    map.on("mousemove", move);
+    document.addEventListener("mouseup", end);
   }
 
   /* A selected line or area shows a handle on each point: drag one to move that point. */
@@ -219,7 +252,7 @@
       handle.on("dragend", function () {
         busy -= 1;
         var points = latlngs.map(toPoint);
-        if (!points.every(onPage)) { say("Keep every point on the plan.", true); render(); return; }
+        if (!points.every(onPage)) { say("Keep every point on the plan.", true); redraw(); return; }
         change(item, { points: points }, "Moved.");
       });
       layer.addLayer(handle);
@@ -236,6 +269,8 @@
     el.dataset.exerciseItems = String(items.filter(function (i) { return i.page_id === page().id; }).length);
     if (drawing) drawPreview();
   }
+
+  function redraw() { shownSignature = ""; render(); }
 
   function select(id) {
     selected = id;
@@ -340,7 +375,13 @@
   });
   map.on("dblclick", function () { if (drawing) finishDrawing(); });
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && drawing) { cancelDrawing(); say("Cancelled."); }
+    if (event.key === "Escape" && drawing) { cancelDrawing(); say("Cancelled."); return; }
+    if (event.key === "Escape" && selected !== null) { select(null); say(""); return; }
+    var typing = /^(INPUT|SELECT|TEXTAREA)$/.test(document.activeElement && document.activeElement.tagName);
+    if (event.key === "Delete" && selected !== null && !typing && !readonly) {
+      var item = byId(selected);
+      if (item) remove(item);
+    }
   });
 
   toolButtons.forEach(function (b) { b.addEventListener("click", function () { setTool(b.dataset.tool); }); });
