@@ -42,7 +42,10 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "login.success", "login.failure", "login.lock", "login.refused", "logout",
         "password.change", "two_factor.enable", "two_factor.disable", "two_factor.reset",
     ),
-    "access": ("access.view_record", "access.view_plan", "access.export"),
+    "access": (
+        "access.view_record", "access.view_plan", "access.export",
+        "access.export.packet", "access.export.geojson", "access.export.png",  # services.exports
+    ),
     "record": (
         "building.create", "building.update", "building.verify", "building.review",
         "contact.create", "contact.update", "contact.delete", "contact.move",

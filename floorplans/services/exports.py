@@ -2,9 +2,10 @@
 the markers as GeoJSON and one page of the plan as PNG.
 
 An export leaves the service as a file nobody can recall, so every download is written to
-the access log, the building's own partners' included (``always=True``), and to the audit
-log.  Plan images come from our own rendered tiles (converters.stitch), never from the
-partner's original PDF, so nothing untrusted is parsed in the web process.
+the access log, the building's own partners' included (``always=True``), and so to the
+audit log (as ``access.export.*``, by the access log's mirror).  Plan images come from our
+own rendered tiles (converters.stitch), never from the partner's original PDF, so nothing
+untrusted is parsed in the web process.
 
 Markers and exercise items are read with direct queries on their models, so this module
 does not depend on the services that edit them.  Must not import blueprints.
@@ -31,7 +32,7 @@ from floorplans.grid import column_label, plan_grid
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User, VersionState
 from floorplans.models.planning import Exercise, ExerciseItem, Marker
 from floorplans.permissions import Permission, has_permission
-from floorplans.services import access, audit, buildings
+from floorplans.services import access, buildings
 from floorplans.services.briefing import brief, hours_text
 from floorplans.services.gatherings import now_and_next
 from floorplans.templating import local_time
@@ -59,9 +60,10 @@ def safe_filename(*parts: str, extension: str) -> str:
 
 def _record(user: User, building: Building, action: str, *, channel: str, ip_address: str,
             detail: dict[str, Any]) -> None:
+    """One access-log event; the audit log gets its copy as ``access.<action>`` from the
+    access log's own mirror (services.audit), so it is not recorded twice here."""
     text = ", ".join(f"{key} {value}" for key, value in detail.items() if value not in (None, ""))
     access.record_access(user, building, action, channel=channel, ip_address=ip_address, detail=text, always=True)
-    audit.record(action, actor=user, building=building, detail=detail, ip_address=ip_address or None)
 
 
 def printable_version(building: Building) -> PlanVersion | None:
