@@ -155,7 +155,9 @@ def test_create_share_list_and_close(app: Flask, planner: Planner, make_user, ha
     assert "Kitchen fire" in colleague_view and "Armed intruder" not in colleague_view
     page = planner.browser.get(f"/exercises/{exercise.id}").get_data(as_text=True)
     assert "read-only" in page and "Add planner" not in page and "See the plan" in page
-    assert "Add planner" in planner.browser.get(f"/exercises/{later.id}").get_data(as_text=True)
+    later_page = planner.browser.get(f"/exercises/{later.id}").get_data(as_text=True)
+    assert "Add planner" in later_page
+    assert f"/r/buildings/{hall.id}/export?exercise={later.id}" in later_page  # its print packet
 
     # Closed means read-only, for forms and JSON alike.
     refused = planner.browser.post(f"/exercises/{exercise.id}/planners", {"email": colleague.email})
