@@ -107,7 +107,10 @@ def _markers_of(pages: list[PlanPage]) -> dict[int, list[Marker]]:
 def marker_text(marker: Marker) -> str:
     """What is printed beside the icon: "A1 Main entrance", "AED by the office"."""
     number = markers.door_label(marker.number, marker.side) if marker.kind == "door" else ""
-    return " ".join(part for part in (number, marker.label) if part)
+    label = marker.label
+    if not label and marker.kind == "note":  # a note says what it is in its text
+        label = marker.note if len(marker.note) <= 60 else marker.note[:59].rstrip() + "…"
+    return " ".join(part for part in (number, label) if part)
 
 
 # ---------------------------------------------------------------------------------------

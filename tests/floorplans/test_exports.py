@@ -219,6 +219,14 @@ def test_a_building_without_a_plan_prints_its_card(app, make_user, make_building
         exports.packet_download(make_user(Role.PARTNER), building.id)  # another congregation
 
 
+def test_what_is_printed_beside_a_marker() -> None:
+    assert exports.marker_text(Marker(kind="door", number=1, side="A", label="Main entrance")) == "A1 Main entrance"
+    assert exports.marker_text(Marker(kind="door", number=3, side="")) == "3"
+    assert exports.marker_text(Marker(kind="aed", label="")) == ""
+    assert exports.marker_text(Marker(kind="note", label="", note="Ramp")) == "Ramp"
+    assert exports.marker_text(Marker(kind="note", label="", note="x" * 80)) == "x" * 59 + "…"
+
+
 def test_safe_filenames() -> None:
     assert exports.safe_filename("Masjid Al-Nûr", "packet", extension="pdf") == "masjid-al-nur-packet.pdf"
     assert exports.safe_filename('../../etc/"x"', extension="png") == "etc-x.png"
