@@ -30,7 +30,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.grid import column_label, plan_grid
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User, VersionState
-from floorplans.models.planning import Exercise, ExerciseItem, Marker
+from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_buildings
 from floorplans.permissions import Permission, has_permission
 from floorplans.services import access, buildings
 from floorplans.services.briefing import brief, hours_text
@@ -133,12 +133,13 @@ def exercises_for(user: User, building: Building) -> list[Exercise]:
     """Exercises over ``building`` that ``user`` may print (for the export form)."""
     if not has_permission(user, Permission.RUN_EXERCISES):
         return []
-    found = db.session.scalars(select(Exercise).order_by(Exercise.created_at.desc(), Exercise.id.desc())).all()
-    return [
-        exercise for exercise in found
-        if any(b.id == building.id for b in exercise.buildings)
-        and (Role(user.role) is Role.ADMIN or any(p.id == user.id for p in exercise.planners))
-    ]
+    found = db.session.scalars(
+        select(Exercise)
+        .join(exercise_buildings, exercise_buildings.c.exercise_id == Exercise.id)
+        .where(exercise_buildings.c.building_id == building.id)
+        .order_by(Exercise.created_at.desc(), Exercise.id.desc())
+    ).all()
+    return [e for e in found if Role(user.role) is Role.ADMIN or any(p.id == user.id for p in e.planners)]
 
 
 def _sketches_of(exercise: Exercise, building: Building, pages: list[PlanPage]) -> dict[int, list[drawing.Sketch]]:
