@@ -34,7 +34,6 @@ from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_
 from floorplans.permissions import Permission, has_permission
 from floorplans.services import access, buildings
 from floorplans.services.briefing import brief, hours_text
-from floorplans.services.gatherings import now_and_next
 from floorplans.templating import local_time
 from storage import Storage
 
@@ -222,12 +221,10 @@ def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch], 
 def _card(building: Building, now: dt.datetime) -> drawing.Card:
     config = current_app.config
     summary = brief(building, now=now, timezone=config["TIMEZONE"], stale_after_days=int(config["STALE_AFTER_DAYS"]))
-    happening, upcoming = now_and_next(building.gatherings, now=now, timezone=config["TIMEZONE"])
-    gatherings = [f"NOW (when printed): {text}" for text in summary.happening_text]
-    if upcoming is not None:
+    gatherings = [f"When printed: NOW {text}" for text in summary.happening_text]
+    if summary.upcoming is not None:
         gatherings.append(f"Next: {summary.upcoming_text}")
-    gatherings += [f"Weekly: {g.label}" + (f", ~{g.expected_attendance} expected" if g.expected_attendance else "")
-                   for g in building.gatherings if g.weekday is not None and not happening]
+    gatherings += schedule_lines(building, now.astimezone(ZoneInfo(config["TIMEZONE"])).date())
     contacts = []
     for contact in building.contacts:  # the partner's calling order: a printed copy has no "now"
         details = [contact.role, "KEYS" if contact.key_holder else "", contact.languages,
@@ -248,6 +245,28 @@ def _card(building: Building, now: dt.datetime) -> drawing.Card:
     ]
     return drawing.Card(building_name=building.name, address=building.address, facts=facts, contacts=contacts,
                         gatherings=gatherings, warning=warning)
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def schedule_lines(building: Building, today: dt.date) -> list[str]:
+    """The gathering schedule for paper, which outlives "now": weekly ones by day and time,
+    then dated ones from ``today`` on."""
+    weekly = sorted((g for g in building.gatherings if g.weekday is not None),
+                    key=lambda g: (g.weekday, g.start_time))
+    dated = sorted((g for g in building.gatherings if g.weekday is None and g.on_date and g.on_date >= today),
+                   key=lambda g: (g.on_date, g.start_time))
+    lines = []
+    for gathering in [*weekly, *dated]:
+        when = _DAYS[gathering.weekday] if gathering.weekday is not None else f"{gathering.on_date:%Y-%m-%d}"
+        parts = [f"{when} {gathering.start_time:%H:%M}–{gathering.end_time:%H:%M} {gathering.label}"]
+        if gathering.expected_attendance:
+            parts.append(f"~{gathering.expected_attendance} expected")
+        if gathering.children_areas_in_use:
+            parts.append("children's area in use")
+        lines.append(", ".join(parts))
+    return lines
 
 
 def _paper(paper: str) -> drawing.Paper:

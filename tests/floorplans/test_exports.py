@@ -21,7 +21,7 @@ from sqlalchemy import select
 from floorplans.db import db
 from floorplans.errors import NotFound
 from floorplans.grid import plan_grid
-from floorplans.models import AccessEvent, AuditEvent, Building, Contact, PlanVersion, Role, User
+from floorplans.models import AccessEvent, AuditEvent, Building, Contact, Gathering, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker
 from floorplans.services import exports, plans
 from tests.floorplans.conftest import corpus
@@ -204,10 +204,20 @@ def test_the_exercise_layer_is_for_its_planners_and_never_touches_the_record(app
 def test_a_building_without_a_plan_prints_its_card(app, make_user, make_building) -> None:
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation, name="Temple Beth Shalom")
+    db.session.add_all([
+        Gathering(building=building, label="Shabbat service", weekday=5, start_time=dt.time(10),
+                  end_time=dt.time(12), expected_attendance=250, children_areas_in_use=True),
+        Gathering(building=building, label="Past gala", on_date=dt.date(2020, 1, 1), start_time=dt.time(18),
+                  end_time=dt.time(22)),
+    ])
+    db.session.commit()
     download = exports.packet_download(partner, building.id, paper="tabloid")
     document = pymupdf.open("pdf", download.data)
     assert document.page_count == 1 and round(document[0].rect.width) == 792
-    assert "Temple Beth Shalom" in document[0].get_text() and "Record never verified" in document[0].get_text()
+    card = document[0].get_text()
+    assert "Temple Beth Shalom" in card and "Record never verified" in card
+    assert "Sat 10:00–12:00 Shabbat service, ~250 expected, children's area in use" in card
+    assert "Past gala" not in card
     db.session.commit()
     # A partner's own export is logged too (exports leave the service as files).
     assert db.session.scalars(select(AccessEvent.action)).all() == ["export.packet"]
