@@ -36,6 +36,12 @@ def _marker(marker: Marker, status: int = 200) -> ResponseReturnValue:
     return jsonify(marker_json(marker)), status
 
 
+@bp.app_template_global("markers_to_check")
+def markers_to_check(version: PlanVersion) -> int:
+    """How many carried-over markers of a ready version wait for the partner (version and plans pages)."""
+    return markers.flagged_count(version) if version.state == VersionState.READY else 0
+
+
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>/markers", endpoint="plan_markers")
 @permission(Permission.EDIT_RECORDS)
 def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:

@@ -213,3 +213,14 @@ def test_the_icon_sprite_is_public_cached_and_in_the_offline_shell(app: Flask, e
     worker = anonymous.get("/r/sw.js").get_data(as_text=True)
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", worker).group(1))
     assert url in shell and any("js/markers.js" in u for u in shell) and any("css/markers.css" in u for u in shell)
+
+
+def test_the_version_and_plans_pages_say_when_carried_markers_need_checking(editor) -> None:
+    browser, building = editor["browser"], editor["building"]
+    send(browser, editor["base"], {"page": 1, "kind": "aed", "x": 0.5, "y": 0.5})
+    new = ready_version(building, "Ground floor", publish=True)
+    version_page = browser.get(f"/portal/buildings/{building.id}/plans/{new.id}").get_data(as_text=True)
+    assert "1 marker carried over from the previous version needs checking." in version_page
+    assert "1 to check" in browser.get(f"/portal/buildings/{building.id}/plans").get_data(as_text=True)
+    old_page = browser.get(f"/portal/buildings/{building.id}/plans/{editor['version'].id}").get_data(as_text=True)
+    assert "needs checking" not in old_page
