@@ -37,6 +37,13 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 PASSWORD = "bench password, long enough"
 NETWORK = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8, "uploadThroughput": 750_000 / 8}
 PDF_PATH = "/bench/original.pdf"
+BENCH_MARKERS = (
+    ("door", 0.5, 0.95, {"number": 1, "side": "A", "label": "Main doors"}),
+    ("door", 0.95, 0.4, {"number": 2, "side": "B"}), ("door", 0.05, 0.6, {"number": 3, "side": "D"}),
+    ("key_box", 0.46, 0.96, {"label": "Knox box"}), ("fire_alarm_panel", 0.54, 0.9, {}),
+    ("aed", 0.4, 0.5, {"label": "AED"}), ("gas_shutoff", 0.02, 0.3, {"label": "Gas meter"}),
+    ("electric_shutoff", 0.8, 0.2, {}), ("stairs", 0.3, 0.3, {}), ("rally_point", 0.5, 0.99, {"label": "Rally point"}),
+)
 
 
 def build_site(folder: Path, plan: str) -> tuple[Any, int, int, dict[str, Any]]:
@@ -48,7 +55,7 @@ def build_site(folder: Path, plan: str) -> tuple[Any, int, int, dict[str, Any]]:
     from floorplans import create_app
     from floorplans.db import db
     from floorplans.jobs import queue_render
-    from floorplans.services import accounts, buildings, contacts, gatherings, plans
+    from floorplans.services import accounts, buildings, contacts, gatherings, markers, plans
 
     app = create_app({
         "INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
@@ -93,6 +100,11 @@ def build_site(folder: Path, plan: str) -> tuple[Any, int, int, dict[str, Any]]:
         db.session.refresh(version)
         assert version.state == "ready", version.error
         first = version.pages[0]
+        # A partner's usual markers on the first floor: they travel in the page's JSON, and the
+        # view loads markers.js, markers.css and the icons' sprite.
+        for kind, x, y, extra in BENCH_MARKERS:
+            markers.place(first, {"kind": kind, "x": x, "y": y, **extra}, by=partner)
+        db.session.commit()
         facts = {
             "render_s": time.monotonic() - started, "pdf_bytes": version.original_bytes, "pages": version.page_count,
             "first_page": f"{first.label}: {first.width}x{first.height} px, max zoom {first.max_zoom}, "
