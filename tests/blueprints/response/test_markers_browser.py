@@ -171,8 +171,8 @@ def test_partner_places_markers_and_an_officer_sees_them(live_site: LiveSite, ch
     assert "invert(1)" in page.evaluate("getComputedStyle(document.querySelector('.leaflet-tile-pane')).filter")
     assert page.evaluate("getComputedStyle(document.querySelector('.leaflet-marker-pane')).filter") == "none"
     assert is_green(pixel(page, *centre_of(page, ".plan-marker[data-kind='aed'] .marker-icon")))
-    assert page.evaluate(
-        "getComputedStyle(document.querySelector('.plan-marker .marker-text')).backgroundColor") == "rgba(0, 0, 0, 0.86)"
+    label_ground = "getComputedStyle(document.querySelector('.plan-marker .marker-text')).backgroundColor"
+    assert page.evaluate(label_ground) == "rgba(0, 0, 0, 0.86)"  # light text on dark at night
     screenshot(page, "markers-in-car-night")
 
     # Offline: the saved copy of the plan still draws its markers, icons from the shell's sprite.
