@@ -36,6 +36,7 @@ from converters.plan_drawing import (
     draw_north,
     draw_sketches,
 )
+from converters.stitch import Raster
 
 __all__ = ["PAPERS", "Card", "CardContact", "Floor", "KindStyle", "Mark", "Packet", "Paper", "Sketch",
            "build_packet", "plan_pixels"]
@@ -253,6 +254,21 @@ def sheet_for(paper: Paper, floor: Floor, kinds: Mapping[str, KindStyle], exerci
     return landscape if sizes[1] > sizes[0] * 1.02 else portrait
 
 
+def insert_plan(document: pymupdf.Document, page: pymupdf.Page, rect: pymupdf.Rect, image: bytes | Raster) -> None:
+    """The plan image into ``rect``: PNG or JPEG bytes as they are, a ``Raster`` as an image
+    stream written directly, already compressed, so MuPDF never decodes or deflates it."""
+    if isinstance(image, bytes):
+        page.insert_image(rect, stream=image, keep_proportion=False)
+        return
+    xref = document.get_new_xref()
+    colourspace = "/DeviceGray" if image.grey else "/DeviceRGB"
+    document.update_object(xref, f"<</Type/XObject/Subtype/Image/Width {image.width}/Height {image.height}"
+                                 f"/ColorSpace{colourspace}/BitsPerComponent 8>>")
+    document.update_stream(xref, image.data, compress=False)  # stored as given: the bytes are deflated...
+    document.xref_set_key(xref, "Filter", "/FlateDecode")  # ...so they say so (and the writer leaves them be)
+    page.insert_image(rect, xref=xref, keep_proportion=False)
+
+
 def _floor_page(document: pymupdf.Document, icons: Icons, packet: Packet, floor: Floor, number: int,
                 total: int) -> None:
     width, height = sheet_for(packet.paper, floor, packet.kinds, bool(packet.exercise))
@@ -266,7 +282,7 @@ def _floor_page(document: pymupdf.Document, icons: Icons, packet: Packet, floor:
     text.line(width - MARGIN, y + 18, f"{packet.card.building_name} · floor {number - 1} of {total - 1}", 9,
               colour=MUTED, align="right")
     image, legend, columns = _layout(width, height, floor, packet.kinds, bool(packet.exercise))
-    page.insert_image(image, stream=floor.image, keep_proportion=False)
+    insert_plan(document, page, image, floor.image)
     draw_grid(page, text, image, floor, scale)
     draw_marks(page, text, icons, image, floor.marks, scale)
     draw_sketches(page, text, icons, image, floor.sketches, scale)

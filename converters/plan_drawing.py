@@ -20,6 +20,8 @@ from html import escape
 
 import pymupdf
 
+from converters.stitch import Raster
+
 INK = (0.07, 0.09, 0.15)
 MUTED = (0.35, 0.38, 0.45)
 RED = (0.73, 0.11, 0.11)
@@ -50,7 +52,7 @@ class Sketch:
 @dataclass(frozen=True)
 class Floor:
     label: str
-    image: bytes  # PNG or JPEG of the whole page, any resolution, same aspect as width x height
+    image: bytes | Raster  # the whole page, any resolution, same aspect as width x height
     width: int  # the page's full-zoom pixels: the grid is defined on these
     height: int
     grid_columns: Sequence[str]  # "A", "B"... (floorplans.grid)

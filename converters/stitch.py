@@ -11,9 +11,11 @@ Pure functions over bytes: must not import pymupdf, Flask, SQLAlchemy, storage o
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from converters.tiling import TILE_SIZE, grid_size, level_size, parse_hex_colour
 
@@ -92,3 +94,36 @@ def encode(image: Image.Image, *, line_art: bool) -> bytes:
     else:
         image.save(buffer, "JPEG", quality=85, optimize=True)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Raster:
+    """Pixels ready for a PDF image stream: 8-bit grey or RGB rows, zlib-compressed
+    (PDF's FlateDecode).  The packet puts line art on paper this way, not as PNG: MuPDF
+    would decode a PNG and deflate it again, and encoding, decoding and deflating were
+    three quarters of a 25-sheet tabloid packet's time (bench/exports.py: 12.0 s, now 3.5 s)."""
+
+    width: int
+    height: int
+    grey: bool
+    data: bytes
+
+
+def is_grey(image: Image.Image) -> bool:
+    """Whether every pixel of an RGB image is a grey (R = G = B), as black-and-white
+    line art is once posterized (converters.tiling)."""
+    red, green, blue = image.split()
+    return ImageChops.difference(red, green).getbbox() is None and ImageChops.difference(green, blue).getbbox() is None
+
+
+def for_pdf(image: Image.Image, *, line_art: bool) -> Raster | bytes:
+    """A plan image for the packet: line art as a ``Raster`` (grey when it has no colour,
+    a third of the bytes), scans as JPEG, which a PDF embeds as it is."""
+    if not line_art:
+        return encode(image, line_art=False)
+    grey = is_grey(image)
+    pixels = (image.convert("L") if grey else image.convert("RGB")).tobytes()
+    # Level 6, zlib's default: what MuPDF itself used when it deflated the decoded PNG, so
+    # packets are no bigger (level 3 made colour ones ~40% bigger for 0.1 s less); zlib
+    # lets go of the GIL, so the packet's two threads compress two pages at once.
+    return Raster(image.width, image.height, grey, zlib.compress(pixels, 6))

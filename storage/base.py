@@ -141,7 +141,7 @@ class Storage(abc.ABC):
     publish a set of objects (a tile pyramid) write its manifest last.
     """
 
-    #: Threads used by :meth:`put_many`; backends set it in their constructor.
+    #: Threads used by :meth:`put_many` and :meth:`get_many`; backends set it in their constructor.
     max_workers: int = 1
 
     @abc.abstractmethod
@@ -280,6 +280,39 @@ class Storage(abc.ABC):
                 f"in {self.describe()}; first error: {first}"
             ) from first
         return stored
+
+    def get_many(self, keys: Iterable[str], *, workers: int | None = None) -> dict[str, bytes | None]:
+        """Read many small objects concurrently (``workers`` threads, at most and by default
+        :attr:`max_workers`, so callers running several at once can share the connection
+        pool): each key's
+        bytes, or None for a missing object.  Every key is validated first; any other
+        failure raises :class:`StorageError` once the reads in flight have finished.
+
+        For readers that need a whole set at once (a page's tiles, for an export): over a
+        network each read waits a round trip, so one at a time would cost their sum."""
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        if not wanted:
+            return {}
+
+        def read(key: str) -> bytes | None:
+            try:
+                return self.get(key)
+            except FileNotFoundError:
+                return None
+
+        workers = max(1, min(self.max_workers, workers or self.max_workers, len(wanted)))
+        if workers == 1:
+            return {key: read(key) for key in wanted}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="storage-get") as pool:
+            futures = {key: pool.submit(read, key) for key in wanted}
+            failures = [future.exception() for future in futures.values() if future.exception() is not None]
+            if failures:
+                first = failures[0]
+                if isinstance(first, StorageError):
+                    raise first
+                raise StorageError(f"get_many: {len(failures)} of {len(wanted)} read(s) failed in "
+                                   f"{self.describe()}; first error: {first}") from first
+            return {key: future.result() for key, future in futures.items()}
 
     def _put_one(
         self, key: str, source: bytes | os.PathLike[str], content_type: str | None

@@ -173,3 +173,35 @@ def test_levels_for_paper_and_budget() -> None:
     assert stitch.zoom_for(6736, 4764, 5, 100_000) == 4  # within the budget
     with pytest.raises(ValueError, match="budget"):
         stitch.stitch(lambda c, r: None, 6736, 4764, 5, 5)
+
+
+@pytest.mark.parametrize("colour", [(20, 20, 20), (200, 30, 30)])
+def test_line_art_goes_on_paper_as_its_own_pixels(colour: tuple[int, int, int]) -> None:
+    # A plan image given as a Raster (grey or RGB rows, already deflated) must come out of
+    # the PDF exactly as it went in: the same pixels, the same size, grey kept grey.
+    image = Image.new("RGB", (400, 250), "white")
+    image.paste(colour, (100, 50, 300, 200))
+    image.paste((128, 128, 128), (0, 0, 40, 250))
+    raster = stitch.for_pdf(image, line_art=True)
+    assert isinstance(raster, stitch.Raster) and raster.grey is (colour[0] == colour[1] == colour[2])
+    document = build(floors=[floor(3200, 2000, image=raster)])
+    (xref, *_), = document[1].get_images()
+    extracted = pymupdf.Pixmap(document, xref)
+    assert (extracted.width, extracted.height) == (400, 250)
+    assert extracted.n == (1 if raster.grey else 3)
+    assert Image.frombytes("L" if raster.grey else "RGB", (400, 250), extracted.samples).convert("RGB").tobytes() \
+        == image.tobytes()
+    # And the plan is where the page shows it: the square's colour is what most of a patch
+    # inside it shows (grid lines may cross the patch).
+    box = pymupdf.Rect(document[1].get_image_info()[0]["bbox"])
+    x, y = box.x0 + box.width * 0.4, box.y0 + box.height * 0.45
+    shown = document[1].get_pixmap(dpi=72, clip=pymupdf.Rect(x, y, x + 8, y + 8))
+    patch = Image.frombytes("RGB", (shown.width, shown.height), shown.samples)
+    _count, common = max(patch.getcolors(256) or [(0, (0, 0, 0))])
+    assert max(abs(a - b) for a, b in zip(common, colour, strict=True)) <= 3
+
+
+def test_scans_go_on_paper_as_jpeg() -> None:
+    image = Image.effect_noise((300, 200), 60).convert("RGB")
+    data = stitch.for_pdf(image, line_art=False)
+    assert isinstance(data, bytes) and data[:3] == b"\xff\xd8\xff"

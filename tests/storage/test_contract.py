@@ -238,6 +238,33 @@ def test_put_many_lets_the_callers_own_error_through(store: Storage) -> None:
         store.put_many(broken_render())
 
 
+def test_get_many_reads_everything_at_once_and_missing_is_none(store: Storage) -> None:
+    store.put_many((f"tiles/3/{i}.webp", f"tile {i}".encode(), None) for i in range(60))
+    wanted = [f"tiles/3/{i}.webp" for i in range(60)] + ["tiles/3/absent.webp", "tiles/3/0.webp"]
+    seen_threads: set[str] = set()
+    real_get = store.get
+
+    def counting_get(key: str) -> bytes:
+        seen_threads.add(threading.current_thread().name)
+        return real_get(key)
+
+    store.get = counting_get  # type: ignore[method-assign]
+    found = store.get_many(wanted)
+    assert found == {**{f"tiles/3/{i}.webp": f"tile {i}".encode() for i in range(60)}, "tiles/3/absent.webp": None}
+    # Concurrent for real (the backend's pool), and one thread when asked for one.
+    assert len(seen_threads) > 1 and all(name.startswith("storage-get") for name in seen_threads)
+    seen_threads.clear()
+    assert store.get_many(wanted[:5], workers=1) == {key: found[key] for key in wanted[:5]}
+    assert seen_threads == {threading.current_thread().name}
+    assert store.get_many([]) == {}
+
+
+def test_get_many_refuses_an_invalid_key_before_reading(store: Storage) -> None:
+    store.put("a.webp", b"a")
+    with pytest.raises(InvalidKey):
+        store.get_many(["a.webp", "../escape"])
+
+
 # -- invalid keys --------------------------------------------------------------
 
 INVALID_KEYS = [

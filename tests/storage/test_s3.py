@@ -195,6 +195,15 @@ def test_put_many_with_some_failures_raises_storage_error(s3_store: S3Storage) -
     assert not progress or progress[-1] == len(stored)
 
 
+def test_get_many_with_a_failed_read_is_a_storage_error(s3_store: S3Storage) -> None:
+    s3_store.put_many((f"tiles/1/{i}.webp", b"tile", None) for i in range(40))
+    faults = Faults(s3_store, "GetObject")
+    faults.when(lambda _attempt, url: url.endswith("/17.webp"), _answer(403, ACCESS_DENIED))
+    with pytest.raises(StorageError, match="AccessDenied"):
+        s3_store.get_many(f"tiles/1/{i}.webp" for i in range(40))
+    assert len(faults.attempts) >= 40  # every read was tried (none left running behind)
+
+
 def test_put_file_failure_is_a_storage_error(s3_store: S3Storage, tmp_path: Path) -> None:
     faults = Faults(s3_store, "PutObject")
     faults.when(lambda _attempt, _url: True, _answer(403, ACCESS_DENIED))
