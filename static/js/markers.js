@@ -125,9 +125,26 @@
       });
     }
     if (visible) group.addTo(viewer.map);
+    placeLabels();
     el.dataset.markersShown = String(visible ? markersOf(page || {}).length : 0);
     if (editor) editor.floorChanged(page);
     api.layer = group;
+  }
+
+  /* A label that would run off the right edge of the map goes on the icon's left, so
+     "B2 Ramp door" by the east wall is read whole, not cut to "B2 Ramp d". */
+  function placeLabels() {
+    if (!viewer || !visible) return;
+    var width = viewer.map.getSize().x;
+    Object.keys(drawn).forEach(function (id) {
+      var marker = drawn[id];
+      var node = marker.getElement();
+      var text = node && node.querySelector(".marker-text");
+      if (!text) return;
+      var x = viewer.map.latLngToContainerPoint(marker.getLatLng()).x;
+      var needed = 14 + 3 + text.offsetWidth + 6; // half the icon, the gap, the label, a margin
+      node.classList.toggle("text-left", x + needed > width && x - needed >= 0);
+    });
   }
 
   function setVisible(on) {
@@ -156,6 +173,7 @@
       toggle.addEventListener("click", function () { setVisible(!visible); });
     }
     el.addEventListener("plan:floor", function () { redraw(); });
+    viewer.map.on("zoomend moveend resize", placeLabels);
     if (editable) editor = makeEditor();
     redraw();
   }

@@ -190,3 +190,41 @@ def test_partner_places_markers_and_an_officer_sees_them(live_site: LiveSite, ch
     car.set_offline(False)
     car.close()
     assert errors == []
+
+
+def test_labels_by_the_edge_of_the_plan_are_read_whole(live_site: LiveSite, chromium: Any) -> None:
+    # A door by the east wall: its label would run off the screen on the icon's right, so it
+    # goes on the left; one by the west wall keeps the right side.  Whole labels, both.
+    errors: list[str] = []
+    chapel = live_site.buildings["chapel"]
+    with live_site.db():
+        page_id = db.session.get(type(chapel), chapel.id).published_version.pages[0].id
+        db.session.add_all([
+            Marker(building_id=chapel.id, page_id=page_id, kind="door", x=0.985, y=0.5, number=2, side="B",
+                   label="Ramp door, east"),
+            Marker(building_id=chapel.id, page_id=page_id, kind="door", x=0.015, y=0.6, number=4, side="D",
+                   label="Fire exit, west"),
+        ])
+        db.session.commit()
+    for width in (1024, 560):
+        car = chromium.new_context(viewport={"width": width, "height": 768})
+        car.set_default_timeout(15_000)
+        page = watch(car.new_page(), errors)
+        sign_in(page, live_site, live_site.users["officer"], f"/r/buildings/{chapel.id}/plan")
+        page.wait_for_selector("[data-plan][data-ready='0']")
+        page.wait_for_selector(".plan-marker[data-kind='door']")
+        plan = page.locator("[data-plan]").bounding_box()
+        for text in ("B2 Ramp door, east", "D4 Fire exit, west"):
+            label = page.locator(f".marker-text:has-text('{text}')")
+            assert label.inner_text() == text
+            assert label.evaluate("node => node.scrollWidth <= node.clientWidth")  # not cut short by its ellipsis
+            box = label.bounding_box()
+            assert plan["x"] <= box["x"] and box["x"] + box["width"] <= plan["x"] + plan["width"], (width, text, box)
+        # On the wide screen the portrait page leaves room on its right; on the narrow one
+        # it does not, and the east label has moved to the icon's left.
+        east = page.locator(".plan-marker:has-text('B2 Ramp door, east')")
+        assert ("text-left" in east.get_attribute("class")) is (width < 1024), width
+        assert "text-left" not in page.locator(".plan-marker:has-text('D4 Fire exit, west')").get_attribute("class")
+        screenshot(page, f"markers-in-car-edges-{width}")
+        car.close()
+    assert errors == []
