@@ -29,6 +29,7 @@ from floorplans.models import (
 )
 from floorplans.services import audit
 from floorplans.services.exercises import require_open
+from floorplans.services.markers import label_key
 
 #: The colours a planner draws with: few, far apart, and none of them the real markers'
 #: own family colours' exact shade, so a drawing never passes for the record.
@@ -235,3 +236,38 @@ def item_json(item: ExerciseItem) -> dict[str, Any]:
         "by": item.created_by.email if item.created_by else "",
         "updated_at": item.updated_at.isoformat(timespec="seconds") if item.updated_at else "",
     }
+
+
+# --- a new plan under the drawings ------------------------------------------------------
+
+def follow_plan(previous: PlanVersion | None, new: PlanVersion) -> int:
+    """When ``new`` replaces ``previous`` as the building's plan, the exercises' drawings on
+    ``previous`` move onto ``new``'s page of the same label (as the real markers carry over),
+    at the same page-relative place, so planners keep seeing what they drew.  A drawing on a
+    floor the new plan has no longer stays where it was (counted in the audit).  Returns how
+    many moved."""
+    if previous is None or previous.id == new.id:
+        return 0
+    pages = {page.id: page for page in previous.pages}
+    if not pages:
+        return 0
+    drawn = db.session.scalars(select(ExerciseItem).where(ExerciseItem.page_id.in_(list(pages)))
+                               .order_by(ExerciseItem.id)).all()
+    if not drawn:
+        return 0
+    targets: dict[str, PlanPage] = {}
+    for page in new.pages:  # in the partner's order: the first of two same-named pages wins
+        targets.setdefault(label_key(page.label), page)
+    moved, stayed = 0, 0
+    for item in drawn:
+        target = targets.get(label_key(pages[item.page_id].label))
+        if target is None:
+            stayed += 1
+            continue
+        item.page = target
+        moved += 1
+    db.session.flush()
+    audit.record("exercise.items.follow", building=new.building, target=new, detail={
+        "from": previous.number, "to": new.number, "moved": moved, "stayed": stayed,
+    })  # fmt: skip
+    return moved

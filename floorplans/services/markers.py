@@ -294,7 +294,7 @@ def confirm_all(version: PlanVersion, *, by: User) -> int:
 
 # --- carrying over to a new version ----------------------------------------------------
 
-def _label_key(label: str) -> str:
+def label_key(label: str) -> str:
     """Page labels match whatever the case and spacing: "Ground  Floor" is "ground floor"."""
     return " ".join(label.casefold().split())
 
@@ -318,10 +318,10 @@ def carry_over(previous: PlanVersion | None, new: PlanVersion) -> CarryReport | 
         return None
     targets: dict[str, PlanPage] = {}
     for page in new.pages:  # in the partner's order: the first of two same-named pages wins
-        targets.setdefault(_label_key(page.label), page)
+        targets.setdefault(label_key(page.label), page)
     report = CarryReport()
     for marker in old:
-        target = targets.get(_label_key(marker.page.label))
+        target = targets.get(label_key(marker.page.label))
         if target is None:
             report.not_carried += 1
             if marker.page.label not in report.pages_without_match:

@@ -22,7 +22,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_read, can_read_of
-from floorplans.services import audit, markers
+from floorplans.services import audit, exercise_items, markers
 
 CHUNK = 1024 * 1024
 
@@ -236,8 +236,10 @@ def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
     audit.record("plan.publish", building=building, target=version, detail={
         "number": version.number, "replaces": current.number if current is not None else None,
     })  # fmt: skip
-    # The markers of the plan it replaces follow onto pages of the same name, flagged for checking.
+    # The markers of the plan it replaces follow onto pages of the same name, flagged for checking,
+    # and so do the exercises' drawings (scratch: moved, not copied, and not flagged).
     markers.carry_over(current, version)
+    exercise_items.follow_plan(current, version)
     return True
 
 

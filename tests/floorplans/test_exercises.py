@@ -273,3 +273,45 @@ def test_editing_keeps_the_shape_and_checks_the_result(planner: User, make_build
             exercise_items.update_item(area, body)
         assert field in fields_of(error)
     assert area.points == [[0, 0], [1, 0], [1, 1]] and area.shape == "area"
+
+
+def test_drawings_follow_a_new_plan_by_floor_name_and_the_real_record_stays(planner: User, make_user,
+                                                                          make_building) -> None:  # type: ignore[no-untyped-def]
+    from floorplans.models.planning import Marker
+    from floorplans.services import markers, plans
+
+    hall = make_building()
+    first = plan_of(hall)
+    floor1, floor2 = first.pages
+    partner = make_user(Role.PARTNER, organisation=hall.organisation)
+    markers.place(floor1, {"kind": "aed", "x": 0.5, "y": 0.5}, by=partner)
+    exercise = new_exercise(planner, hall)
+    cordon = exercise_items.add_item(exercise, hall, {"page_id": floor1.id, "shape": "area",
+                                                      "points": [[0.1, 0.1], [0.4, 0.1], [0.4, 0.3]]}, by=planner)
+    staging = exercise_items.add_item(exercise, hall, {"page_id": floor2.id, "shape": "note",
+                                                       "points": [[0.9, 0.1]], "label": "Staging"}, by=planner)
+    db.session.commit()
+
+    # The partner's new set: floor 1 spelled otherwise, no floor 2, a mezzanine.
+    second = PlanVersion(building=hall, number=2, state=VersionState.READY.value, original_sha256="1" * 64,
+                         original_bytes=1, page_count=2,
+                         pages=[PlanPage(number=n, position=n, label=label, width=1000, height=800, tile_size=256,
+                                         max_zoom=2) for n, label in ((1, "Mezzanine"), (2, " FLOOR  1"))])
+    db.session.add(second)
+    db.session.flush()
+    assert plans.publish(second)
+    db.session.commit()
+    db.session.expire_all()
+    new_floor1 = second.pages[1]
+    assert cordon.page_id == new_floor1.id and cordon.points == [[0.1, 0.1], [0.4, 0.1], [0.4, 0.3]]
+    assert staging.page_id == floor2.id  # no floor 2 any more: it stays where it was drawn
+    follow = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "exercise.items.follow")).one()
+    assert follow.detail == {"from": 1, "to": 2, "moved": 1, "stayed": 1}
+    # The real record: the partner's marker carried over as markers do, the old one untouched.
+    real = db.session.scalars(select(Marker).where(Marker.building_id == hall.id).order_by(Marker.id)).all()
+    assert [(m.page_id, m.needs_confirmation) for m in real] == [(floor1.id, False), (new_floor1.id, True)]
+
+    assert plans.publish(first)  # back to the first plan: the drawing comes back with it
+    db.session.commit()
+    db.session.expire_all()
+    assert cordon.page_id == floor1.id and staging.page_id == floor2.id
