@@ -15,11 +15,12 @@ from floorplans.models import AuditEvent, Building, Exercise, PlanPage, PlanVers
 from floorplans.services import exercise_items, exercises
 
 
-def plan_of(building: Building, state: VersionState = VersionState.READY, *, publish: bool = True) -> PlanVersion:
+def plan_of(building: Building, state: VersionState = VersionState.READY, *, publish: bool = True,
+            labels: tuple[str, ...] = ("Floor 1", "Floor 2")) -> PlanVersion:
     version = PlanVersion(building=building, number=len(building.plan_versions) + 1, state=state.value,
-                          original_sha256="0" * 64, original_bytes=1, page_count=2,
-                          pages=[PlanPage(number=n, position=n, label=f"Floor {n}", width=1000, height=800,
-                                          tile_size=256, max_zoom=2) for n in (1, 2)])
+                          original_sha256="0" * 64, original_bytes=1, page_count=len(labels),
+                          pages=[PlanPage(number=n, position=n, label=label, width=1000, height=800,
+                                          tile_size=256, max_zoom=2) for n, label in enumerate(labels, start=1)])
     db.session.add(version)
     db.session.flush()
     if publish:
@@ -293,12 +294,7 @@ def test_drawings_follow_a_new_plan_by_floor_name_and_the_real_record_stays(plan
     db.session.commit()
 
     # The partner's new set: floor 1 spelled otherwise, no floor 2, a mezzanine.
-    second = PlanVersion(building=hall, number=2, state=VersionState.READY.value, original_sha256="1" * 64,
-                         original_bytes=1, page_count=2,
-                         pages=[PlanPage(number=n, position=n, label=label, width=1000, height=800, tile_size=256,
-                                         max_zoom=2) for n, label in ((1, "Mezzanine"), (2, " FLOOR  1"))])
-    db.session.add(second)
-    db.session.flush()
+    second = plan_of(hall, publish=False, labels=("Mezzanine", " FLOOR  1"))
     assert plans.publish(second)
     db.session.commit()
     db.session.expire_all()
