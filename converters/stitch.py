@@ -122,7 +122,7 @@ def for_pdf(image: Image.Image, *, line_art: bool) -> Raster | bytes:
     if not line_art:
         return encode(image, line_art=False)
     grey = is_grey(image)
-    pixels = (image.convert("L") if grey else image.convert("RGB")).tobytes()
+    pixels = (image.convert("L") if grey else image if image.mode == "RGB" else image.convert("RGB")).tobytes()
     # Level 6, zlib's default: what MuPDF itself used when it deflated the decoded PNG, so
     # packets are no bigger (level 3 made colour ones ~40% bigger for 0.1 s less); zlib
     # lets go of the GIL, so the packet's two threads compress two pages at once.

@@ -13,7 +13,7 @@ import abc
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -282,11 +282,11 @@ class Storage(abc.ABC):
         return stored
 
     def get_many(self, keys: Iterable[str], *, workers: int | None = None) -> dict[str, bytes | None]:
-        """Read many small objects concurrently (``workers`` threads, at most and by default
-        :attr:`max_workers`, so callers running several at once can share the connection
-        pool): each key's
-        bytes, or None for a missing object.  Every key is validated first; any other
-        failure raises :class:`StorageError` once the reads in flight have finished.
+        """Read many small objects concurrently and return each key's bytes, or None for a
+        missing object.  ``workers`` threads, at most and by default :attr:`max_workers`
+        (callers running several at once share the connection pool).  Every key is validated
+        first; any other failure raises :class:`StorageError`: reads not yet started are
+        dropped, those in flight finish first.
 
         For readers that need a whole set at once (a page's tiles, for an export): over a
         network each read waits a round trip, so one at a time would cost their sum."""
@@ -305,14 +305,17 @@ class Storage(abc.ABC):
             return {key: read(key) for key in wanted}
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="storage-get") as pool:
             futures = {key: pool.submit(read, key) for key in wanted}
-            failures = [future.exception() for future in futures.values() if future.exception() is not None]
-            if failures:
-                first = failures[0]
-                if isinstance(first, StorageError):
-                    raise first
-                raise StorageError(f"get_many: {len(failures)} of {len(wanted)} read(s) failed in "
-                                   f"{self.describe()}; first error: {first}") from first
-            return {key: future.result() for key, future in futures.items()}
+            _done, pending = wait(futures.values(), return_when=FIRST_EXCEPTION)
+            for future in pending:  # a store that fails once will likely fail the rest
+                future.cancel()
+        failures = [f.exception() for f in futures.values() if not f.cancelled() and f.exception() is not None]
+        if failures:
+            first = failures[0]
+            if isinstance(first, StorageError):
+                raise first
+            raise StorageError(f"get_many: {len(failures)} of {len(wanted)} read(s) failed in "
+                               f"{self.describe()}; first error: {first}") from first
+        return {key: future.result() for key, future in futures.items()}
 
     def _put_one(
         self, key: str, source: bytes | os.PathLike[str], content_type: str | None

@@ -136,15 +136,17 @@
   function placeLabels() {
     if (!viewer || !visible) return;
     var width = viewer.map.getSize().x;
-    Object.keys(drawn).forEach(function (id) {
+    // Measure every label first, then move them: one layout, not one per marker.
+    var sides = Object.keys(drawn).map(function (id) {
       var marker = drawn[id];
       var node = marker.getElement();
       var text = node && node.querySelector(".marker-text");
-      if (!text) return;
+      if (!text) return null;
       var x = viewer.map.latLngToContainerPoint(marker.getLatLng()).x;
       var needed = 14 + 3 + text.offsetWidth + 6; // half the icon, the gap, the label, a margin
-      node.classList.toggle("text-left", x + needed > width && x - needed >= 0);
+      return [node, x + needed > width && x - needed >= 0];
     });
+    sides.forEach(function (side) { if (side) side[0].classList.toggle("text-left", side[1]); });
   }
 
   function setVisible(on) {
