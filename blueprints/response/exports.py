@@ -8,6 +8,7 @@ a place of worship's security plan should not linger in a shared browser's cache
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Response, render_template, request
 from flask.typing import ResponseReturnValue
@@ -49,13 +50,25 @@ def flag(name: str) -> bool:
     return value.lower() not in ("0", "no", "false", "off", "")
 
 
+#: What the export page's script sends to learn that its download has arrived: a random
+#: token of its own (no secret; it only ever comes back to the page that made it).
+DOWNLOAD_TOKEN = re.compile(r"[A-Za-z0-9]{8,32}")
+
+
 def packet_response(user: User, building_id: int, channel: str) -> Response:
     download = exports.packet_download(
         user, building_id, paper=request.args.get("paper", "letter"), exercise_id=optional_int("exercise"),
         channel=channel, ip_address=request.remote_addr or "",
     )
     db.session.commit()
-    return attachment(download.data, download.filename, download.mimetype)
+    response = attachment(download.data, download.filename, download.mimetype)
+    token = request.args.get("ready", "")
+    if DOWNLOAD_TOKEN.fullmatch(token):
+        # A download fires no event in the page: this cookie is how "Preparing the packet..."
+        # learns that the file has arrived (incar.js).
+        response.set_cookie("packet_ready", token, max_age=60, path=request.path.rsplit("/", 1)[0],
+                            samesite="Strict", secure=request.is_secure)
+    return response
 
 
 def geojson_response(user: User, building_id: int, channel: str) -> Response:

@@ -245,4 +245,42 @@
   document.querySelectorAll("[data-keep-offline]").forEach(function (box) {
     box.querySelector("[data-keep-offline-start]").addEventListener("click", function () { keepOffline(box); });
   });
+
+  /* Print & export: a large set takes seconds to print (bench/exports.py), and a download
+     fires no event in the page.  While the packet is made the button waits and says so; the
+     server answers the file with a cookie holding this form's token, and that ends the wait. */
+  var packetForm = document.querySelector("[data-packet-form]");
+  if (packetForm) {
+    var packetButton = packetForm.querySelector("[data-packet-button]");
+    var packetStatus = document.querySelector("[data-packet-status]");
+    var packetWait = null;
+    var packetSay = function (text) { packetStatus.textContent = text; packetStatus.hidden = !text; };
+    var packetDone = function (text) {
+      clearInterval(packetWait);
+      packetWait = null;
+      packetButton.disabled = false;
+      packetSay(text);
+    };
+    packetForm.addEventListener("submit", function () {
+      var token = "";
+      var bytes = new Uint8Array(12);
+      crypto.getRandomValues(bytes);
+      bytes.forEach(function (b) { token += ("0" + b.toString(16)).slice(-2); });
+      packetForm.querySelector("[data-packet-token]").value = token;
+      var floors = Number(packetForm.dataset.floors) || 0;
+      // Disabled after the submission has read the form (a disabled button would still send it).
+      setTimeout(function () { packetButton.disabled = true; }, 0);
+      packetSay("Preparing the packet: the card and " + floors + (floors === 1 ? " floor" : " floors") +
+        "… A large set can take a minute.");
+      var started = Date.now();
+      if (packetWait) clearInterval(packetWait);
+      packetWait = setInterval(function () {
+        if (document.cookie.split("; ").indexOf("packet_ready=" + token) !== -1) {
+          packetDone("The packet is downloaded: see your browser's downloads.");
+        } else if (Date.now() - started > 180000) {
+          packetDone("");
+        }
+      }, 250);
+    });
+  }
 })();

@@ -222,3 +222,37 @@ def test_the_next_officer_on_the_laptop_starts_without_the_last_ones_copies(live
     assert not page.evaluate(saved % f"/r/buildings/{mosque.id}")
     assert page.locator(".recent").count() == 0  # and the find page shows only their own views
     assert PAGE_ERRORS == []
+
+
+def test_printing_the_packet_says_it_is_being_prepared_until_it_arrives(live_site: LiveSite, car: Any) -> None:
+    mosque = live_site.buildings["mosque"]
+    page = car.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, live_site, live_site.users["officer"], f"/r/buildings/{mosque.id}/export")
+    page.wait_for_selector("[data-packet-form]")
+    status = page.locator("[data-packet-status]")
+    assert not status.is_visible()
+    # Every text the status line shows, however quickly the packet comes.
+    page.evaluate("""() => {
+        window.statusTexts = [];
+        const node = document.querySelector('[data-packet-status]');
+        new MutationObserver(() => window.statusTexts.push(node.textContent))
+            .observe(node, {childList: true, characterData: true, subtree: true});
+    }""")
+    page.select_option("#paper", "tabloid")
+    with page.expect_download() as arrival:
+        page.click("[data-packet-button]")
+    download = arrival.value
+    assert download.suggested_filename == "masjid-al-noor-packet-tabloid.pdf"
+    with open(download.path(), "rb") as pdf:
+        assert pdf.read(5) == b"%PDF-"
+    page.wait_for_selector("[data-packet-status]:has-text('The packet is downloaded')")
+    texts = page.evaluate("window.statusTexts")
+    assert texts[0] == "Preparing the packet: the card and 5 floors… A large set can take a minute.", texts
+    assert page.locator("[data-packet-button]").is_enabled()  # ready for another paper
+    screenshot(page, "export-packet-downloaded")
+    with live_site.db():
+        printed = db.session.scalars(select(AccessEvent).where(AccessEvent.action == "export.packet")).all()
+        assert [(event.building_id, event.user_id) for event in printed] == [(mosque.id, live_site.users["officer"].id)]
+    assert errors == []
