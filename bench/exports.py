@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,10 +34,9 @@ def s3_bucket() -> Iterator[str]:
     """A bucket on a moto S3 server in its own process; yields its storage URL, with boto3's
     standard settings (environment) pointed at it."""
     import boto3
+    from load import free_port  # bench/load.py, beside this script
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -67,13 +65,11 @@ def main() -> None:
                         help="with --s3, wait this long before each object read, as a network round trip would "
                              "(moto on loopback answers in about a millisecond; S3 from a data centre in ~10-30)")
     args = parser.parse_args()
-    with contextlib.ExitStack() as stack:
-        storage_url = stack.enter_context(s3_bucket()) if args.s3 else None
+    with s3_bucket() if args.s3 else contextlib.nullcontext(None) as storage_url:
         run(args, storage_url)
 
 
 def run(args: argparse.Namespace, storage_url: str | None) -> None:
-
     from floorplans import create_app
     from floorplans.db import db
 

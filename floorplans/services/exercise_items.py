@@ -29,7 +29,7 @@ from floorplans.models import (
 )
 from floorplans.services import audit
 from floorplans.services.exercises import require_open
-from floorplans.services.markers import label_key
+from floorplans.services.markers import label_key, pages_by_label
 
 #: The colours a planner draws with: few, far apart, and none of them the real markers'
 #: own family colours' exact shade, so a drawing never passes for the record.
@@ -255,9 +255,7 @@ def follow_plan(previous: PlanVersion | None, new: PlanVersion) -> int:
                                .order_by(ExerciseItem.id)).all()
     if not drawn:
         return 0
-    targets: dict[str, PlanPage] = {}
-    for page in new.pages:  # in the partner's order: the first of two same-named pages wins
-        targets.setdefault(label_key(page.label), page)
+    targets = pages_by_label(new)
     moved, stayed = 0, 0
     for item in drawn:
         target = targets.get(label_key(pages[item.page_id].label))

@@ -299,6 +299,15 @@ def label_key(label: str) -> str:
     return " ".join(label.casefold().split())
 
 
+def pages_by_label(version: PlanVersion) -> dict[str, PlanPage]:
+    """``version``'s pages by ``label_key``, for what follows a page to a new version (markers
+    here, exercise drawings): of two same-named pages the first in the partner's order wins."""
+    pages: dict[str, PlanPage] = {}
+    for page in version.pages:
+        pages.setdefault(label_key(page.label), page)
+    return pages
+
+
 @dataclass
 class CarryReport:
     carried: int = 0
@@ -316,9 +325,7 @@ def carry_over(previous: PlanVersion | None, new: PlanVersion) -> CarryReport | 
     old = markers_of(previous)
     if not old or markers_of(new):
         return None
-    targets: dict[str, PlanPage] = {}
-    for page in new.pages:  # in the partner's order: the first of two same-named pages wins
-        targets.setdefault(label_key(page.label), page)
+    targets = pages_by_label(new)
     report = CarryReport()
     for marker in old:
         target = targets.get(label_key(marker.page.label))
