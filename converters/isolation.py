@@ -233,8 +233,13 @@ def render_pages(
     *,
     limits: RenderLimits = DEFAULT_RENDER_LIMITS,
     on_progress: Callable[[Progress], None] | None = None,
+    on_page: Callable[[PageResult], None] | None = None,
 ) -> list[PageResult]:
     """Render ``page_numbers`` (1-based) of ``pdf_path`` into ``out_dir/<number>/``.
+
+    ``on_page(result)`` is called with each page as soon as it is complete, before the
+    workers start the next: the caller can store it meanwhile (it must return quickly; an
+    exception it raises stops the render).
 
     Raises ``RenderFailed`` on the first page that fails, after removing that page's
     partial output; pages already rendered stay. ``Progress.tiles_total`` counts the pages
@@ -266,6 +271,8 @@ def render_pages(
             result = workers.render_page(number, out_dir / str(number), report)
             results.append(result)
             finished_tiles += result.tiles
+            if on_page is not None:
+                on_page(result)
             report(number, 0, 0)
         workers.finish(time.monotonic() + limits.wall_seconds)
     finally:

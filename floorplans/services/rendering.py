@@ -1,8 +1,9 @@
 """Rendering a plan version into tiles, storing them and publishing: the job's work.
 
 Each page is rendered in isolated child processes (``converters``), its tiles stored under
-the version's immutable keys, and its manifest written last.  Only when every page is stored
-does the version become ready and, if it is the newest, published.  A failure marks the
+the version's immutable keys while the workers render the next page (``_PageStore``), and
+its manifest written last.  Only when every page is stored does the version become ready
+and, if it is the newest, published.  A failure marks the
 version failed with a message for the partner and never touches the published plan.
 
 This module commits: it is the body of a job, and progress must be visible while it runs.
@@ -16,6 +17,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +30,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict
 from floorplans.models import PlanPage, PlanVersion, VersionState
 from floorplans.services.plans import publish, work_folder
-from storage import StorageError
+from storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +100,28 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
     progress = _Progress(version, on_progress)
     store = objects.get_storage()
     try:
-        with tempfile.TemporaryDirectory(prefix=f"render-{version.key}-", dir=work_folder()) as tmp:
+        # The pages' store closes (stops and waits for its thread) before the folder goes.
+        with (
+            tempfile.TemporaryDirectory(prefix=f"render-{version.key}-", dir=work_folder()) as tmp,
+            _PageStore(store, version.key) as storing,
+        ):
             folder = Path(tmp)
             pdf = folder / "original.pdf"
             pdf.write_bytes(store.get(objects.original_key(version.original_sha256)))
             pages = sorted(version.pages, key=lambda p: p.number)
             # One call for the whole document: the render workers start once, not per page.
-            results = _render(pdf, folder / "out", pages, progress)
+            results = _render(pdf, folder / "out", pages, progress, storing)
             version.tiles_total = sum(result.tiles for result in results)
             for page, result in zip(pages, results, strict=True):
-                _store_page(version, page, result, progress)
-                progress.save(force=True)
+                _describe(page, result)
+
+            def tick() -> None:
+                version.tiles_done = storing.tiles
+                progress.save()
+
+            storing.wait(tick)
+            version.tiles_done = version.tiles_total
+            progress.save(force=True)
     except converters.RenderFailed as failed:
         return _fail(version, str(failed))
     except converters.PdfRejected as rejected:
@@ -127,54 +140,111 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
     return version
 
 
-def _render(pdf: Path, out: Path, pages: list[PlanPage], progress: _Progress) -> list[converters.PageResult]:
+def _render(
+    pdf: Path, out: Path, pages: list[PlanPage], progress: _Progress, storing: _PageStore
+) -> list[converters.PageResult]:
     version = progress.version
 
     def seen(step: converters.Progress) -> None:
         version.pages_done = step.pages_done
         version.tiles_rendered = step.tiles_done
         version.tiles_total = max(version.tiles_total, step.tiles_total)
+        version.tiles_done = storing.tiles
         progress.save()
 
     results = converters.render_pages(pdf, out, [page.number for page in pages], limits=render_limits(),
-                                      on_progress=seen)
+                                      on_progress=seen, on_page=storing.add)
     version.tiles_rendered = sum(result.tiles for result in results)
     return results
 
 
-def _store_page(version: PlanVersion, page: PlanPage, result: converters.PageResult, progress: _Progress) -> None:
-    """Tiles first, the overview, then the manifest last: a reader that finds the manifest
-    knows every tile of the page is there."""
-    start = version.tiles_done
-    items: list[tuple[str, Path, str]] = []
-    for path in sorted(result.directory.rglob("*.webp")):
-        relative = path.relative_to(result.directory).parts
-        if relative == ("overview.webp",):
-            continue
-        z, x, y = int(relative[0]), int(relative[1]), int(Path(relative[2]).stem)
-        items.append((objects.tile_key(version.key, page.number, z, x, y), path, "image/webp"))
-    items.append((objects.overview_key(version.key, page.number), result.directory / "overview.webp", "image/webp"))
+class _PageStore:
+    """Stores each rendered page while the workers render the next one, so an upload's
+    storing overlaps its rendering instead of following it: with a store that answers
+    over a network (~20 ms a PUT) storing was half of a multi-sheet job, and such uploads
+    are published 15-30% sooner (docs/benchmarks.md, "Upload to published").
 
-    def stored(count: int) -> None:
-        version.tiles_done = start + min(count, result.tiles)
-        progress.save()
+    One thread, pages in order; each page's tiles, then its overview, then its manifest
+    last, so a reader that finds a manifest knows the page is whole. The thread only talks
+    to storage: the database session stays with the job's thread, which reads ``tiles``
+    to show progress. A storage failure stops the render at the next page and is raised
+    from ``add`` or ``wait``."""
 
-    store = objects.get_storage()
-    store.put_many(items, on_progress=stored)
+    def __init__(self, store: Storage, version_key: str) -> None:
+        self.store = store
+        self.version_key = version_key
+        self.tiles = 0  # tiles stored so far; written by the storing thread only
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store-pages")
+        self._futures: list[Future[None]] = []
+        self._stopping = False
+
+    def __enter__(self) -> _PageStore:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # After a failure: the page being stored stops between tiles, queued ones never start.
+        self._stopping = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, result: converters.PageResult) -> None:
+        self._raise_failure()
+        self._futures.append(self._pool.submit(self._store_page, result))
+
+    def wait(self, tick: Callable[[], None]) -> None:
+        """Until every page is stored, calling ``tick`` about every PROGRESS_EVERY seconds."""
+        pending = set(self._futures)
+        while pending:
+            _done, pending = wait(pending, timeout=PROGRESS_EVERY, return_when=FIRST_EXCEPTION)
+            self._raise_failure()
+            tick()
+
+    def _raise_failure(self) -> None:
+        for future in self._futures:
+            if future.done() and not future.cancelled() and future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+
+    def _store_page(self, result: converters.PageResult) -> None:
+        start, number = self.tiles, result.number
+        items: list[tuple[str, Path, str]] = []
+        for path in sorted(result.directory.rglob("*.webp")):
+            relative = path.relative_to(result.directory).parts
+            if relative == ("overview.webp",):
+                continue
+            z, x, y = int(relative[0]), int(relative[1]), int(Path(relative[2]).stem)
+            items.append((objects.tile_key(self.version_key, number, z, x, y), path, "image/webp"))
+        items.append((objects.overview_key(self.version_key, number), result.directory / "overview.webp",
+                      "image/webp"))
+
+        def stored(count: int) -> None:
+            if self._stopping:
+                raise _Stopped
+            self.tiles = start + min(count, result.tiles)
+
+        try:
+            self.store.put_many(items, on_progress=stored)
+        except _Stopped:
+            return
+        manifest = {
+            "version": self.version_key, "page": number, "width": result.width, "height": result.height,
+            "tile_size": result.tile_size, "min_zoom": result.min_zoom, "max_zoom": result.max_zoom,
+            "format": result.format, "kind": result.kind, "dpi": result.dpi, "background": result.background,
+            "tiles": result.tiles, "bytes": result.bytes,
+            "overview": {"width": result.overview_width, "height": result.overview_height},
+        }
+        self.store.put(objects.manifest_key(self.version_key, number), json.dumps(manifest).encode(),
+                       content_type="application/json")
+        self.tiles = start + result.tiles
+
+
+class _Stopped(Exception):
+    """The job is over (it failed elsewhere): stop storing the page."""
+
+
+def _describe(page: PlanPage, result: converters.PageResult) -> None:
     page.width, page.height = result.width, result.height
     page.tile_size, page.max_zoom = result.tile_size, result.max_zoom
     page.tile_format, page.kind, page.background = result.format, result.kind, result.background
     page.tiles, page.tile_bytes = result.tiles, result.bytes
-    manifest = {
-        "version": version.key, "page": page.number, "width": result.width, "height": result.height,
-        "tile_size": result.tile_size, "min_zoom": result.min_zoom, "max_zoom": result.max_zoom,
-        "format": result.format, "kind": result.kind, "dpi": result.dpi, "background": result.background,
-        "tiles": result.tiles, "bytes": result.bytes,
-        "overview": {"width": result.overview_width, "height": result.overview_height},
-    }
-    store.put(objects.manifest_key(version.key, page.number), json.dumps(manifest).encode(),
-              content_type="application/json")
-    version.tiles_done = start + result.tiles
 
 
 def _fail(version: PlanVersion, message: str) -> PlanVersion:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from converters import (
+    PageResult,
     PdfRejected,
     Progress,
     RenderFailed,
@@ -176,6 +177,35 @@ def test_progress_arrives_in_order_and_reaches_the_total(tmp_path: Path) -> None
     assert [step.page_number for step in seen] == sorted(step.page_number for step in seen)
     total = sum(result.tiles for result in results)
     assert (seen[-1].pages_done, seen[-1].tiles_done, seen[-1].tiles_total) == (2, total, total)
+
+
+def test_each_page_is_handed_over_when_complete(tmp_path: Path, worker_pids: list[int]) -> None:
+    """on_page gets each page once it is whole, before the next one is rendered, and an
+    exception it raises stops the render with no worker left behind."""
+    path = CORPUS / "plan-assembly-hall-raster-5pages-mixed-sizes.pdf"
+    handed: list[tuple[int, list[int]]] = []
+
+    def take(result: PageResult) -> None:
+        assert (result.directory / "overview.webp").exists()
+        assert sum(1 for _ in result.directory.rglob("*.webp")) == result.tiles + 1
+        handed.append((result.number, sorted(int(folder.name) for folder in (tmp_path / "all").iterdir())))
+
+    results = render_pages(path, tmp_path / "all", [2, 4, 5], limits=QUICK, on_page=take)
+    assert handed == [(2, [2]), (4, [2, 4]), (5, [2, 4, 5])]  # the next page not yet begun
+    assert [result.number for result in results] == [2, 4, 5]
+
+    class Refused(Exception):
+        pass
+
+    def refuse(result: PageResult) -> None:
+        handed.append((result.number, []))
+        raise Refused
+
+    handed.clear()
+    with pytest.raises(Refused):
+        render_pages(path, tmp_path / "refused", [1, 2, 3], limits=QUICK, on_page=refuse)
+    assert [number for number, _ in handed] == [1]
+    assert_all_gone(worker_pids)
 
 
 def test_isolated_validation_survives_a_crash(monkeypatch: pytest.MonkeyPatch, worker_pids: list[int]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
 import pytest
@@ -229,6 +230,80 @@ def test_storage_failing_mid_publish_shows_nothing_half_done_and_a_retry_complet
     assert building.published_version_id == version.id
     assert officer.get(f"/r/tiles/{version.key}/1/0/0/0.webp").status_code == 200
     assert version.attempts == 2
+
+
+def test_pages_are_stored_while_the_next_ones_render(app, make_user, make_building) -> None:
+    """Storing overlaps rendering: the first page of an upload is in storage, manifest and
+    all, while its later pages are still being rendered, and nothing is published until the
+    last page is stored."""
+    from floorplans.services import plans
+
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    app.config["JOBS_IMMEDIATE"] = False
+    with corpus("plan-assembly-hall-raster-5pages-mixed-sizes.pdf").open("rb") as stream:
+        version = plans.upload_plan(building, stream, "hall.pdf", by=partner)
+    db.session.commit()
+    store = objects.get_storage()
+    seen: list[tuple[int, bool, str, int | None]] = []
+
+    def watch(version: PlanVersion) -> None:
+        if seen or not 1 <= version.pages_done < version.page_count:
+            return
+        # Rendering page 2 or later: page 1 is stored meanwhile, by the job's storing thread.
+        manifest = objects.manifest_key(version.key, 1)
+        deadline = time.monotonic() + 10
+        while not store.exists(manifest) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append((version.pages_done, store.exists(manifest), version.state, building.published_version_id))
+
+    finished = rendering.render_version(version.id, on_progress=watch)
+    assert finished is not None and finished.state == VersionState.READY
+    pages_done, page_one_stored, state, published = seen[0]
+    assert pages_done < 5 and page_one_stored
+    assert state == VersionState.RENDERING and published is None
+    assert finished.tiles_done == finished.tiles_total == sum(page.tiles for page in finished.pages)
+    for page in finished.pages:
+        manifest = json.loads(store.get(objects.manifest_key(finished.key, page.number)))
+        assert manifest["tiles"] == page.tiles and manifest["width"] == page.width
+    db.session.refresh(building)
+    assert building.published_version_id == finished.id
+
+
+def test_storage_failing_on_an_early_page_stops_the_render_and_publishes_nothing(
+    on_s3, app, make_user, make_building
+) -> None:
+    from floorplans.services import plans
+    from tests.fixtures_s3 import fake_response, s3_error_body
+
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    with corpus("plan-assembly-hall-raster-5pages-mixed-sizes.pdf").open("rb") as stream:
+        version = plans.upload_plan(building, stream, "hall.pdf", by=partner)
+    db.session.commit()
+    client = objects.get_storage().client
+
+    def refuse_tiles(request: Any, **_: Any) -> Any:
+        if request.method == "PUT" and "/tiles/" in request.url:
+            return fake_response(request.url, 403, s3_error_body("AccessDenied", "Access Denied"))
+        return None
+
+    client.meta.events.register("before-send.s3.PutObject", refuse_tiles)
+    try:
+        with pytest.raises(rendering.RetryLater):
+            rendering.render_version(version.id)
+    finally:
+        client.meta.events.unregister("before-send.s3.PutObject", refuse_tiles)
+    version = latest_version(building)
+    assert version.state == VersionState.QUEUED and "could not be saved" in version.error
+    assert version.pages_done < version.page_count  # the render stopped at the next page
+    assert not any(objects.get_storage().exists(objects.manifest_key(version.key, n)) for n in range(1, 6))
+    db.session.refresh(building)
+    assert building.published_version_id is None
+    assert not list(plans.work_folder().glob(f"render-{version.key}-*"))  # its folder is gone
+
+    finished = rendering.render_version(version.id)
+    assert finished is not None and finished.state == VersionState.READY and finished.pages_done == 5
 
 
 def test_only_one_worker_renders_a_version(app, make_user, make_building) -> None:
