@@ -1,7 +1,7 @@
 """Uploading plans, following their rendering, labelling pages, and choosing what is published."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -48,14 +48,27 @@ def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
     if access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
                             detail=f"version {version.number}"):
         db.session.commit()  # an administrator's read of a congregation's plan
-    return render_template("partners/plan_version.html", building=building, version=version, errors={})
+    return render_template("partners/plan_version.html", building=building, version=version, errors={},
+                           stored=plans.stored_pages(version))
 
 
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>/progress")
 @permission(Permission.EDIT_RECORDS)
 def plan_progress(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
-    return jsonify(version_json(plans.version_of(building, version_id)))
+    version = plans.version_of(building, version_id)
+    return jsonify({**version_json(version), "stored_pages": plans.stored_pages(version)})
+
+
+@bp.route("/buildings/<int:building_id>/plans/<int:version_id>/pages/<int:page>/preview.webp")
+@permission(Permission.EDIT_RECORDS)
+def page_preview(building_id: int, version_id: int, page: int) -> ResponseReturnValue:
+    """A page's preview while the rest of its version is still being prepared."""
+    building = buildings.get_editable(current_user, building_id)
+    response = make_response(plans.stored_page_preview(plans.version_of(building, version_id), page))
+    response.mimetype = "image/webp"
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>/pages", methods=["POST"])
@@ -73,7 +86,8 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
         db.session.rollback()
         version = plans.version_of(buildings.get_editable(current_user, building_id), version_id)
         return render_template(
-            "partners/plan_version.html", building=version.building, version=version, errors=exc.fields
+            "partners/plan_version.html", building=version.building, version=version, errors=exc.fields,
+            stored=plans.stored_pages(version),
         ), 422
     db.session.commit()
     flash("Page names, order and north are saved.", "success")

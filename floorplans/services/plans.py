@@ -324,6 +324,38 @@ def tile_redirect(user: User, version_key: str, page: int, z: int, x: int, y: in
     return objects.get_storage().signed_url(objects.tile_key(version_key, page, z, x, y), expires_in=lifetime)
 
 
+def stored_pages(version: PlanVersion) -> list[int]:
+    """The numbers of a version's pages that are wholly in storage, manifest written: all
+    of a ready version's; while it renders, the leading pages whose tiles are all counted
+    in ``tiles_done`` (the job stores pages in page-number order, each as soon as it is
+    rendered, and counts a page's last tile only once its manifest is written)."""
+    pages = sorted(version.pages, key=lambda page: page.number)
+    if version.state == VersionState.READY:
+        return [] if version.tiles_deleted_at is not None else [page.number for page in pages]
+    if version.state != VersionState.RENDERING:
+        return []
+    stored: list[int] = []
+    counted = 0
+    for page in pages:
+        counted += page.tiles or 0
+        if not page.tiles or counted > version.tiles_done:
+            break
+        stored.append(page.number)
+    return stored
+
+
+def stored_page_preview(version: PlanVersion, number: int) -> bytes:
+    """The preview of one page of a version as soon as that page is stored, so a partner
+    can check the first sheets while the rest of a large set renders. Only for the
+    version's own congregation (the caller checked); officers see ready versions only."""
+    if number not in stored_pages(version):
+        raise NotFound("This page is not ready yet.")
+    try:
+        return objects.get_storage().get(objects.overview_key(version.key, number))
+    except FileNotFoundError:
+        raise NotFound("This page has no preview.") from None
+
+
 def read_overview(user: User, version_key: str, page: int) -> bytes:
     readable_version_by_key(user, version_key)
     try:

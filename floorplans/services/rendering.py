@@ -112,8 +112,6 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
             # One call for the whole document: the render workers start once, not per page.
             results = _render(pdf, folder / "out", pages, progress, storing)
             version.tiles_total = sum(result.tiles for result in results)
-            for page, result in zip(pages, results, strict=True):
-                _describe(page, result)
 
             def tick() -> None:
                 version.tiles_done = storing.tiles
@@ -152,8 +150,14 @@ def _render(
         version.tiles_done = storing.tiles
         progress.save()
 
+    by_number = {page.number: page for page in pages}
+
+    def rendered(result: converters.PageResult) -> None:
+        _describe(by_number[result.number], result)  # saved with the next progress
+        storing.add(result)
+
     results = converters.render_pages(pdf, out, [page.number for page in pages], limits=render_limits(),
-                                      on_progress=seen, on_page=storing.add)
+                                      on_progress=seen, on_page=rendered)
     version.tiles_rendered = sum(result.tiles for result in results)
     return results
 
@@ -218,7 +222,8 @@ class _PageStore:
         def stored(count: int) -> None:
             if self._stopping:
                 raise _Stopped
-            self.tiles = start + min(count, result.tiles)
+            # The page's last tile counts once its manifest is written (plans.pages_stored).
+            self.tiles = start + min(count, result.tiles - 1)
 
         try:
             self.store.put_many(items, on_progress=stored)

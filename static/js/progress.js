@@ -1,5 +1,6 @@
-// Follows a plan's rendering on the partner's version page: polls the progress JSON and
-// reloads the page when the plan is ready or failed.  No inline script (CSP).
+// Follows a plan's rendering on the partner's version page: polls the progress JSON, shows
+// each page's preview once it is stored, and reloads the page when the plan is ready or
+// failed.  No inline script (CSP).
 (function () {
   "use strict";
   var box = document.querySelector("[data-progress-url]");
@@ -8,8 +9,22 @@
   var bar = box.querySelector("[data-progress-bar]");
   var text = box.querySelector("[data-progress-text]");
 
+  // A page's preview as soon as the page is stored, while the others are still prepared.
+  function previews(numbers) {
+    (numbers || []).forEach(function (number) {
+      var cell = document.querySelector('[data-preview-page="' + number + '"]');
+      if (!cell || cell.querySelector("img")) { return; }
+      var img = document.createElement("img");
+      img.src = cell.getAttribute("data-preview-src");
+      img.alt = "Preview of page " + number;
+      img.className = "preview";
+      cell.replaceChildren(img);
+    });
+  }
+
   function show(version) {
     var p = version.progress;
+    previews(version.stored_pages);
     bar.value = p.percent;
     if (version.state === "queued") {
       text.textContent = "Waiting to start…";

@@ -306,6 +306,50 @@ def test_storage_failing_on_an_early_page_stops_the_render_and_publishes_nothing
     assert finished is not None and finished.state == VersionState.READY and finished.pages_done == 5
 
 
+def test_a_partner_sees_each_page_once_it_is_stored(app, browser_for, make_user, make_building) -> None:
+    """While a version is being prepared, the pages already stored (in page order: all of a
+    page's tiles and its manifest) have their preview on the version page and at their
+    own address, for the congregation only; later pages answer 404 until stored."""
+    from floorplans.services import plans
+
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation)
+    browser = browser_for(partner)
+    upload(browser, building, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
+    version = latest_version(building)
+    assert version.state == VersionState.READY and plans.stored_pages(version) == [1, 2, 3, 4, 5]
+    pages = sorted(version.pages, key=lambda page: page.number)
+    # The same version as the job leaves it after storing two pages, with the third's
+    # tiles all stored but its manifest not yet written.
+    version.state = VersionState.RENDERING.value
+    version.tiles_done = pages[0].tiles + pages[1].tiles + pages[2].tiles - 1
+    db.session.commit()
+    assert plans.stored_pages(version) == [1, 2]
+
+    def preview(user_browser, number: int):  # type: ignore[no-untyped-def]
+        return user_browser.get(f"/portal/buildings/{building.id}/plans/{version.id}/pages/{number}/preview.webp")
+
+    first = preview(browser, 1)
+    assert first.status_code == 200 and first.mimetype == "image/webp"
+    assert first.data == objects.get_storage().get(objects.overview_key(version.key, 1))
+    assert "private" in first.headers["Cache-Control"]
+    assert preview(browser, 3).status_code == 404
+    assert preview(browser, 9).status_code == 404
+    progress = browser.get(f"/portal/buildings/{building.id}/plans/{version.id}/progress").get_json()
+    assert progress["stored_pages"] == [1, 2] and progress["state"] == "rendering"
+    page = browser.get(f"/portal/buildings/{building.id}/plans/{version.id}").get_data(as_text=True)
+    assert page.count('class="preview"') == 2 and 'data-preview-page="3"' in page
+
+    other = make_user(Role.PARTNER)  # another congregation
+    assert preview(browser_for(other), 1).status_code == 404
+    assert preview(browser_for(make_user(Role.OFFICER)), 1).status_code == 403
+    assert browser_for(make_user(Role.OFFICER)).get(f"/r/tiles/{version.key}/1/overview.webp").status_code == 404
+
+    version.state = VersionState.FAILED.value
+    db.session.commit()
+    assert preview(browser, 1).status_code == 404  # a failed version shows nothing
+
+
 def test_only_one_worker_renders_a_version(app, make_user, make_building) -> None:
     from floorplans.services import plans
 

@@ -85,3 +85,50 @@ def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, An
         finally:
             browser.close()
     assert "render_plan" in portal["worker_log"].read_text()
+
+
+def test_pages_appear_on_the_version_page_as_they_are_stored(portal: dict[str, Any]) -> None:
+    """progress.js adds each page's preview once the job has stored it, without a reload."""
+    from playwright.sync_api import sync_playwright
+
+    from floorplans.models import PlanVersion, VersionState
+    from floorplans.services import rendering
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.set_default_timeout(20_000)
+            page.goto(portal["url"] + f"/portal/buildings/{portal['building_id']}/plans")
+            page.fill("#email", portal["email"])
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.set_input_files("#file", str(CORPUS / "plan-assembly-hall-raster-5pages-mixed-sizes.pdf"))
+            page.click("button:has-text('Upload')")
+            page.wait_for_selector("progress[data-progress-bar]")
+            version_url = page.url
+            with portal["app"].app_context():
+                # Rendered here, then put back to the state the job leaves after storing page 1.
+                [version] = db.session.query(PlanVersion).all()
+                rendering.render_version(version.id)
+                pages = sorted(version.pages, key=lambda p: p.number)
+                version.state, version.tiles_done = VersionState.RENDERING.value, pages[0].tiles
+                db.session.commit()
+                page.goto(version_url)
+                assert page.locator("td[data-preview-page] img.preview").count() == 1  # page 1, from the server
+                version.tiles_done = pages[0].tiles + pages[1].tiles  # the job stores page 2
+                db.session.commit()
+                page.wait_for_selector('td[data-preview-page="2"] img.preview', timeout=10_000)
+                page.wait_for_function(
+                    "document.querySelector('td[data-preview-page=\"2\"] img').naturalWidth > 0"
+                )
+                assert page.locator("td[data-preview-page] img.preview").count() == 2
+                assert page.locator("progress").count() == 1  # still being prepared, no reload
+                page.locator("table.pages").scroll_into_view_if_needed()
+                screenshot(page, "partner-plan-pages-as-stored")
+                version.state = VersionState.READY.value
+                db.session.commit()
+            page.wait_for_selector("text=These are the plans officers see.", timeout=20_000)
+            assert page.locator("img.preview").count() == 5
+        finally:
+            browser.close()
