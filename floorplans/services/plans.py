@@ -350,14 +350,15 @@ def stored_page_preview(version: PlanVersion, number: int) -> bytes:
     version's own congregation (the caller checked); officers see ready versions only."""
     if number not in stored_pages(version):
         raise NotFound("This page is not ready yet.")
-    try:
-        return objects.get_storage().get(objects.overview_key(version.key, number))
-    except FileNotFoundError:
-        raise NotFound("This page has no preview.") from None
+    return _overview(version.key, number)
 
 
 def read_overview(user: User, version_key: str, page: int) -> bytes:
     readable_version_by_key(user, version_key)
+    return _overview(version_key, page)
+
+
+def _overview(version_key: str, page: int) -> bytes:
     try:
         return objects.get_storage().get(objects.overview_key(version_key, page))
     except FileNotFoundError:
