@@ -36,6 +36,17 @@ def latest_version(building: Building) -> PlanVersion:
     ).first()
 
 
+def queued_version(app, building: Building, by, name: str) -> PlanVersion:  # type: ignore[no-untyped-def]
+    """A corpus plan uploaded through the service and left in the queue: the test runs its job."""
+    from floorplans.services import plans
+
+    app.config["JOBS_IMMEDIATE"] = False
+    with corpus(name).open("rb") as stream:
+        version = plans.upload_plan(building, stream, name, by=by)
+    db.session.commit()
+    return version
+
+
 def test_upload_to_tiles_to_officer(storage_backend, app, browser_for, make_user, make_building, api_token) -> None:
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation, name="Sayles Hall")
@@ -236,14 +247,10 @@ def test_pages_are_stored_while_the_next_ones_render(app, make_user, make_buildi
     """Storing overlaps rendering: the first page of an upload is in storage, manifest and
     all, while its later pages are still being rendered, and nothing is published until the
     last page is stored."""
-    from floorplans.services import plans
 
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
-    app.config["JOBS_IMMEDIATE"] = False
-    with corpus("plan-assembly-hall-raster-5pages-mixed-sizes.pdf").open("rb") as stream:
-        version = plans.upload_plan(building, stream, "hall.pdf", by=partner)
-    db.session.commit()
+    version = queued_version(app, building, partner, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
     store = objects.get_storage()
     seen: list[tuple[int, bool, str, int | None]] = []
 
@@ -278,9 +285,7 @@ def test_storage_failing_on_an_early_page_stops_the_render_and_publishes_nothing
 
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
-    with corpus("plan-assembly-hall-raster-5pages-mixed-sizes.pdf").open("rb") as stream:
-        version = plans.upload_plan(building, stream, "hall.pdf", by=partner)
-    db.session.commit()
+    version = queued_version(app, building, partner, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
     client = objects.get_storage().client
 
     def refuse_tiles(request: Any, **_: Any) -> Any:
@@ -351,14 +356,10 @@ def test_a_partner_sees_each_page_once_it_is_stored(app, browser_for, make_user,
 
 
 def test_only_one_worker_renders_a_version(app, make_user, make_building) -> None:
-    from floorplans.services import plans
 
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
-    app.config["JOBS_IMMEDIATE"] = False
-    with corpus("plan-auditorium-event-layout-letter-mixed.pdf").open("rb") as stream:
-        version = plans.upload_plan(building, stream, "a.pdf", by=partner)
-    db.session.commit()
+    version = queued_version(app, building, partner, "plan-auditorium-event-layout-letter-mixed.pdf")
     assert rendering.claim(version.id) is True
     assert rendering.claim(version.id) is False  # a second job for the same version does nothing
     assert rendering.render_version(version.id) is None
@@ -490,14 +491,10 @@ def test_plans_render_command_imports_with_progress(app, runner, make_building) 
 def test_recover_stalled_requeues_then_gives_up(app, make_user, make_building) -> None:
     import datetime as dt
 
-    from floorplans.services import plans
 
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
-    app.config["JOBS_IMMEDIATE"] = False
-    with corpus("plan-auditorium-event-layout-letter-mixed.pdf").open("rb") as stream:
-        version = plans.upload_plan(building, stream, "a.pdf", by=partner)
-    db.session.commit()
+    version = queued_version(app, building, partner, "plan-auditorium-event-layout-letter-mixed.pdf")
     assert rendering.claim(version.id)
     db.session.refresh(version)
     silent = dt.timedelta(minutes=5)

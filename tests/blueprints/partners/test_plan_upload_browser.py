@@ -56,22 +56,28 @@ def portal(tmp_path: Path, sqlite_template: Path, password_hash: str) -> Iterato
             db.engine.dispose()
 
 
+def upload_as_partner(browser: Any, portal: dict[str, Any], name: str) -> Any:
+    """Sign in as the congregation's partner, upload a corpus plan, and wait on its version page."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.set_default_timeout(20_000)
+    page.goto(portal["url"] + f"/portal/buildings/{portal['building_id']}/plans")
+    page.fill("#email", portal["email"])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.set_input_files("#file", str(CORPUS / name))
+    page.click("button:has-text('Upload')")
+    page.wait_for_selector("progress[data-progress-bar]")
+    return page
+
+
 def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, Any]) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.set_default_timeout(20_000)
-            page.goto(portal["url"] + f"/portal/buildings/{portal['building_id']}/plans")
-            page.fill("#email", portal["email"])
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.set_input_files("#file", str(CORPUS / "plan-university-lab-5sheets-A2-autocad.pdf"))
-            page.click("button:has-text('Upload')")
+            page = upload_as_partner(browser, portal, "plan-university-lab-5sheets-A2-autocad.pdf")
             # The version page while the plan waits in the queue (no worker runs yet).
-            page.wait_for_selector("progress[data-progress-bar]")
             assert "Waiting to start" in page.content()
             assert "Officers keep seeing the current plans" in page.content()
             portal["worker"].start()  # now a worker process takes the job
@@ -97,15 +103,7 @@ def test_pages_appear_on_the_version_page_as_they_are_stored(portal: dict[str, A
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.set_default_timeout(20_000)
-            page.goto(portal["url"] + f"/portal/buildings/{portal['building_id']}/plans")
-            page.fill("#email", portal["email"])
-            page.fill("#password", PASSWORD)
-            page.click("button[type=submit]")
-            page.set_input_files("#file", str(CORPUS / "plan-assembly-hall-raster-5pages-mixed-sizes.pdf"))
-            page.click("button:has-text('Upload')")
-            page.wait_for_selector("progress[data-progress-bar]")
+            page = upload_as_partner(browser, portal, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
             version_url = page.url
             with portal["app"].app_context():
                 # Rendered here, then put back to the state the job leaves after storing page 1.
