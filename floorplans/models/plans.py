@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
@@ -111,5 +111,8 @@ class PlanPage(db.Model):
     # Set by the partner: degrees clockwise from the page's "up" to true north, for the
     # printed packet's north arrow.  None: nobody said, so no arrow is drawn.
     north_degrees: Mapped[float | None] = mapped_column(Float, default=None)
+    # Set by the partner for sheets officers need not see (cover, elevations, details): never
+    # shown in the in-car view nor kept offline, still kept with the version.
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     version: Mapped[PlanVersion] = relationship(back_populates="pages")
