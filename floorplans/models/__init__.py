@@ -18,6 +18,7 @@ from floorplans.models.buildings import Building, Contact, Gathering
 from floorplans.models.currency import BuildingReminder, BuildingReview
 from floorplans.models.planning import Exercise, ExerciseItem, ExerciseState, ItemShape, Marker
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
+from floorplans.models.reviews import ReviewedChange
 
 __all__ = [
     "FAITH_TRADITIONS",
@@ -38,6 +39,7 @@ __all__ = [
     "Organisation",
     "PlanPage",
     "PlanVersion",
+    "ReviewedChange",
     "Role",
     "User",
     "VersionState",
