@@ -9,12 +9,16 @@ SQLAlchemy, storage or floorplans."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 
 import pymupdf
 
 from converters.errors import PdfRejected
-from converters.labels import suggested_label
+from converters.labels import FLOOR, propose
+from converters.titles import SheetText, read_sheet
+
+logger = logging.getLogger(__name__)
 
 # The header may follow some junk (the PDF spec tolerates it; Acrobat looks in the first
 # 1024 bytes), but no further: PyMuPDF would otherwise open HTML, SVG, PNG and ZIP files
@@ -55,11 +59,17 @@ DEFAULT_UPLOAD_LIMITS = UploadLimits()
 
 @dataclass(frozen=True)
 class PageSummary:
+    """One page as a viewer shows it, with the name proposed for it from its own title
+    (converters.labels) and its kind: "floor" (the plan of one floor, or a page we could
+    not read) or "sheet" (cover, elevation, section, detail, schedule, site...), which the
+    partner's review may propose to hide."""
+
     number: int
     width_pt: float
     height_pt: float
     rotation: int
     suggested_label: str
+    suggested_kind: str = FLOOR
 
 
 @dataclass(frozen=True)
@@ -137,13 +147,15 @@ def check_document(document: pymupdf.Document, data: bytes, limits: UploadLimits
         )
 
 
-def check_page(document: pymupdf.Document, index: int, limits: UploadLimits) -> PageSummary:
+def check_page(document: pymupdf.Document, index: int, limits: UploadLimits) -> tuple[PageSummary, SheetText]:
+    """The page's summary (named "Sheet n" until ``name_pages`` has seen the whole document)
+    and what it says about itself."""
     number = index + 1
     try:
         page = document.load_page(index)
         rect = page.rect
         rotation = page.rotation
-        label = suggested_label(page, number)
+        sheet = read_sheet(page, number)
     except Exception as error:  # as above, per page (e.g. a page-tree cycle)
         raise PdfRejected(f"Page {number} of this PDF is damaged and cannot be read. {_RE_EXPORT}") from error
     width, height = rect.width, rect.height
@@ -162,12 +174,28 @@ def check_page(document: pymupdf.Document, index: int, limits: UploadLimits) -> 
             "legibly on a screen. Export the drawing on a smaller sheet size, or split it into "
             "several sheets."
         )
-    return PageSummary(
+    summary = PageSummary(
         number=number,
         width_pt=round(width, 2),
         height_pt=round(height, 2),
         rotation=rotation,
-        suggested_label=label,
+        suggested_label=f"Sheet {number}",
+    )
+    return summary, sheet
+
+
+def name_pages(checked: list[tuple[PageSummary, SheetText]]) -> tuple[PageSummary, ...]:
+    """Each page's proposed name and kind, from the whole document at once: text printed on
+    most pages is nobody's title, and pages of the same title are told apart by number."""
+    summaries = [summary for summary, _ in checked]
+    try:
+        proposals = propose([sheet for _, sheet in checked])
+    except Exception:  # a proposal only saves typing: never refuse an upload over one
+        logger.exception("proposing page names failed; pages keep 'Sheet n'")
+        return tuple(summaries)
+    return tuple(
+        replace(summary, suggested_label=proposal.name, suggested_kind=proposal.kind)
+        for summary, proposal in zip(summaries, proposals, strict=True)
     )
 
 
@@ -175,7 +203,7 @@ def validate_pdf(data: bytes, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) -> P
     """Check ``data`` in this process; raise ``PdfRejected`` or describe the document."""
     document = open_pdf(data, limits)
     try:
-        pages = tuple(check_page(document, index, limits) for index in range(document.page_count))
+        pages = name_pages([check_page(document, index, limits) for index in range(document.page_count)])
         # Owner-password-only files open without a password; MuPDF then reports
         # is_encrypted False but still names the encryption in the metadata.
         encrypted = bool((document.metadata or {}).get("encryption"))

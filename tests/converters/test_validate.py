@@ -85,17 +85,19 @@ def test_summary_describes_pages_as_displayed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "page", "label"),
+    ("name", "page", "label", "kind"),
     [
-        ("plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf", 2, "Ground floor"),
-        ("plan-university-hall-floor1-legal-rot90-vector.pdf", 1, "Floor 1"),
-        ("plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf", 2, "Sheet A0.1"),
-        ("plan-university-lab-5sheets-A2-autocad.pdf", 3, "Sheet LA-03"),
-        ("plan-assembly-hall-raster-5pages-mixed-sizes.pdf", 4, "Page 4"),
+        ("plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf", 2, "Ground floor", "floor"),
+        ("plan-university-hall-floor1-legal-rot90-vector.pdf", 1, "Floor 1", "floor"),
+        ("plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf", 2, "Project information", "sheet"),
+        ("plan-university-lab-5sheets-A2-autocad.pdf", 3, "Block wall plan", "sheet"),
+        # Pictures only, no text to read: named by position, and never proposed hidden.
+        ("plan-assembly-hall-raster-5pages-mixed-sizes.pdf", 4, "Sheet 4", "floor"),
     ],
 )
-def test_suggested_labels(name: str, page: int, label: str) -> None:
-    assert validate_pdf(corpus(name)).pages[page - 1].suggested_label == label
+def test_suggested_labels(name: str, page: int, label: str, kind: str) -> None:
+    summary = validate_pdf(corpus(name)).pages[page - 1]
+    assert (summary.suggested_label, summary.suggested_kind) == (label, kind)
 
 
 def test_a_basement_title_is_suggested() -> None:
