@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.response import bp
+from floorplans.addresses import MAX_ADDRESS_CHARS
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
@@ -20,22 +21,23 @@ def index() -> ResponseReturnValue:
     found = buildings.search(current_user, query) if query else []
     return render_template(
         "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
-        lookup=None,
+        lookup=None, query_cut=buildings.search_words(query)[1], max_words=buildings.MAX_SEARCH_WORDS,
     )
 
 
 @bp.route("/lookup")
 @permission(Permission.READ_RECORDS)
 def lookup() -> ResponseReturnValue:
-    """The CAD deep link: ``/r/lookup?address=123 Main St, Toronto``.  One match opens the
-    card straight away; otherwise the officer chooses among the matches."""
+    """The CAD deep link: ``/r/lookup?address=123 Main St, Toronto``.  The card opens straight
+    away only when one building is at exactly that street address; a near match ("Main Ave"
+    for "Main Street") shows what differs and waits for the officer to choose."""
     address = request.args.get("address", "").strip()
-    found = finding.lookup_address(current_user, address) if address else []
-    if len(found) == 1:
-        return redirect(url_for("response.card", building_id=found[0].id))
+    found = finding.lookup_address(current_user, address)
+    if found.opens is not None:
+        return redirect(url_for("response.card", building_id=found.opens.id))
     return render_template(
-        "response/index.html", q=address, buildings=found, recent=access.recently_viewed(current_user),
-        lookup=address,
+        "response/index.html", q=found.sent, buildings=found.buildings, recent=access.recently_viewed(current_user),
+        lookup=found, query_cut=False, max_chars=MAX_ADDRESS_CHARS,
     )
 
 

@@ -135,11 +135,28 @@ def get_editable(user: User, building_id: int) -> Building:
     return building
 
 
+# A name and an address are a dozen words; each word is one condition of the statement, and
+# SQLite refuses a thousand ("Expression tree is too large").  Words past these are ignored.
+MAX_SEARCH_WORDS = 16
+MAX_SEARCH_CHARS = 200
+
+
+def search_words(query: str) -> tuple[list[str], bool]:
+    """The words ``search`` looks for, and whether ``query`` had more than it uses."""
+    query = " ".join(query.split())
+    cut = len(query) > MAX_SEARCH_CHARS
+    if cut:  # at the last space, not inside a word
+        query = query[: MAX_SEARCH_CHARS + 1].rsplit(" ", 1)[0][:MAX_SEARCH_CHARS]
+    words = tokens(query)
+    return words[:MAX_SEARCH_WORDS], cut or len(words) > MAX_SEARCH_WORDS
+
+
 def search(user: User, query: str = "", *, limit: int = 50) -> Sequence[Building]:
     """Buildings ``user`` may read whose name or address contains every word of ``query``
-    (abbreviations expanded: "st" finds "street")."""
+    (abbreviations expanded: "st" finds "street"); only the first ``MAX_SEARCH_WORDS`` words
+    of its first ``MAX_SEARCH_CHARS`` characters count, so any input costs one statement."""
     statement = readable_buildings(user).options(selectinload(Building.organisation))
-    words = tokens(query)
+    words, _ = search_words(query)
     if words:
         statement = statement.where(and_(*(_word_matches(word) for word in words)))
     return db.session.scalars(statement.order_by(Building.name, Building.id).limit(limit)).all()

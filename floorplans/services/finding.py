@@ -9,9 +9,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import or_
-from sqlalchemy.orm import selectinload
+from sqlalchemy import and_, or_
 
+from floorplans import addresses
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, User
@@ -21,53 +21,115 @@ from floorplans.services.buildings import search
 
 EARTH_RADIUS_M = 6_371_008.8
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
-# A CAD address carries more than the street ("..., Toronto, ON M5V 2T6"); dropping words from
-# its end finds the building when the extra words are not in our record.  At least this many
-# words stay, so "123" alone never opens some random building.
-MIN_LOOKUP_WORDS = 2
+# Buildings judged against one address: those at its house numbers, its postal code or on
+# its street.  A regional service has a handful at any one number; the cap bounds the work.
+MAX_CANDIDATES = 500
+# The name fallback needs this many words from the address's start ("Beth Shalom, ..."),
+# so "123" alone never lists every building at some 123.
+MIN_NAME_WORDS = 2
 
 
-def lookup_address(user: User, address: str, *, limit: int = 50) -> Sequence[Building]:
-    """Buildings at ``address``, best evidence first: a building whose whole street address
-    ("123 main st") appears in the query, narrowed by city and postal code when several
-    do; otherwise the name-or-address search, shortened from the end until something
-    matches.  One result means the caller may open that building directly."""
-    words = tokens(address)
-    if not words:
-        return []
-    by_street = _street_matches(user, words)
-    if by_street:
-        return by_street
-    for end in range(len(words), MIN_LOOKUP_WORDS - 1, -1):
-        found = search(user, " ".join(words[:end]), limit=limit)
-        if found:
-            return found
-    return []
+@dataclass(frozen=True)
+class Match:
+    building: Building
+    differences: tuple[str, ...]  # empty: the same street address as the record
+    cost: int = 0
+
+    @property
+    def exact(self) -> bool:
+        return not self.differences
 
 
-def _contains(words: list[str], part: list[str]) -> bool:
-    """Whether ``part`` occurs in ``words`` as a contiguous run."""
-    if not part:
-        return False
-    return any(words[i : i + len(part)] == part for i in range(len(words) - len(part) + 1))
+@dataclass(frozen=True)
+class Lookup:
+    """What an address sent by a CAD link found: exact matches, else near ones best first."""
+
+    sent: str  # the address as read (its beginning when it was cut)
+    cut: bool
+    matches: tuple[Match, ...]
+
+    @property
+    def exact(self) -> list[Building]:
+        return [m.building for m in self.matches if m.exact]
+
+    @property
+    def near(self) -> list[Match]:
+        """Near matches, best first; none when something matched exactly."""
+        return [] if self.exact else list(self.matches)
+
+    @property
+    def buildings(self) -> list[Building]:
+        return self.exact or [m.building for m in self.matches]
+
+    @property
+    def opens(self) -> Building | None:
+        """The building whose card may open without the officer choosing: the one exact
+        match of an address read whole.  On the radio a wrong building is worse than none."""
+        exact = self.exact
+        return exact[0] if len(exact) == 1 and not self.cut else None
 
 
-def _street_matches(user: User, words: list[str]) -> list[Building]:
-    numbers = [w for w in words if w.isdigit()]
-    if not numbers:
-        return []
-    # The house number narrows the candidates in SQL ("Unit 4, 123 Main St" has two numbers:
-    # either may be it); the street comparison is exact, in Python.
+def lookup_address(user: User, address: str, *, limit: int = 50) -> Lookup:
+    """Buildings at ``address``: those whose street address it is (house number, street
+    name, type and direction the same; a city or postal code sent agreeing with the record),
+    else the nearest to it with what differs (docs/in-car.md, "CAD lookup").  The address
+    is cut to ``addresses.MAX_ADDRESS_CHARS``; at most two statements are issued."""
+    sent = addresses.read(address)
+    if not sent.words:
+        return Lookup(sent.text, sent.cut, ())
+    matches = []
+    for building in _candidates(user, sent):
+        record = addresses.Record.of(street=building.street, city=building.city, region=building.region,
+                                     postal_code=building.postal_code, name=building.name)
+        verdict = addresses.judge(sent, record)
+        if verdict is not None:
+            matches.append((verdict.cost, verdict.number_gap, building.name, building.id,
+                            Match(building, verdict.differences, verdict.cost)))
+    if not matches:
+        return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:limit]))
+    matches.sort(key=lambda row: row[:4])
+    return Lookup(sent.text, sent.cut, tuple(row[-1] for row in matches[:limit]))
+
+
+def _candidates(user: User, sent: addresses.Sent) -> Sequence[Building]:
+    """The buildings worth judging, in one statement: at one of the address's numbers, with
+    its postal code, or on its street (a wrong house number is a near match)."""
     padded = " " + Building.search_text + " "
-    has_number = or_(*(padded.contains(f" {number} ") for number in dict.fromkeys(numbers[:4])))
-    query = readable_buildings(user).where(has_number).limit(500)
-    candidates = db.session.scalars(query.options(selectinload(Building.organisation))).all()
-    matches = [b for b in candidates if _contains(words, tokens(b.street))]
-    for narrower in (lambda b: _contains(words, tokens(b.city)), lambda b: _contains(words, tokens(b.postal_code))):
-        narrowed = [b for b in matches if narrower(b)]
-        if narrowed:
-            matches = narrowed
-    return sorted(matches, key=lambda b: (b.name, b.id))
+    numbers = dict.fromkeys(sent.plain[i] for i in sent.numbers)
+    conditions = [padded.contains(f" {number} ") for number in numbers]
+    for postal_code in sent.postal_codes:
+        conditions += [padded.contains(f" {postal_code} "), padded.contains(f" {postal_code[:3]} {postal_code[3:]} ")]
+    street = addresses.street_words(sent)
+    if street:
+        conditions.append(and_(*(padded.contains(f" {word}") for word in street)))
+    if not conditions:
+        return []
+    query = readable_buildings(user).where(or_(*conditions)).order_by(Building.id).limit(MAX_CANDIDATES)
+    return db.session.scalars(query).all()
+
+
+def _by_words(user: User, sent: addresses.Sent) -> list[Match]:
+    """Nothing at that street address: the buildings whose name or address has the most of
+    the address's words from its start ("Beth Shalom, 99 Elm St" finds Beth Shalom), as the
+    name-or-address search does, from one search for the first words."""
+    words = list(sent.plain)
+    first = words[: min(MIN_NAME_WORDS, len(words))]
+    scored = []
+    for building in search(user, " ".join(first), limit=MAX_CANDIDATES):
+        count = addresses.prefix_words_matched(words, building.search_text)
+        if count >= len(first):
+            scored.append((count, building))
+    if not scored:
+        return []
+    most = max(count for count, _ in scored)
+    matches = []
+    for count, building in scored:
+        if count == most:
+            name = " " + " ".join(tokens(building.name)) + " "
+            by_name = all((f" {w} " if w.isdigit() else f" {w}") in name for w in words[:count])
+            difference = addresses.NAME_ONLY if by_name else addresses.WORDS_ONLY
+            matches.append(Match(building, (difference,), addresses.COST[difference]))
+    return matches
 
 
 @dataclass(frozen=True)
@@ -134,4 +196,6 @@ def in_city(user: User, city: str, *, limit: int = 500) -> list[Building]:
     return [b for b in db.session.scalars(query) if " ".join(tokens(b.city)) == wanted][:limit]
 
 
-__all__ = ["Nearby", "buildings_by_id", "compass", "distance_text", "in_city", "lookup_address", "nearest"]
+__all__ = [
+    "Lookup", "Match", "Nearby", "buildings_by_id", "compass", "distance_text", "in_city", "lookup_address", "nearest",
+]

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from floorplans import addresses
 from floorplans.errors import InvalidInput
-from floorplans.models import Role
+from floorplans.models import Role, User
 from floorplans.services.finding import compass, distance_and_bearing, distance_text, lookup_address, nearest
+
+
+def exact_ids(user: User, address: str) -> list[int]:
+    return [b.id for b in lookup_address(user, address).exact]
 
 
 def test_a_cad_address_finds_the_one_building_at_it(app, make_user, make_building) -> None:
@@ -15,32 +20,58 @@ def test_a_cad_address_finds_the_one_building_at_it(app, make_user, make_buildin
     make_building(name="Grace Chapel", street="1234 Main Street", city="Toronto")
     make_building(name="St. Mary", street="123 Queen Street", city="Toronto")
     for address in ("123 MAIN ST, TORONTO, ON M5V 2T6", "123 main st", "Unit 4, 123 Main St.", "123 MAIN STREET"):
-        assert [b.id for b in lookup_address(officer, address)] == [synagogue.id], address
-    assert lookup_address(officer, "99 Nowhere Rd, Toronto") == []
-    assert lookup_address(officer, "") == []
+        found = lookup_address(officer, address)
+        assert found.opens is not None and found.opens.id == synagogue.id, address
+        assert [b.id for b in found.buildings] == [synagogue.id], address
+    assert lookup_address(officer, "99 Nowhere Rd, Toronto").matches == ()
+    assert lookup_address(officer, "").matches == ()
 
 
 def test_the_city_and_postal_code_narrow_a_street_found_in_two_cities(app, make_user, make_building) -> None:
     officer = make_user(Role.OFFICER)
     toronto = make_building(name="A", street="10 King Street", city="Toronto", postal_code="M5H 1A1")
     hamilton = make_building(name="B", street="10 King Street", city="Hamilton", postal_code="L8P 1A1")
-    assert [b.id for b in lookup_address(officer, "10 King St, Hamilton ON")] == [hamilton.id]
-    assert [b.id for b in lookup_address(officer, "10 King St M5H 1A1")] == [toronto.id]
-    assert {b.id for b in lookup_address(officer, "10 King St")} == {toronto.id, hamilton.id}
+    assert exact_ids(officer, "10 King St, Hamilton ON") == [hamilton.id]
+    assert exact_ids(officer, "10 King St M5H 1A1") == [toronto.id]
+    both = lookup_address(officer, "10 King St")
+    assert {b.id for b in both.exact} == {toronto.id, hamilton.id} and both.opens is None
 
 
-def test_falls_back_to_the_name_and_address_search(app, make_user, make_building) -> None:
+def test_a_near_match_says_what_differs_and_never_opens(app, make_user, make_building) -> None:
     officer = make_user(Role.OFFICER)
     temple = make_building(name="Sri Ganesha Temple", street="5 Elm Avenue West", city="Markham")
-    assert [b.id for b in lookup_address(officer, "5 elm ave, markham, on")] == [temple.id]
-    assert [b.id for b in lookup_address(officer, "Ganesha temple")] == [temple.id]
+    found = lookup_address(officer, "5 elm ave, markham, on")
+    assert found.opens is None and found.exact == []
+    assert [(m.building.id, m.differences) for m in found.near] == [(temple.id, (addresses.NO_DIRECTION,))]
+    # Not at any street address: the building whose name has the address's first words.
+    found = lookup_address(officer, "Ganesha temple")
+    assert found.opens is None
+    assert [(m.building.id, m.differences) for m in found.near] == [(temple.id, (addresses.NAME_ONLY,))]
+
+
+def test_near_matches_come_best_first(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    main = make_building(name="Beth Shalom", street="123 Main Street", city="Toronto", postal_code="M5V 2T6")
+    next_door = make_building(name="Grace Chapel", street="125 Main Street", city="Toronto", postal_code="M5V 2T8")
+    elsewhere = make_building(name="Knox", street="123 Main Street", city="Hamilton", postal_code="L8P 1A1")
+    found = lookup_address(officer, "123 Main Ave, Toronto")
+    assert [(m.building.id, m.differences) for m in found.near] == [
+        (main.id, (addresses.TYPE_DIFFERS,)),
+        (elsewhere.id, (addresses.TYPE_DIFFERS, addresses.CITY_DIFFERS)),
+        (next_door.id, (addresses.TYPE_DIFFERS, addresses.NUMBER_DIFFERS)),
+    ]
+    # Another number on the street: the nearest numbers first.
+    found = lookup_address(officer, "122 Main St, Toronto")
+    assert [m.building.id for m in found.near] == [main.id, next_door.id, elsewhere.id]
+    assert found.near[0].differences == (addresses.NUMBER_DIFFERS,)
+    assert lookup_address(officer, "M5V 2T8").near[0].differences == (addresses.POSTAL_CODE_ONLY,)
 
 
 def test_partners_find_only_their_own(app, make_user, make_building) -> None:
     partner = make_user(Role.PARTNER)
     make_building(name="Theirs", street="123 Main Street")
     mine = make_building(partner.organisation, name="Mine", street="123 Main Street", city="Ottawa")
-    assert [b.id for b in lookup_address(partner, "123 Main St")] == [mine.id]
+    assert exact_ids(partner, "123 Main St") == [mine.id]
 
 
 def test_distance_and_direction() -> None:
