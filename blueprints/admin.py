@@ -260,29 +260,34 @@ def _organisations() -> list[Organisation]:
 @bp.route("/review")
 @permission(Permission.ADMIN)
 def review_queue() -> ResponseReturnValue:
-    """Buildings whose partners changed something since the last review."""
+    """Buildings whose partners changed something not yet reviewed, the longest waiting first."""
     return render_template("admin/review_queue.html", entries=reviews.queue())
 
 
 @bp.route("/review/<int:building_id>", methods=["GET", "POST"])
 @permission(Permission.ADMIN)
 def review(building_id: int) -> ResponseReturnValue:
-    """The changes since the last review (field, before, after), and "mark reviewed"."""
+    """A building's changes not yet reviewed (or, ``?show=reviewed``, those reviewed), in
+    words, a page at a time; POST marks the changes named in the form reviewed."""
     building = db.session.get(Building, building_id) or abort(404)
+    page = max(1, request.values.get("page", 1, type=int) or 1)
     if request.method == "POST":
         try:
-            reviewed = reviews.mark_reviewed(
-                building, up_to_event_id=request.form.get("up_to", type=int) or 0, by=current_user
-            )
+            marked = reviews.mark_reviewed(building, request.form.getlist("event", type=int), by=current_user)
         except InvalidInput as exc:
             db.session.rollback()
-            flash(exc.fields["up_to"].capitalize(), "error")
-            return redirect(url_for("admin.review", building_id=building_id))
+            flash(exc.fields["event"].capitalize(), "error")
+            return redirect(url_for("admin.review", building_id=building_id, page=page))
         db.session.commit()
-        flash(f"{building.name}: {reviewed.changes} change(s) marked reviewed.", "success")
-        return redirect(url_for("admin.review_queue"))
-    events = reviews.pending_events(building)
+        left = reviews.pending_count(building)
+        flash(f"{building.name}: {len(marked)} change{'s' if len(marked) != 1 else ''} marked reviewed"
+              + (f", {left} left." if left else ". Nothing is left to review."), "success")  # fmt: skip
+        if not left:
+            return redirect(url_for("admin.review_queue"))
+        return redirect(url_for("admin.review", building_id=building_id, page=page))
+    showing_reviewed = request.args.get("show") == "reviewed"
+    changes = (reviews.reviewed_page if showing_reviewed else reviews.pending_page)(building, page)
     return render_template(
-        "admin/review.html", building=building, events=events, diff=reviews.diff(events),
-        last_review=reviews.last_review(building.id), describe=audit.describe,
+        "admin/review.html", building=building, changes=changes, showing_reviewed=showing_reviewed,
+        pending=changes.total if not showing_reviewed else reviews.pending_count(building),
     )

@@ -1,38 +1,52 @@
-"""The administrators' review queue: what partners changed since a building was last reviewed.
+"""The administrators' review queue: what partners changed since an administrator last
+reviewed it, each change in words, reviewed one by one.
 
-Built on the audit log, which already holds every change with its before and after values
-(contacts' private values masked).  A review records the newest event the reviewer saw
-(``BuildingReview.last_event_id``); the queue is every partner change after it.  Events are
-never marked or changed (the table is append-only down to the database).
+Built on the audit log, which holds every change with its before and after values (a
+contact's private values masked).  The log is append-only down to the database, so a
+review never touches an event: a ``ReviewedChange`` row beside it says who reviewed which
+change and when.  Reviews made before those rows existed are a high-water mark per building
+(``BuildingReview.last_event_id``), still honoured.  Reviewing is itself audited
+("building.review").
+
+What is reviewed: every action of a partner on a building's record, contacts, gatherings,
+plan and markers, including actions added after this was written (they read as words all
+the same), except confirming that the record is current; and every publish of a plan,
+whoever made it (the partner, an administrator on the congregation's behalf, the command
+line), because that is the moment officers see the new plan.
 
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from floorplans.db import db, utcnow
-from floorplans.errors import InvalidInput
-from floorplans.models import AuditEvent, Building, BuildingReview, Role, User
+from floorplans.errors import Conflict, InvalidInput
+from floorplans.models import AuditEvent, Building, BuildingReview, ReviewedChange, Role, User
 from floorplans.services import audit
+from floorplans.services.marker_words import MarkerWords
+from floorplans.services.review_words import Change, age_words, date_words, describe, local_day
 
-#: What a partner can change about a building; "building.verify" is a confirmation, not a change.
-REVIEWED_ACTIONS = (
-    "building.create", "building.update",
-    "contact.create", "contact.update", "contact.delete", "contact.move",
-    "gathering.create", "gathering.update", "gathering.delete",
-    "plan.upload", "plan.pages", "plan.publish",
-    "marker.place", "marker.move", "marker.update", "marker.delete",
-)  # fmt: skip
+#: The kinds of record a partner keeps: each of their actions on these is a change to review.
+REVIEWED_KINDS = ("building", "contact", "gathering", "plan", "marker")
+#: Not changes: a partner confirming the record is current, and a review itself.
+NOT_CHANGES = ("building.verify", "building.review")
+#: Changes on one page of a building's review: a page an administrator reads to the end.
+PAGE_SIZE = 50
+#: At most this many changes marked reviewed by one request (a page's worth, with room).
+MARK_AT_MOST = 200
 
 
-def _last_reviewed_event() -> Any:
-    """Per building, the newest event covered by a review (0 if never reviewed)."""
+def _reviewed_before_marks() -> Any:
+    """Per building, the newest event covered by a review made before ``ReviewedChange``
+    (0 if none)."""
     return (
         select(func.coalesce(func.max(BuildingReview.last_event_id), 0))
         .where(BuildingReview.building_id == AuditEvent.building_id)
@@ -40,55 +54,193 @@ def _last_reviewed_event() -> Any:
     )
 
 
-def _pending() -> ColumnElement[bool]:
-    by_partner = AuditEvent.actor_role == Role.PARTNER.value
-    # A partner's upload is published by the job worker when it is rendered (no actor): that
-    # publish is the moment officers see the new plan, so it belongs in the queue too.
-    published_by_the_worker = and_(AuditEvent.action == "plan.publish", AuditEvent.actor_id.is_(None))
+def _changes() -> ColumnElement[bool]:
+    """Partners' changes (and publishes), reviewed or not."""
     return and_(
         AuditEvent.building_id.is_not(None),
-        AuditEvent.action.in_(REVIEWED_ACTIONS),
-        or_(by_partner, published_by_the_worker),
-        AuditEvent.id > _last_reviewed_event(),
+        or_(*(AuditEvent.action.startswith(f"{kind}.") for kind in REVIEWED_KINDS)),
+        AuditEvent.action.not_in(NOT_CHANGES),
+        or_(AuditEvent.actor_role == Role.PARTNER.value, AuditEvent.action == "plan.publish"),
     )
 
+
+def _reviewed() -> ColumnElement[bool]:
+    return exists().where(ReviewedChange.audit_event_id == AuditEvent.id)
+
+
+def _pending() -> ColumnElement[bool]:
+    return and_(_changes(), AuditEvent.id > _reviewed_before_marks(), ~_reviewed())
+
+
+# --- the queue -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class QueueEntry:
     building: Building
-    changes: int
-    first_at: dt.datetime
-    last_at: dt.datetime
-    last_review: BuildingReview | None
+    changes: int  # not reviewed yet
+    oldest_at: dt.datetime  # naive UTC
+    waiting: str  # how long the oldest has waited, in words
+    last_reviewed_at: dt.datetime | None
+    last_reviewed_by: str
 
 
-def queue(*, limit: int = 500) -> list[QueueEntry]:
-    """Buildings with partner changes not yet reviewed, the longest waiting first."""
+NEVER: tuple[None, str] = (None, "")  # (when, by whom) of a building never reviewed
+
+
+def queue(*, limit: int = 500, now: dt.datetime | None = None) -> list[QueueEntry]:
+    """Buildings with changes not yet reviewed, the longest waiting first."""
+    now = now or utcnow()
     rows = db.session.execute(
-        select(AuditEvent.building_id, func.count(AuditEvent.id), func.min(AuditEvent.at), func.max(AuditEvent.at))
+        select(AuditEvent.building_id, func.count(AuditEvent.id), func.min(AuditEvent.at))
         .where(_pending())
         .group_by(AuditEvent.building_id)
-        .order_by(func.min(AuditEvent.at))
+        .order_by(func.min(AuditEvent.at), AuditEvent.building_id)
         .limit(limit)
     ).all()
-    entries = []
-    for building_id, count, first_at, last_at in rows:
-        building = db.session.get(Building, building_id)
-        if building is None:  # deleted since: its events stay in the audit log
-            continue
-        entries.append(QueueEntry(building, count, first_at, last_at, last_review(building_id)))
-    return entries
+    ids = [building_id for building_id, _count, _oldest in rows]
+    buildings = {b.id: b for b in db.session.scalars(
+        select(Building).where(Building.id.in_(ids)).options(selectinload(Building.organisation))
+    )}  # fmt: skip
+    reviewed = last_reviews(ids)
+    return [
+        QueueEntry(buildings[building_id], count, oldest, age_words(oldest, now), *reviewed.get(building_id, NEVER))
+        for building_id, count, oldest in rows
+        if building_id in buildings  # a building deleted since: its events stay in the log
+    ]
 
 
-def last_review(building_id: int) -> BuildingReview | None:
+def last_reviews(building_ids: Sequence[int]) -> dict[int, tuple[dt.datetime, str]]:
+    """Building id -> when its latest review was made and by whom (either kind of review)."""
+    found: dict[int, tuple[dt.datetime, str]] = {}
+    for model in (ReviewedChange, BuildingReview):
+        latest = select(func.max(model.id)).where(model.building_id.in_(building_ids)).group_by(model.building_id)
+        for review in db.session.scalars(select(model).where(model.id.in_(latest))):
+            if review.building_id not in found or found[review.building_id][0] < review.reviewed_at:
+                found[review.building_id] = (review.reviewed_at, review.reviewed_by_email)
+    return found
+
+
+def pending_count(building: Building) -> int:
     return db.session.scalar(
-        select(BuildingReview).where(BuildingReview.building_id == building_id)
-        .order_by(BuildingReview.id.desc()).limit(1)
-    )
+        select(func.count(AuditEvent.id)).where(_pending(), AuditEvent.building_id == building.id)
+    ) or 0
 
+
+# --- one building's changes, a page at a time ------------------------------------------
+
+@dataclass
+class Group:
+    """One record's changes on one day: the building record, a contact, the plan..."""
+
+    key: str
+    title: str
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Day:
+    day: dt.date  # in the service's time zone
+    groups: list[Group] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return date_words(self.day)
+
+
+@dataclass(frozen=True)
+class ChangesPage:
+    """A page of a building's changes, newest first, grouped by day and then by record."""
+
+    days: list[Day]
+    total: int  # matching changes on every page
+    number: int  # 1-based
+    pages: int
+    shown: list[int]  # the event ids on this page
+    marks: dict[int, ReviewedChange]  # event id -> its review (the reviewed listing)
+
+    @property
+    def all_shown(self) -> bool:
+        """Every remaining change is on this page, so "mark the remaining" skips nothing."""
+        return 0 < self.total == len(self.shown)
+
+
+def pending_page(building: Building, number: int = 1, *, size: int = PAGE_SIZE) -> ChangesPage:
+    """The building's changes waiting for review, newest first."""
+    query = select(AuditEvent).where(_pending(), AuditEvent.building_id == building.id)
+    return _page(building, query, pending_count(building), number, size)
+
+
+def reviewed_page(building: Building, number: int = 1, *, size: int = PAGE_SIZE) -> ChangesPage:
+    """The building's changes already reviewed one by one, newest first, with who and when."""
+    query = select(AuditEvent).where(_changes(), _reviewed(), AuditEvent.building_id == building.id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    return _page(building, query, total, number, size, with_marks=True)
+
+
+def _page(building: Building, query: Select[tuple[AuditEvent]], total: int, number: int, size: int,
+          *, with_marks: bool = False) -> ChangesPage:  # fmt: skip
+    pages = max(1, -(-total // size))
+    number = min(max(1, number), pages)  # past the end (the last changes were just reviewed): the last page
+    events = list(db.session.scalars(query.order_by(AuditEvent.id.desc()).offset((number - 1) * size).limit(size)))
+    marks: dict[int, ReviewedChange] = {}
+    if with_marks and events:
+        marks = {mark.audit_event_id: mark for mark in db.session.scalars(
+            select(ReviewedChange).where(ReviewedChange.audit_event_id.in_([e.id for e in events]))
+        )}  # fmt: skip
+    return ChangesPage(group(events, MarkerWords(building.id, events)), total, number, pages,
+                       [e.id for e in events], marks)  # fmt: skip
+
+
+def group(events: Iterable[AuditEvent], markers: MarkerWords) -> list[Day]:
+    """Newest first: days, within a day each record (by its newest change), its changes."""
+    days: dict[dt.date, Day] = {}
+    groups: dict[tuple[dt.date, str], Group] = {}
+    for event in events:
+        change = describe(event, markers)
+        day = local_day(event.at)
+        if day not in days:
+            days[day] = Day(day)
+        if (day, change.record_key) not in groups:
+            groups[day, change.record_key] = Group(change.record_key, change.record)
+            days[day].groups.append(groups[day, change.record_key])
+        groups[day, change.record_key].changes.append(change)
+    return list(days.values())
+
+
+# --- reviewing -------------------------------------------------------------------------
+
+def mark_reviewed(building: Building, event_ids: Iterable[int], *, by: User) -> list[int]:
+    """Record that ``by`` reviewed these changes of the building (the ones a page showed
+    them); those already reviewed, or not the building's, are left out.  Returns the ids
+    marked."""
+    wanted = sorted({int(i) for i in event_ids})[:MARK_AT_MOST]
+    ids = list(db.session.scalars(
+        select(AuditEvent.id).where(_pending(), AuditEvent.building_id == building.id, AuditEvent.id.in_(wanted))
+        .order_by(AuditEvent.id)
+    )) if wanted else []  # fmt: skip
+    if not ids:
+        raise InvalidInput({"event": "there is nothing (left) to review among these changes: someone may have "
+                                     "reviewed them already. Reload the page to see what is left."})  # fmt: skip
+    at = utcnow()
+    db.session.add_all(
+        ReviewedChange(audit_event_id=event_id, building_id=building.id, reviewed_at=at, reviewed_by_id=by.id,
+                       reviewed_by_email=by.email)
+        for event_id in ids
+    )  # fmt: skip
+    try:
+        db.session.flush()
+    except IntegrityError:  # the unique event id: another administrator marked one first
+        raise Conflict("Another administrator reviewed some of these changes at the same moment. "
+                       "Reload the page to see what is left.") from None  # fmt: skip
+    audit.record("building.review", actor=by, building=building, target=building,
+                 detail={"changes": len(ids), "events": ids})  # fmt: skip
+    return ids
+
+
+# --- the net change per object ---------------------------------------------------------
 
 def pending_events(building: Building) -> Sequence[AuditEvent]:
-    """The building's partner changes since its last review, oldest first."""
+    """The building's changes waiting for review, oldest first."""
     return db.session.scalars(
         select(AuditEvent).where(_pending(), AuditEvent.building_id == building.id).order_by(AuditEvent.id)
     ).all()
@@ -96,74 +248,39 @@ def pending_events(building: Building) -> Sequence[AuditEvent]:
 
 @dataclass
 class ObjectDiff:
-    """The net change of one object (the building, a contact, a gathering, a plan version)
-    over the pending events: each field's value before the first and after the last."""
+    """The net change of one object (the building, a contact, a marker...) over some
+    events: each field's value before the first and after the last."""
 
-    kind: str  # building, contact, gathering, plan_version
+    kind: str  # building, contact, gathering, plan_version, marker
     object_id: int | None
     name: str
     created: bool = False
     deleted: bool = False
     fields: dict[str, list[Any]] = field(default_factory=dict)  # name -> [before, after]
-    facts: list[str] = field(default_factory=list)  # uploads and publishes
-
-    @property
-    def changed_fields(self) -> list[tuple[str, Any, Any]]:
-        return [(name, old, new) for name, (old, new) in self.fields.items() if old != new or self.created]
 
 
 def diff(events: Sequence[AuditEvent]) -> list[ObjectDiff]:
-    """The pending events folded into one diff per object, in the order first touched."""
+    """The events folded into one diff per object, in the order first touched."""
     objects: dict[tuple[str, int | None], ObjectDiff] = {}
     for entry in events:
-        detail = entry.detail or {}
+        detail = entry.detail if isinstance(entry.detail, dict) else {}
         kind = entry.target_type or entry.action.split(".")[0]
-        key = (kind, entry.target_id)
-        item = objects.get(key)
-        if item is None:
-            item = objects[key] = ObjectDiff(kind, entry.target_id, _name(kind, detail, entry))
-        verb = entry.action.split(".", 1)[1]
-        if verb in ("create", "place"):
-            item.created = True
-            for name, value in (detail.get("values") or {}).items():
-                item.fields[name] = [None, value]
-        elif verb == "delete":
-            item.deleted = True
-            for name, value in (detail.get("values") or {}).items():
-                item.fields.setdefault(name, [value, value])[1] = None
-        elif verb == "upload":
-            item.facts.append(f"uploaded {detail.get('file') or 'a PDF'} ({detail.get('pages', '?')} page(s)) "
-                              f"as version {detail.get('number', '?')}")
-        elif verb == "publish":
-            replaces = detail.get("replaces")
-            item.facts.append(f"version {detail.get('number', '?')} published"
-                              + (f", replacing version {replaces}" if replaces else " (the first plan)"))
-        for name, (old, new) in (detail.get("changes") or {}).items():
-            if name in item.fields:
-                item.fields[name][1] = new
-            else:
-                item.fields[name] = [old, new]
+        values = detail.get("values") if isinstance(detail.get("values"), dict) else {}
+        if (kind, entry.target_id) not in objects:
+            label = detail.get("name") or detail.get("label") or values.get("name") or values.get("label")
+            objects[kind, entry.target_id] = ObjectDiff(
+                kind, entry.target_id, kind.replace("_", " ").capitalize() + (f" “{label}”" if label else "")
+            )
+        item = objects[kind, entry.target_id]
+        verb = entry.action.partition(".")[2]
+        item.created = item.created or verb in ("create", "place")
+        item.deleted = item.deleted or verb == "delete"
+        for name, value in values.items():
+            item.fields.setdefault(name, [None if item.created else value, value])[1] = (
+                None if verb == "delete" else value
+            )
+        changes = detail.get("changes") if isinstance(detail.get("changes"), dict) else {}
+        for name, pair in changes.items():
+            if isinstance(pair, list) and len(pair) == 2:
+                item.fields.setdefault(name, [pair[0], pair[1]])[1] = pair[1]
     return list(objects.values())
-
-
-def _name(kind: str, detail: dict[str, Any], entry: AuditEvent) -> str:
-    values = detail.get("values") or {}
-    label = detail.get("name") or detail.get("label") or values.get("name") or values.get("label")
-    if kind == "plan_version":
-        return f"Plan version {detail.get('number', entry.target_id)}"
-    return f"{kind.replace('_', ' ').capitalize()}" + (f" “{label}”" if label else f" #{entry.target_id}")
-
-
-def mark_reviewed(building: Building, *, up_to_event_id: int, by: User) -> BuildingReview:
-    """Record that ``by`` reviewed the building's changes up to the event the page showed
-    last; a change made while they were reading stays in the queue."""
-    covered = [e for e in pending_events(building) if e.id <= up_to_event_id]
-    if not covered:
-        raise InvalidInput({"up_to": "there is nothing (left) to review for this building: reload the queue."})
-    review = BuildingReview(building_id=building.id, last_event_id=covered[-1].id, reviewed_at=utcnow(),
-                            reviewed_by_id=by.id, reviewed_by_email=by.email, changes=len(covered))
-    db.session.add(review)
-    db.session.flush()
-    audit.record("building.review", actor=by, building=building, target=building,
-                 detail={"up_to_event": review.last_event_id, "changes": review.changes})
-    return review
