@@ -34,7 +34,7 @@ class Mark:
     kind: str  # a key of Packet.kinds
     x: float  # 0..1 from the page's left edge
     y: float  # 0..1 from the page's top edge
-    text: str = ""  # door number and label: "A1 Main entrance"
+    text: str = ""  # door number and label: "Door 1 (side A) Main entrance"
     confirmed: bool = True  # carried over from an older plan and not yet confirmed: drawn with "?"
 
 

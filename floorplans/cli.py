@@ -82,7 +82,6 @@ def create_token(email: str, label: str) -> None:
 def demo_command() -> None:
     """Create the demo congregation, building and one account per role (empty database only)."""
     from floorplans import demo
-    from floorplans.jobs import queue_render
 
     try:
         created = demo.create_demo()
@@ -95,8 +94,17 @@ def demo_command() -> None:
         logins = demo.saved_logins()
     else:
         logins, version_id = created
-        queue_render(version_id)
-        click.echo("The demo building's plan is queued; the job worker renders it in a few seconds.")
+        # Rendered here rather than by the worker, so the demo partner can publish it at once:
+        # officers only ever see a plan its partner has published.
+        from floorplans.services import rendering
+
+        version = rendering.render_version(version_id)
+        if version is None or not demo.publish_demo_plan(version):
+            click.echo("The demo plan could not be prepared: " + (version.error if version else "it was taken"),
+                       err=True)
+        else:
+            db.session.commit()
+            click.echo("The demo building's plan is rendered and published.")
     if logins:
         click.echo("Demo logins:")
         for role, email, password in logins:
@@ -106,7 +114,9 @@ def demo_command() -> None:
 @plans.command("render")
 @click.argument("pdf", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--building", "building_id", type=int, required=True, help="The building's id.")
-@click.option("--publish/--no-publish", default=True, help="Publish when rendered (if it is the newest).")
+@click.option("--publish", is_flag=True, default=False,
+              help="Publish it when rendered, without the partner's review (bulk imports of checked plans). "
+                   "Without it the version is a draft its partner checks and publishes.")
 def render_plan(pdf: str, building_id: int, publish: bool) -> None:
     """Upload a PDF as a new plan version of a building and render it now, with progress."""
     from pathlib import Path
@@ -148,8 +158,18 @@ def render_plan(pdf: str, building_id: int, publish: bool) -> None:
         message = result.error if result is not None else "another worker took this version"
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
-    published = building.published_version_id == result.id
-    click.echo(f"Ready: {result.tiles_done} tiles" + (", published." if published else " (not published)."))
+    if not publish:
+        click.echo(f"Ready: {result.tiles_done} tiles, a draft: its partner checks the sheets and publishes it.")
+        return
+    try:
+        plan_service.publish(result, by=admin)
+    except FloorplansError as error:
+        db.session.rollback()
+        click.echo(f"Ready: {result.tiles_done} tiles, left as a draft.", err=True)
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(f"Ready: {result.tiles_done} tiles, published.")
 
 
 def _operator():  # type: ignore[no-untyped-def]

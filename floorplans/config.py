@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "STALE_AFTER_DAYS": 180,
     # Partners are reminded (portal banner, e-mail) this many days before a record goes stale.
     "REMIND_BEFORE_DAYS": 14,
+    "DRAFT_REMIND_AFTER_DAYS": 7,  # a rendered plan not reviewed and published for this long is reminded
     # The daily reminder job's hour (UTC; 13:00 is morning across North America).
     "REMINDERS_HOUR_UTC": 13,
     # Where the service is reached, for links in e-mails (no request to take it from there),

@@ -142,3 +142,13 @@ def _place_demo_markers(version: PlanVersion, partner: User) -> None:
         if number in pages:
             markers.place(pages[number], {"kind": kind, "x": round(x, 4), "y": round(y, 4), **values}, by=partner,
                           before_rendering=True)
+
+
+def publish_demo_plan(version: PlanVersion) -> bool:
+    """The demo partner has "reviewed" the demo's plan (its sheets are named, its markers
+    placed by hand): publish it.  False if it did not render."""
+    if not version.has_tiles:
+        return False
+    partner = version.uploaded_by
+    plans.publish(version, by=partner)
+    return True

@@ -149,7 +149,8 @@ def sprite_svg() -> str:
 
 
 def door_label(number: int | None, side: str | None) -> str:
-    """"1", or "A1" when the fire service's side is given."""
+    """"Door 2 (side B)", or "Door 2" without a side.  Never "B2": on a plan gridded A1..J7
+    that is a grid cell, and on the radio "B2" would mean two places (docs/in-car.md)."""
     if number is None:
         return ""
-    return f"{side or ''}{number}"
+    return f"Door {number}" + (f" (side {side})" if side else "")

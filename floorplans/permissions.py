@@ -9,7 +9,7 @@ import enum
 
 from sqlalchemy import Select, select, true
 
-from floorplans.models import Building, Role, User
+from floorplans.models import Building, PlanVersion, Role, User
 
 
 class Permission(enum.StrEnum):
@@ -58,9 +58,22 @@ def can_read_of(user: User, organisation_id: int) -> bool:
 
 
 def can_edit(user: User, building: Building) -> bool:
+    return can_edit_of(user, building.organisation_id)
+
+
+def can_edit_of(user: User, organisation_id: int) -> bool:
+    """Whether ``user`` may change (and see the drafts of) this congregation's buildings."""
     if not has_permission(user, Permission.EDIT_RECORDS):
         return False
-    return Role(user.role) is Role.ADMIN or building.organisation_id == user.organisation_id
+    return Role(user.role) is Role.ADMIN or organisation_id == user.organisation_id
+
+
+def can_see_version(user: User, version: PlanVersion) -> bool:
+    """Drafts, failed and queued versions are their congregation's (and administrators')
+    business; officers and planners see only what was published (``shown_to_officers``)."""
+    if can_edit(user, version.building):
+        return True
+    return version.shown_to_officers and can_read(user, version.building)
 
 
 def is_own_building(user: User, building: Building) -> bool:

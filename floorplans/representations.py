@@ -68,9 +68,10 @@ def marker_json(marker: Marker) -> dict[str, Any]:
 def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": page.id, "number": page.number, "position": page.position, "label": page.label,
-        "width_pt": page.width_pt, "height_pt": page.height_pt, "north_degrees": page.north_degrees,
+        "hidden": page.hidden, "width_pt": page.width_pt, "height_pt": page.height_pt,
+        "north_degrees": page.north_degrees,
     }
-    if version.state == VersionState.READY:
+    if version.has_tiles:
         body.update({
             "width": page.width, "height": page.height, "tile_size": page.tile_size, "min_zoom": 0,
             "max_zoom": page.max_zoom, "format": page.tile_format, "kind": page.kind, "background": page.background,
@@ -82,19 +83,24 @@ def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None
     return body
 
 
-def version_json(version: PlanVersion) -> dict[str, Any]:
+def version_json(version: PlanVersion, *, with_hidden: bool = False) -> dict[str, Any]:
+    """A version as the API shows it.  Sheets hidden from officers are left out unless
+    ``with_hidden`` (for its own congregation and administrators)."""
     by_page = markers_by_page(version) if version.state == VersionState.READY else {}
+    pages = version.pages if with_hidden else version.shown_pages
     return {
         "id": version.id,
         "building_id": version.building_id,
         "number": version.number,
         "state": version.state,
+        "status": version.status,
         "published": version.building.published_version_id == version.id,
         "filename": version.original_filename,
         "bytes": version.original_bytes,
         "page_count": version.page_count,
         "progress": {
             "percent": version.percent, "pages_done": version.pages_done, "pages_total": version.page_count,
+            "pages_stored": len(version.stored_page_numbers),
             "tiles_rendered": version.tiles_rendered, "tiles_stored": version.tiles_done,
             "tiles_total": version.tiles_total,
         },
@@ -102,7 +108,7 @@ def version_json(version: PlanVersion) -> dict[str, Any]:
         "created_at": _when(version.created_at),
         "finished_at": _when(version.finished_at),
         "published_at": _when(version.published_at),
-        "pages": [page_json(version, page, by_page.get(page.id, [])) for page in version.pages],
+        "pages": [page_json(version, page, by_page.get(page.id, [])) for page in pages],
     }
 
 

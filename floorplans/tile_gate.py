@@ -7,8 +7,8 @@ full path has just answered the same question: the tile route, once it has let a
 session read a tile, tells the gate (``remember``) what that session may read (role and
 congregation), keyed by the signed session cookie exactly as the browser sent it.  For
 ``TILE_SESSION_RECHECK_SECONDS`` (5) the gate then serves that cookie's tile GETs from the
-same rule (``permissions.can_read_of``), the version -> congregation answer the tile route
-keeps (``services.plans``) and the storage (or a redirect to a presigned S3 URL, with
+same rule (``plan_tiles.TileAccess.allows``), the version's access answer the tile route
+keeps (``services.plan_tiles``) and the storage (or a redirect to a presigned S3 URL, with
 ``TILE_REDIRECT_SECONDS``), with the same headers.  Anything else goes
 through the full path untouched and gets its usual answer: no cookie, a cookie the gate has
 not seen or saw too long ago, an API token, another congregation's plan, an unknown version,
@@ -35,8 +35,7 @@ from werkzeug.http import parse_cookie, parse_etags
 
 from floorplans import objects, security, tile_links
 from floorplans.models import LoginSession, User
-from floorplans.permissions import can_read_of
-from floorplans.services import plans
+from floorplans.services import plan_tiles
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -91,8 +90,8 @@ class TileGate:
         if reader is None or self.clock() - reader.checked_at > self._recheck_seconds():
             return None
         version_key, page, z, x, y = match.group(1), *map(int, match.groups()[1:])
-        organisation_id = plans.cached_congregation_of_tiles(self.app, version_key)
-        if organisation_id is None or not can_read_of(reader, organisation_id):  # type: ignore[arg-type]
+        access = plan_tiles.cached_tile_access(self.app, version_key)
+        if access is None or not access.allows(reader, page):
             return None
         etag = f"{version_key}-{page}-{z}-{x}-{y}"
         secure = environ.get("wsgi.url_scheme") == "https"

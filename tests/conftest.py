@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from floorplans import create_app
 from floorplans.db import db
-from floorplans.models import Building, Organisation, Role, User
+from floorplans.models import Building, Organisation, PlanVersion, Role, User
 
 pytest_plugins = ["tests.fixtures_s3"]
 
@@ -276,3 +276,18 @@ def api_token(app: Flask):  # type: ignore[no-untyped-def]
         return {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+def publish_reviewed(version: PlanVersion, by: User) -> PlanVersion:
+    """What a partner does with a rendered draft once checked, in one step for tests that
+    need a published plan: carried-over markers confirmed where they are, then published
+    by ``by`` (the partner or an administrator); committed."""
+    from floorplans.services import markers, plans
+
+    db.session.refresh(version)
+    assert version.state == "ready", f"version {version.number} did not render: {version.error}"
+    for marker in markers.flagged_markers(version):
+        markers.confirm(marker, by=by)
+    plans.publish(version, by=by)
+    db.session.commit()
+    return version

@@ -32,7 +32,7 @@ def list_markers(version_id: int) -> ResponseReturnValue:
     if access.record_access(current_user, version.building, "view_plan", channel="api",
                             ip_address=request.remote_addr or "", detail=f"markers of version {version.number}"):
         db.session.commit()
-    return jsonify(markers=[marker_json(marker) for marker in markers.markers_of(version)])
+    return jsonify(markers=[marker_json(marker) for marker in markers.visible_markers(current_user, version)])
 
 
 @bp.post("/plans/<int:version_id>/markers")

@@ -61,6 +61,7 @@ PLAN_PAGE = {
         "number": {"type": "integer", "description": "Page number in the PDF."},
         "position": {"type": "integer", "description": "Order in the floor switcher."},
         "label": {"type": "string"},
+        "hidden": {"type": "boolean", "description": "Hidden from officers by the partner (a cover, elevations...)."},
         "width_pt": {"type": "number"},
         "height_pt": {"type": "number"},
         "north_degrees": {"type": "number", "nullable": True,
@@ -85,13 +86,18 @@ PLAN_VERSION = {
         "building_id": {"type": "integer"},
         "number": {"type": "integer"},
         "state": {"type": "string", "enum": ["queued", "rendering", "ready", "failed"]},
+        "status": {"type": "string", "enum": ["queued", "rendering", "failed", "draft", "published", "earlier",
+                                              "cleaned"],
+                   "description": "draft: rendered, waiting for its partner to review and publish it (officers "
+                                  "never see a draft); published: what officers see now; earlier: published before."},
         "published": {"type": "boolean"},
         "filename": {"type": "string"},
         "bytes": {"type": "integer"},
         "page_count": {"type": "integer"},
         "progress": {"type": "object", "properties": {
             name: {"type": "integer"} for name in
-            ("percent", "pages_done", "pages_total", "tiles_rendered", "tiles_stored", "tiles_total")}},
+            ("percent", "pages_done", "pages_total", "pages_stored", "tiles_rendered", "tiles_stored",
+             "tiles_total")}},
         "error": {"type": "string", "nullable": True, "description": "Why it failed and what to do."},
         "created_at": {"type": "string", "format": "date-time"},
         "finished_at": {"type": "string", "format": "date-time", "nullable": True},
@@ -297,7 +303,28 @@ def document(server_url: str) -> dict[str, Any]:
                 "parameters": [_id("version_id")],
                 "get": {
                     "summary": "A plan version: state, progress, error and pages",
+                    "description": "Officers and planners see published versions only, without hidden sheets.",
                     "responses": {"200": _json(_ref("PlanVersion"), "The version."), **ERRORS},
+                },
+                "delete": {
+                    "summary": "Delete a draft or a failed version, with its tiles (its partner, administrators)",
+                    "responses": {
+                        "204": {"description": "Deleted."},
+                        "409": _json(_ref("Error"), "Officers have seen it, or it is still being prepared."),
+                        **ERRORS,
+                    },
+                },
+            },
+            "/plans/{version_id}/publish": {
+                "parameters": [_id("version_id")],
+                "post": {
+                    "summary": "Publish a reviewed draft: officers see it from now (its partner, administrators)",
+                    "responses": {
+                        "200": _json(_ref("PlanVersion"), "Published (or it already was)."),
+                        "409": _json(_ref("Error"), "Not yet: carried-over markers unchecked, two shown sheets "
+                                                    "with one name, every sheet hidden, or not ready."),
+                        **ERRORS,
+                    },
                 },
             },
             **MARKER_PATHS,

@@ -1,4 +1,5 @@
-"""Plans through the API: upload a PDF (202, rendered in the background) and follow it."""
+"""Plans through the API: upload a PDF (202, rendered in the background into a draft),
+follow it, publish it once reviewed, delete a draft or a failed upload."""
 from __future__ import annotations
 
 from flask import jsonify, request, url_for
@@ -9,7 +10,7 @@ from blueprints.api import bp
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.db import db
-from floorplans.permissions import Permission
+from floorplans.permissions import Permission, can_edit
 from floorplans.representations import version_json
 from floorplans.services import access, buildings, plans
 
@@ -37,4 +38,25 @@ def get_plan(version_id: int) -> ResponseReturnValue:
     if access.record_access(current_user, version.building, "view_plan", channel="api",
                             ip_address=request.remote_addr or "", detail=f"version {version.number}"):
         db.session.commit()
-    return jsonify(version_json(version))
+    return jsonify(version_json(version, with_hidden=can_edit(current_user, version.building)))
+
+
+@bp.post("/plans/<int:version_id>/publish")
+@permission(Permission.EDIT_RECORDS)
+def publish_plan(version_id: int) -> ResponseReturnValue:
+    """The partner (or an administrator) has reviewed the draft: officers see it from now.
+    409 with the reasons while carried-over markers are unchecked or floor names clash."""
+    version = plans.get_version(current_user, version_id, edit=True)
+    plans.publish(version, by=current_user)
+    db.session.commit()
+    return jsonify(version_json(version, with_hidden=True))
+
+
+@bp.delete("/plans/<int:version_id>")
+@permission(Permission.EDIT_RECORDS)
+def delete_plan(version_id: int) -> ResponseReturnValue:
+    """A draft or a failed upload, with its tiles; 409 for a version officers have seen."""
+    deleted = plans.delete_version(plans.get_version(current_user, version_id, edit=True), by=current_user)
+    db.session.commit()
+    plans.remove_stored(deleted)
+    return "", 204

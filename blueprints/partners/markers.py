@@ -54,7 +54,7 @@ def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:
     flagged = markers.flagged_count(version)
     return render_template(
         "partners/plan_markers.html", building=building, version=version, kinds=KINDS,
-        pages=viewer_pages(version) if editable else [], editable=editable, flagged=flagged,
+        pages=viewer_pages(version, with_hidden=True) if editable else [], editable=editable, flagged=flagged,
         carried_from=markers.carried_from_numbers(version) if flagged else [],
         markers_url=url_for("partners.plan_markers", building_id=building.id, version_id=version.id),
     )
@@ -95,11 +95,3 @@ def confirm_marker(building_id: int, version_id: int, marker_id: int) -> Respons
     marker = markers.confirm(markers.marker_of(_version(building_id, version_id), marker_id), by=current_user)
     db.session.commit()
     return _marker(marker)
-
-
-@bp.route("/buildings/<int:building_id>/plans/<int:version_id>/markers/confirm", methods=["POST"])
-@permission(Permission.EDIT_RECORDS)
-def confirm_markers(building_id: int, version_id: int) -> ResponseReturnValue:
-    confirmed = markers.confirm_all(_version(building_id, version_id), by=current_user)
-    db.session.commit()
-    return jsonify(confirmed=confirmed)

@@ -1,4 +1,5 @@
-"""Uploading plans, following their rendering, labelling pages, and choosing what is published."""
+"""Uploading plans, following their rendering, reviewing a draft (names, order, hidden
+sheets, carried-over markers) and publishing it, deleting drafts and failed uploads."""
 from __future__ import annotations
 
 from flask import flash, jsonify, make_response, redirect, render_template, request, url_for
@@ -9,10 +10,13 @@ from blueprints.partners import bp
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.db import db
-from floorplans.errors import InvalidInput
+from floorplans.errors import Conflict, InvalidInput
+from floorplans.grid import cell_name, plan_grid
+from floorplans.markers import BY_KEY, door_label
+from floorplans.models import PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, plans
+from floorplans.services import access, buildings, markers, plan_tiles, plans
 
 
 @bp.route("/buildings/<int:building_id>/plans", methods=["GET", "POST"], endpoint="plans")
@@ -33,8 +37,8 @@ def plans_page(building_id: int) -> ResponseReturnValue:
             else:
                 db.session.commit()
                 jobs.queue_render(version.id)
-                flash("Your plans are uploaded and are being prepared. Officers keep seeing the current "
-                      "plans until the new ones are ready.", "success")
+                flash("Your plans are uploaded and are being prepared. When they are ready, check each sheet "
+                      "here and publish them; officers keep seeing the current plans until then.", "success")
                 return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
         building = buildings.get_editable(current_user, building_id)
     return render_template("partners/plans.html", building=building, error=error), (422 if error else 200)
@@ -48,8 +52,36 @@ def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
     if access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
                             detail=f"version {version.number}"):
         db.session.commit()  # an administrator's read of a congregation's plan
-    return render_template("partners/plan_version.html", building=building, version=version, errors={},
-                           stored=plans.stored_pages(version))
+    return _version_page(version, errors={})
+
+
+def _version_page(version: PlanVersion, errors: dict[str, str], status: int = 200) -> ResponseReturnValue:
+    """The version page: progress while it renders, only the error when it failed, and
+    otherwise its sheets to name, order and hide, the markers to check, and publishing."""
+    review = version.has_tiles
+    return render_template(
+        "partners/plan_version.html", building=version.building, version=version, errors=errors,
+        stored=version.stored_page_numbers,
+        reasons=plans.reasons_not_to_publish(version) if review else [],
+        duplicates=plans.duplicate_names(version) if review else {},
+        to_check=_markers_to_check(version) if review else [],
+    ), status
+
+
+def _markers_to_check(version: PlanVersion) -> list[dict[str, str]]:
+    """The carried-over markers not checked yet, where they are: floor and grid cell."""
+    rows = []
+    for marker in markers.flagged_markers(version):
+        page = marker.page
+        cell = cell_name(plan_grid(page.width, page.height), marker.x * page.width, marker.y * page.height) \
+            if page.width and page.height else ""
+        rows.append({
+            "what": " ".join(part for part in (BY_KEY[marker.kind].label if marker.kind in BY_KEY else marker.kind,
+                                               door_label(marker.number, marker.side), marker.label) if part),
+            "floor": page.label, "cell": cell, "hidden": "yes" if page.hidden else "",
+            "floor_index": str(page.position),
+        })
+    return rows
 
 
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>/progress")
@@ -57,7 +89,7 @@ def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
 def plan_progress(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
-    return jsonify({**version_json(version), "stored_pages": plans.stored_pages(version)})
+    return jsonify({**version_json(version), "stored_pages": version.stored_page_numbers})
 
 
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>/pages/<int:page>/preview.webp")
@@ -65,7 +97,7 @@ def plan_progress(building_id: int, version_id: int) -> ResponseReturnValue:
 def page_preview(building_id: int, version_id: int, page: int) -> ResponseReturnValue:
     """A page's preview while the rest of its version is still being prepared."""
     building = buildings.get_editable(current_user, building_id)
-    response = make_response(plans.stored_page_preview(plans.version_of(building, version_id), page))
+    response = make_response(plan_tiles.stored_page_preview(plans.version_of(building, version_id), page))
     response.mimetype = "image/webp"
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
@@ -80,17 +112,17 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
     positions = {page.id: request.form.get(f"position-{page.id}", type=int) or 0 for page in version.pages}
     order = sorted(positions, key=lambda page_id: (positions[page_id], page_id))
     north = {page.id: request.form[f"north-{page.id}"] for page in version.pages if f"north-{page.id}" in request.form}
+    # A ticked box is a sheet shown to officers; the form lists every sheet it offers.
+    offered = {page.id for page in version.pages if f"offered-{page.id}" in request.form}
+    hidden = {page_id: f"shown-{page_id}" not in request.form for page_id in offered}
     try:
-        plans.update_pages(version, labels, order, north)
+        plans.update_pages(version, labels, order, north, hidden)
     except InvalidInput as exc:
         db.session.rollback()
         version = plans.version_of(buildings.get_editable(current_user, building_id), version_id)
-        return render_template(
-            "partners/plan_version.html", building=version.building, version=version, errors=exc.fields,
-            stored=plans.stored_pages(version),
-        ), 422
+        return _version_page(version, errors=exc.fields, status=422)
     db.session.commit()
-    flash("Page names, order and north are saved.", "success")
+    flash("Sheet names, order, north and what officers see are saved.", "success")
     return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
 
 
@@ -99,7 +131,30 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
 def publish_plan(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
-    plans.publish(version)
+    try:
+        plans.publish(version, by=current_user)
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version_id))
     db.session.commit()
     flash(f"Version {version.number} is now the plan officers see.", "success")
+    return redirect(url_for("partners.plans", building_id=building.id))
+
+
+@bp.route("/buildings/<int:building_id>/plans/<int:version_id>/delete", methods=["POST"])
+@permission(Permission.EDIT_RECORDS)
+def delete_plan(building_id: int, version_id: int) -> ResponseReturnValue:
+    building = buildings.get_editable(current_user, building_id)
+    version = plans.version_of(building, version_id)
+    number = version.number
+    try:
+        deleted = plans.delete_version(version, by=current_user)
+    except Conflict as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version_id))
+    db.session.commit()
+    plans.remove_stored(deleted)
+    flash(f"Version {number} is deleted, with its sheets and markers.", "success")
     return redirect(url_for("partners.plans", building_id=building.id))

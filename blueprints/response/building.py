@@ -15,7 +15,7 @@ from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.grid import plan_grid
 from floorplans.markers import KINDS, MarkerKind
-from floorplans.models import Building, PlanVersion, VersionState
+from floorplans.models import Building, PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json, tile_url_template
 from floorplans.services import access, buildings, markers
@@ -54,29 +54,29 @@ def card(building_id: int) -> ResponseReturnValue:
     version = published_plan(building)
     return render_template(
         "response/card.html", building=building, brief=summary, has_plan=version is not None,
-        floors=[page.label for page in version.pages] if version else [],
+        floors=[page.label for page in version.shown_pages] if version else [],
     )
 
 
 def published_plan(building: Building) -> PlanVersion | None:
     """The plan officers see: the published version, if its tiles are there to show."""
     version = building.published_version
-    if version is None or version.state != VersionState.READY or version.tiles_deleted_at is not None:
-        return None
-    return version
+    return version if version is not None and version.shown_to_officers else None
 
 
-def viewer_pages(version: PlanVersion) -> list[dict[str, Any]]:
+def viewer_pages(version: PlanVersion, *, with_hidden: bool = False) -> list[dict[str, Any]]:
     """What plan.js needs for each page, in the partner's order: the pyramid's geometry,
     the tile URL template, the reference grid (page-relative, see floorplans.grid) and the
-    page's markers (``marker_json``, drawn by markers.js)."""
+    page's markers (``marker_json``, drawn by markers.js).  Sheets hidden from officers are
+    left out unless ``with_hidden`` (the partner's marker editor shows every sheet)."""
     by_page = markers.markers_by_page(version)
     pages = []
-    for page in version.pages:
+    for page in version.pages if with_hidden else version.shown_pages:
         if not (page.width and page.height and page.tile_size and page.max_zoom is not None):
             continue
         pages.append({
-            "id": page.id, "number": page.number, "label": page.label, "width": page.width, "height": page.height,
+            "id": page.id, "number": page.number, "label": page.label, "hidden": page.hidden,
+            "width": page.width, "height": page.height,
             "tile_size": page.tile_size, "max_zoom": page.max_zoom, "background": page.background,
             "tile_url": tile_url_template(version, page),
             "grid": plan_grid(page.width, page.height).as_json(),

@@ -94,7 +94,7 @@ def export_page(building_id: int) -> ResponseReturnValue:
     version = exports.printable_version(building)
     return render_template(
         "response/export.html", building=building, version=version,
-        pages=[p for p in version.pages if p.width] if version else [],
+        pages=[p for p in version.shown_pages if p.width] if version else [],
         papers=exports.PAPERS, widths=exports.PNG_WIDTHS,
         exercises=exports.exercises_for(current_user, building),
     )

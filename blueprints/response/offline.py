@@ -74,7 +74,7 @@ def offline_pack() -> ResponseReturnValue:
     for building in chosen:
         version = published_plan(building)
         pages = []
-        for page in version.pages if version else []:
+        for page in version.shown_pages if version else []:
             levels = offline_levels(page)
             if levels:
                 pages.append({

@@ -14,7 +14,7 @@ from blueprints.response import bp
 from floorplans import tile_gate, tile_links
 from floorplans.auth import permission
 from floorplans.permissions import Permission
-from floorplans.services import plans
+from floorplans.services import plan_tiles
 
 #: Tile keys never change (a new plan is a new version key), so browsers may keep them for a
 #: year; ``private`` keeps shared caches from storing access-checked images.
@@ -52,12 +52,12 @@ def _redirect(url: str) -> ResponseReturnValue:
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
     etag = f"{version_key}-{page}-{z}-{x}-{y}"
     if request.if_none_match.contains(etag):
-        plans.check_tile_access(current_user, version_key)  # still checks access
+        plan_tiles.check_tile_access(current_user, version_key, page)  # still checks access
         response = _image(b"", etag)
-    elif signed := plans.tile_redirect(current_user, version_key, page, z, x, y):
+    elif signed := plan_tiles.tile_redirect(current_user, version_key, page, z, x, y):
         response = _redirect(signed)
     else:
-        response = _image(plans.read_tile(current_user, version_key, page, z, x, y), etag)
+        response = _image(plan_tiles.read_tile(current_user, version_key, page, z, x, y), etag)
     tile_gate.remember(current_user)
     return response
 
@@ -65,4 +65,4 @@ def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnV
 @bp.route("/tiles/<version_key>/<int:page>/overview.webp")
 @permission(Permission.READ_RECORDS)
 def overview(version_key: str, page: int) -> ResponseReturnValue:
-    return _image(plans.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")
+    return _image(plan_tiles.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")

@@ -77,13 +77,75 @@ class PlanVersion(db.Model):
         return self.state in (VersionState.QUEUED, VersionState.RENDERING)
 
     @property
+    def has_tiles(self) -> bool:
+        """Rendered and not cleaned up: its pages can be drawn (for whoever may see it)."""
+        return self.state == VersionState.READY and self.tiles_deleted_at is None
+
+    @property
+    def is_draft(self) -> bool:
+        """Rendered but never published: only its congregation and administrators see it,
+        to check its sheets and markers before officers do."""
+        return self.state == VersionState.READY and self.published_at is None
+
+    @property
+    def shown_to_officers(self) -> bool:
+        """The one rule for what officers may see of a version: rendered, published by its
+        partner (or an administrator) at some point, tiles still there.  A superseded
+        version stays readable until the cleanup, so a car that opened it keeps working."""
+        return self.has_tiles and self.published_at is not None
+
+    @property
+    def shown_pages(self) -> list[PlanPage]:
+        """The pages officers get, in the partner's order: hidden sheets left out."""
+        return [page for page in self.pages if not page.hidden]
+
+    @property
+    def status(self) -> str:
+        """What the portal and the API call the version: queued, rendering, failed, draft,
+        published (what officers see now), earlier (published before), or cleaned."""
+        if self.state != VersionState.READY:
+            return self.state
+        if self.tiles_deleted_at is not None:
+            return "cleaned"
+        if self.published_at is None:
+            return "draft"
+        return "published" if self.building.published_version_id == self.id else "earlier"
+
+    @property
+    def stored_page_numbers(self) -> list[int]:
+        """The numbers of the pages wholly in storage, manifest written: all of a ready
+        version's; while it renders, the leading pages whose tiles are all counted in
+        ``tiles_done`` (the job stores pages in page-number order, each as soon as it is
+        rendered, and counts a page's last tile only once its manifest is written)."""
+        pages = sorted(self.pages, key=lambda page: page.number)
+        if self.state == VersionState.READY:
+            return [] if self.tiles_deleted_at is not None else [page.number for page in pages]
+        if self.state != VersionState.RENDERING:
+            return []
+        stored: list[int] = []
+        counted = 0
+        for page in pages:
+            counted += page.tiles or 0
+            if not page.tiles or counted > self.tiles_done:
+                break
+            stored.append(page.number)
+        return stored
+
+    @property
     def percent(self) -> int:
+        """Rendering and storing are each half of the work.  Every term only grows while
+        a job runs, so the bar never goes back: pages rendered of pages, and pages stored
+        of pages or, once every page is rendered and the number of tiles is known, tiles
+        stored of tiles, whichever is further."""
         if self.state == VersionState.READY:
             return 100
-        if not self.tiles_total:
+        if self.state != VersionState.RENDERING or not self.page_count:
             return 0
-        # Rendering and storing are each about half of the work.
-        return min(99, int(50 * (self.tiles_rendered + self.tiles_done) / self.tiles_total))
+        rendered = min(self.pages_done, self.page_count) / self.page_count
+        stored = len(self.stored_page_numbers) / self.page_count
+        if self.pages_done >= self.page_count and self.tiles_total:
+            stored = max(stored, min(self.tiles_done, self.tiles_total) / self.tiles_total)
+        return min(99, int(50 * (rendered + stored)))
 
 
 class PlanPage(db.Model):

@@ -51,7 +51,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "contact.create", "contact.update", "contact.delete", "contact.move",
         "gathering.create", "gathering.update", "gathering.delete",
     ),
-    "plan": ("plan.upload", "plan.pages", "plan.publish"),
+    "plan": ("plan.upload", "plan.pages", "plan.publish", "plan.delete"),
     "marker": (
         "marker.place", "marker.move", "marker.update", "marker.delete", "marker.confirm", "marker.carry",
     ),

@@ -25,7 +25,6 @@ from floorplans.models import (
     PlanPage,
     PlanVersion,
     User,
-    VersionState,
 )
 from floorplans.services import audit
 from floorplans.services.exercises import require_open
@@ -73,7 +72,8 @@ def items_on(exercise: Exercise, building: Building) -> Sequence[ExerciseItem]:
 # --- drawing ----------------------------------------------------------------------------
 
 def drawable_page(building: Building, page_id: Any) -> PlanPage:
-    """A page of the building's published plan, or of another ready version of it."""
+    """A shown page of a plan of the building that officers see (or saw: a car may still
+    have an earlier one open).  Never a draft or a hidden sheet: planners read what officers read."""
     try:
         number = int(page_id)
     except (TypeError, ValueError):
@@ -82,9 +82,7 @@ def drawable_page(building: Building, page_id: Any) -> PlanPage:
     if page is None:
         raise InvalidInput({"page_id": "must be one of this building's plan pages."})
     version: PlanVersion = page.version
-    if version.building_id != building.id or (
-        version.id != building.published_version_id and version.state != VersionState.READY
-    ):
+    if version.building_id != building.id or not version.shown_to_officers or page.hidden:
         raise InvalidInput({"page_id": "must be one of this building's plan pages."})
     return page
 

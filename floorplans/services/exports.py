@@ -30,9 +30,9 @@ from floorplans import markers, objects
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.grid import column_label, plan_grid
-from floorplans.models import Building, PlanPage, PlanVersion, Role, User, VersionState
+from floorplans.models import Building, PlanPage, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_buildings
-from floorplans.permissions import Permission, has_permission
+from floorplans.permissions import Permission, can_see_version, has_permission
 from floorplans.services import access, buildings
 from floorplans.services.briefing import brief, hours_text
 from floorplans.templating import local_time
@@ -69,21 +69,25 @@ def _record(user: User, building: Building, action: str, *, channel: str, ip_add
 def printable_version(building: Building) -> PlanVersion | None:
     """The plan officers see, if its tiles are there to export."""
     version = building.published_version
-    if version is None or version.state != VersionState.READY or version.tiles_deleted_at is not None:
-        return None
-    return version
+    return version if version is not None and version.shown_to_officers else None
 
 
-def _version(building: Building, version_id: int | None) -> PlanVersion:
+def _version(user: User, building: Building, version_id: int | None) -> PlanVersion:
     if version_id is None:
         version = printable_version(building)
         if version is None:
             raise NotFound("This building has no plan to export yet.")
         return version
     version = db.session.get(PlanVersion, version_id)
-    if version is None or version.building_id != building.id or version.state != VersionState.READY:
+    if (version is None or version.building_id != building.id or not version.has_tiles
+            or not can_see_version(user, version)):
         raise NotFound("This building has no such plan version ready.")
     return version
+
+
+def _shown(version: PlanVersion | None) -> list[PlanPage]:
+    """The rendered pages officers see, in the partner's order (hidden sheets left out)."""
+    return [page for page in version.shown_pages if _rendered(page)] if version is not None else []
 
 
 def _rendered(page: PlanPage) -> bool:
@@ -105,7 +109,7 @@ def _markers_of(pages: list[PlanPage]) -> dict[int, list[Marker]]:
 
 
 def marker_text(marker: Marker) -> str:
-    """What is printed beside the icon: "A1 Main entrance", "AED by the office"."""
+    """What is printed beside the icon: "Door 1 (side A) Main entrance", "AED by the office"."""
     number = markers.door_label(marker.number, marker.side) if marker.kind == "door" else ""
     label = marker.label
     if not label and marker.kind == "note":  # a note says what it is in its text
@@ -287,7 +291,7 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
     sheet = _paper(paper)
     now = now or dt.datetime.now(dt.UTC)
     version = printable_version(building)
-    pages = [page for page in version.pages if _rendered(page)] if version else []
+    pages = _shown(version)
     marks = _markers_of(pages)
     sketches = _sketches_of(exercise, building, pages) if exercise is not None else {}
     long_side = drawing.plan_pixels(sheet)
@@ -334,7 +338,7 @@ def packet_download(user: User, building_id: int, *, paper: str = "letter", exer
 def markers_geojson(building: Building, version: PlanVersion | None) -> dict[str, Any]:
     """One Feature per marker, its Point in the page's full-zoom pixels (y down); no
     features for a building without a plan."""
-    pages = [page for page in version.pages if _rendered(page)] if version is not None else []
+    pages = _shown(version)
     by_page = _markers_of(pages)
     features = []
     for page in pages:
@@ -366,7 +370,7 @@ def markers_geojson(building: Building, version: PlanVersion | None) -> dict[str
 def geojson_download(user: User, building_id: int, *, version_id: int | None = None, channel: str = "web",
                      ip_address: str = "") -> tuple[dict[str, Any], str]:
     building = buildings.get_readable(user, building_id)
-    version = _version(building, version_id) if version_id is not None else printable_version(building)
+    version = _version(user, building, version_id) if version_id is not None else printable_version(building)
     body = markers_geojson(building, version)
     _record(user, building, "export.geojson", channel=channel, ip_address=ip_address,
             detail={"version": body["plan_version"], "markers": len(body["features"])})
@@ -383,8 +387,8 @@ def page_png(user: User, building_id: int, page_number: int, *, width: int = 200
     """Page ``page_number`` (its number in the PDF, as in tile URLs) of the published plan,
     ``width`` pixels wide (at most its full-zoom width and the export pixel budget)."""
     building = buildings.get_readable(user, building_id)
-    version = _version(building, None)
-    page = next((p for p in version.pages if p.number == page_number and _rendered(p)), None)
+    version = _version(user, building, None)
+    page = next((p for p in _shown(version) if p.number == page_number), None)
     if page is None:
         raise NotFound("This plan has no such page.")
     if width < 16:

@@ -28,7 +28,7 @@ from floorplans.errors import Conflict, Forbidden, InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
 from floorplans.markers import BY_KEY, DOOR_SIDES, KINDS, MarkerKind
 from floorplans.models import Building, Marker, PlanPage, PlanVersion, User, VersionState
-from floorplans.permissions import can_edit, can_read
+from floorplans.permissions import can_edit, can_read, can_see_version
 from floorplans.services import audit
 
 MARKER_FIELDS = RecordFields((
@@ -77,11 +77,24 @@ def building_of(marker: Marker) -> Building:
 def get_marker(user: User, marker_id: int, *, edit: bool = False) -> Marker:
     """A marker ``user`` may read (``edit``: and change).  Someone else's is "not found"."""
     marker = db.session.get(Marker, marker_id)
-    if marker is None or not can_read(user, building_of(marker)):
+    if marker is None or not can_read(user, building_of(marker)) or not can_see_marker(user, marker):
         raise NotFound("There is no such marker, or it is not yours to see.")
     if edit:
         require_edit(user, building_of(marker))
     return marker
+
+
+def can_see_marker(user: User, marker: Marker) -> bool:
+    """Officers and planners see the markers of shown sheets of published plans; the
+    congregation and administrators every marker of every version."""
+    return can_edit(user, building_of(marker)) or (
+        can_see_version(user, marker.page.version) and not marker.page.hidden
+    )
+
+
+def visible_markers(user: User, version: PlanVersion) -> list[Marker]:
+    """``markers_of`` as ``user`` may see them (hidden sheets' markers left out for readers)."""
+    return [marker for marker in markers_of(version) if can_edit(user, version.building) or not marker.page.hidden]
 
 
 def marker_of(version: PlanVersion, marker_id: int) -> Marker:
@@ -104,6 +117,11 @@ def flagged_count(version: PlanVersion) -> int:
         select(func.count(Marker.id)).join(PlanPage, PlanPage.id == Marker.page_id)
         .where(PlanPage.version_id == version.id, Marker.needs_confirmation.is_(True))
     ) or 0
+
+
+def flagged_markers(version: PlanVersion) -> list[Marker]:
+    """The carried-over markers of the version its partner has not checked yet."""
+    return [marker for marker in markers_of(version) if marker.needs_confirmation]
 
 
 def carried_from_numbers(version: PlanVersion) -> list[int]:
@@ -187,6 +205,26 @@ def _check_ready(version: PlanVersion) -> None:
         raise Conflict("This old version was cleaned up: place markers on a current version.")
 
 
+def _refuse_second_door(version: PlanVersion, kind: str | None, number: int | None, but: Marker | None = None) -> None:
+    """Exterior doors are numbered once around the building: "Door 2" on the radio must be
+    one door, whatever floor it is drawn on."""
+    if kind != "door" or number is None:
+        return
+    query = (
+        select(Marker).join(PlanPage, PlanPage.id == Marker.page_id)
+        .where(PlanPage.version_id == version.id, Marker.kind == "door", Marker.number == number)
+    )
+    if but is not None:
+        query = query.where(Marker.id != but.id)
+    other = db.session.scalars(query.limit(1)).first()
+    if other is not None:
+        where = f"on {other.page.label}" + (f" (“{other.label}”)" if other.label else "")
+        raise InvalidInput({"number": (
+            f"Door {number} is already {where}. Each exterior door has its own number "
+            "(1 is the main entrance, then clockwise): choose another number, or move that door instead."
+        )})
+
+
 def _where(marker: Marker) -> dict[str, Any]:
     return {"version": marker.page.version.number, "page": marker.page.label}
 
@@ -200,6 +238,7 @@ def place(page: PlanPage, raw: Mapping[str, Any], *, by: User, before_rendering:
     if not before_rendering:
         _check_ready(version)
     values = _clean(raw, partial=False)
+    _refuse_second_door(version, values.get("kind"), values.get("number"))
     marker = Marker(building_id=building.id, page=page, created_by=by, needs_confirmation=False, **values)
     db.session.add(marker)
     db.session.flush()
@@ -237,6 +276,8 @@ def update(marker: Marker, raw: Mapping[str, Any], *, by: User, page: PlanPage |
     if page is not None and page.version_id != marker.page.version_id:
         raise InvalidInput({"page": "must be a page of the same plan version."})
     values = _clean(raw, partial=True, marker=marker)
+    _refuse_second_door(marker.page.version, values.get("kind", marker.kind),
+                        values["number"] if "number" in values else marker.number, but=marker)
     before = audit.snapshot(marker, AUDITED)
     before_page = marker.page
     for name, value in values.items():
@@ -276,20 +317,6 @@ def confirm(marker: Marker, *, by: User) -> Marker:
         audit.record("marker.confirm", actor=by, building=building, target=marker,
                      detail={**_where(marker), "kind": marker.kind, "count": 1})
     return marker
-
-
-def confirm_all(version: PlanVersion, *, by: User) -> int:
-    """Confirm every flagged marker of the version; returns how many."""
-    building = version.building
-    require_edit(by, building)
-    flagged = [marker for marker in markers_of(version) if marker.needs_confirmation]
-    for marker in flagged:
-        marker.needs_confirmation = False
-    if flagged:
-        db.session.flush()
-        audit.record("marker.confirm", actor=by, building=building, target=version,
-                     detail={"version": version.number, "count": len(flagged)})
-    return len(flagged)
 
 
 # --- carrying over to a new version ----------------------------------------------------
@@ -346,6 +373,47 @@ def carry_over(previous: PlanVersion | None, new: PlanVersion) -> CarryReport | 
         "not_carried": report.not_carried, "pages_without_match": report.pages_without_match,
     })  # fmt: skip
     return report
+
+
+def carry_onto_renamed(previous: PlanVersion | None, draft: PlanVersion, renamed: list[PlanPage]) -> int:
+    """A draft's sheets renamed by its partner take the markers of the published floor of
+    their new name: each renamed sheet's carried markers not yet checked are dropped, then
+    the markers of ``previous``'s page of the new name (not already carried elsewhere on the
+    draft) are carried onto it, flagged.  Markers the partner placed, confirmed or moved
+    stay.  Returns how many were carried."""
+    if previous is None or previous.id == draft.id or not renamed:
+        return 0
+    renamed_ids = [page.id for page in renamed]
+    dropped = db.session.scalars(
+        select(Marker).where(Marker.page_id.in_(renamed_ids), Marker.needs_confirmation.is_(True),
+                             Marker.carried_from_id.is_not(None))
+    ).all()
+    for marker in dropped:
+        db.session.delete(marker)
+    db.session.flush()
+    already = {marker.carried_from_id for marker in markers_of(draft) if marker.carried_from_id}
+    sources = pages_by_label(previous)
+    by_page = markers_by_page(previous)
+    carried = 0
+    for page in renamed:
+        source = sources.get(label_key(page.label))
+        for marker in by_page.get(source.id, []) if source is not None else []:
+            if marker.id in already:
+                continue
+            db.session.add(Marker(
+                building_id=marker.building_id, page=page, kind=marker.kind, x=marker.x, y=marker.y,
+                number=marker.number, side=marker.side, label=marker.label, note=marker.note,
+                needs_confirmation=True, carried_from_id=marker.id, created_by_id=marker.created_by_id,
+            ))
+            already.add(marker.id)
+            carried += 1
+    db.session.flush()
+    if dropped or carried:
+        audit.record("marker.carry", building=draft.building, target=draft, detail={
+            "from": previous.number, "to": draft.number, "carried": carried, "dropped_unchecked": len(dropped),
+            "pages": [page.label for page in renamed],
+        })  # fmt: skip
+    return carried
 
 
 def kinds_present(markers: list[Marker]) -> list[MarkerKind]:

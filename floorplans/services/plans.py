@@ -8,21 +8,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import func, select, update
 
 import converters
-from floorplans import objects, tile_links
+from floorplans import objects
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
-from floorplans.permissions import can_edit, can_read, can_read_of
-from floorplans.services import audit, exercise_items, markers
+from floorplans.permissions import can_edit, can_see_version, is_own_building
+from floorplans.services import audit, exercise_items, markers, plan_tiles
 
 CHUNK = 1024 * 1024
 
@@ -90,7 +90,6 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
     finally:
         path.unlink(missing_ok=True)
 
-    previous = _labels_of(building.published_version)
     number = (db.session.scalar(
         select(func.max(PlanVersion.number)).where(PlanVersion.building_id == building.id)
     ) or 0) + 1
@@ -106,10 +105,14 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
     )
     db.session.add(version)
     for page in summary.pages:
+        # Each sheet is named from its own title, never from the page at the same position in
+        # the last upload (a new set's sheet 2 is seldom the old one's).  Sheets that are not a
+        # floor plan (cover, elevations, details) are proposed hidden; the partner decides.
         version.pages.append(PlanPage(
             number=page.number,
             position=page.number,
-            label=previous.get(page.number) or page.suggested_label or f"Page {page.number}",
+            label=page.suggested_label or f"Sheet {page.number}",
+            hidden=getattr(page, "suggested_kind", "floor") == "sheet",
             width_pt=page.width_pt,
             height_pt=page.height_pt,
         ))
@@ -121,16 +124,11 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
     return version
 
 
-def _labels_of(version: PlanVersion | None) -> dict[int, str]:
-    """A new upload of the same set keeps the labels the partner gave the last one."""
-    if version is None:
-        return {}
-    return {page.number: page.label for page in version.pages}
-
-
 def get_version(user: User, version_id: int, *, edit: bool = False) -> PlanVersion:
+    """A version ``user`` may see: its congregation and administrators see every version
+    (``edit``: and may change it); everyone else only versions shown to officers."""
     version = db.session.get(PlanVersion, version_id)
-    if version is None or not can_read(user, version.building) or (edit and not can_edit(user, version.building)):
+    if version is None or not can_see_version(user, version) or (edit and not can_edit(user, version.building)):
         raise NotFound("There is no such plan version, or it is not yours to see.")
     return version
 
@@ -143,10 +141,12 @@ def version_of(building: Building, version_id: int) -> PlanVersion:
 
 
 def update_pages(
-    version: PlanVersion, labels: Mapping[int, str], order: Sequence[int], north: Mapping[int, str] | None = None
+    version: PlanVersion, labels: Mapping[int, str], order: Sequence[int], north: Mapping[int, str] | None = None,
+    hidden: Mapping[int, bool] | None = None,
 ) -> None:
-    """Set each page's label (page id -> text), the order officers see (page ids) and,
-    when given, its north (page id -> degrees clockwise from the page's up, "" = unknown)."""
+    """Set each page's label (page id -> text), the order officers see (page ids), when
+    given its north (page id -> degrees clockwise from the page's up, "" = unknown) and
+    whether it is hidden from officers (page id -> bool)."""
     pages = {page.id: page for page in version.pages}
     errors: dict[str, str] = {}
     bearings: dict[int, float | None] = {}
@@ -165,25 +165,46 @@ def update_pages(
             errors[f"label-{page_id}"] = "is too long (at most 100 characters)."
     if order and sorted(order) != sorted(pages):
         errors["order"] = "must list every page of this plan once."
+    unknown = [page_id for page_id in (hidden or {}) if page_id not in pages]
+    if unknown:
+        errors["hidden"] = "names a page that is not in this plan."
+    will_hide = {page_id: (hidden or {}).get(page_id, page.hidden) for page_id, page in pages.items()}
+    if pages and all(will_hide.values()):
+        errors["hidden"] = "would hide every sheet: keep at least one floor for officers to see."
     if errors:
         raise InvalidInput(errors)
-    before = {page.id: (page.label, page.position, page.north_degrees) for page in version.pages}
+    before = {page.id: _page_state(page) for page in version.pages}
     for page_id, label in labels.items():
         pages[page_id].label = label.strip()
     for position, page_id in enumerate(order, start=1):
         pages[page_id].position = position
     for page_id, degrees in bearings.items():
-        if page_id in pages:
-            pages[page_id].north_degrees = degrees
+        pages[page_id].north_degrees = degrees
+    for page_id, hide in (hidden or {}).items():
+        pages[page_id].hidden = bool(hide)
+    if version.building.published_version_id == version.id:
+        # What officers see changes now: no two floors of the same name on the switcher.
+        duplicates = duplicate_names(version)
+        if duplicates:
+            raise InvalidInput({"label": _duplicates_message(duplicates)})
     db.session.flush()
+    plan_tiles.forget(version.key)  # hidden sheets: at once in this process
+    renamed = [page for page in version.pages if before[page.id][0] != page.label]
+    if renamed and version.is_draft:
+        # A renamed sheet of a draft gets the markers of the published floor of that name.
+        markers.carry_onto_renamed(version.building.published_version, version, renamed)
     changed = {
-        f"page {page.number}": [_page_text(*before[page.id]), _page_text(page.label, page.position, page.north_degrees)]
+        f"page {page.number}": [_page_text(*before[page.id]), _page_text(*_page_state(page))]
         for page in version.pages
-        if before[page.id] != (page.label, page.position, page.north_degrees)
+        if before[page.id] != _page_state(page)
     }
     if changed:
         audit.record("plan.pages", building=version.building, target=version,
                      detail={"number": version.number, "changes": changed})
+
+
+def _page_state(page: PlanPage) -> tuple[str, int, float | None, bool]:
+    return page.label, page.position, page.north_degrees, bool(page.hidden)
 
 
 def _north_degrees(text: str) -> float | None:
@@ -200,24 +221,65 @@ def _north_degrees(text: str) -> float | None:
     return degrees
 
 
-def _page_text(label: str, position: int, north: float | None) -> str:
-    return f"{position}. {label}" + (f" (north {north:g}°)" if north is not None else "")
+def _page_text(label: str, position: int, north: float | None, hidden: bool = False) -> str:
+    return (f"{position}. {label}" + (f" (north {north:g}°)" if north is not None else "")
+            + (" (hidden from officers)" if hidden else ""))
 
 
-def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
-    """Point the building at ``version`` in one update of the building row.  Only a complete
-    version can be published; two publishes racing on one building cannot both win (the
-    building's row version makes the loser a Conflict)."""
+def duplicate_names(version: PlanVersion) -> dict[str, list[PlanPage]]:
+    """Shown sheets that share a name (whatever the case and spacing): on the floor switcher
+    two "First floor" buttons are one wrong guess away from the wrong floor."""
+    by_name: dict[str, list[PlanPage]] = {}
+    for page in version.shown_pages:
+        by_name.setdefault(markers.label_key(page.label), []).append(page)
+    return {pages[0].label: pages for pages in by_name.values() if len(pages) > 1}
+
+
+def _duplicates_message(duplicates: Mapping[str, list[PlanPage]]) -> str:
+    names = "; ".join(
+        f"“{name}” (sheets {', '.join(str(page.number) for page in pages)})" for name, pages in duplicates.items()
+    )
+    return f"Two shown sheets have the same name: {names}. Give each floor its own name, or hide the extra sheets."
+
+
+def reasons_not_to_publish(version: PlanVersion) -> list[str]:
+    """What stops a version from reaching officers, in words the partner can act on; empty
+    when it may be published.  The review page lists them, ``publish`` refuses with them."""
     if version.state != VersionState.READY:
-        raise Conflict("Only a completely rendered plan can be published. Wait until it is ready.")
+        return ["It is not ready yet: wait until every page is prepared."]
     if version.tiles_deleted_at is not None:
-        raise Conflict("The tiles of this old version were cleaned up. Upload it again to publish it.")
+        return ["The tiles of this old version were cleaned up. Upload it again to publish it."]
+    reasons = []
+    flagged = markers.flagged_count(version)
+    if flagged:
+        reasons.append(
+            f"{flagged} marker{'s' if flagged != 1 else ''} carried over from the current plan "
+            f"{'are' if flagged != 1 else 'is'} not checked yet: open the markers, and confirm each one where it "
+            "is, move it, or delete it."
+        )
+    if not version.shown_pages:
+        reasons.append("Every sheet is hidden: show at least one floor.")
+    duplicates = duplicate_names(version)
+    if duplicates:
+        reasons.append(_duplicates_message(duplicates))
+    return reasons
+
+
+def publish(version: PlanVersion, *, by: User | None) -> bool:
+    """Make ``version`` the plan officers see, in one update of the building row, once its
+    partner (or an administrator, ``by``; None for the command line's explicit ``--publish``)
+    has reviewed it: refused while carried-over markers are unchecked, every sheet is hidden,
+    or two shown sheets share a name.  Two publishes racing on one building cannot both win
+    (the building's row version makes the loser a Conflict).  False if it already is."""
     building = version.building
+    if by is not None and not can_edit(by, building):
+        raise NotFound("There is no such plan version, or it is not yours to see.")
     current = building.published_version
     if current is not None and current.id == version.id:
         return False
-    if only_if_newer and current is not None and current.number > version.number:
-        return False
+    reasons = reasons_not_to_publish(version)
+    if reasons:
+        raise Conflict("This plan cannot be shown to officers yet. " + " ".join(reasons))
     # One conditional UPDATE: it moves the pointer only if nobody changed the building since we
     # read it, so of two racing publishes exactly one wins and the other is told.
     moved = db.session.execute(
@@ -231,135 +293,62 @@ def publish(version: PlanVersion, *, only_if_newer: bool = False) -> bool:
         raise Conflict(
             "This building's plan was changed by someone else at the same moment. Reload and try again."
         )
+    first_time = version.published_at is None
     version.published_at = utcnow()
     db.session.flush()
-    audit.record("plan.publish", building=building, target=version, detail={
+    on_behalf = by is not None and not is_own_building(by, building)
+    audit.record("plan.publish", actor=by, building=building, target=version, detail={
         "number": version.number, "replaces": current.number if current is not None else None,
+        "first_time": first_time, **({"on_behalf_of_partner": True} if on_behalf else {}),
     })  # fmt: skip
-    # The markers of the plan it replaces follow onto pages of the same name, flagged for checking,
-    # and so do the exercises' drawings (scratch: moved, not copied, and not flagged).
-    markers.carry_over(current, version)
+    # The exercises' drawings follow the new plan (scratch: moved, not copied, not flagged).
     exercise_items.follow_plan(current, version)
     return True
 
 
-def readable_version_by_key(user: User, version_key: str) -> PlanVersion:
-    version = db.session.scalar(select(PlanVersion).where(PlanVersion.key == version_key))
-    if (
-        version is None
-        or version.state != VersionState.READY
-        or version.tiles_deleted_at is not None
-        or not can_read(user, version.building)
-    ):
-        raise NotFound("There is no such plan, or it is not yours to see.")
-    return version
+def prepare_draft(version: PlanVersion) -> None:
+    """A version just rendered: the markers of the published plan are copied onto its sheets
+    of the same name, flagged, for the partner to check before publishing."""
+    markers.carry_over(version.building.published_version, version)
 
 
-#: Tile requests are most of the load (bench/load.py): the version key -> congregation lookup
-#: is kept in process.  Keys are immutable and a ready version stays ready; what could change
-#: (an administrator moving a building to another congregation, a cleanup) is picked up
-#: within TILE_ACCESS_CACHE_SECONDS (a cleaned-up version's tiles are gone from storage anyway).
-#: The user's own session is still checked on every request.
-TILE_ACCESS_CACHE_SECONDS = 60.0
-_TILE_ACCESS_CACHE_MAX = 20_000
+@dataclass(frozen=True)
+class DeletedVersion:
+    """What a deleted version leaves in storage, removed once the deletion is committed."""
+
+    key: str
+    original_sha256: str
 
 
-def _tile_access_cache(app: Flask) -> dict[str, tuple[int, float]]:
-    return app.extensions.setdefault("floorplans.tile_access", {})  # type: ignore[no-any-return]
+def delete_version(version: PlanVersion, *, by: User) -> DeletedVersion:
+    """Remove a draft or a failed version with its pages and markers.  Its tiles (and its
+    original, when no other version was made from the same file) go after the caller
+    commits: ``remove_stored``.  Versions officers have seen are kept in the record (the
+    cleanup retires their tiles), and so is one still being prepared."""
+    if not can_edit(by, version.building):
+        raise NotFound("There is no such plan version, or it is not yours to see.")
+    if version.is_active:
+        raise Conflict("This plan is still being prepared: wait until it is ready or has failed, then delete it.")
+    if version.published_at is not None:
+        raise Conflict("Officers have seen this version, so it stays in the record; upload a new one instead.")
+    audit.record("plan.delete", actor=by, building=version.building, target=version, detail={
+        "number": version.number, "file": version.original_filename, "status": version.status,
+    })  # fmt: skip
+    deleted = DeletedVersion(version.key, version.original_sha256)
+    db.session.delete(version)
+    db.session.flush()
+    return deleted
 
 
-def cached_congregation_of_tiles(app: Flask, version_key: str) -> int | None:
-    """The congregation of a version's tiles if this process looked it up lately, else None
-    (the tile gate, floorplans.tile_gate, asks without a database session)."""
-    hit = _tile_access_cache(app).get(version_key)
-    if hit is not None and time.monotonic() - hit[1] < TILE_ACCESS_CACHE_SECONDS:
-        return hit[0]
-    return None
-
-
-def _congregation_of_tiles(version_key: str) -> int | None:
-    cache = _tile_access_cache(current_app)
-    now = time.monotonic()
-    hit = cache.get(version_key)
-    if hit is not None and now - hit[1] < TILE_ACCESS_CACHE_SECONDS:
-        return hit[0]
-    organisation_id = db.session.scalar(
-        select(Building.organisation_id)
-        .join(PlanVersion, PlanVersion.building_id == Building.id)
-        .where(PlanVersion.key == version_key, PlanVersion.state == VersionState.READY.value,
-               PlanVersion.tiles_deleted_at.is_(None))
+def remove_stored(deleted: DeletedVersion) -> int:
+    """Delete a deleted version's objects (after the commit: a failed commit loses nothing).
+    Anything left behind by a crash here is an orphan the cleanup removes."""
+    store = objects.get_storage()
+    removed = store.delete_prefix(objects.version_prefix(deleted.key))
+    in_use = db.session.scalar(
+        select(func.count(PlanVersion.id)).where(PlanVersion.original_sha256 == deleted.original_sha256)
     )
-    if organisation_id is None:
-        cache.pop(version_key, None)
-        return None
-    if len(cache) >= _TILE_ACCESS_CACHE_MAX:
-        cache.clear()  # simple bound: refilled one query per key
-    cache[version_key] = (organisation_id, now)
-    return organisation_id
-
-
-def check_tile_access(user: User, version_key: str) -> None:
-    """The tile route's access check: the same rule as ``readable_version_by_key``
-    (a ready version, tiles not cleaned up, a building the user may read), one cached lookup."""
-    organisation_id = _congregation_of_tiles(version_key)
-    if organisation_id is None or not can_read_of(user, organisation_id):
-        raise NotFound("There is no such plan, or it is not yours to see.")
-
-
-def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -> bytes:
-    check_tile_access(user, version_key)
-    try:
-        return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
-    except FileNotFoundError:
-        raise NotFound("There is no such tile.") from None
-
-
-def tile_redirect(user: User, version_key: str, page: int, z: int, x: int, y: int) -> str | None:
-    """A short-lived presigned URL of the tile when TILE_REDIRECT_SECONDS is set and the store
-    has such URLs (S3), after the same access check as ``read_tile``; else None."""
-    lifetime = tile_links.redirect_lifetime(current_app.config)
-    if not lifetime:
-        return None
-    check_tile_access(user, version_key)
-    return objects.get_storage().signed_url(objects.tile_key(version_key, page, z, x, y), expires_in=lifetime)
-
-
-def stored_pages(version: PlanVersion) -> list[int]:
-    """The numbers of a version's pages that are wholly in storage, manifest written: all
-    of a ready version's; while it renders, the leading pages whose tiles are all counted
-    in ``tiles_done`` (the job stores pages in page-number order, each as soon as it is
-    rendered, and counts a page's last tile only once its manifest is written)."""
-    pages = sorted(version.pages, key=lambda page: page.number)
-    if version.state == VersionState.READY:
-        return [] if version.tiles_deleted_at is not None else [page.number for page in pages]
-    if version.state != VersionState.RENDERING:
-        return []
-    stored: list[int] = []
-    counted = 0
-    for page in pages:
-        counted += page.tiles or 0
-        if not page.tiles or counted > version.tiles_done:
-            break
-        stored.append(page.number)
-    return stored
-
-
-def stored_page_preview(version: PlanVersion, number: int) -> bytes:
-    """The preview of one page of a version as soon as that page is stored, so a partner
-    can check the first sheets while the rest of a large set renders. Only for the
-    version's own congregation (the caller checked); officers see ready versions only."""
-    if number not in stored_pages(version):
-        raise NotFound("This page is not ready yet.")
-    return _overview(version.key, number)
-
-
-def read_overview(user: User, version_key: str, page: int) -> bytes:
-    readable_version_by_key(user, version_key)
-    return _overview(version_key, page)
-
-
-def _overview(version_key: str, page: int) -> bytes:
-    try:
-        return objects.get_storage().get(objects.overview_key(version_key, page))
-    except FileNotFoundError:
-        raise NotFound("This page has no preview.") from None
+    if not in_use:
+        store.delete(objects.original_key(deleted.original_sha256))
+        removed += 1
+    return removed

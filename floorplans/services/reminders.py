@@ -4,7 +4,9 @@ A record not confirmed for ``STALE_AFTER_DAYS`` is shown to officers as possibly
 date.  ``REMIND_BEFORE_DAYS`` earlier it is "due": its partners see it in a banner on
 their portal pages, and (when SMTP is configured) every active partner of the
 congregation gets one e-mail per threshold crossing: once when it becomes due, once when
-it becomes stale.  Confirming the record starts a new cycle.
+it becomes stale.  Confirming the record starts a new cycle.  A rendered plan left as a
+draft (not reviewed and published) for ``DRAFT_REMIND_AFTER_DAYS`` is reminded the same way,
+once per draft: officers keep seeing the old plan until someone looks at the new one.
 
 Sending is claim-then-send: a ``BuildingReminder`` row is inserted and committed first (its
 unique constraint lets only one of several concurrent runs claim a crossing), then the mail
@@ -29,23 +31,35 @@ from sqlalchemy.orm import selectinload
 
 from floorplans import mail
 from floorplans.db import db, utcnow
-from floorplans.models import Building, BuildingReminder, Role, User
+from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User, VersionState
 from floorplans.models.currency import NEVER_VERIFIED
 
 log = logging.getLogger(__name__)
 
-DUE, STALE = "due", "stale"
+DUE, STALE, DRAFT = "due", "stale", "draft"
 
 
 @dataclass(frozen=True)
 class DueBuilding:
     building: Building
-    threshold: str  # DUE or STALE
+    threshold: str  # DUE, STALE or DRAFT
     stale_on: dt.datetime | None  # naive UTC when it goes (or went) stale; None if never confirmed
+    draft: PlanVersion | None = None  # DRAFT: the version waiting to be reviewed and published
 
     @property
     def is_stale(self) -> bool:
         return self.threshold == STALE
+
+    @property
+    def is_draft(self) -> bool:
+        return self.threshold == DRAFT
+
+    @property
+    def cycle(self) -> dt.datetime:
+        """What makes a reminder a new one: the record's confirmation, or the draft's rendering."""
+        if self.draft is not None:
+            return self.draft.finished_at or NEVER_VERIFIED
+        return self.building.last_verified_at or NEVER_VERIFIED
 
 
 @dataclass
@@ -84,11 +98,32 @@ def due_buildings(*, organisation_id: int | None = None, now: dt.datetime | None
     return found
 
 
+def waiting_drafts(*, organisation_id: int | None = None, now: dt.datetime | None = None) -> list[DueBuilding]:
+    """Drafts (rendered, never published) older than DRAFT_REMIND_AFTER_DAYS, oldest first,
+    one per building (its newest draft)."""
+    now = now or utcnow()
+    older_than = now - dt.timedelta(days=int(current_app.config["DRAFT_REMIND_AFTER_DAYS"]))
+    query = (
+        select(PlanVersion).join(Building, Building.id == PlanVersion.building_id)
+        .where(PlanVersion.state == VersionState.READY.value, PlanVersion.published_at.is_(None),
+               PlanVersion.tiles_deleted_at.is_(None), PlanVersion.finished_at <= older_than)
+        .order_by(PlanVersion.building_id, PlanVersion.number.desc())
+    )
+    if organisation_id is not None:
+        query = query.where(Building.organisation_id == organisation_id)
+    newest: dict[int, PlanVersion] = {}
+    for version in db.session.scalars(query):
+        newest.setdefault(version.building_id, version)
+    drafts = sorted(newest.values(), key=lambda v: (v.finished_at or now, v.id))
+    return [DueBuilding(version.building, DRAFT, None, version) for version in drafts]
+
+
 def due_for_user(user: User) -> list[DueBuilding]:
-    """What the portal banner lists: a partner's own congregation's due buildings."""
+    """What the portal banner lists: a partner's own congregation's due buildings and the
+    drafts waiting too long for review."""
     if Role(user.role) is not Role.PARTNER or user.organisation_id is None:
         return []
-    return due_buildings(organisation_id=user.organisation_id)
+    return due_buildings(organisation_id=user.organisation_id) + waiting_drafts(organisation_id=user.organisation_id)
 
 
 def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None) -> ReminderRun:
@@ -98,13 +133,13 @@ def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None
     run = ReminderRun(mail_configured=mail.is_configured(config))
     if not run.mail_configured:
         return run
-    due = due_buildings(now=now)
+    due = due_buildings(now=now) + waiting_drafts(now=now)
     if not due:
         return run
     with mail.connection(config) as smtp:
         for item in due:
             building = item.building
-            verified_at = building.last_verified_at or NEVER_VERIFIED
+            verified_at = item.cycle
             if _already_sent(building.id, item.threshold, verified_at):
                 run.already_sent += 1
                 continue
@@ -176,6 +211,8 @@ def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-de
     config = current_app.config
     building = item.building
     service = config["SERVICE_NAME"]
+    if item.draft is not None:
+        return _draft_mail(item.draft, user)
     days = int(config["STALE_AFTER_DAYS"])
     if building.last_verified_at is None:
         confirmed = "has never been confirmed as current"
@@ -202,4 +239,28 @@ def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-de
         f"{user.organisation.name if user.organisation else 'your congregation'}.\n\n"
         f"-- {service}\n"
     )
+    return mail.message(config, to=user.email, subject=subject, body=body)
+
+
+def _draft_mail(version: PlanVersion, user: User):  # type: ignore[no-untyped-def]
+    config = current_app.config
+    building = version.building
+    service = config["SERVICE_NAME"]
+    current = building.published_version
+    link = building_link(building.id)
+    where = link if link else f"sign in to {service} and open {building.name}, then Plans"
+    body = (
+        f"Hello{' ' + user.name if user.name else ''},\n\n"
+        f"The plans uploaded for {building.name} on {_date(version.created_at)} "
+        f"({version.original_filename}) are prepared and wait for your review since "
+        f"{_date(version.finished_at or version.created_at)}.\n"
+        f"Officers still see {f'version {current.number} of the plans' if current else 'no floor plan'} "
+        "until someone checks the new sheets and publishes them.\n\n"
+        "Please open the plans, check each sheet's name, hide the sheets officers do not need, check the "
+        "markers carried over from the current plan, and press \"Publish\" (or delete the draft if it was a "
+        "mistake):\n\n"
+        f"    {where}\n\n"
+        f"-- {service}\n"
+    )
+    subject = f"New plans of {building.name} wait for your review"
     return mail.message(config, to=user.email, subject=subject, body=body)

@@ -1,10 +1,10 @@
-"""Rendering a plan version into tiles, storing them and publishing: the job's work.
+"""Rendering a plan version into tiles and storing them: the job's work.
 
 Each page is rendered in isolated child processes (``converters``), its tiles stored under
 the version's immutable keys while the workers render the next page (``_PageStore``), and
-its manifest written last.  Only when every page is stored does the version become ready
-and, if it is the newest, published.  A failure marks the
-version failed with a message for the partner and never touches the published plan.
+its manifest written last.  Only when every page is stored does the version become ready:
+a draft that its partner reviews and publishes (``services.plans.publish``).  A failure
+marks the version failed with a message for the partner and never touches the published plan.
 
 This module commits: it is the body of a job, and progress must be visible while it runs.
 Must not import blueprints.
@@ -27,9 +27,8 @@ from sqlalchemy import or_, select, update
 import converters
 from floorplans import objects
 from floorplans.db import db, utcnow
-from floorplans.errors import Conflict
 from floorplans.models import PlanPage, PlanVersion, VersionState
-from floorplans.services.plans import publish, work_folder
+from floorplans.services.plans import prepare_draft, work_folder
 from storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
@@ -89,7 +88,7 @@ class _Progress:
 
 
 def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None] | None = None) -> PlanVersion | None:
-    """Render, store and publish one version.  Returns the version, or None when another
+    """Render and store one version, leaving it a draft.  Returns the version, or None when another
     worker already has it.  Raises RetryLater when storage failed (the version is queued again)."""
     if not claim(version_id):
         log.info("Plan version %s is not queued any more; nothing to do.", version_id)
@@ -269,22 +268,12 @@ def _mark_ready(version: PlanVersion) -> None:
 
 
 def _finish(version: PlanVersion) -> None:
-    """Mark the version ready and publish it (unless a newer one is published) in one commit,
-    so nobody ever sees a complete newest version that officers do not get yet.  A partner
-    editing the building at the same moment makes a try a conflict: try again."""
-    for _attempt in range(5):
-        _mark_ready(version)
-        try:
-            publish(version, only_if_newer=True)
-            db.session.commit()
-            return
-        except Conflict:
-            db.session.rollback()
-            db.session.refresh(version.building)
-    # Still ready (its tiles are complete); the partner can publish it from the portal.
+    """Mark the version ready, a draft: officers keep seeing the published plan until the
+    partner (or an administrator) has checked this one's sheets and markers and published
+    it.  The published plan's markers are carried onto it, flagged, in the same commit."""
     _mark_ready(version)
+    prepare_draft(version)
     db.session.commit()
-    log.error("Plan version %s rendered but could not be published after 5 tries.", version.id)
 
 
 def recover_stalled(*, silent_for: dt.timedelta, queued_for: dt.timedelta) -> list[int]:

@@ -22,15 +22,22 @@
     });
   }
 
+  // Counts only grow while a job runs (the server's percent too); a bar that moved back
+  // would say the work was undone, so the highest value seen stays.
+  var highest = 0;
   function show(version) {
     var p = version.progress;
     previews(version.stored_pages);
-    bar.value = p.percent;
+    highest = Math.max(highest, p.percent);
+    bar.value = highest;
     if (version.state === "queued") {
       text.textContent = "Waiting to start…";
+    } else if (p.pages_done < p.pages_total || !p.tiles_total) {
+      text.textContent = "Prepared " + p.pages_done + " of " + p.pages_total + " sheets, " + p.pages_stored +
+        " saved (" + highest + "%)…";
     } else {
-      text.textContent = "Preparing page " + Math.min(p.pages_done + 1, p.pages_total) + " of " + p.pages_total +
-        " (" + p.percent + "%)";
+      text.textContent = "All " + p.pages_total + " sheets prepared; saving images: " + p.tiles_stored + " of " +
+        p.tiles_total + " (" + highest + "%)…";
     }
   }
 

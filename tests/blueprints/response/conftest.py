@@ -24,7 +24,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from floorplans import create_app
 from floorplans.db import db, utcnow
 from floorplans.models import Building, Organisation, Role, User
-from tests.conftest import CORPUS, PASSWORD
+from tests.conftest import CORPUS, PASSWORD, publish_reviewed
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -58,7 +58,8 @@ def _upload(building: Building, pdf: str, by: User, labels: list[str] | None = N
         plans.update_pages(version, {p.id: label for p, label in zip(version.pages, labels, strict=True)},
                            [by_number[n] for n in order or []])
     db.session.commit()
-    queue_render(version.id)  # JOBS_IMMEDIATE: renders now, publishes when complete
+    queue_render(version.id)  # JOBS_IMMEDIATE: renders now, a draft
+    publish_reviewed(version, by)
 
 
 def _populate(site: LiveSite, password_hash: str) -> None:

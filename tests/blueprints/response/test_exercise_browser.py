@@ -26,6 +26,9 @@ from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Building, Exercise, ExerciseItem, Marker, Organisation, Role, User
 from floorplans.search import normalise
 from tests.blueprints.response.conftest import LiveSite, screenshot, sign_in
+from tests.conftest import publish_reviewed
+
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +61,8 @@ def drill_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
         db.session.commit()
         version = plans.upload_plan(synagogue, io.BytesIO(demo_plan_pdf()), "demo.pdf", by=site.users["partner"])
         db.session.commit()
-        queue_render(version.id)  # JOBS_IMMEDIATE: rendered and published now
+        queue_render(version.id)  # JOBS_IMMEDIATE: rendered now, a draft its partner publishes
+        publish_reviewed(version, site.users["partner"])
         db.session.refresh(synagogue)
         assert synagogue.published_version is not None, "the demo plan did not render"
         ground = synagogue.published_version.pages[0]

@@ -1,0 +1,150 @@
+"""Reading a plan version's tiles and previews: who may read which version and page (the
+tile route, the tile gate and the previews ask here), and the reads themselves.
+
+A version's congregation and administrators read every page of every version with tiles;
+officers and planners only the shown pages of a published one (``PlanVersion.shown_to_officers``).
+Must not import blueprints.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from floorplans import objects, tile_links
+from floorplans.db import db
+from floorplans.errors import NotFound
+from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
+from floorplans.permissions import can_edit, can_edit_of, can_read_of, can_see_version
+
+
+def readable_version_by_key(user: User, version_key: str) -> PlanVersion:
+    version = db.session.scalar(select(PlanVersion).where(PlanVersion.key == version_key))
+    if version is None or not version.has_tiles or not can_see_version(user, version):
+        raise NotFound("There is no such plan, or it is not yours to see.")
+    return version
+
+
+#: Tile requests are most of the load (bench/load.py): what a version key may show is kept
+#: in process, for published versions only (a published version stays published; a draft is
+#: looked up each time, so the moment it is published every process serves it).  What could
+#: still change (an administrator moving a building to another congregation, a sheet hidden
+#: on the published plan, a cleanup) is picked up within TILE_ACCESS_CACHE_SECONDS (a
+#: cleaned-up version's tiles are gone from storage anyway).  The user's own session is
+#: still checked on every request.
+TILE_ACCESS_CACHE_SECONDS = 60.0
+_TILE_ACCESS_CACHE_MAX = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class TileAccess:
+    """Who may read a version's tiles: its congregation and administrators every page;
+    other readers only pages shown to officers of a published version."""
+
+    organisation_id: int
+    published: bool
+    hidden_pages: frozenset[int]
+    looked_up_at: float
+
+    def allows(self, reader: User | Any, page: int) -> bool:
+        """``reader``: a user, or anything with its role, congregation and ``active`` (the
+        tile gate's remembered sessions)."""
+        if can_edit_of(reader, self.organisation_id):
+            return True
+        return self.published and page not in self.hidden_pages and can_read_of(reader, self.organisation_id)
+
+
+def _tile_access_cache(app: Flask) -> dict[str, TileAccess]:
+    return app.extensions.setdefault("floorplans.tile_access", {})  # type: ignore[no-any-return]
+
+
+def cached_tile_access(app: Flask, version_key: str) -> TileAccess | None:
+    """What a version's tiles may show if this process looked it up lately, else None
+    (the tile gate, floorplans.tile_gate, asks without a database session)."""
+    hit = _tile_access_cache(app).get(version_key)
+    if hit is not None and time.monotonic() - hit.looked_up_at < TILE_ACCESS_CACHE_SECONDS:
+        return hit
+    return None
+
+
+def forget(version_key: str) -> None:
+    """Drop this process's cached answer for a version whose shown sheets changed."""
+    _tile_access_cache(current_app).pop(version_key, None)
+
+
+def _tile_access(version_key: str) -> TileAccess | None:
+    hit = cached_tile_access(current_app, version_key)
+    if hit is not None:
+        return hit
+    row = db.session.execute(
+        select(Building.organisation_id, PlanVersion.id, PlanVersion.published_at)
+        .join(PlanVersion, PlanVersion.building_id == Building.id)
+        .where(PlanVersion.key == version_key, PlanVersion.state == VersionState.READY.value,
+               PlanVersion.tiles_deleted_at.is_(None))
+    ).first()
+    cache = _tile_access_cache(current_app)
+    if row is None:
+        cache.pop(version_key, None)
+        return None
+    hidden = frozenset(db.session.scalars(
+        select(PlanPage.number).where(PlanPage.version_id == row.id, PlanPage.hidden.is_(True))
+    ))
+    access = TileAccess(row.organisation_id, row.published_at is not None, hidden, time.monotonic())
+    if access.published:
+        if len(cache) >= _TILE_ACCESS_CACHE_MAX:
+            cache.clear()  # simple bound: refilled one query per key
+        cache[version_key] = access
+    return access
+
+
+def check_tile_access(user: User, version_key: str, page: int) -> None:
+    """The tile route's access check: the same rule as ``readable_version_by_key`` and the
+    in-car view's pages (a version with tiles; drafts and hidden sheets for its own
+    congregation and administrators only), one cached lookup."""
+    access = _tile_access(version_key)
+    if access is None or not access.allows(user, page):
+        raise NotFound("There is no such plan, or it is not yours to see.")
+
+
+def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -> bytes:
+    check_tile_access(user, version_key, page)
+    try:
+        return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
+    except FileNotFoundError:
+        raise NotFound("There is no such tile.") from None
+
+
+def tile_redirect(user: User, version_key: str, page: int, z: int, x: int, y: int) -> str | None:
+    """A short-lived presigned URL of the tile when TILE_REDIRECT_SECONDS is set and the store
+    has such URLs (S3), after the same access check as ``read_tile``; else None."""
+    lifetime = tile_links.redirect_lifetime(current_app.config)
+    if not lifetime:
+        return None
+    check_tile_access(user, version_key, page)
+    return objects.get_storage().signed_url(objects.tile_key(version_key, page, z, x, y), expires_in=lifetime)
+
+
+def stored_page_preview(version: PlanVersion, number: int) -> bytes:
+    """The preview of one page of a version as soon as that page is stored, so a partner
+    can check the first sheets while the rest of a large set renders. Only for the
+    version's own congregation (the caller checked); officers see ready versions only."""
+    if number not in version.stored_page_numbers:
+        raise NotFound("This page is not ready yet.")
+    return _overview(version.key, number)
+
+
+def read_overview(user: User, version_key: str, page: int) -> bytes:
+    version = readable_version_by_key(user, version_key)
+    if not can_edit(user, version.building) and page not in {p.number for p in version.shown_pages}:
+        raise NotFound("There is no such plan, or it is not yours to see.")
+    return _overview(version_key, page)
+
+
+def _overview(version_key: str, page: int) -> bytes:
+    try:
+        return objects.get_storage().get(objects.overview_key(version_key, page))
+    except FileNotFoundError:
+        raise NotFound("This page has no preview.") from None
