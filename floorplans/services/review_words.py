@@ -311,4 +311,4 @@ def age_words(since: dt.datetime, now: dt.datetime) -> str:
     for size, unit in ((7 * 24 * 60, "week"), (24 * 60, "day"), (60, "hour")):
         if minutes >= 2 * size or (unit != "week" and minutes >= size):
             return plural(minutes // size, unit)
-    return plural(minutes, "minute")
+    return plural(minutes, "minute") if minutes else "less than a minute"
