@@ -251,15 +251,18 @@ def judge(sent: Sent, record: Record) -> Verdict | None:
 
 
 def _street_verdicts(sent: Sent, record: Record, anchor: int | None, start: int) -> list[Verdict]:
-    verdicts = []
     length = len(record.street)
-    for end in range(start + max(1, length - 2), min(start + length + 2, len(sent.words)) + 1):
-        if sent.parts[end - 1] != sent.parts[start] or any(i in sent.postal_at for i in range(start, end)):
-            break
-        if not _street_ends(sent, end, record):
+    stop = start
+    while (stop < min(start + length + 2, len(sent.words)) and sent.parts[stop] == sent.parts[start]
+           and stop not in sent.postal_at):
+        stop += 1
+    # Misspelt types put right first, so "Main Stret" is read as a street with a type.
+    window, respelled = _respelled(sent.words[start:stop], record)
+    verdicts = []
+    for end in range(start + max(1, length - 2), stop + 1):
+        if not _street_ends(sent, window, start, end, record):
             continue
-        words, respelled = _respelled(sent.words[start:end], record)
-        differences = _street_differences(parse_street(words), respelled, record)
+        differences = _street_differences(parse_street(window[: end - start]), any(respelled[: end - start]), record)
         if differences is None:
             continue
         gap = 0
@@ -273,12 +276,13 @@ def _street_verdicts(sent: Sent, record: Record, anchor: int | None, start: int)
     return verdicts
 
 
-def _street_ends(sent: Sent, end: int, record: Record) -> bool:
+def _street_ends(sent: Sent, window: Sequence[str], start: int, end: int, record: Record) -> bool:
     """Whether the street can end before word ``end``: "123 Main St" is not all of "123 Main
-    St W" (W is its direction), but is all of "123 Main St St Catharines" in St. Catharines."""
+    St W" (W is its direction), but is all of "123 Main St St Catharines" in St. Catharines.
+    ``window`` is the words from ``start`` with misspelt types put right."""
     if end >= len(sent.words) or sent.parts[end] != sent.parts[end - 1]:
         return True
-    word = sent.words[end]
+    word = window[end - start] if end - start < len(window) else sent.words[end]
     if word not in STREET_TYPES and word not in DIRECTIONS:
         return True
     following = sent.words[end + 1] if end + 1 < len(sent.words) and sent.parts[end + 1] == sent.parts[end] else ""
@@ -289,13 +293,13 @@ def _street_ends(sent: Sent, end: int, record: Record) -> bool:
     return _starts(sent.words, end, record.city) or _starts(sent.words, end, record.region)
 
 
-def _respelled(words: Sequence[str], record: Record) -> tuple[list[str], bool]:
+def _respelled(words: Sequence[str], record: Record) -> tuple[list[str], list[bool]]:
     """The words with misspelt street types and directions of the record put right ("Stret"
-    -> "st", "Sant" -> "st"), and whether any was."""
+    -> "st", "Sant" -> "st"), and which were."""
     targets = [w for w in (record.parsed.lead, record.parsed.kind, record.parsed.direction) if w]
     targets += [w for w in record.parsed.name if w in _SPELLINGS_OF]
     result = list(words)
-    respelled = False
+    respelled = [False] * len(words)
     for i, word in enumerate(words):
         if len(word) < 3 or word[0].isdigit() or word in _KNOWN or word in record.parsed.name:
             continue
@@ -303,7 +307,7 @@ def _respelled(words: Sequence[str], record: Record) -> tuple[list[str], bool]:
             if any(len(s) >= 3 and _distance(word, s, _allowed(len(s))) <= _allowed(len(s))
                    for s in _SPELLINGS_OF.get(target, (target,))):
                 result[i] = target
-                respelled = True
+                respelled[i] = True
                 break
     return result, respelled
 

@@ -16,7 +16,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, User
 from floorplans.permissions import readable_buildings
-from floorplans.search import tokens
+from floorplans.search import normalise, tokens
 from floorplans.services.buildings import search
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -125,8 +125,11 @@ def _by_words(user: User, sent: addresses.Sent) -> list[Match]:
     matches = []
     for count, building in scored:
         if count == most:
-            name = " " + " ".join(tokens(building.name)) + " "
-            by_name = all((f" {w} " if w.isdigit() else f" {w}") in name for w in words[:count])
+            # "Beth Shalom, Toronto" is found by its name; "Main Toronto" by some of its words.
+            in_name = [addresses.prefix_words_matched([w], normalise(building.name)) for w in words[:count]]
+            in_place = [addresses.prefix_words_matched([w], normalise(f"{building.city} {building.postal_code}"))
+                        for w in words[:count]]
+            by_name = any(in_name) and all(n or p for n, p in zip(in_name, in_place, strict=True))
             difference = addresses.NAME_ONLY if by_name else addresses.WORDS_ONLY
             matches.append(Match(building, (difference,), addresses.COST[difference]))
     return matches
