@@ -76,6 +76,18 @@ def test_cad_link_lists_several_matches_or_says_none(browser_for, make_user, mak
     assert "No building on record matches the address “1 Nowhere Road”" in page
 
 
+def test_cad_link_to_a_near_address_asks_before_opening(browser_for, make_user, make_building) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    building = make_building(name="Beth Shalom", street="123 Main Street", city="Toronto")
+    for address, differs in (("123+Main+Ave", "street type differs"), ("123+Main+St+W", "direction differs"),
+                             ("123+Mian+St%2C+Toronto", "spelling differs")):
+        response = officer.get(f"/r/lookup?address={address}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Closest match:" in page, address
+        assert f"Not the same address: {differs}." in page
+        assert f'<a class="button primary" href="/r/buildings/{building.id}">Open Beth Shalom</a>' in page
+
+
 def test_search_and_recently_viewed(browser_for, make_user, make_building) -> None:
     officer_user = make_user(Role.OFFICER)
     officer = browser_for(officer_user)
