@@ -186,38 +186,49 @@ def _stacked(lines: Sequence[TextLine]) -> list[TextLine]:
     "ELECTRICAL GROUND" over "FLOOR PLAN", and either half alone is a wrong title."""
     merged: list[TextLine] = []
     for line in sorted(lines, key=lambda line: (line.y0, line.x0)):
-        for index in range(len(merged) - 1, -1, -1):
-            above = merged[index]
-            height = line.height
-            if line.y0 - above.y1 > 0.6 * height:
-                continue
-            same_type = abs(above.size - line.size) <= 0.05 * line.size and above.bold == line.bold
-            middle, above_middle = (line.x0 + line.x1) / 2, (above.x0 + above.x1) / 2
-            aligned = abs(line.x0 - above.x0) <= height or abs(middle - above_middle) <= height
-            if same_type and aligned and line.y0 > above.y0 + 0.5 * height:
-                merged[index] = TextLine(
-                    f"{above.text} {line.text}",
-                    above.size,
-                    min(above.x0, line.x0),
-                    above.y0,
-                    max(above.x1, line.x1),
-                    line.y1,
-                    above.bold,
-                )
-                break
-        else:
+        index = _line_above(merged, line)
+        if index is None:
             merged.append(line)
+            continue
+        above = merged[index]
+        merged[index] = TextLine(
+            f"{above.text} {line.text}",
+            above.size,
+            min(above.x0, line.x0),
+            above.y0,
+            max(above.x1, line.x1),
+            line.y1,
+            above.bold,
+        )
     return merged
+
+
+def _line_above(merged: list[TextLine], line: TextLine) -> int | None:
+    """The line ``line`` continues: same size and weight, just above, left-aligned or centred."""
+    height = line.height
+    for index in range(len(merged) - 1, -1, -1):
+        above = merged[index]
+        if above.y0 < line.y0 - 4 * height:
+            return None  # merged is in reading order: nothing further up sits just above
+        if line.y0 - above.y1 > 0.6 * height or line.y0 <= above.y0 + 0.5 * height:
+            continue
+        same_type = abs(above.size - line.size) <= 0.05 * line.size and above.bold == line.bold
+        middle, above_middle = (line.x0 + line.x1) / 2, (above.x0 + above.x1) / 2
+        if same_type and (abs(line.x0 - above.x0) <= height or abs(middle - above_middle) <= height):
+            return index
+    return None
 
 
 def title_by_appearance(sheet: SheetText, repeated: frozenset[str] = frozenset()) -> str | None:
     """The sheet's largest title-like line, or None when there is none or several are equal."""
-    candidates = [
-        line for line in _stacked(sheet.lines) if _title_like(line.text) and _key(line.text) not in repeated
-    ]
-    if not candidates:
+    if not sheet.lines:
         return None
     typical = statistics.median(line.size for line in sheet.lines)
+    # Titles are never smaller than the sheet's ordinary text: the rest need no stacking.
+    stacked = _stacked([line for line in sheet.lines if line.size >= typical])
+    candidates = [line for line in stacked if _title_like(line.text) and _key(line.text) not in repeated]
+    if not candidates:
+        return None
     largest = max(line.size for line in candidates)
     top = [
         line
