@@ -67,7 +67,7 @@ class MarkerWords:
             return {}
         state: dict[int, dict[str, Any]] = {
             m.id: {"kind": m.kind, "number": m.number, "side": m.side, "label": m.label, "x": m.x, "y": m.y,
-                   "page": m.page.label}
+                   "page": m.page.label, "version": m.page.version.number, "since": m.created_at}
             for m in db.session.scalars(select(Marker).where(Marker.id.in_(marker_ids)))
         }  # fmt: skip
         after: dict[int, dict[str, Any]] = {}
@@ -77,12 +77,16 @@ class MarkerWords:
         )  # fmt: skip
         for event in history:
             detail = detail_of(event)
-            if event.action == "marker.delete" or event.target_id not in state:
-                # Gone: its deletion logged where it was (and any other event what it became).
+            current = state.get(event.target_id)
+            if (event.action == "marker.delete" or current is None or event.at < current.get("since", event.at)
+                    or current.get("version", detail.get("version")) != detail.get("version")):
+                # Gone (deleted, or with its plan version), or its id now belongs to a newer
+                # marker (SQLite hands a deleted row's id out again): the event's own detail
+                # says what the marker was.
                 news = {name: new for name, (_old, new) in pairs(detail).items()}
-                state[event.target_id] = {**mapping(detail.get("values")), **news, "page": detail.get("page")}
-            current = state[event.target_id]
-            after[event.id] = dict(current)
+                where = {"page": detail.get("page"), "version": detail.get("version")}
+                current = state[event.target_id] = {**mapping(detail.get("values")), **news, **where}
+            after[event.id] = {name: value for name, value in current.items() if name != "since"}
             for name, (old, _new) in pairs(detail).items():
                 current[name] = old
         return after
@@ -153,8 +157,9 @@ class MarkerWords:
 
 
 def _not_in_name(values: dict[str, Any]) -> dict[str, Any]:
-    # The headline names the kind, number, side and label already.
-    return {k: v for k, v in values.items() if k not in ("kind", "number", "side", "label") and v not in (None, "")}
+    # The headline names the kind, number, side, label and where it is already.
+    named = ("kind", "number", "side", "label", "version", "page", "x", "y")
+    return {k: v for k, v in values.items() if k not in named and v not in (None, "")}
 
 
 def marker_name(values: Mapping[str, Any]) -> str:

@@ -27,7 +27,7 @@ from floorplans.models import (
     User,
     VersionState,
 )
-from floorplans.services import audit, markers, reviews
+from floorplans.services import audit, markers, plans, reviews
 
 BUILDING = {
     "name": "Masjid Al-Noor",
@@ -143,12 +143,24 @@ def test_a_marker_reads_as_a_grid_cell_on_a_named_floor(setting) -> None:
     db.session.delete(draft)  # a draft deleted with its markers: their events stay in the log
     db.session.commit()
 
+    # Published, then a new draft: the door is carried onto it, and the partner confirms it there.
+    plans.publish(version, by=partner)
+    draft = _ready_version(building, 3, "Ground floor")
+    plans.prepare_draft(draft)
+    db.session.commit()
+    (carried,) = markers.markers_of(draft)
+    markers.confirm(carried, by=partner)
+    db.session.commit()
+
     page = _text(admin.get(f"/admin/review/{building.id}"))
+    assert "Exterior door 2 (side B) confirmed where it was carried over, on Ground floor at D4" in page
+    assert "Markers on plan version 3" in page
     assert "Exterior door 2 (side B) placed on Ground floor at C4" in page
     assert "Exterior door 2 (side B) moved on Ground floor from C4 to D4" in page
     assert "AED (defibrillator) “By the office” moved from Ground floor at A1 to Basement at J5" in page
     assert "AED (defibrillator) placed on a floor no longer in the plan" in page
     assert "Markers on plan version 1" in page
+    assert "Version" not in page  # said in the group's title, not as a field
     for raw in ("0.35", "0.25", "0.7", "0.95", "kind"):
         assert raw not in page
 
@@ -176,6 +188,32 @@ def test_plan_events_read_as_versions_and_sheets(setting) -> None:
     assert f"{setting['admin_user'].email} (administrator) published version 4 (replaces version 3), " \
            "on the congregation's behalf" in page
     assert "ab" * 32 not in page and "123456" not in page  # the file's fingerprint and size are not news
+
+
+def test_the_plan_services_events_read_as_words(setting) -> None:
+    """The same words from the events the partner's plan pages and the publish write."""
+    building, partner, editor, admin = (setting[k] for k in ("building", "partner", "editor", "admin"))
+    first = _ready_version(building, 1, "Page 1", "Page 2", "Elevations")
+    sheet_1, sheet_2, elevations = first.pages
+    form = {f"label-{sheet_1.id}": "Basement", f"label-{sheet_2.id}": "Ground floor",
+            f"label-{elevations.id}": "Elevations", f"position-{sheet_1.id}": "1", f"position-{sheet_2.id}": "2",
+            f"position-{elevations.id}": "3", f"north-{sheet_2.id}": "90"}  # fmt: skip
+    form.update({f"offered-{page.id}": "1" for page in first.pages})
+    form.update({f"shown-{page.id}": "1" for page in (sheet_1, sheet_2)})
+    response = editor.post(f"/portal/buildings/{building.id}/plans/{first.id}/pages", form)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert editor.post(f"/portal/buildings/{building.id}/plans/{first.id}/publish").status_code == 302
+    plans.delete_version(_ready_version(building, 2, "Sketch"), by=partner)
+    plans.publish(_ready_version(building, 3, "Basement", "Ground floor"), by=setting["admin_user"])
+    db.session.commit()
+
+    page = _text(admin.get(f"/admin/review/{building.id}"))
+    assert "changed the sheets of version 1" in page
+    assert "renamed sheet 1 “Page 1” → “Basement”" in page and "renamed sheet 2 “Page 2” → “Ground floor”" in page
+    assert "set the north of sheet 2 (Ground floor) to 90°" in page and "hid sheet 3 (Elevations)" in page
+    assert "published version 1 (the building's first plan)" in page
+    assert "deleted draft version 2" in page
+    assert "published version 3 (replaces version 1), on the congregation's behalf" in page
 
 
 def test_unknown_actions_and_odd_details_read_as_words_without_reprs(setting) -> None:
