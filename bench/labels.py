@@ -6,9 +6,10 @@ For each page it prints a Markdown row: file, page, proposed name, kind, the tit
 printed, and the verdict: "right" (the name an officer should read: the floor, or the
 sheet's own title), "wrong", or "picture" (the title exists only in the pixels of a scan or
 a raster export: with no text to read, "Sheet n" is the best a proposal can do). Then the
-counts, and per file the time of reading the pages' text (converters.titles.read_sheet,
+counts, and per file the CPU time of reading the pages' text (converters.titles.read_sheet,
 per page) and of the document-level proposal (converters.labels.propose), medians of
---repeat runs, next to the whole in-process validate_pdf for scale. Figures, never
+--repeat runs, next to the whole in-process validate_pdf for scale. CPU time rather than
+wall time: the figures then hold on a machine busy with other work. Figures, never
 pass/fail.
 
     .venv/bin/python bench/labels.py [--repeat 5] [--only SUBSTRING]
@@ -112,12 +113,12 @@ Result = TypeVar("Result")
 def _timed(repeat: int, work: Callable[[], Result]) -> tuple[float, Result]:
     times = []
     for _ in range(repeat - 1):
-        start = time.perf_counter()
+        start = time.process_time()
         work()
-        times.append(time.perf_counter() - start)
-    start = time.perf_counter()
+        times.append(time.process_time() - start)
+    start = time.process_time()
     result = work()
-    times.append(time.perf_counter() - start)
+    times.append(time.process_time() - start)
     return statistics.median(times), result
 
 
@@ -151,7 +152,7 @@ def main() -> None:
           f"{counts['picture']} with the title only in a picture (named 'Sheet n')\n")
     print(f"{platform.platform()}, Python {platform.python_version()}, PyMuPDF {pymupdf.VersionBind}; "
           f"medians of {args.repeat} runs\n")
-    print("| file | pages | reading text, ms/page | proposing, ms | validate_pdf in-process, ms |\n"
+    print("| file | pages | reading text, CPU ms/page | proposing, CPU ms | validate_pdf in-process, CPU ms |\n"
           "|---|---:|---:|---:|---:|")
     for name, count, read_s, propose_s, validate_s in timings:
         print(f"| {name} | {count} | {read_s * 1000 / count:.1f} | {propose_s * 1000:.1f} | {validate_s * 1000:.0f} |")
