@@ -38,7 +38,7 @@ _ORDINALS = {
 }  # fmt: skip
 _FLOOR = re.compile(
     r"\b(?:(?P<ordinal>(?:lower|upper)\s+ground|ground|first|second|third|fourth|fifth|sixth|seventh|eighth|"
-    r"ninth|tenth|top|upper|lower|\d{1,2}(?:st|nd|rd|th))\s*(?P<noun>floor|level|storey|story)\b"
+    r"ninth|tenth|top|upper|lower|main|entry|street|garden|\d{1,2}(?:st|nd|rd|th))\s*(?P<noun>floor|level|storey|story)\b"
     r"|(?P<numbered>floor|level|storey)\s+(?P<number>-?[a-z]?\d{1,2})\b"
     r"|(?P<single>sub-basement|basement|mezzanine|cellar|crypt|undercroft|attic|balcony|gallery level)"
     r"(?:\s+(?:floor|level)\b)?)",
@@ -225,8 +225,9 @@ def title_by_appearance(sheet: SheetText, repeated: frozenset[str] = frozenset()
         return None
     typical = statistics.median(line.size for line in sheet.lines)
     # Titles are never smaller than the sheet's ordinary text: the rest need no stacking.
-    stacked = _stacked([line for line in sheet.lines if line.size >= typical])
-    candidates = [line for line in stacked if _title_like(line.text) and _key(line.text) not in repeated]
+    # Text on most pages goes first, or the project's name would stack onto a title below it.
+    stacked = _stacked([line for line in sheet.lines if line.size >= typical and _key(line.text) not in repeated])
+    candidates = [line for line in stacked if _title_like(line.text)]
     if not candidates:
         return None
     largest = max(line.size for line in candidates)

@@ -145,7 +145,9 @@ def test_a_cross_reference_is_not_a_title() -> None:
 def test_text_on_every_page_is_not_a_title() -> None:
     document = pymupdf.open()
     for title in ("BASEMENT", "GROUND FLOOR", "ELEVATIONS"):
-        sheet(document, ((60, 60), "ST MARY'S CHURCH", 36), ((60, 740), title, 18), *NOTES)
+        # The project's name larger, and set right above the title in the same type.
+        project = (((60, 60), "ST MARY'S CHURCH", 36), ((60, 720), "ST MARY'S", 18))
+        sheet(document, *project, ((60, 740), title, 18), *NOTES)
     assert proposals(document) == [("Basement", "floor"), ("Ground floor", "floor"), ("Elevations", "sheet")]
 
 
@@ -238,6 +240,7 @@ def test_a_long_title_is_shortened_to_40_characters() -> None:
         ("BASEMENT FLOOR PLAN", "Basement", "floor"),
         ("MEZZANINE LEVEL PLAN", "Mezzanine", "floor"),
         ("LOWER GROUND FLOOR PLAN", "Lower ground floor", "floor"),
+        ("MAIN FLOOR PLAN", "Main floor", "floor"),
         ("PLAN OF 3RD FLOOR", "Third floor", "floor"),
         ("FLOOR PLAN", "Floor plan", "floor"),
         ("WINDOW SCHEDULE", "Window schedule", "sheet"),
