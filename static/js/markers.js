@@ -17,8 +17,17 @@
      click to place, drag to move, the edit form): see the editor section below.
    - It sets el.planMarkers = {layer, visible, setVisible(bool), redraw(), markersOf(page)}:
      layer is the Leaflet layer group of the floor on screen.
+   - Optional, outside the editor: a [data-legend-toggle] button (aria-expanded) and the
+     [data-marker-legend] panel it opens.
    The icons are drawn in Leaflet's marker pane, above the tiles: night mode's filter
-   (on the tile pane only) never inverts their colours. */
+   (on the tile pane only) never inverts their colours.
+
+   Labels (placeLabels): beside each icon, never over another marker's icon nor over another
+   label, and inside the map.  The most important kinds are placed first (doors, hazards and
+   shut-offs, then AED and first aid, then the rest); each tries the icon's right, left, top
+   and bottom (then the top and bottom flush with either edge), in full then shortened ("Door 2"), and goes without a label when none fits:
+   zoomed out, the lesser labels make way; zooming in brings them back.  Outside the editor a
+   tap (click, Enter) on a marker or its label opens a panel with everything about it. */
 (function () {
   "use strict";
   var el = document.querySelector("[data-plan]");
@@ -39,16 +48,44 @@
     return page.markers;
   }
 
-  /* What is written beside the icon: "A1" for a door (then its label), else the label. */
-  function shortText(m) {
-    var door = m.number ? (m.side || "") + m.number : "";
-    if (door && m.label) return door + " " + m.label;
+  /* A door's name as the server writes it ("Door 2 (side B)"; floorplans.markers.door_label),
+     never "B2", which on a gridded plan reads as a grid square. */
+  function doorText(m) {
+    if (!m.number) return "";
+    return m.door || "Door " + m.number;
+  }
+
+  /* What is written beside the icon: the door's name and the label, or the label. */
+  function fullText(m) {
+    var door = doorText(m);
+    if (door && m.label) return door + " · " + m.label;
     return door || m.label || "";
+  }
+
+  /* The first words of a text, within about n characters, with an ellipsis when cut. */
+  function clip(text, n) {
+    if (text.length <= n) return text;
+    var cut = text.slice(0, n).replace(/[\s,;.:·-]+\S*$/, "").replace(/[\s,;.:·-]+$/, "");
+    return (cut.length >= n / 2 ? cut : text.slice(0, n - 1)) + "…";
+  }
+
+  /* What may be written beside the icon, longest first: the full text, then shorter ones
+     for when it has no room ("Door 2 · Fire exit by…", "Door 2"; the label's first words). */
+  function labelTexts(m) {
+    var texts = [fullText(m)];
+    if (m.number) {
+      var door = doorText(m).replace(/\s*\(.*\)\s*$/, ""); // "Door 2 (side B)" -> "Door 2"
+      if (m.label) texts.push(door + " · " + clip(m.label, 18));
+      texts.push(door);
+    } else if (m.label) {
+      texts.push(clip(m.label, 24), clip(m.label, 12));
+    }
+    return texts.filter(function (text, i) { return text && texts.indexOf(text) === i; });
   }
 
   function describe(m) {
     var parts = [m.kind_label || m.kind];
-    if (m.number) parts.push("door " + (m.side || "") + m.number);
+    if (m.number) parts.push(doorText(m));
     if (m.label) parts.push(m.label);
     if (m.note) parts.push(m.note);
     if (m.needs_confirmation) parts.push("(carried over from the previous plan: position not checked yet)");
@@ -66,7 +103,7 @@
     use.setAttribute("href", sprite + "#marker-" + m.kind);
     svg.appendChild(use);
     box.appendChild(svg);
-    var text = shortText(m);
+    var text = fullText(m);
     if (text) {
       var label = document.createElement("span");
       label.className = "marker-text";
@@ -91,7 +128,7 @@
     });
     var marker = L.marker(viewer.toLatLng(page, m.x, m.y), {
       icon: icon,
-      keyboard: editable,
+      keyboard: true, // a button: Tab to it, Enter opens it (the editor's form, or the panel)
       draggable: editable,
       riseOnHover: true,
       autoPan: editable
@@ -105,13 +142,19 @@
       node.dataset.y = String(m.y);
       node.title = describe(m);
       node.setAttribute("aria-label", describe(m));
-      if (!editable) node.setAttribute("role", "img");
+      node.addEventListener("keydown", function (event) {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        marker.fire("click");
+      });
     });
+    if (!editable) marker.on("click", function () { if (info) info.open(page, m, marker); });
     return marker;
   }
 
   function redraw() {
     if (!viewer) return;
+    if (info) info.close();
     if (group) { viewer.map.removeLayer(group); }
     group = L.layerGroup();
     drawn = {};
@@ -131,22 +174,115 @@
     api.layer = group;
   }
 
-  /* A label that would run off the right edge of the map goes on the icon's left, so
-     "B2 Ramp door" by the east wall is read whole, not cut to "B2 Ramp d". */
+  var PRIORITY = {
+    door: 0, hazard: 0, gas_shutoff: 0, electric_shutoff: 0, water_shutoff: 0,
+    aed: 1, first_aid: 1
+  };
+  // Beside, then above and below (centred, then flush with the icon's left or right edge).
+  var SIDES = ["right", "left", "above", "below", "above-start", "above-end", "below-start", "below-end"];
+  var HALF = 14; // half the icon (28 px, anchored at its centre)
+  var GAP = 3; // between the icon and its label (markers.css: 31 px = 28 + 3)
+  var MARGIN = 2; // kept clear around icons, labels and the map's edges
+  var sizes = {}; // label text -> [width, height], measured once
+  var measurer = null;
+  var widest = 0; // a label's max-width (markers.css), in px
+
+  /* The rendered size of a label's text, measured in a hidden label of the same style. */
+  function sizeOf(text) {
+    if (!sizes[text]) {
+      if (!measurer) {
+        measurer = document.createElement("div");
+        measurer.className = "marker-measure";
+        measurer.setAttribute("aria-hidden", "true");
+        measurer.appendChild(document.createElement("span")).className = "marker-measure-text";
+        el.appendChild(measurer);
+      }
+      var span = measurer.firstChild;
+      if (!widest) {
+        widest = parseFloat(getComputedStyle(span).maxWidth) || Infinity;
+        span.style.maxWidth = "none";
+      }
+      span.textContent = text;
+      var box = span.getBoundingClientRect();
+      span.textContent = "";
+      if (!box.width) return [0, 0, false]; // not laid out (hidden): measured next time
+      // Wider than a label may be: it would end in the style's ellipsis, so a shorter text is used.
+      sizes[text] = [Math.min(box.width, widest), box.height, box.width > widest - 1];
+    }
+    return sizes[text];
+  }
+
+  function boxBeside(point, side, size) {
+    var w = size[0], h = size[1];
+    if (side === "right") return [point.x + HALF + GAP, point.y - h / 2, w, h];
+    if (side === "left") return [point.x - HALF - GAP - w, point.y - h / 2, w, h];
+    var x = side.slice(-6) === "-start" ? point.x - HALF : side.slice(-4) === "-end" ? point.x + HALF - w : point.x - w / 2;
+    return [x, side.slice(0, 5) === "above" ? point.y - HALF - GAP - h : point.y + HALF + GAP, w, h];
+  }
+
+  function overlaps(a, b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+  }
+
+  function grown(box, by) { return [box[0] - by, box[1] - by, box[2] + 2 * by, box[3] + 2 * by]; }
+
+  /* Where each label goes (see the header): measured once per text, then placed greedily,
+     the most important first, against every icon of the floor and the labels already placed. */
   function placeLabels() {
     if (!viewer || !visible) return;
-    var width = viewer.map.getSize().x;
-    // Measure every label first, then move them: one layout, not one per marker.
-    var sides = Object.keys(drawn).map(function (id) {
-      var marker = drawn[id];
-      var node = marker.getElement();
-      var text = node && node.querySelector(".marker-text");
-      if (!text) return null;
-      var x = viewer.map.latLngToContainerPoint(marker.getLatLng()).x;
-      var needed = 14 + 3 + text.offsetWidth + 6; // half the icon, the gap, the label, a margin
-      return [node, x + needed > width && x - needed >= 0];
+    var page = viewer.page();
+    if (!page) return;
+    var map = viewer.map, size = map.getSize();
+    var items = [];
+    markersOf(page).forEach(function (m, index) {
+      var marker = drawn[m.id];
+      var node = marker && marker.getElement();
+      if (!node) return;
+      var point = map.latLngToContainerPoint(marker.getLatLng());
+      items.push({ m: m, index: index, node: node, point: point,
+                   icon: [point.x - HALF, point.y - HALF, 2 * HALF, 2 * HALF],
+                   text: node.querySelector(".marker-text") });
     });
-    sides.forEach(function (side) { if (side) side[0].classList.toggle("text-left", side[1]); });
+    var order = items.filter(function (item) { return item.text; });
+    order.sort(function (a, b) {
+      var pa = PRIORITY[a.m.kind] === undefined ? 2 : PRIORITY[a.m.kind];
+      var pb = PRIORITY[b.m.kind] === undefined ? 2 : PRIORITY[b.m.kind];
+      return pa - pb || (a.m.number || 0) - (b.m.number || 0) || a.index - b.index;
+    });
+    var placed = [];
+    var inside = [MARGIN, MARGIN, size.x - 2 * MARGIN, size.y - 2 * MARGIN];
+    order.forEach(function (item) {
+      item.choice = null;
+      var p = item.point;
+      if (p.x < 0 || p.y < 0 || p.x > size.x || p.y > size.y) return; // off screen: no label to read
+      var texts = labelTexts(item.m);
+      for (var t = 0; t < texts.length && !item.choice; t++) {
+        var measured = sizeOf(texts[t]);
+        if (!measured[0]) return;
+        if (measured[2] && t < texts.length - 1) continue;
+        for (var s = 0; s < SIDES.length; s++) {
+          var box = boxBeside(p, SIDES[s], measured);
+          if (box[0] < inside[0] || box[1] < inside[1] || box[0] + box[2] > inside[0] + inside[2] ||
+              box[1] + box[3] > inside[1] + inside[3]) continue;
+          var ringed = grown(box, MARGIN);
+          var free = items.every(function (other) { return other === item || !overlaps(ringed, other.icon); }) &&
+            placed.every(function (other) { return !overlaps(ringed, other); });
+          if (free) {
+            item.choice = { side: SIDES[s], text: texts[t] };
+            placed.push(box);
+            break;
+          }
+        }
+      }
+    });
+    // Then write: every read above, every change here (one layout for all the labels).
+    order.forEach(function (item) {
+      var choice = item.choice;
+      SIDES.forEach(function (side) { item.node.classList.toggle("label-" + side, !!choice && choice.side === side); });
+      item.node.classList.toggle("label-none", !choice);
+      if (choice && item.text.textContent !== choice.text) item.text.textContent = choice.text;
+    });
+    el.dataset.labelsPlaced = String(placed.length);
   }
 
   function setVisible(on) {
@@ -177,7 +313,126 @@
     el.addEventListener("plan:floor", function () { redraw(); });
     viewer.map.on("zoomend moveend resize", placeLabels);
     if (editable) editor = makeEditor();
+    else info = makeInfo();
     redraw();
+  }
+
+  /* --- outside the editor: a marker's panel and the legend's ------------------------------ */
+
+  var info = null;
+
+  /* A panel inside the map (so it may cover the drawing, never the grid's ruler strips
+     beside it): Leaflet does not see clicks, drags and wheel turns made on it. */
+  function inMap(panel) {
+    el.appendChild(panel);
+    L.DomEvent.disableClickPropagation(panel);
+    L.DomEvent.disableScrollPropagation(panel);
+  }
+
+  function makeInfo() {
+    var legendButton = document.querySelector("[data-legend-toggle]");
+    var legend = document.querySelector("[data-marker-legend]");
+    var panel = document.createElement("section");
+    panel.className = "marker-info plan-panel";
+    panel.hidden = true;
+    panel.setAttribute("role", "dialog");
+    panel.setAttribute("aria-labelledby", "marker-info-title");
+    panel.dataset.markerInfo = "";
+    var head = panel.appendChild(document.createElement("div"));
+    head.className = "plan-panel-head";
+    var svg = head.appendChild(document.createElementNS(SVG, "svg"));
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var use = svg.appendChild(document.createElementNS(SVG, "use"));
+    var title = head.appendChild(document.createElement("h2"));
+    title.id = "marker-info-title";
+    var close = head.appendChild(document.createElement("button"));
+    close.type = "button";
+    close.className = "plan-panel-close";
+    close.textContent = "Close";
+    close.setAttribute("aria-label", "Close this marker's details");
+    var lines = {};
+    ["door", "label", "note", "cell", "flag"].forEach(function (name) {
+      lines[name] = panel.appendChild(document.createElement("p"));
+      lines[name].className = "marker-info-" + name;
+    });
+    inMap(panel);
+    var shownFor = null;
+
+    function cellOf(page, m) {
+      var g = page.grid;
+      if (!g) return "";
+      var column = Math.min(g.columns - 1, Math.max(0, Math.floor(m.x * page.width / g.cell)));
+      var row = Math.min(g.rows - 1, Math.max(0, Math.floor(m.y * page.height / g.cell)));
+      return g.column_labels[column] + (row + 1);
+    }
+
+    function set(line, text) {
+      lines[line].textContent = text || "";
+      lines[line].hidden = !text;
+    }
+
+    function closeInfo() {
+      if (panel.hidden) return;
+      var back = panel.contains(document.activeElement) && shownFor && shownFor.getElement();
+      panel.hidden = true;
+      if (shownFor && shownFor.getElement()) shownFor.getElement().classList.remove("chosen");
+      shownFor = null;
+      el.dataset.markerOpen = "";
+      if (back) back.focus({ preventScroll: true });
+    }
+
+    function openInfo(page, m, marker) {
+      closeLegend();
+      if (shownFor && shownFor.getElement()) shownFor.getElement().classList.remove("chosen");
+      shownFor = marker;
+      use.setAttribute("href", sprite + "#marker-" + m.kind);
+      title.textContent = m.kind_label || m.kind;
+      set("door", doorText(m));
+      set("label", m.label);
+      set("note", m.note);
+      var cell = cellOf(page, m);
+      set("cell", cell ? "Grid square " + cell : "");
+      set("flag", m.needs_confirmation ? "Carried over from the previous plan: its place is not checked yet." : "");
+      // Away from the marker: at the top of the map when the marker is in its lower half.
+      var point = viewer.map.latLngToContainerPoint(marker.getLatLng());
+      panel.classList.toggle("at-top", point.y > viewer.map.getSize().y / 2);
+      panel.hidden = false;
+      var node = marker.getElement();
+      if (node) node.classList.add("chosen");
+      el.dataset.markerOpen = String(m.id);
+      close.focus({ preventScroll: true });
+    }
+
+    function openLegend(open) {
+      if (!legend) return;
+      if (open) closeInfo();
+      legend.hidden = !open;
+      if (legendButton) legendButton.setAttribute("aria-expanded", String(open));
+    }
+    function closeLegend() { openLegend(false); }
+
+    close.addEventListener("click", closeInfo);
+    viewer.map.on("click", closeInfo);
+    if (legend) {
+      inMap(legend);
+      Array.prototype.forEach.call(legend.querySelectorAll("[data-panel-close]"), function (button) {
+        button.addEventListener("click", function () {
+          closeLegend();
+          if (legendButton) legendButton.focus();
+        });
+      });
+    }
+    if (legendButton) legendButton.addEventListener("click", function () { openLegend(legend.hidden); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape") return;
+      if (!panel.hidden) closeInfo();
+      else if (legend && !legend.hidden) {
+        closeLegend();
+        if (legendButton) legendButton.focus();
+      }
+    });
+    return { open: openInfo, close: closeInfo };
   }
 
   /* --- the partner's editor (data-markers-editable="true") ----------------------------- */
@@ -300,7 +555,7 @@
         selected = created.id;
         redraw();
         select(created.id);
-        say(kindLabels[kind] + " added" + (created.number ? " as door " + created.door : "") + ".");
+        say(kindLabels[kind] + " added" + (created.number ? ": " + doorText(created) : "") + ".");
       }, failed);
     });
 
@@ -364,7 +619,7 @@
         use.setAttribute("href", sprite + "#marker-" + m.kind);
         svg.appendChild(use);
         button.appendChild(svg);
-        button.appendChild(document.createTextNode(shortText(m) || m.kind_label || m.kind));
+        button.appendChild(document.createTextNode(fullText(m) || m.kind_label || m.kind));
         if (m.needs_confirmation) {
           var flag = document.createElement("span");
           flag.className = "flag";

@@ -5,7 +5,16 @@
    Other scripts draw over the plan (markers.js, the exercise layer) through el.planViewer,
    set before the first floor is shown, and the "plan:floor" event fired on el each time a
    floor is shown (detail: {index, page}).  Positions they exchange are page-relative
-   [fx, fy] (0..1 from the page's left and top edges), as stored. */
+   [fx, fy] (0..1 from the page's left and top edges), as stored.
+
+   What the page may provide (all optional; templates/response/plan.html has them all):
+   - [data-floor] buttons and/or a [data-floor-select] <select> (option values: floor index);
+   - [data-fit], [data-grid-toggle], [data-zoom-in], [data-zoom-out] buttons (without the
+     zoom buttons Leaflet's own +/- control is added);
+   - [data-ruler="columns"] and [data-ruler="rows"]: strips beside the map (above it and on
+     its left, aligned with its edges) that hold the grid's letters and numbers, so no
+     control, panel or marker ever covers a grid reference.  Without them the labels are
+     drawn inside the map, along its top and left edges (the partner's editor). */
 (function () {
   "use strict";
   var el = document.querySelector("[data-plan]");
@@ -13,9 +22,15 @@
   var pages = JSON.parse(el.dataset.pages);
   if (!pages.length) return;
   var floorButtons = Array.prototype.slice.call(document.querySelectorAll("[data-floor]"));
+  var floorSelect = document.querySelector("[data-floor-select]");
   var floorsBox = document.querySelector("[data-floors]");
   var gridButton = document.querySelector("[data-grid-toggle]");
   var fitButton = document.querySelector("[data-fit]");
+  var zoomIn = document.querySelector("[data-zoom-in]");
+  var zoomOut = document.querySelector("[data-zoom-out]");
+  var columnStrip = document.querySelector("[data-ruler='columns']");
+  var rowStrip = document.querySelector("[data-ruler='rows']");
+  var strips = !!(columnStrip && rowStrip);
 
   var map = L.map(el, {
     crs: L.CRS.Simple,
@@ -27,17 +42,21 @@
     fadeAnimation: false, // a tile appears when it is there: no half-faded plan in a screenshot or a glance
     zoomControl: false
   });
-  L.control.zoom({ position: "bottomright" }).addTo(map);
+  if (!zoomIn || !zoomOut) L.control.zoom({ position: "bottomright" }).addTo(map);
 
   var current = -1;
   var tiles = null;
   var gridLines = null;
   var edge = null;
-  var rulers = document.createElement("div");
-  rulers.className = "grid-rulers";
-  el.appendChild(rulers);
+  var rulers = null; // the labels' box inside the map, when the page has no ruler strips
+  if (!strips) {
+    rulers = document.createElement("div");
+    rulers.className = "grid-rulers";
+    el.appendChild(rulers);
+  }
   // On whenever a plan opens (not remembered): "C4" on the radio must mean something on every screen.
   var gridOn = true;
+  var atFit = false; // the view is the fitted one: a new size of the viewer fits again
   var status = null;
 
   function say(text) {
@@ -45,7 +64,8 @@
       status = document.createElement("p");
       status.className = "plan-status";
       status.setAttribute("role", "status");
-      el.parentNode.appendChild(status);
+      // Inside the map: over the drawing, never over the ruler strips around it.
+      (strips ? el : el.parentNode).appendChild(status);
     }
     status.textContent = text;
     status.hidden = !text;
@@ -55,13 +75,48 @@
   function at(page, x, y) { return map.unproject([x, y], page.max_zoom); }
   function boundsOf(page) { return L.latLngBounds(at(page, 0, page.height), at(page, page.width, 0)); }
 
-  function fitOptions() {
+  /* The margins left around the page when it is fitted: with ruler strips the page may come
+     close to the map's edges (the strips already set the grid apart); without them the
+     floor list and tools float over the map and the labels need room above and left. */
+  function fitPadding() {
+    if (strips) {
+      var narrow = map.getSize().x < 480;
+      var m = narrow ? 2 : 10;
+      return { topLeft: L.point(m, m), bottomRight: L.point(m, m) };
+    }
     var left = floorsBox ? floorsBox.offsetWidth + 16 : 8;
-    return { paddingTopLeft: [left, 64], paddingBottomRight: [8, 8] };
+    return { topLeft: L.point(left, 64), bottomRight: L.point(8, 8) };
   }
+
+  /* The zoom at which the whole page just fits, unsnapped: on a phone every pixel counts
+     (a snapped zoom can lose up to a sixth of the page's width). */
+  function fitZoom(page) {
+    var pad = fitPadding(), size = map.getSize();
+    var w = size.x - pad.topLeft.x - pad.bottomRight.x, h = size.y - pad.topLeft.y - pad.bottomRight.y;
+    if (w <= 0 || h <= 0) return page.max_zoom;
+    return page.max_zoom + Math.log(Math.min(w / page.width, h / page.height)) / Math.LN2;
+  }
+
   function fit() {
     if (current < 0) return;
-    map.fitBounds(boundsOf(pages[current]), fitOptions());
+    var page = pages[current], pad = fitPadding();
+    var zoom = fitZoom(page);
+    if (zoom < map.getMinZoom()) map.setMinZoom(zoom);
+    // The page's centre, shifted by half the difference of the margins.
+    var centre = map.project(boundsOf(page).getCenter(), zoom)
+      .subtract(pad.topLeft.subtract(pad.bottomRight).divideBy(2));
+    var snap = map.options.zoomSnap;
+    map.options.zoomSnap = 0;
+    map.setView(map.unproject(centre, zoom), zoom, { animate: false });
+    map.options.zoomSnap = snap;
+    atFit = true;
+    zoomButtons();
+  }
+
+  function zoomButtons() {
+    if (!zoomIn || !zoomOut) return;
+    zoomIn.disabled = map.getZoom() >= map.getMaxZoom();
+    zoomOut.disabled = map.getZoom() <= map.getMinZoom();
   }
 
   function drawGrid(page) {
@@ -77,20 +132,70 @@
       ], { className: "page-mask", stroke: false, fillOpacity: 1, interactive: false }),
       L.rectangle(inside, { className: "page-edge", weight: 1, fill: false, interactive: false })
     ]).addTo(map);
-    rulers.textContent = "";
-    if (!gridOn) return;
-    var g = page.grid, lines = [], i;
-    var style = { className: "grid-line", weight: 2, interactive: false, opacity: 1 };
-    for (i = 1; i < g.columns; i++) lines.push(L.polyline([at(page, i * g.cell, 0), at(page, i * g.cell, page.height)], style));
-    for (i = 1; i < g.rows; i++) lines.push(L.polyline([at(page, 0, i * g.cell), at(page, page.width, i * g.cell)], style));
-    lines.push(L.rectangle(boundsOf(page), L.extend({ fill: false }, style)));
-    gridLines = L.layerGroup(lines).addTo(map);
+    if (gridOn) {
+      var g = page.grid, lines = [], i;
+      var style = { className: "grid-line", weight: 2, interactive: false, opacity: 1 };
+      for (i = 1; i < g.columns; i++) lines.push(L.polyline([at(page, i * g.cell, 0), at(page, i * g.cell, page.height)], style));
+      for (i = 1; i < g.rows; i++) lines.push(L.polyline([at(page, 0, i * g.cell), at(page, page.width, i * g.cell)], style));
+      lines.push(L.rectangle(boundsOf(page), L.extend({ fill: false }, style)));
+      gridLines = L.layerGroup(lines).addTo(map);
+    }
     placeLabels();
   }
 
-  /* Column letters along the top and row numbers down the left of what is on screen:
-     always readable, whatever the zoom, in the middle of each column's visible part. */
+  /* A column's letter or a row's number; x or y is null to leave that side to the CSS
+     (in a strip a label is centred across the strip). */
+  function label(kind, text, x, y) {
+    var node = document.createElement("span");
+    node.className = "grid-label " + kind;
+    node.textContent = text;
+    if (x !== null) node.style.left = x + "px";
+    if (y !== null) node.style.top = y + "px";
+    return node;
+  }
+
+  function tick(kind, at) {
+    var node = document.createElement("span");
+    node.className = "grid-tick " + kind;
+    node.style[kind === "column" ? "left" : "top"] = at + "px";
+    return node;
+  }
+
+  /* Each column's letter in the middle of the column's visible part, each row's number in
+     the middle of the row's: always readable, whatever the zoom and pan. */
   function placeLabels() {
+    if (strips) placeInStrips();
+    else placeInMap();
+  }
+
+  function placeInStrips() {
+    columnStrip.textContent = "";
+    rowStrip.textContent = "";
+    if (!gridOn || current < 0) return;
+    var page = pages[current], g = page.grid, size = map.getSize();
+    var columns = document.createDocumentFragment(), rows = document.createDocumentFragment();
+    var i, a, b, from, to;
+    for (i = 0; i <= g.columns; i++) {
+      a = map.latLngToContainerPoint(at(page, Math.min(page.width, i * g.cell), 0)).x;
+      if (a >= 0 && a <= size.x) columns.appendChild(tick("column", a));
+      if (i === g.columns) break;
+      b = map.latLngToContainerPoint(at(page, Math.min(page.width, (i + 1) * g.cell), 0)).x;
+      from = Math.max(a, 0); to = Math.min(b, size.x);
+      if (to - from >= 18) columns.appendChild(label("column", g.column_labels[i], (from + to) / 2, null));
+    }
+    for (i = 0; i <= g.rows; i++) {
+      a = map.latLngToContainerPoint(at(page, 0, Math.min(page.height, i * g.cell))).y;
+      if (a >= 0 && a <= size.y) rows.appendChild(tick("row", a));
+      if (i === g.rows) break;
+      b = map.latLngToContainerPoint(at(page, 0, Math.min(page.height, (i + 1) * g.cell))).y;
+      from = Math.max(a, 0); to = Math.min(b, size.y);
+      if (to - from >= 18) rows.appendChild(label("row", String(i + 1), null, (from + to) / 2));
+    }
+    columnStrip.appendChild(columns);
+    rowStrip.appendChild(rows);
+  }
+
+  function placeInMap() {
     rulers.textContent = "";
     if (!gridOn || current < 0) return;
     var page = pages[current], g = page.grid;
@@ -104,30 +209,20 @@
     var left = topLeft.x >= minX + 34 ? topLeft.x - 30 : minX + 4;
     if (top > size.y - 20 || left > size.x - 20 || bottomRight.y < 0 || bottomRight.x < 0) return;
     var fragment = document.createDocumentFragment();
-    var i, a, b, from, to, label;
+    var i, a, b, from, to;
     for (i = 0; i < g.columns; i++) {
       a = map.latLngToContainerPoint(at(page, i * g.cell, 0)).x;
       b = map.latLngToContainerPoint(at(page, Math.min(page.width, (i + 1) * g.cell), 0)).x;
       from = Math.max(a, minX); to = Math.min(b, size.x);
       if (to - from < 18) continue;
-      label = document.createElement("span");
-      label.className = "grid-label column";
-      label.textContent = g.column_labels[i];
-      label.style.left = ((from + to) / 2) + "px";
-      label.style.top = top + "px";
-      fragment.appendChild(label);
+      fragment.appendChild(label("column", g.column_labels[i], (from + to) / 2, top));
     }
     for (i = 0; i < g.rows; i++) {
       a = map.latLngToContainerPoint(at(page, 0, i * g.cell)).y;
       b = map.latLngToContainerPoint(at(page, 0, Math.min(page.height, (i + 1) * g.cell))).y;
       from = Math.max(a, top + 22); to = Math.min(b, size.y);
       if (to - from < 18) continue;
-      label = document.createElement("span");
-      label.className = "grid-label row";
-      label.textContent = String(i + 1);
-      label.style.left = left + "px";
-      label.style.top = ((from + to) / 2) + "px";
-      fragment.appendChild(label);
+      fragment.appendChild(label("row", String(i + 1), left, (from + to) / 2));
     }
     rulers.appendChild(fragment);
   }
@@ -170,14 +265,14 @@
     });
     tiles.addTo(map);
     map.setMaxBounds(bounds.pad(0.5));
-    var fitZoom = map.getBoundsZoom(bounds, false, L.point(32, 72));
-    map.setMinZoom(Math.min(fitZoom, 0) - 1);
+    map.setMinZoom(Math.min(fitZoom(page), 0) - 1);
     map.setMaxZoom(page.max_zoom + 1);
     fit();
     drawGrid(page);
     floorButtons.forEach(function (button) {
       button.setAttribute("aria-pressed", String(Number(button.dataset.floor) === index));
     });
+    if (floorSelect) floorSelect.value = String(index);
     if (window.history && history.replaceState) history.replaceState(null, "", "#floor=" + (index + 1));
     el.dispatchEvent(new CustomEvent("plan:floor", { detail: { index: index, page: page } }));
   }
@@ -185,7 +280,12 @@
   floorButtons.forEach(function (button) {
     button.addEventListener("click", function () { showFloor(Number(button.dataset.floor)); });
   });
+  if (floorSelect) floorSelect.addEventListener("change", function () { showFloor(Number(floorSelect.value)); });
   if (fitButton) fitButton.addEventListener("click", fit);
+  if (zoomIn && zoomOut) {
+    zoomIn.addEventListener("click", function () { map.zoomIn(); });
+    zoomOut.addEventListener("click", function () { map.zoomOut(); });
+  }
   if (gridButton) {
     gridButton.setAttribute("aria-pressed", String(gridOn));
     gridButton.addEventListener("click", function () {
@@ -195,9 +295,18 @@
     });
   }
   map.on("move zoom resize", placeLabels);
+  map.on("zoomend", zoomButtons);
+  // Any move of the officer's (drag, pinch, wheel, a button) leaves the fitted view; fit()
+  // sets it again after its own move.
+  map.on("movestart zoomstart", function () { atFit = false; });
   // The viewer's box changes without a window resize too (a notice above it, a docked keyboard).
   if (window.ResizeObserver) new ResizeObserver(function () { map.invalidateSize(); }).observe(el);
-  map.on("resize", function () { if (current >= 0) map.setMinZoom(Math.min(map.getBoundsZoom(boundsOf(pages[current])), 0) - 1); });
+  map.on("resize", function () {
+    if (current < 0) return;
+    map.setMinZoom(Math.min(fitZoom(pages[current]), 0) - 1);
+    if (atFit) fit();
+    zoomButtons();
+  });
 
   el.planViewer = {
     map: map,
@@ -205,6 +314,7 @@
     index: function () { return current; },
     page: function () { return pages[current]; },
     showFloor: showFloor,
+    fit: fit,
     toLatLng: function (page, fx, fy) { return at(page, fx * page.width, fy * page.height); },
     toPage: function (page, latlng) {
       var point = map.project(latlng, page.max_zoom);
