@@ -112,7 +112,7 @@ def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User
             number=page.number,
             position=page.number,
             label=page.suggested_label or f"Sheet {page.number}",
-            hidden=getattr(page, "suggested_kind", "floor") == "sheet",
+            hidden=page.suggested_kind == "sheet",
             width_pt=page.width_pt,
             height_pt=page.height_pt,
         ))

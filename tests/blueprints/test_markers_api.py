@@ -10,7 +10,6 @@ from flask import Flask
 
 from floorplans.db import db
 from floorplans.models import AccessEvent, Marker, Role
-from floorplans.services import plans
 from tests.floorplans.test_markers import ready_version
 
 
@@ -31,14 +30,14 @@ def test_place_read_move_edit_confirm_delete(api) -> None:
     marker = created.get_json()
     assert created.headers["Location"] == f"/api/v1/markers/{marker['id']}"
     assert {k: marker[k] for k in ("page", "page_id", "kind", "door", "label", "needs_confirmation")} == {
-        "page": 1, "page_id": version.pages[0].id, "kind": "door", "door": "A1", "label": "Main entrance",
+        "page": 1, "page_id": version.pages[0].id, "kind": "door", "door": "Door 1 (side A)", "label": "Main entrance",
         "needs_confirmation": False}
     assert client.get(created.headers["Location"], headers=token).get_json() == marker
 
     moved = client.patch(f"/api/v1/markers/{marker['id']}", headers=token, json={"x": 0.6, "page": 2})
     assert moved.status_code == 200 and (moved.get_json()["x"], moved.get_json()["page"]) == (0.6, 2)
     edited = client.patch(f"/api/v1/markers/{marker['id']}", headers=token, json={"note": "Push bar", "side": "b"})
-    assert (edited.get_json()["note"], edited.get_json()["door"]) == ("Push bar", "B1")
+    assert (edited.get_json()["note"], edited.get_json()["door"]) == ("Push bar", "Door 1 (side B)")
 
     listed = client.get(f"/api/v1/plans/{version.id}/markers", headers=token).get_json()
     assert [m["id"] for m in listed["markers"]] == [marker["id"]]
@@ -109,13 +108,14 @@ def test_carried_markers_are_flagged_and_confirmed_through_the_api(api) -> None:
     client, token, version = api["client"], api["partner"], api["version"]
     client.post(f"/api/v1/plans/{version.id}/markers", headers=token,
                 json={"page": 2, "kind": "water_shutoff", "x": 0.3, "y": 0.3})
-    new = ready_version(api["building"], "basement")
-    plans.publish(new)
-    db.session.commit()
+    new = ready_version(api["building"], "basement")  # carried when it is ready
     (carried,) = client.get(f"/api/v1/plans/{new.id}/markers", headers=token).get_json()["markers"]
     assert carried["needs_confirmation"] is True and carried["carried_from_id"] is not None
     assert (carried["x"], carried["y"], carried["page"]) == (0.3, 0.3, 1)
+    refused = client.post(f"/api/v1/plans/{new.id}/publish", headers=token)
+    assert refused.status_code == 409 and "not checked yet" in refused.get_json()["error"]
     client.post(f"/api/v1/markers/{carried['id']}/confirm", headers=token)
+    assert client.post(f"/api/v1/plans/{new.id}/publish", headers=token).status_code == 200
     record = client.get(f"/api/v1/buildings/{api['building'].id}", headers=token).get_json()
     assert record["plan"]["pages"][0]["markers"][0]["needs_confirmation"] is False
 

@@ -14,7 +14,6 @@ from flask import Flask
 from floorplans.db import db
 from floorplans.markers import KINDS
 from floorplans.models import Marker, Role, VersionState
-from floorplans.services import plans
 from tests.conftest import Browser
 from tests.floorplans.test_markers import ready_version
 
@@ -62,8 +61,8 @@ def test_place_move_edit_confirm_and_delete_through_the_editor(editor) -> None:
     placed = send(browser, base, {"page": 2, "kind": "door", "x": 0.4, "y": 0.98, "number": 2, "side": "b"})
     assert placed.status_code == 201, placed.get_json()
     marker = placed.get_json()
-    assert (marker["page_id"], marker["door"], marker["kind_label"]) == (editor["version"].pages[1].id, "B2",
-                                                                        "Exterior door")
+    assert (marker["page_id"], marker["door"], marker["kind_label"]) == (editor["version"].pages[1].id,
+                                                                        "Door 2 (side B)", "Exterior door")
     moved = send(browser, f"{base}/{marker['id']}", {"x": 0.45, "y": 1.03})
     assert moved.status_code == 200 and (moved.get_json()["x"], moved.get_json()["y"]) == (0.45, 1.0)
     edited = send(browser, f"{base}/{marker['id']}", {"label": "Fire exit", "note": "Alarmed", "number": None,
@@ -75,7 +74,6 @@ def test_place_move_edit_confirm_and_delete_through_the_editor(editor) -> None:
     (ground, basement) = data_pages(browser.get(base).get_data(as_text=True))
     assert [m["label"] for m in ground["markers"]] == ["Fire exit"] and basement["markers"] == []
     assert send(browser, f"{base}/{marker['id']}/confirm").status_code == 200
-    assert send(browser, f"{base}/confirm").get_json() == {"confirmed": 0}
     deleted = send(browser, f"{base}/{marker['id']}/delete")
     assert deleted.get_json() == {"deleted": marker["id"]}
     assert db.session.get(Marker, marker["id"]) is None
@@ -119,8 +117,7 @@ def test_who_may_use_the_editor(app: Flask, editor, make_user, browser_for) -> N
     stranger = browser_for(make_user(Role.PARTNER))  # another congregation's partner
     assert stranger.get(base).status_code == 404
     for url, body in ((base, {"page": 1, "kind": "aed", "x": 0.2, "y": 0.2}), (f"{base}/{marker['id']}", {"x": 0.1}),
-                      (f"{base}/{marker['id']}/delete", {}), (f"{base}/{marker['id']}/confirm", {}),
-                      (f"{base}/confirm", {})):
+                      (f"{base}/{marker['id']}/delete", {}), (f"{base}/{marker['id']}/confirm", {})):
         assert send(stranger, url, body).status_code == 404, url
     anonymous = Browser(app.test_client())
     assert anonymous.get(base).headers["Location"].startswith("/login")
@@ -154,9 +151,7 @@ def test_flagged_markers_are_counted_on_the_editor(editor) -> None:
     browser, base = editor["browser"], editor["base"]
     for x in (0.1, 0.2, 0.3):
         send(browser, base, {"page": 1, "kind": "extinguisher", "x": x, "y": 0.5})
-    new = ready_version(editor["building"], "Ground floor", "Basement")
-    plans.publish(new)
-    db.session.commit()
+    new = ready_version(editor["building"], "Ground floor", "Basement")  # carried when it is ready
     new_base = f"/portal/buildings/{editor['building'].id}/plans/{new.id}/markers"
     text = browser.get(new_base).get_data(as_text=True)
     assert "3 markers carried over from version 1 need checking." in text
@@ -164,7 +159,11 @@ def test_flagged_markers_are_counted_on_the_editor(editor) -> None:
     assert [m["needs_confirmation"] for m in ground["markers"]] == [True, True, True]
     assert send(browser, f"{new_base}/{ground['markers'][0]['id']}/confirm").get_json()["needs_confirmation"] is False
     assert "2 markers carried over from version 1 need checking." in browser.get(new_base).get_data(as_text=True)
-    assert send(browser, f"{new_base}/confirm").get_json() == {"confirmed": 2}
+    # No "all are right" shortcut: each one is looked at, on the plan.
+    assert send(browser, f"{new_base}/confirm").status_code == 404
+    assert "All are in the right place" not in browser.get(new_base).get_data(as_text=True)
+    for marker in ground["markers"][1:]:
+        assert send(browser, f"{new_base}/{marker['id']}/confirm").status_code == 200
     assert "carried over" not in re.sub(r"<p[^>]*data-flagged[^>]*hidden.*?</p>", "", browser.get(new_base)
                                         .get_data(as_text=True), flags=re.S)
 
@@ -218,9 +217,10 @@ def test_the_icon_sprite_is_public_cached_and_in_the_offline_shell(app: Flask, e
 def test_the_version_and_plans_pages_say_when_carried_markers_need_checking(editor) -> None:
     browser, building = editor["browser"], editor["building"]
     send(browser, editor["base"], {"page": 1, "kind": "aed", "x": 0.5, "y": 0.5})
-    new = ready_version(building, "Ground floor", publish=True)
+    new = ready_version(building, "Ground floor")
     version_page = browser.get(f"/portal/buildings/{building.id}/plans/{new.id}").get_data(as_text=True)
-    assert "1 marker carried over from the previous version needs checking." in version_page
+    assert "1 carried over from version 1 waits for you to look at it on the plan" in version_page
+    assert "1 marker carried over from the current plan is not checked yet" in version_page
     assert "1 to check" in browser.get(f"/portal/buildings/{building.id}/plans").get_data(as_text=True)
     old_page = browser.get(f"/portal/buildings/{building.id}/plans/{editor['version'].id}").get_data(as_text=True)
     assert "needs checking" not in old_page

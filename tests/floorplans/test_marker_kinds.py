@@ -43,6 +43,6 @@ def test_each_icon_draws_in_pymupdf(key: str) -> None:
 def test_unknown_kinds_and_door_labels() -> None:
     with pytest.raises(ValueError, match="not a kind of marker"):
         markers.kind_of("<script>")
-    assert markers.door_label(1, None) == "1"
-    assert markers.door_label(3, "B") == "B3"
+    assert markers.door_label(1, None) == "Door 1"
+    assert markers.door_label(3, "B") == "Door 3 (side B)"  # never "B3": a grid cell on the plan
     assert markers.door_label(None, "A") == ""

@@ -15,7 +15,9 @@ from floorplans.services import markers, plans
 
 
 def ready_version(building: Building, *labels: str, number: int | None = None, publish: bool = False) -> PlanVersion:
-    """A rendered (READY) version with one page per label, 2000 x 1000 px; no tiles needed."""
+    """A rendered (READY) version with one page per label, 2000 x 1000 px; no tiles needed.
+    As the render job does, the published plan's markers are carried onto it (flagged);
+    ``publish``: then published (refused if any was carried: they wait for checking)."""
     number = number or (max((v.number for v in building.plan_versions), default=0) + 1)
     version = PlanVersion(building=building, number=number, state=VersionState.READY.value, original_sha256="0" * 64,
                           original_bytes=1, page_count=len(labels))
@@ -24,8 +26,9 @@ def ready_version(building: Building, *labels: str, number: int | None = None, p
                                       max_zoom=3))
     db.session.add(version)
     db.session.flush()
+    plans.prepare_draft(version)
     if publish:
-        plans.publish(version)
+        plans.publish(version, by=None)
     db.session.commit()
     return version
 
@@ -173,8 +176,6 @@ def test_carry_over_by_label_flagged_then_confirmed(setting, make_user) -> None:
     place(setting["basement"], partner, kind="electric_shutoff", x=0.9, y=0.1)
     # The new set: the ground floor spelled differently, no basement, a new mezzanine.
     new = ready_version(building, "Mezzanine", "  GROUND   floor ")
-    assert plans.publish(new)
-    db.session.commit()
 
     carried = markers.markers_of(new)
     assert [(m.kind, m.page.label) for m in carried] == [("door", "  GROUND   floor "), ("aed", "  GROUND   floor ")]
@@ -185,22 +186,27 @@ def test_carry_over_by_label_flagged_then_confirmed(setting, make_user) -> None:
     (carry,) = events("marker.carry")
     assert carry.detail == {"from": 1, "to": 2, "carried": 2, "not_carried": 1, "pages_without_match": ["Basement"]}
     assert markers.flagged_count(new) == 2 and markers.carried_from_numbers(new) == [1]
+    with pytest.raises(Conflict, match="2 markers carried over"):
+        plans.publish(new, by=partner)  # nobody looked at them yet
 
     markers.confirm(copy, by=partner)
     db.session.commit()
     assert not copy.needs_confirmation and markers.flagged_count(new) == 1
-    assert markers.confirm_all(new, by=partner) == 1
+    with pytest.raises(Forbidden):
+        markers.confirm(carried[1], by=make_user(Role.OFFICER))
+    with pytest.raises(Conflict, match="1 marker carried over"):
+        plans.publish(new, by=partner)
+    markers.confirm(carried[1], by=partner)
+    assert plans.publish(new, by=partner)
     db.session.commit()
     assert markers.flagged_count(new) == 0
     assert [e.detail["count"] for e in events("marker.confirm")] == [1, 1]
-    with pytest.raises(Forbidden):
-        markers.confirm_all(new, by=make_user(Role.OFFICER))
 
 
 def test_moving_a_carried_marker_confirms_it(setting) -> None:
     partner, building = setting["partner"], setting["building"]
     place(setting["ground"], partner)
-    new = ready_version(building, "Ground floor", publish=True)
+    new = ready_version(building, "Ground floor")
     (copy,) = markers.markers_of(new)
     markers.update(copy, {"label": "By the office"}, by=partner)
     assert copy.needs_confirmation  # an edit alone does not say it is in the right place
@@ -211,29 +217,46 @@ def test_moving_a_carried_marker_confirms_it(setting) -> None:
 def test_republishing_brings_back_a_versions_own_markers_without_duplicates(setting) -> None:
     partner, building, first = setting["partner"], setting["building"], setting["version"]
     place(setting["ground"], partner, kind="aed")
-    second = ready_version(building, "Ground floor", publish=True)
+    second = ready_version(building, "Ground floor")
     (copy,) = markers.markers_of(second)
     markers.update(copy, {"kind": "first_aid"}, by=partner)
+    markers.confirm(copy, by=partner)
+    assert plans.publish(second, by=partner)
     db.session.commit()
 
-    assert plans.publish(first)  # back to version 1: it has its own markers, nothing is copied
+    assert plans.publish(first, by=partner)  # back to version 1: it has its own markers, nothing is copied
     db.session.commit()
     assert [m.kind for m in markers.markers_of(first)] == ["aed"]
-    assert plans.publish(second)  # and forward again: version 2 keeps its own, no duplicates
+    assert plans.publish(second, by=partner)  # and forward again: version 2 keeps its own, no duplicates
     db.session.commit()
     assert [m.kind for m in markers.markers_of(second)] == ["first_aid"]
     assert len(events("marker.carry")) == 1
 
 
-def test_a_prepared_version_keeps_its_markers_when_published(setting) -> None:
+def test_a_drafts_own_markers_and_its_checked_carried_ones_are_published(setting) -> None:
     partner, building = setting["partner"], setting["building"]
     place(setting["ground"], partner, kind="aed")
     draft = ready_version(building, "Ground floor")
     place(draft.pages[0], partner, kind="hazard")
-    assert plans.publish(draft)
+    (carried,) = markers.flagged_markers(draft)
+    markers.confirm(carried, by=partner)
+    assert plans.publish(draft, by=partner)
     db.session.commit()
-    assert [(m.kind, m.needs_confirmation) for m in markers.markers_of(draft)] == [("hazard", False)]
-    assert events("marker.carry") == []
+    assert [(m.kind, m.needs_confirmation) for m in markers.markers_of(draft)] == [("aed", False), ("hazard", False)]
+    assert len(events("marker.carry")) == 1
+
+
+def test_a_second_door_of_the_same_number_is_refused_on_any_floor(setting) -> None:
+    partner = setting["partner"]
+    place(setting["ground"], partner, kind="door", number=2, side="B", label="Ramp door")
+    with pytest.raises(InvalidInput) as refused:
+        markers.place(setting["basement"], {"kind": "door", "number": 2, "x": 0.1, "y": 0.1}, by=partner)
+    assert "Door 2 is already on Ground floor (“Ramp door”)" in refused.value.fields["number"]
+    other = place(setting["basement"], partner, kind="door", number=3)
+    with pytest.raises(InvalidInput):
+        markers.update(other, {"number": 2}, by=partner)
+    markers.update(other, {"number": 3, "label": "Basement exit"}, by=partner)  # its own number is fine
+    assert other.number == 3
 
 
 def test_the_first_publish_and_a_plan_without_markers_carry_nothing(make_user, make_building) -> None:
