@@ -1,5 +1,5 @@
 """Removing what officers can no longer need: the tiles of superseded and failed versions
-after a grace period, and tiles in storage that no version owns (a crash between storing and
+(and of drafts overtaken by a later publish) after a grace period, and tiles in storage that no version owns (a crash between storing and
 recording, a deleted building).  Originals are kept: they are the partner's record.
 
 Must not import blueprints.
@@ -53,6 +53,8 @@ def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> Cle
         since = current.published_at if current is not None and current.published_at else None
         if version.state == VersionState.FAILED.value:
             since = version.finished_at
+        elif version.published_at is None and (since is None or version.created_at > since):
+            continue  # a draft uploaded after the last publish waits for its partner's review
         if since is None or now - since < grace:
             continue
         report.objects_deleted += store.delete_prefix(objects.version_prefix(version.key))

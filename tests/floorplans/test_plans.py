@@ -15,6 +15,7 @@ from floorplans import objects
 from floorplans.db import db
 from floorplans.models import Building, PlanVersion, Role, VersionState
 from floorplans.services import rendering
+from tests.conftest import publish_reviewed
 from tests.floorplans.conftest import corpus
 
 pytestmark = pytest.mark.usefixtures("fast_render")
@@ -57,6 +58,8 @@ def test_upload_to_tiles_to_officer(storage_backend, app, browser_for, make_user
     assert version.page_count == 5 and version.pages_done == 5
     assert version.tiles_done == version.tiles_total > 0
     db.session.refresh(building)
+    assert building.published_version_id is None  # a draft until its partner publishes it
+    publish_reviewed(version, partner)
     assert building.published_version_id == version.id
 
     client = browser_for(make_user(Role.OFFICER)).client
@@ -90,7 +93,7 @@ def test_tiles_are_access_checked(app, browser_for, make_user, make_building) ->
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
     upload(browser_for(partner), building, "plan-university-hall-floor1-legal-rot90-vector.pdf")
-    version = latest_version(building)
+    version = publish_reviewed(latest_version(building), partner)
     url = f"/r/tiles/{version.key}/1/0/0/0.webp"
     assert browser_for(make_user(Role.OFFICER)).get(url).status_code == 200
     assert browser_for(make_user(Role.PARTNER)).get(url).status_code == 404  # another congregation
@@ -113,7 +116,7 @@ def test_hostile_uploads_are_refused_and_change_nothing(app, browser_for, make_u
     building = make_building(partner.organisation)
     browser = browser_for(partner)
     upload(browser, building, "plan-university-hall-floor1-legal-rot90-vector.pdf")
-    published = latest_version(building)
+    published = publish_reviewed(latest_version(building), partner)
     response = upload(browser, building, name)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -158,7 +161,7 @@ def test_api_upload_answers_202_and_reports_progress(app, make_user, make_buildi
     body = response.get_json()
     assert response.headers["Location"] == f"/api/v1/plans/{body['id']}"
     followed = client.get(response.headers["Location"], headers=headers).get_json()
-    assert followed["state"] == "ready" and followed["published"] is True
+    assert followed["state"] == "ready" and followed["status"] == "draft" and followed["published"] is False
     assert followed["progress"]["percent"] == 100
     bad = client.post(
         f"/api/v1/buildings/{building.id}/plans",
@@ -179,8 +182,7 @@ def test_a_render_that_hangs_fails_the_version_and_keeps_the_published_plan(
     building = make_building(partner.organisation)
     browser = browser_for(partner)
     upload(browser, building, "plan-university-hall-floor1-legal-rot90-vector.pdf")
-    published = latest_version(building)
-    assert published.state == VersionState.READY
+    published = publish_reviewed(latest_version(building), partner)
     upload(browser, building, "bad-render-hang-structtree-cycle.pdf")
     failed = latest_version(building)
     assert failed.state == VersionState.FAILED
@@ -188,7 +190,7 @@ def test_a_render_that_hangs_fails_the_version_and_keeps_the_published_plan(
     db.session.refresh(building)
     assert building.published_version_id == published.id
     page = browser.get(f"/portal/buildings/{building.id}/plans/{failed.id}").get_data(as_text=True)
-    assert "could not be prepared" in page and "did not change" in page
+    assert "could not be prepared" in page and "Nothing changed for officers" in page and "Upload again" in page
     assert browser.get(f"/r/tiles/{published.key}/1/0/0/0.webp").status_code == 200  # still serving
 
 
@@ -233,10 +235,12 @@ def test_storage_failing_mid_publish_shows_nothing_half_done_and_a_retry_complet
     assert not objects.get_storage().exists(objects.manifest_key(version.key, 1))
     officer = browser_for(make_user(Role.OFFICER))
     assert officer.get(f"/r/tiles/{version.key}/1/0/0/0.webp").status_code == 404
-    assert officer.get(f"/api/v1/plans/{version.id}").get_json()["state"] == "queued"
+    assert officer.get(f"/api/v1/plans/{version.id}").status_code == 404  # not published: not the officer's
+    assert browser.get(f"/api/v1/plans/{version.id}").get_json()["state"] == "queued"
 
     finished = rendering.render_version(version.id)  # what huey's retry does
     assert finished is not None and finished.state == VersionState.READY
+    publish_reviewed(finished, partner)
     db.session.refresh(building)
     assert building.published_version_id == version.id
     assert officer.get(f"/r/tiles/{version.key}/1/0/0/0.webp").status_code == 200
@@ -274,7 +278,7 @@ def test_pages_are_stored_while_the_next_ones_render(app, make_user, make_buildi
         manifest = json.loads(store.get(objects.manifest_key(finished.key, page.number)))
         assert manifest["tiles"] == page.tiles and manifest["width"] == page.width
     db.session.refresh(building)
-    assert building.published_version_id == finished.id
+    assert building.published_version_id is None  # a draft: its partner checks it, then publishes
 
 
 def test_storage_failing_on_an_early_page_stops_the_render_and_publishes_nothing(
@@ -315,21 +319,20 @@ def test_a_partner_sees_each_page_once_it_is_stored(app, browser_for, make_user,
     """While a version is being prepared, the pages already stored (in page order: all of a
     page's tiles and its manifest) have their preview on the version page and at their
     own address, for the congregation only; later pages answer 404 until stored."""
-    from floorplans.services import plans
 
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
     browser = browser_for(partner)
     upload(browser, building, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
     version = latest_version(building)
-    assert version.state == VersionState.READY and plans.stored_pages(version) == [1, 2, 3, 4, 5]
+    assert version.state == VersionState.READY and version.stored_page_numbers == [1, 2, 3, 4, 5]
     pages = sorted(version.pages, key=lambda page: page.number)
     # The same version as the job leaves it after storing two pages, with the third's
     # tiles all stored but its manifest not yet written.
     version.state = VersionState.RENDERING.value
     version.tiles_done = pages[0].tiles + pages[1].tiles + pages[2].tiles - 1
     db.session.commit()
-    assert plans.stored_pages(version) == [1, 2]
+    assert version.stored_page_numbers == [1, 2]
 
     def preview(user_browser, number: int):  # type: ignore[no-untyped-def]
         return user_browser.get(f"/portal/buildings/{building.id}/plans/{version.id}/pages/{number}/preview.webp")
@@ -382,11 +385,17 @@ def test_pages_are_labelled_ordered_and_an_older_version_republished(app, browse
     response = browser.post(f"/portal/buildings/{building.id}/plans/{first.id}/pages", {**form, f"label-{ids[0]}": " "})
     assert response.status_code == 422 and "is required" in response.get_data(as_text=True)
 
-    # A second upload of the set keeps the labels by page number, and is published when ready.
+    publish_reviewed(first, partner)
+
+    # A second upload of the set is named from its sheets, never from the first by position
+    # (the set's sheets have no title to read: "Sheet n"), and is a draft until published.
     upload(browser, building, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
     second = latest_version(building)
     assert second.number == 2
-    assert sorted((p.number, p.label) for p in second.pages)[2] == (3, "Basement")
+    assert sorted((p.number, p.label) for p in second.pages)[2] == (3, "Sheet 3")
+    db.session.refresh(building)
+    assert building.published_version_id == first.id
+    assert browser.post(f"/portal/buildings/{building.id}/plans/{second.id}/publish").status_code == 302
     db.session.refresh(building)
     assert building.published_version_id == second.id
 
@@ -407,6 +416,7 @@ def test_publishing_races_have_one_winner(app, make_user, make_building) -> None
             versions.append(plans.upload_plan(building, stream, "a.pdf", by=partner))
         db.session.commit()
         rendering.render_version(versions[-1].id)
+        publish_reviewed(versions[-1], partner)
     db.session.expire_all()
     building = db.session.get(Building, building.id)
     assert building.published_version_id == versions[1].id
@@ -422,11 +432,11 @@ def test_publishing_races_have_one_winner(app, make_user, make_building) -> None
         other.commit()
     assert building.row_version == seen_row_version
     with pytest.raises(Conflict, match="changed by someone else"):
-        plans.publish(older)
+        plans.publish(older, by=partner)
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Building, building.id).published_version_id == versions[1].id
-    assert plans.publish(db.session.get(PlanVersion, versions[0].id)) is True  # a fresh try wins
+    assert plans.publish(db.session.get(PlanVersion, versions[0].id), by=partner) is True  # a fresh try wins
     db.session.commit()
     assert db.session.get(Building, building.id).published_version_id == versions[0].id
 
@@ -442,9 +452,11 @@ def test_cleanup_removes_superseded_tiles_after_the_grace_period_and_orphans(
     building = make_building(partner.organisation)
     browser = browser_for(partner)
     upload(browser, building, "plan-auditorium-event-layout-letter-mixed.pdf")
-    old = latest_version(building)
+    old = publish_reviewed(latest_version(building), partner)
     upload(browser, building, "plan-conference-centre-lecture-halls-A4-vector.pdf")
-    new = latest_version(building)
+    new = publish_reviewed(latest_version(building), partner)
+    upload(browser, building, "plan-auditorium-event-layout-letter-mixed.pdf")
+    draft = latest_version(building)  # uploaded after the last publish: waits for review, kept
     store = objects.get_storage()
     store.put(f"tiles/{'a' * 32}/1/0/0/0.webp", b"left by a crash")
 
@@ -457,12 +469,15 @@ def test_cleanup_removes_superseded_tiles_after_the_grace_period_and_orphans(
     assert report.versions == [old.id]
     assert list(store.list(objects.version_prefix(old.key))) == []
     assert len(list(store.list(objects.version_prefix(new.key)))) == new.tiles_done + 2  # + overview + manifest
+    assert list(store.list(objects.version_prefix(draft.key)))
     assert store.exists(objects.original_key(old.original_sha256))  # originals are kept
     old = db.session.get(PlanVersion, old.id)
     db.session.refresh(old)
     assert old.tiles_deleted_at is not None
-    response = browser.post(f"/portal/buildings/{building.id}/plans/{old.id}/publish")
-    assert response.status_code == 409 and "Upload it again" in response.get_data(as_text=True)
+    response = browser.post(f"/portal/buildings/{building.id}/plans/{old.id}/publish", follow_redirects=True)
+    assert "Upload it again" in response.get_data(as_text=True)
+    db.session.refresh(building)
+    assert building.published_version_id == new.id
 
 
 def test_plans_render_command_imports_with_progress(app, runner, make_building) -> None:
@@ -472,17 +487,15 @@ def test_plans_render_command_imports_with_progress(app, runner, make_building) 
     result = runner.invoke(args=["plans", "render", str(pdf), "--building", str(building.id)])
     assert result.exit_code == 1
     assert "25 pages" in result.output and "10" in result.output
-    result = runner.invoke(
-        args=[
-            "plans",
-            "render",
-            str(corpus("plan-university-hall-floor1-legal-rot90-vector.pdf")),
-            "--building",
-            str(building.id),
-        ]
-    )
+    hall = str(corpus("plan-university-hall-floor1-legal-rot90-vector.pdf"))
+    result = runner.invoke(args=["plans", "render", hall, "--building", str(building.id)])
     assert result.exit_code == 0, result.output
-    assert "Rendering" in result.output and "100%" in result.output and "published" in result.output
+    assert "Rendering" in result.output and "100%" in result.output and "a draft" in result.output
+    db.session.refresh(building)
+    assert building.published_version is None
+    result = runner.invoke(args=["plans", "render", hall, "--building", str(building.id), "--publish"])
+    assert result.exit_code == 0, result.output
+    assert "published" in result.output
     db.session.refresh(building)
     page = building.published_version.pages[0]
     assert page.width > page.height  # legal sheet with /Rotate 90 comes out landscape, as a viewer shows it
