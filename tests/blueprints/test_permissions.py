@@ -14,7 +14,7 @@ from werkzeug.routing import Rule
 from blueprints.response.assets import LEAFLET_VERSION
 from floorplans import objects
 from floorplans.auth import declared_permission
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.models import (
     Building,
     Contact,
@@ -59,6 +59,7 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
     db.session.add(version)
     db.session.flush()
     building.published_version_id = version.id  # so the exports have a page to export
+    version.published_at = utcnow()
     store = objects.get_storage()
     store.put(objects.tile_key(version.key, 1, 0, 0, 0), b"RIFF-tile")
     store.put(objects.overview_key(version.key, 1), b"RIFF-overview")

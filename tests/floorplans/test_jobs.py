@@ -138,7 +138,7 @@ def test_queued_work_waits_for_a_worker_and_survives_its_restart(
     version = wait_for(second, {"ready", "failed"})
     assert version.state == VersionState.READY, version.error
     db.session.refresh(building)
-    assert building.published_version_id == second
+    assert building.published_version_id is None and version.status == "draft"  # its partner publishes it
     assert "render_plan" in (tmp_path / "worker.log").read_text()
 
 
@@ -159,6 +159,5 @@ def test_a_worker_killed_mid_render_is_recovered(worker: Worker, app, make_user,
     worker.start()
     version = wait_for(version_id, {"ready", "failed"})
     assert version.state == VersionState.READY, version.error
-    assert version.attempts == 2
-    db.session.refresh(building)
-    assert building.published_version_id == version_id
+    assert version.attempts == 2 and version.status == "draft"
+    assert version.tiles_done == version.tiles_total > 0

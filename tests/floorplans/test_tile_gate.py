@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from floorplans import objects, tile_gate
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User, VersionState
 from floorplans.services import accounts
 from tests.conftest import Browser
@@ -42,6 +42,7 @@ def ready_plan(building: Building, body: bytes) -> str:
     db.session.flush()
     objects.get_storage().put(objects.tile_key(version.key, 1, 2, 1, 3), body)
     building.published_version = version
+    version.published_at = utcnow()
     db.session.commit()
     return f"/r/tiles/{version.key}/1/2/1/3.webp"
 

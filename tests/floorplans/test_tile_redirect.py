@@ -11,7 +11,7 @@ import requests
 from flask import Flask
 
 from floorplans import objects
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.models import PlanPage, PlanVersion, Role, VersionState
 from tests.conftest import Browser
 
@@ -43,6 +43,7 @@ def test_tiles_redirect_to_presigned_s3_urls_after_the_access_check(
     db.session.flush()
     objects.get_storage().put(objects.tile_key(version.key, 1, 2, 1, 3), b"RIFF-from-s3", content_type="image/webp")
     building.published_version = version
+    version.published_at = utcnow()
     db.session.commit()
     url = f"/r/tiles/{version.key}/1/2/1/3.webp"
 

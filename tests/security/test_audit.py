@@ -114,14 +114,20 @@ def test_uploads_publishes_and_page_labels_are_recorded(render_inline, app, brow
     assert uploaded.actor_id == partner.id and uploaded.target_id == version.id
     assert uploaded.detail["file"] == "plan-auditorium-event-layout-letter-mixed.pdf"
     assert uploaded.detail["sha256"] == version.original_sha256
+    assert audit_events("plan.publish") == []  # a draft: nobody published it yet
+    assert browser.post(f"/portal/buildings/{building.id}/plans/{version.id}/publish").status_code == 302
     (published,) = audit_events("plan.publish")
-    assert published.target_id == version.id and published.detail == {"number": 1, "replaces": None}
+    assert published.target_id == version.id and published.actor_id == partner.id
+    assert published.detail == {"number": 1, "replaces": None, "first_time": True}
     page = version.pages[0]
     old_label = page.label
     form = {f"label-{page.id}": "Main hall", f"position-{page.id}": "1"}
     assert browser.post(f"/portal/buildings/{building.id}/plans/{version.id}/pages", form).status_code == 302
     (labels,) = audit_events("plan.pages")
     assert labels.detail["changes"] == {"page 1": [f"1. {old_label}", "1. Main hall"]}
+    form[f"offered-{page.id}"] = "1"  # the same form with its "officers see it" box unticked
+    assert browser.post(f"/portal/buildings/{building.id}/plans/{version.id}/pages", {
+        **form, f"label-{page.id}": "Main hall"}).status_code == 422  # the only sheet: it stays shown
 
 
 def test_the_log_is_append_only_down_to_the_database(app, make_user) -> None:

@@ -27,6 +27,7 @@ def published_plan(building: Building, *pages: tuple[str, int, int, int]) -> Pla
     db.session.add(version)
     db.session.flush()
     building.published_version_id = version.id
+    version.published_at = utcnow()
     db.session.commit()
     return version
 
