@@ -26,25 +26,25 @@ from floorplans.models import (
     VersionState,
 )
 from floorplans.representations import building_record
-from tests.conftest import Browser
+from tests.conftest import Browser, publish_reviewed
 
 JSON = {"Accept": "application/json"}
 
 
-def published_plan(building: Building) -> PlanVersion:
+def published_plan(building: Building, partner: User) -> PlanVersion:
+    """A rendered two-floor plan with two markers, published by the building's partner."""
     version = PlanVersion(building=building, number=1, state=VersionState.READY.value, original_sha256="0" * 64,
                           original_bytes=1, page_count=2,
                           pages=[PlanPage(number=n, position=n, label=label, width=1200, height=800, tile_size=256,
                                           max_zoom=3) for n, label in ((1, "Ground floor"), (2, "Basement"))])
     db.session.add(version)
     db.session.flush()
-    building.published_version_id = version.id
     db.session.add_all([
         Marker(building_id=building.id, page_id=version.pages[0].id, kind="aed", x=0.2, y=0.3, label="Lobby AED"),
         Marker(building_id=building.id, page_id=version.pages[0].id, kind="door", x=0.5, y=1.0, number=1),
     ])
     db.session.commit()
-    return version
+    return publish_reviewed(version, partner)
 
 
 class Planner:
@@ -66,9 +66,9 @@ class Planner:
 
 
 @pytest.fixture
-def hall(make_building) -> Building:  # type: ignore[no-untyped-def]
+def hall(make_building, make_user) -> Building:  # type: ignore[no-untyped-def]
     building = make_building(name="Beth Shalom")
-    published_plan(building)
+    published_plan(building, make_user(Role.PARTNER, organisation=building.organisation))
     return building
 
 
@@ -298,9 +298,9 @@ def test_who_may_use_exercises(app: Flask, planner: Planner, hall: Building, mak
 
 
 def test_an_exercise_never_changes_the_real_record(app: Flask, planner: Planner, hall: Building,
-                                                    make_building) -> None:  # type: ignore[no-untyped-def]
+                                                    make_building, make_user) -> None:  # type: ignore[no-untyped-def]
     annex = make_building(name="Annex")
-    published_plan(annex)
+    published_plan(annex, make_user(Role.PARTNER, organisation=annex.organisation))
     with app.test_request_context():  # the record's JSON holds tile URLs
         before = {b.id: real_record(b.id) for b in (hall, annex)}
     exercise = create(planner, hall, annex)

@@ -12,11 +12,14 @@ from sqlalchemy import select
 from floorplans.db import db
 from floorplans.errors import Forbidden, InvalidInput, NotFound
 from floorplans.models import AuditEvent, Building, Exercise, PlanPage, PlanVersion, Role, User, VersionState
-from floorplans.services import exercise_items, exercises
+from floorplans.services import exercise_items, exercises, plans
+from tests.conftest import publish_reviewed
 
 
 def plan_of(building: Building, state: VersionState = VersionState.READY, *, publish: bool = True,
             labels: tuple[str, ...] = ("Floor 1", "Floor 2")) -> PlanVersion:
+    """A version as the render job leaves it; ``publish``: then published (as the command
+    line's ``--publish`` does, nobody's markers to check), else a draft officers never see."""
     version = PlanVersion(building=building, number=len(building.plan_versions) + 1, state=state.value,
                           original_sha256="0" * 64, original_bytes=1, page_count=len(labels),
                           pages=[PlanPage(number=n, position=n, label=label, width=1000, height=800,
@@ -24,7 +27,7 @@ def plan_of(building: Building, state: VersionState = VersionState.READY, *, pub
     db.session.add(version)
     db.session.flush()
     if publish:
-        building.published_version_id = version.id
+        assert plans.publish(version, by=None)
     db.session.commit()
     return version
 
@@ -234,12 +237,12 @@ def test_item_validation_says_what_is_wrong(planner: User, make_building) -> Non
 
 def test_items_go_on_a_ready_page_of_the_exercises_building(planner: User, make_building) -> None:  # type: ignore[no-untyped-def]
     hall, other, outside = make_building(), make_building(), make_building()
+    older = plan_of(hall)  # published, then replaced: a car may still have it open
     published = plan_of(hall)
-    older_ready = plan_of(hall, publish=False)  # ready, not (or no longer) published: still a plan of the building
     failed = plan_of(hall, VersionState.FAILED, publish=False)
     exercise = new_exercise(planner, hall, other)
     note = {"shape": "note", "points": [[0.5, 0.5]], "label": "here"}
-    for page in (published.pages[1], older_ready.pages[0]):
+    for page in (published.pages[1], older.pages[0]):
         exercise_items.add_item(exercise, hall, {"page_id": page.id, **note}, by=planner)
     for page_id in (failed.pages[0].id, plan_of(other).pages[0].id + 100, "first", None):
         with pytest.raises(InvalidInput) as error:
@@ -249,6 +252,33 @@ def test_items_go_on_a_ready_page_of_the_exercises_building(planner: User, make_
         exercise_items.add_item(exercise, hall, {"page_id": other.published_version.pages[0].id, **note}, by=planner)
     with pytest.raises(NotFound):  # a building that is not part of the exercise
         exercise_items.add_item(exercise, outside, {"page_id": plan_of(outside).pages[0].id, **note}, by=planner)
+
+
+def test_planners_draw_only_on_the_sheets_officers_see(planner: User, make_user, make_building) -> None:  # type: ignore[no-untyped-def]
+    hall = make_building()
+    published = plan_of(hall)
+    draft = plan_of(hall, publish=False)  # rendered, not yet checked by its partner
+    exercise = new_exercise(planner, hall)
+    note = {"shape": "note", "points": [[0.5, 0.5]], "label": "here"}
+    refused = {"page_id": "must be one of this building's plan pages."}
+    with pytest.raises(InvalidInput) as error:
+        exercise_items.add_item(exercise, hall, {"page_id": draft.pages[0].id, **note}, by=planner)
+    assert fields_of(error) == refused
+
+    plans.update_pages(published, {}, [], hidden={published.pages[1].id: True})  # the partner hides floor 2
+    db.session.commit()
+    with pytest.raises(InvalidInput) as error:
+        exercise_items.add_item(exercise, hall, {"page_id": published.pages[1].id, **note}, by=planner)
+    assert fields_of(error) == refused
+    exercise_items.add_item(exercise, hall, {"page_id": published.pages[0].id, **note}, by=planner)
+
+    # Once its partner publishes the draft, officers see it, and so may planners draw on it
+    # (the drawing already made follows it onto its floor of the same name).
+    partner = make_user(Role.PARTNER, organisation=hall.organisation)
+    publish_reviewed(draft, partner)
+    exercise_items.add_item(exercise, hall, {"page_id": draft.pages[0].id, **note}, by=planner)
+    db.session.commit()
+    assert [item.page_id for item in exercise_items.items_on(exercise, hall)] == [draft.pages[0].id] * 2
 
 
 def test_removing_a_building_removes_its_drawings(planner: User, make_building) -> None:  # type: ignore[no-untyped-def]
@@ -279,7 +309,7 @@ def test_editing_keeps_the_shape_and_checks_the_result(planner: User, make_build
 def test_drawings_follow_a_new_plan_by_floor_name_and_the_real_record_stays(planner: User, make_user,
                                                                           make_building) -> None:  # type: ignore[no-untyped-def]
     from floorplans.models.planning import Marker
-    from floorplans.services import markers, plans
+    from floorplans.services import markers
 
     hall = make_building()
     first = plan_of(hall)
@@ -293,21 +323,31 @@ def test_drawings_follow_a_new_plan_by_floor_name_and_the_real_record_stays(plan
                                                        "points": [[0.9, 0.1]], "label": "Staging"}, by=planner)
     db.session.commit()
 
-    # The partner's new set: floor 1 spelled otherwise, no floor 2, a mezzanine.
+    # The partner's new set: floor 1 spelled otherwise, no floor 2, a mezzanine.  Rendered, it
+    # is a draft: the real markers carry over onto it (flagged), the drawings wait for publishing.
     second = plan_of(hall, publish=False, labels=("Mezzanine", " FLOOR  1"))
-    assert plans.publish(second)
+    plans.prepare_draft(second)
     db.session.commit()
     db.session.expire_all()
     new_floor1 = second.pages[1]
+    real = db.session.scalars(select(Marker).where(Marker.building_id == hall.id).order_by(Marker.id)).all()
+    assert [(m.page_id, m.needs_confirmation) for m in real] == [(floor1.id, False), (new_floor1.id, True)]
+    assert cordon.page_id == floor1.id  # planners see what officers see: still the first plan
+
+    for marker in markers.flagged_markers(second):
+        markers.confirm(marker, by=partner)
+    assert plans.publish(second, by=partner)
+    db.session.commit()
+    db.session.expire_all()
     assert cordon.page_id == new_floor1.id and cordon.points == [[0.1, 0.1], [0.4, 0.1], [0.4, 0.3]]
     assert staging.page_id == floor2.id  # no floor 2 any more: it stays where it was drawn
     follow = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "exercise.items.follow")).one()
     assert follow.detail == {"from": 1, "to": 2, "moved": 1, "stayed": 1}
-    # The real record: the partner's marker carried over as markers do, the old one untouched.
+    # The real record: publishing moved no marker; the old one is untouched, the copy checked.
     real = db.session.scalars(select(Marker).where(Marker.building_id == hall.id).order_by(Marker.id)).all()
-    assert [(m.page_id, m.needs_confirmation) for m in real] == [(floor1.id, False), (new_floor1.id, True)]
+    assert [(m.page_id, m.needs_confirmation) for m in real] == [(floor1.id, False), (new_floor1.id, False)]
 
-    assert plans.publish(first)  # back to the first plan: the drawing comes back with it
+    assert plans.publish(first, by=partner)  # back to the first plan: the drawing comes back with it
     db.session.commit()
     db.session.expire_all()
     assert cordon.page_id == floor1.id and staging.page_id == floor2.id

@@ -24,6 +24,7 @@ from floorplans.grid import plan_grid
 from floorplans.models import AccessEvent, AuditEvent, Building, Contact, Gathering, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker
 from floorplans.services import exports, plans
+from tests.conftest import publish_reviewed
 from tests.floorplans.conftest import corpus
 
 pytestmark = pytest.mark.usefixtures("fast_render")
@@ -35,8 +36,10 @@ SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "exports"
 
 
-def render_plan(building: Building, by: User, name: str = PLAN) -> PlanVersion:
-    """Upload and render (JOBS_IMMEDIATE) as the portal does; the version is published."""
+def render_plan(building: Building, by: User, name: str = PLAN, *, show_every_sheet: bool = False) -> PlanVersion:
+    """Upload and render (JOBS_IMMEDIATE) as the portal does, then published by ``by`` once
+    reviewed.  ``show_every_sheet``: the partner shows the sheets the upload proposed hidden
+    (not a floor plan by their titles), so officers get every sheet of the drawing."""
     from floorplans.jobs import queue_render
 
     with corpus(name).open("rb") as stream:
@@ -45,7 +48,12 @@ def render_plan(building: Building, by: User, name: str = PLAN) -> PlanVersion:
     queue_render(version.id)
     db.session.expire_all()
     version = db.session.get(PlanVersion, version.id)
-    assert version is not None and version.building.published_version_id == version.id, version and version.error
+    assert version is not None and version.status == "draft", version and version.error
+    if show_every_sheet:
+        plans.update_pages(version, {}, [], hidden={page.id: False for page in version.pages})
+        db.session.commit()
+    publish_reviewed(version, by)
+    assert version.building.published_version_id == version.id
     return version
 
 
@@ -67,7 +75,7 @@ def test_the_packet_of_a_corpus_plan(app, make_user, make_building) -> None:
                              key_box="Left of the main door", hazards="Oxygen cylinders in the clinic",
                              last_verified_at=dt.datetime(2026, 10, 1, 12, 0))
     db.session.add(Contact(building=building, position=1, name="Yusuf Ali", phone="416-555-0101", available_24_7=True))
-    version = render_plan(building, partner)
+    version = render_plan(building, partner, show_every_sheet=True)
     pages = list(version.pages)
     assert len(pages) == 5
     first, second = pages[0], pages[1]
@@ -106,7 +114,8 @@ def test_the_packet_of_a_corpus_plan(app, make_user, make_building) -> None:
             # Every column letter twice (top and bottom), every row number twice (left and right).
             assert len(page.search_for("J")) >= 2
         floor1, floor2, floor3 = document[1].get_text(), document[2].get_text(), document[3].get_text()
-        assert "Exterior door" in floor1 and "AED (defibrillator)" in floor1 and "A1 Main entrance" in floor1
+        assert "Exterior door" in floor1 and "AED (defibrillator)" in floor1
+        assert "Door 1 (side A) Main entrance" in floor1
         assert "Gas shut-off" not in floor1 and "Gas shut-off" in floor2 and "not yet confirmed" in floor2
         assert "Exterior door" not in floor3
         assert "EXERCISE" not in document[1].get_text()
@@ -157,6 +166,17 @@ def test_the_packet_of_a_corpus_plan(app, make_user, make_building) -> None:
     assert actions.count("export.geojson") == 1 and actions.count("export.png") == 3
     audited = db.session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("access.export.%"))).all()
     assert sorted(audited) == ["access.export.geojson"] + ["access.export.packet"] * 2 + ["access.export.png"] * 3
+
+    # A sheet the partner hides from officers is in no export: not its markers, image or page.
+    plans.update_pages(version, {}, [], hidden={second.id: True})
+    db.session.commit()
+    body, _ = exports.geojson_download(officer, building.id)
+    assert sorted(f["properties"]["kind"] for f in body["features"]) == ["aed", "door"]
+    with pytest.raises(NotFound):
+        exports.page_png(officer, building.id, second.number)
+    document = pymupdf.open("pdf", exports.packet_download(officer, building.id).data)
+    assert document.page_count == 1 + 4
+    assert second.label not in document[2].get_text() and "Gas shut-off" not in document[2].get_text()
 
 
 @SQLITE_ONLY
@@ -230,8 +250,9 @@ def test_a_building_without_a_plan_prints_its_card(app, make_user, make_building
 
 
 def test_what_is_printed_beside_a_marker() -> None:
-    assert exports.marker_text(Marker(kind="door", number=1, side="A", label="Main entrance")) == "A1 Main entrance"
-    assert exports.marker_text(Marker(kind="door", number=3, side="")) == "3"
+    assert exports.marker_text(Marker(kind="door", number=1, side="A", label="Main entrance")) == (
+        "Door 1 (side A) Main entrance")
+    assert exports.marker_text(Marker(kind="door", number=3, side="")) == "Door 3"
     assert exports.marker_text(Marker(kind="aed", label="")) == ""
     assert exports.marker_text(Marker(kind="note", label="", note="Ramp")) == "Ramp"
     assert exports.marker_text(Marker(kind="note", label="", note="x" * 80)) == "x" * 59 + "…"
