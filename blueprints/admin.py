@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from floorplans.auth import permission
 from floorplans.db import db, utcnow
-from floorplans.errors import InvalidInput
+from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import Permission
@@ -274,9 +274,9 @@ def review(building_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         try:
             marked = reviews.mark_reviewed(building, request.form.getlist("event", type=int), by=current_user)
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:  # reviewed already, or by another administrator just now
             db.session.rollback()
-            flash(exc.fields["event"].capitalize(), "error")
+            flash(exc.fields["event"].capitalize() if isinstance(exc, InvalidInput) else exc.message, "error")
             return redirect(url_for("admin.review", building_id=building_id, page=page))
         db.session.commit()
         left = reviews.pending_count(building)
