@@ -1,6 +1,7 @@
 """Removing what officers can no longer need: the tiles of superseded and failed versions
-(and of drafts overtaken by a later publish) after a grace period, and tiles in storage that no version owns (a crash between storing and
-recording, a deleted building).  Originals are kept: they are the partner's record.
+(and of drafts overtaken by a later publish) after a grace period, and tiles in storage
+that no version owns (a crash between storing and recording, a deleted building).
+Originals are kept: they are the partner's record.
 
 Must not import blueprints.
 """

@@ -327,10 +327,11 @@ def label_key(label: str) -> str:
 
 
 def pages_by_label(version: PlanVersion) -> dict[str, PlanPage]:
-    """``version``'s pages by ``label_key``, for what follows a page to a new version (markers
-    here, exercise drawings): of two same-named pages the first in the partner's order wins."""
+    """``version``'s shown pages by ``label_key``, for what follows a page to a new version
+    (markers here, exercise drawings): of two same-named pages the first in the partner's
+    order wins.  Hidden sheets take nothing: what lands there nobody would see or check."""
     pages: dict[str, PlanPage] = {}
-    for page in version.pages:
+    for page in version.shown_pages:
         pages.setdefault(label_key(page.label), page)
     return pages
 
@@ -376,8 +377,8 @@ def carry_over(previous: PlanVersion | None, new: PlanVersion) -> CarryReport | 
 
 
 def carry_onto_renamed(previous: PlanVersion | None, draft: PlanVersion, renamed: list[PlanPage]) -> int:
-    """A draft's sheets renamed by its partner take the markers of the published floor of
-    their new name: each renamed sheet's carried markers not yet checked are dropped, then
+    """A draft's sheets renamed (or shown, or hidden) by its partner take the markers of the
+    published floor of their new name: each such sheet's carried markers not yet checked are dropped, then
     the markers of ``previous``'s page of the new name (not already carried elsewhere on the
     draft) are carried onto it, flagged.  Markers the partner placed, confirmed or moved
     stay.  Returns how many were carried."""
@@ -396,6 +397,8 @@ def carry_onto_renamed(previous: PlanVersion | None, draft: PlanVersion, renamed
     by_page = markers_by_page(previous)
     carried = 0
     for page in renamed:
+        if page.hidden:
+            continue  # its unchecked markers went with the rest; nothing lands on a hidden sheet
         source = sources.get(label_key(page.label))
         for marker in by_page.get(source.id, []) if source is not None else []:
             if marker.id in already:

@@ -189,9 +189,10 @@ def update_pages(
             raise InvalidInput({"label": _duplicates_message(duplicates)})
     db.session.flush()
     plan_tiles.forget(version.key)  # hidden sheets: at once in this process
-    renamed = [page for page in version.pages if before[page.id][0] != page.label]
+    renamed = [page for page in version.pages if before[page.id][0] != page.label or before[page.id][3] != page.hidden]
     if renamed and version.is_draft:
-        # A renamed sheet of a draft gets the markers of the published floor of that name.
+        # A renamed (or newly shown) sheet of a draft gets the markers of the published floor of
+        # that name; a newly hidden one loses those it had not checked.
         markers.carry_onto_renamed(version.building.published_version, version, renamed)
     changed = {
         f"page {page.number}": [_page_text(*before[page.id]), _page_text(*_page_state(page))]
