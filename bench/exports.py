@@ -108,6 +108,10 @@ def run(args: argparse.Namespace, storage_url: str | None) -> None:
                 queue_render(version.id)
                 db.session.expire_all()
                 version = db.session.get(PlanVersion, version.id)
+                for page in version.pages:
+                    page.hidden = False  # every sheet in the packet, as before sheets could be hidden
+                plans.publish(version, by=None)  # the partner's review, skipped here
+                db.session.commit()
                 pages = list(version.pages)
                 for page in pages:
                     db.session.add(Marker(building_id=building.id, page_id=page.id, kind="door", x=0.3, y=0.6,

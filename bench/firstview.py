@@ -99,6 +99,10 @@ def build_site(folder: Path, plan: str) -> tuple[Any, int, int, dict[str, Any]]:
         queue_render(version.id)
         db.session.refresh(version)
         assert version.state == "ready", version.error
+        for page in version.pages:
+            page.hidden = False  # what officers load: every sheet, as before sheets could be hidden
+        plans.publish(version, by=partner)  # the partner's review, skipped here
+        db.session.commit()
         first = version.pages[0]
         # A partner's usual markers on the first floor: they travel in the page's JSON, and the
         # view loads markers.js, markers.css and the icons' sprite.

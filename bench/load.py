@@ -73,7 +73,7 @@ def prepare(instance: Path, database_url: str | None) -> dict[str, Any]:
     from werkzeug.security import generate_password_hash
 
     from floorplans import create_app, objects
-    from floorplans.db import db
+    from floorplans.db import db, utcnow
     from floorplans.models import Building, Organisation, PlanPage, PlanVersion, Role, User, VersionState
 
     config = {"INSTANCE_PATH": str(instance), "STORAGE_URL": str(instance / "storage")}
@@ -94,6 +94,7 @@ def prepare(instance: Path, database_url: str | None) -> dict[str, Any]:
         db.session.add_all([organisation, building, officer, version])
         db.session.flush()
         building.published_version = version
+        version.published_at = utcnow()
         store = objects.get_storage()
         tiles = []
         payload = os.urandom(TILE_BYTES)
