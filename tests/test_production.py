@@ -145,9 +145,10 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
 
     deadline = time.monotonic() + 180
     officer_headers = {"Authorization": f"Bearer {officer_token}"}
+    partner_headers = {"Authorization": f"Bearer {partner_token}"}
     while True:
         states = [
-            requests.get(f"http://127.0.0.1:{ports[n % 2]}/api/v1/plans/{vid}", headers=officer_headers,
+            requests.get(f"http://127.0.0.1:{ports[n % 2]}/api/v1/plans/{vid}", headers=partner_headers,
                          timeout=10).json()["state"]
             for n, vid in enumerate(version_ids)
         ]
@@ -156,6 +157,24 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
         assert time.monotonic() < deadline, f"still rendering: {states}"
         time.sleep(0.5)
     assert states == ["ready"] * len(version_ids)
+    # Drafts until their partner publishes them: officers get none of them yet.
+    assert [requests.get(f"http://127.0.0.1:{ports[0]}/api/v1/plans/{vid}", headers=officer_headers,
+                         timeout=10).status_code for vid in version_ids] == [404] * len(version_ids)
+
+    def publish(job: tuple[int, int]) -> int:
+        version_id, port = job
+        response = requests.post(f"http://127.0.0.1:{port}/api/v1/plans/{version_id}/publish",
+                                 headers=partner_headers, timeout=30)
+        return response.status_code
+
+    # The partner publishes each building's newest upload, through either process at once.
+    drafts = [requests.get(f"http://127.0.0.1:{ports[0]}/api/v1/plans/{vid}", headers=partner_headers,
+                           timeout=10).json() for vid in version_ids]
+    newest_ids = [max((d for d in drafts if d["building_id"] == building_id), key=lambda d: d["number"])["id"]
+                  for building_id in building_ids]
+    with ThreadPoolExecutor(max_workers=len(newest_ids)) as pool:
+        answers = list(pool.map(publish, [(vid, ports[n % 2]) for n, vid in enumerate(newest_ids)]))
+    assert answers == [200] * len(newest_ids)
 
     with app.app_context():
         versions = db.session.scalars(select(PlanVersion).order_by(PlanVersion.id)).all()

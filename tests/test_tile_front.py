@@ -18,7 +18,7 @@ import requests
 from flask import Flask
 
 from floorplans import objects, tile_links
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.models import PlanPage, PlanVersion, VersionState
 from floorplans.representations import page_json
 
@@ -114,6 +114,7 @@ def test_nginx_serves_signed_tiles_and_refuses_altered_or_expired_ones(
     store.put(objects.tile_key(version.key, 1, 2, 1, 3), b"RIFF-tile-1-2-1-3")
     store.put(objects.tile_key(version.key, 2, 2, 1, 3), b"RIFF-tile-2-2-1-3")
     building.published_version = version
+    version.published_at = utcnow()
     db.session.commit()
 
     # The template the in-car page and the API hand out (page_json) is signed, and nginx serves it.

@@ -1,5 +1,6 @@
 """A partner uploads plans in a real Chromium and watches them being prepared: the version
-page follows the rendering by itself (no reload by hand) and ends on "officers see this",
+page follows the rendering by itself (no reload by hand) and ends on the draft's review,
+which the partner publishes,
 while a real job worker process renders in the background."""
 from __future__ import annotations
 
@@ -81,13 +82,22 @@ def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, An
             assert "Waiting to start" in page.content()
             assert "Officers keep seeing the current plans" in page.content()
             portal["worker"].start()  # now a worker process takes the job
-            page.wait_for_selector("text=Preparing page", timeout=60_000)
+            page.wait_for_selector("text=Prepared", timeout=60_000)
             screenshot(page, "partner-plan-progress")
-            # Nobody reloads: progress.js polls and reloads itself when the plan is ready.
-            page.wait_for_selector("text=These are the plans officers see.", timeout=120_000)
+            # Nobody reloads: progress.js polls and reloads itself when the plan is ready: a draft,
+            # each sheet named from its own title, the sheets that are not floor plans proposed hidden.
+            page.wait_for_selector("text=Check it before officers see it", timeout=120_000)
             assert page.locator("img.preview").count() == 5
             assert page.locator("progress").count() == 0
+            names = page.eval_on_selector_all("input[name^=label-]", "inputs => inputs.map(i => i.value)")
+            assert names == ["Layout plan", "Demolition plan", "Block wall plan", "Reflected ceiling plan",
+                             "Floor finishes plan"]
+            shown = page.eval_on_selector_all("input[name^=shown-]", "boxes => boxes.map(b => b.checked)")
+            assert shown == [True, False, False, False, False]
             screenshot(page, "partner-plan-ready")
+            page.click("button:has-text('Publish: show this plan to officers')")
+            page.wait_for_selector("text=is now the plan officers see")
+            screenshot(page, "partner-plan-published")
         finally:
             browser.close()
     assert "render_plan" in portal["worker_log"].read_text()
@@ -126,7 +136,7 @@ def test_pages_appear_on_the_version_page_as_they_are_stored(portal: dict[str, A
                 screenshot(page, "partner-plan-pages-as-stored")
                 version.state = VersionState.READY.value
                 db.session.commit()
-            page.wait_for_selector("text=These are the plans officers see.", timeout=20_000)
+            page.wait_for_selector("text=Check it before officers see it", timeout=20_000)
             assert page.locator("img.preview").count() == 5
         finally:
             browser.close()
