@@ -80,7 +80,7 @@ def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, An
             page = upload_as_partner(browser, portal, "plan-university-lab-5sheets-A2-autocad.pdf")
             # The version page while the plan waits in the queue (no worker runs yet).
             assert "Waiting to start" in page.content()
-            assert "Officers keep seeing the current plans" in page.content()
+            assert "officers keep seeing the current plans" in page.content()
             portal["worker"].start()  # now a worker process takes the job
             page.wait_for_selector("text=Prepared", timeout=60_000)
             screenshot(page, "partner-plan-progress")
