@@ -65,6 +65,7 @@ def _version_page(version: PlanVersion, errors: dict[str, str], status: int = 20
         reasons=plans.reasons_not_to_publish(version) if review else [],
         duplicates=plans.duplicate_names(version) if review else {},
         to_check=_markers_to_check(version) if review else [],
+        left_behind=markers.left_behind(version.building.published_version, version) if version.is_draft else {},
     ), status
 
 

@@ -419,6 +419,21 @@ def carry_onto_renamed(previous: PlanVersion | None, draft: PlanVersion, renamed
     return carried
 
 
+def left_behind(previous: PlanVersion | None, draft: PlanVersion) -> dict[str, int]:
+    """The published plan's markers that will not be on ``draft`` (no shown sheet of their
+    floor's name to carry them onto), counted by floor: the review page says so, since
+    publishing the draft takes them out of the car."""
+    if previous is None or previous.id == draft.id:
+        return {}
+    carried = {marker.carried_from_id for marker in markers_of(draft) if marker.carried_from_id}
+    targets = pages_by_label(draft)
+    missing: dict[str, int] = {}
+    for marker in markers_of(previous):
+        if marker.id not in carried and label_key(marker.page.label) not in targets:
+            missing[marker.page.label] = missing.get(marker.page.label, 0) + 1
+    return missing
+
+
 def kinds_present(markers: list[Marker]) -> list[MarkerKind]:
     """The catalogue's kinds that appear among ``markers``, in the catalogue's order (legends)."""
     present = {marker.kind for marker in markers}

@@ -145,6 +145,15 @@ def test_renaming_a_draft_sheet_brings_the_markers_of_the_floor_of_that_name(app
     plans.update_pages(draft, {ground.id: "Basement", basement.id: "Lower hall"}, [])
     db.session.commit()
     assert [m.page_id for m in markers.flagged_markers(draft)] == [ground.id]
+    # Hidden, the sheet takes nothing, and the review says what would be left out of the car.
+    plans.update_pages(draft, {}, [], hidden={ground.id: True})
+    db.session.commit()
+    assert markers.flagged_markers(draft) == []
+    page = c["portal"].get(f"/portal/buildings/{building.id}/plans/{draft.id}").text
+    assert "1 marker of “Basement”" in page and "will not be on this plan" in page
+    plans.update_pages(draft, {}, [], hidden={ground.id: False})
+    db.session.commit()
+    assert [m.page_id for m in markers.flagged_markers(draft)] == [ground.id]
     plans.update_pages(draft, {ground.id: "Ground floor", basement.id: "Basement"}, [])
     db.session.commit()
     assert [m.page_id for m in markers.flagged_markers(draft)] == [basement.id]

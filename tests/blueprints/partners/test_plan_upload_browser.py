@@ -82,7 +82,7 @@ def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, An
             assert "Waiting to start" in page.content()
             assert "officers keep seeing the current plans" in page.content()
             portal["worker"].start()  # now a worker process takes the job
-            page.wait_for_selector("text=Prepared", timeout=60_000)
+            page.wait_for_selector("[data-progress-text]:has-text('Prepared')", timeout=60_000)
             screenshot(page, "partner-plan-progress")
             # Nobody reloads: progress.js polls and reloads itself when the plan is ready: a draft,
             # each sheet named from its own title, the sheets that are not floor plans proposed hidden.
