@@ -278,9 +278,10 @@ def propose(sheets: Sequence[SheetText]) -> list[Proposal]:
             # Nothing read: never propose hiding what may be the only plan of a floor.
             proposals.append(Proposal(shorten(fallback), FLOOR))
             continue
-        # A title that says neither: in a set with floor plans it is one of the other
-        # sheets ("Doors & windows"); alone, it is the plan ("Lower Atrium / Auditorium").
-        kind = reading.evidence or (SHEET if floors else FLOOR)
+        # A title that says neither ("Sanctuary", "Fellowship hall") stays shown: hiding is
+        # proposed only when the title's words say the sheet is not a floor plan, since a
+        # floor proposed hidden and not noticed in the review is a floor officers lack.
+        kind = reading.evidence or FLOOR
         proposals.append(Proposal(reading.full if use_full else reading.name, kind))
     return _told_apart(proposals, sheets)
 
