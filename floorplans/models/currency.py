@@ -43,8 +43,9 @@ class BuildingReview(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
-    # The newest audit event the reviewer saw: later changes are in the queue again, even
-    # ones made while the reviewer was reading the page.
+    # Reviews made before changes were reviewed one by one (models.reviews.ReviewedChange):
+    # the newest audit event the reviewer saw; the queue still counts everything up to it as
+    # reviewed.  New reviews are written as ReviewedChange rows.
     last_event_id: Mapped[int] = mapped_column(Integer)
     reviewed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

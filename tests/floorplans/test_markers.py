@@ -289,6 +289,7 @@ def test_partner_marker_changes_wait_in_the_administrators_review_queue(setting)
     markers.update(marker, {"x": 0.6}, by=partner)
     db.session.commit()
     assert building.id in [entry.building.id for entry in reviews.queue()]
-    (diff,) = [d for d in reviews.diff(reviews.pending_events(building)) if d.kind == "marker"]
-    assert diff.created and diff.name == "Marker “AED”"
-    assert diff.fields["x"] == [None, 0.6] and diff.fields["kind"] == [None, "aed"]
+    headlines = [change.headline for day in reviews.pending_page(building).days for group in day.groups
+                 for change in group.changes]
+    assert "AED (defibrillator) “AED” placed on Ground floor at F3" in headlines
+    assert "AED (defibrillator) “AED” moved on Ground floor from F3 to G3" in headlines  # x 0.5 -> 0.6
