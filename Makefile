@@ -8,7 +8,7 @@ PORT ?= 5000
 # PostgreSQL for the tests when it answers on loopback (CI machines have it).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test install install-test lint migrate demo clean chromium nginx
+.PHONY: run test test-fast install install-test lint migrate demo clean chromium nginx
 
 $(VENV)/.installed-app: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ test: install-test chromium nginx lint
 	  echo "Redis answers on 127.0.0.1:6379: job tests run on the SQLite queue and on Redis"; \
 	fi; \
 	$(PY) -m pytest
+
+# For your own iterations: no browser, no long corpus renders, SQLite only.
+test-fast: install-test lint
+	$(PY) -m pytest -m "not browser and not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
