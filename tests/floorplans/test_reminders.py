@@ -182,3 +182,41 @@ def test_without_smtp_nothing_is_sent_or_recorded(app, make_user, make_building,
     result = runner.invoke(args=["reminders", "send"])
     assert result.exit_code == 0 and "No SMTP server is configured" in result.output
     assert db.session.query(BuildingReminder).count() == 0
+
+
+def test_a_draft_waiting_a_week_is_reminded_once_and_shown_in_the_banner(smtp_config, app, runner, make_user,
+                                                                         make_building, browser_for) -> None:
+    """A rendered plan nobody reviewed for DRAFT_REMIND_AFTER_DAYS: officers still see the old
+    plan, so its partners are told, in the portal and once by e-mail per draft."""
+    from floorplans.models import PlanPage, PlanVersion, VersionState
+
+    partner = make_user(Role.PARTNER)
+    building = make_building(partner.organisation, name="Gurdwara Sahib", last_verified_at=utcnow())
+    fresh = PlanVersion(building=building, number=1, state=VersionState.READY.value, original_sha256="0" * 64,
+                        original_bytes=1, page_count=1, original_filename="new-plans.pdf", finished_at=_days_ago(2),
+                        pages=[PlanPage(number=1, position=1, label="Ground floor")])
+    db.session.add(fresh)
+    db.session.commit()
+    assert reminders.waiting_drafts() == []  # two days: not yet
+    portal = browser_for(partner)
+    assert "wait for your review" not in portal.get("/portal/").text
+
+    fresh.finished_at = _days_ago(8)
+    db.session.commit()
+    (waiting,) = reminders.waiting_drafts()
+    assert waiting.draft is not None and waiting.draft.id == fresh.id and waiting.is_draft
+    page = portal.get("/portal/").text
+    assert "New plans wait for your review." in page and f"/plans/{fresh.id}" in page
+
+    for _ in range(2):  # the second run finds the claim: no second mail
+        result = runner.invoke(args=["reminders", "send"])
+        assert result.exit_code == 0, result.output
+    (message,) = smtp_config.to(partner.email)
+    assert message["Subject"] == "New plans of Gurdwara Sahib wait for your review"
+    body = _body(message)
+    assert "new-plans.pdf" in body and "Officers still see no floor plan" in body and "Publish" in body
+
+    fresh.published_at = utcnow()  # published: nothing waits any more
+    db.session.commit()
+    assert reminders.waiting_drafts() == []
+    assert "wait for your review" not in portal.get("/portal/").text
