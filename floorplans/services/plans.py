@@ -1,6 +1,10 @@
-"""Plan versions: upload and validate, label and order pages, publish, and read tiles.
+"""Plan versions: upload and validate, name, order and hide sheets, review and publish,
+delete drafts and failed uploads.
 
-The rendering itself is in ``services.rendering`` (run by the job worker).  Must not import
+A rendered version is a draft (``PlanVersion.is_draft``) until its partner or an
+administrator publishes it; officers see only published versions (``shown_to_officers``),
+and only their shown sheets.  The rendering itself is in ``services.rendering`` (run by the
+job worker); reading tiles and previews in ``services.plan_tiles``.  Must not import
 blueprints.
 """
 from __future__ import annotations
