@@ -337,7 +337,7 @@ def test_row_actions_stay_reachable_on_a_phone(a11y_site: A11ySite, signed_in: A
 def test_every_portal_control_shows_where_the_keyboard_is(a11y_site: A11ySite, signed_in: Any) -> None:
     """Tabbing through the partner's contacts page: each focused control (top bar, tabs,
     buttons, inputs) draws an outline of at least 2 px whose colour stands out 3:1 against
-    what is behind it."""
+    what is behind it; a skip link comes first."""
     check = BY_NAME["contacts"]
     page = open_page(a11y_site, signed_in, check, 1024)
     try:
@@ -347,11 +347,19 @@ def test_every_portal_control_shows_where_the_keyboard_is(a11y_site: A11ySite, s
             ring = page.evaluate(FOCUS_RING)
             if ring is None:
                 continue
+            if ring["where"] not in {r["where"] for r in seen}:  # one picture of each kind, for a person to look at
+                page.screenshot(path=str(ARTIFACTS / f"a11y-focus-{ring['where']}.png"))
             seen.append(ring)
         assert len(seen) >= 20, seen
         faint = [r for r in seen if r["width"] < 2 or r["contrast"] < 3]
         assert not faint, f"focus rings hard to see: {faint}"
         assert {"topbar", "tabs", "main"} <= {r["where"] for r in seen}, seen
+        # The first Tab of a page offers to skip the top bar; Enter lands in the page's content.
+        page.reload()
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Skip to the content"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "content"
     finally:
         leave(page, check)
 
