@@ -16,7 +16,7 @@ from floorplans.markers import BY_KEY, door_label
 from floorplans.models import PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, markers, plan_tiles, plans
+from floorplans.services import access, buildings, carried_markers, markers, plan_tiles, plans
 
 
 @bp.route("/buildings/<int:building_id>/plans", methods=["GET", "POST"], endpoint="plans")
@@ -65,7 +65,8 @@ def _version_page(version: PlanVersion, errors: dict[str, str], status: int = 20
         reasons=plans.reasons_not_to_publish(version) if review else [],
         duplicates=plans.duplicate_names(version) if review else {},
         to_check=_markers_to_check(version) if review else [],
-        left_behind=markers.left_behind(version.building.published_version, version) if version.is_draft else {},
+        left_behind=(carried_markers.left_behind(version.building.published_version, version)
+                     if version.is_draft else {}),
     ), status
 
 

@@ -27,8 +27,8 @@ from floorplans.models import (
     User,
 )
 from floorplans.services import audit
+from floorplans.services.carried_markers import label_key, pages_by_label
 from floorplans.services.exercises import require_open
-from floorplans.services.markers import label_key, pages_by_label
 
 #: The colours a planner draws with: few, far apart, and none of them the real markers'
 #: own family colours' exact shade, so a drawing never passes for the record.

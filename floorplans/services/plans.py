@@ -26,7 +26,7 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_see_version, is_own_building
-from floorplans.services import audit, exercise_items, markers, plan_tiles
+from floorplans.services import audit, carried_markers, exercise_items, markers, plan_tiles
 
 CHUNK = 1024 * 1024
 
@@ -197,7 +197,7 @@ def update_pages(
     if renamed and version.is_draft:
         # A renamed (or newly shown) sheet of a draft gets the markers of the published floor of
         # that name; a newly hidden one loses those it had not checked.
-        markers.carry_onto_renamed(version.building.published_version, version, renamed)
+        carried_markers.carry_onto_renamed(version.building.published_version, version, renamed)
     changed = {
         f"page {page.number}": [_page_text(*before[page.id]), _page_text(*_page_state(page))]
         for page in version.pages
@@ -236,7 +236,7 @@ def duplicate_names(version: PlanVersion) -> dict[str, list[PlanPage]]:
     two "First floor" buttons are one wrong guess away from the wrong floor."""
     by_name: dict[str, list[PlanPage]] = {}
     for page in version.shown_pages:
-        by_name.setdefault(markers.label_key(page.label), []).append(page)
+        by_name.setdefault(carried_markers.label_key(page.label), []).append(page)
     return {pages[0].label: pages for pages in by_name.values() if len(pages) > 1}
 
 
@@ -314,7 +314,7 @@ def publish(version: PlanVersion, *, by: User | None) -> bool:
 def prepare_draft(version: PlanVersion) -> None:
     """A version just rendered: the markers of the published plan are copied onto its sheets
     of the same name, flagged, for the partner to check before publishing."""
-    markers.carry_over(version.building.published_version, version)
+    carried_markers.carry_over(version.building.published_version, version)
 
 
 @dataclass(frozen=True)
