@@ -83,6 +83,13 @@ DEFAULTS: dict[str, Any] = {
     "TILE_SESSION_RECHECK_SECONDS": 5,
     "JOBS_NAME": "floorplans",  # the queue's name (several deployments can share one Redis)
     "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
+    # Quotas (floorplans/services/quotas.py, docs/security.md): counted in the database, so
+    # shared by every web process; over them a 429 with Retry-After.
+    "UPLOADS_PER_HOUR": 20,  # plan uploads per congregation (per account for administrators)
+    "PACKETS_PER_MINUTE": 3,  # print packets per account
+    "PACKETS_AT_ONCE": 1,  # print packets one web process prepares at the same time (~20 s of CPU each)
+    # Offline copies in the in-car browser (static/js/sw.js) are deleted unopened after this many days.
+    "OFFLINE_MAX_DAYS": 7,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set FLOORPLANS_SESSION_COOKIE_SECURE=true behind HTTPS

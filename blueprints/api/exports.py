@@ -1,5 +1,7 @@
 """Exports through the API: the packet PDF, the markers as GeoJSON and a page as PNG, the
-same files and the same logging as the web's Print & export page."""
+same files, logging, quotas and same-site rule as the web's Print & export page (a bearer
+token is never sent by a browser on its own, so token calls pass that rule; a browser
+session calling these must come from this site's pages)."""
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue

@@ -12,7 +12,7 @@ from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.permissions import Permission, can_edit
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, plans
+from floorplans.services import access, buildings, plans, quotas
 
 
 @bp.post("/buildings/<int:building_id>/plans")
@@ -22,6 +22,8 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
     upload = request.files.get("file")
     if upload is None:
         raise plans.PlanRejected("Send the PDF as multipart/form-data in a field named 'file'.")
+    quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
+    db.session.commit()  # the attempt counts even if the file is refused below
     version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
     db.session.commit()
     jobs.queue_render(version.id)

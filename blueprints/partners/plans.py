@@ -16,7 +16,7 @@ from floorplans.markers import BY_KEY, door_label
 from floorplans.models import PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, carried_markers, markers, plan_tiles, plans
+from floorplans.services import access, buildings, carried_markers, markers, plan_tiles, plans, quotas
 
 
 @bp.route("/buildings/<int:building_id>/plans", methods=["GET", "POST"], endpoint="plans")
@@ -24,13 +24,19 @@ from floorplans.services import access, buildings, carried_markers, markers, pla
 def plans_page(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     error = None
+    refused: quotas.QuotaExceeded | None = None
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
             error = "Choose the PDF file of your plans, then press Upload."
         else:
             try:
+                quotas.take_upload(current_user)
+                db.session.commit()  # the attempt counts even if the file is refused below
                 version = plans.upload_plan(building, upload.stream, upload.filename, by=current_user)
+            except quotas.QuotaExceeded as over:
+                db.session.rollback()
+                error, refused = over.message, over
             except plans.PlanRejected as rejected:
                 db.session.rollback()
                 error = rejected.message
@@ -41,7 +47,10 @@ def plans_page(building_id: int) -> ResponseReturnValue:
                       "here and publish them; officers keep seeing the current plans until then.", "success")
                 return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
         building = buildings.get_editable(current_user, building_id)
-    return render_template("partners/plans.html", building=building, error=error), (422 if error else 200)
+    page = render_template("partners/plans.html", building=building, error=error)
+    if refused is not None:  # over the quota: the same page, saying when to try again
+        return page, 429, {"Retry-After": str(refused.retry_after)}
+    return page, (422 if error else 200)
 
 
 @bp.route("/buildings/<int:building_id>/plans/<int:version_id>")

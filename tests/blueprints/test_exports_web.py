@@ -25,7 +25,8 @@ PLAN = "plan-conference-centre-lecture-halls-A4-vector.pdf"
 
 @pytest.fixture
 def fast_render(app_config):  # type: ignore[no-untyped-def]
-    app_config.update(PAGE_MAX_PIXELS=4_000_000, RENDER_WORKERS=2, JOBS_IMMEDIATE=True)
+    # More packets a minute than the quota allows (tests/security/test_quotas.py tests that).
+    app_config.update(PAGE_MAX_PIXELS=4_000_000, RENDER_WORKERS=2, JOBS_IMMEDIATE=True, PACKETS_PER_MINUTE=100)
     return app_config
 
 
