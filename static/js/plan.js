@@ -7,14 +7,14 @@
    floor is shown (detail: {index, page}).  Positions they exchange are page-relative
    [fx, fy] (0..1 from the page's left and top edges), as stored.
 
-   What the page may provide (all optional; templates/response/plan.html has them all):
-   - [data-floor] buttons and/or a [data-floor-select] <select> (option values: floor index);
-   - [data-fit], [data-grid-toggle], [data-zoom-in], [data-zoom-out] buttons (without the
-     zoom buttons Leaflet's own +/- control is added);
+   The markup is templates/_plan_viewer.html, the same on every page that shows a plan (the
+   in-car plan, the partner's marker editor, an exercise's drawing page):
+   - [data-floor] buttons and a [data-floor-select] <select> (option values: floor index;
+     plan.css shows one or the other), or neither for a single floor;
+   - [data-fit], [data-grid-toggle], [data-zoom-in] and [data-zoom-out] buttons;
    - [data-ruler="columns"] and [data-ruler="rows"]: strips beside the map (above it and on
      its left, aligned with its edges) that hold the grid's letters and numbers, so no
-     control, panel or marker ever covers a grid reference.  Without them the labels are
-     drawn inside the map, along its top and left edges (the partner's editor). */
+     control, panel or marker ever covers a grid reference. */
 (function () {
   "use strict";
   var el = document.querySelector("[data-plan]");
@@ -23,14 +23,12 @@
   if (!pages.length) return;
   var floorButtons = Array.prototype.slice.call(document.querySelectorAll("[data-floor]"));
   var floorSelect = document.querySelector("[data-floor-select]");
-  var floorsBox = document.querySelector("[data-floors]");
   var gridButton = document.querySelector("[data-grid-toggle]");
   var fitButton = document.querySelector("[data-fit]");
   var zoomIn = document.querySelector("[data-zoom-in]");
   var zoomOut = document.querySelector("[data-zoom-out]");
   var columnStrip = document.querySelector("[data-ruler='columns']");
   var rowStrip = document.querySelector("[data-ruler='rows']");
-  var strips = !!(columnStrip && rowStrip);
 
   var map = L.map(el, {
     crs: L.CRS.Simple,
@@ -42,18 +40,11 @@
     fadeAnimation: false, // a tile appears when it is there: no half-faded plan in a screenshot or a glance
     zoomControl: false
   });
-  if (!zoomIn || !zoomOut) L.control.zoom({ position: "bottomright" }).addTo(map);
 
   var current = -1;
   var tiles = null;
   var gridLines = null;
   var edge = null;
-  var rulers = null; // the labels' box inside the map, when the page has no ruler strips
-  if (!strips) {
-    rulers = document.createElement("div");
-    rulers.className = "grid-rulers";
-    el.appendChild(rulers);
-  }
   // On whenever a plan opens (not remembered): "C4" on the radio must mean something on every screen.
   var gridOn = true;
   var atFit = false; // the view is the fitted one: a new size of the viewer fits again
@@ -65,7 +56,7 @@
       status.className = "plan-status";
       status.setAttribute("role", "status");
       // Inside the map: over the drawing, never over the ruler strips around it.
-      (strips ? el : el.parentNode).appendChild(status);
+      el.appendChild(status);
     }
     status.textContent = text;
     status.hidden = !text;
@@ -75,17 +66,11 @@
   function at(page, x, y) { return map.unproject([x, y], page.max_zoom); }
   function boundsOf(page) { return L.latLngBounds(at(page, 0, page.height), at(page, page.width, 0)); }
 
-  /* The margins left around the page when it is fitted: with ruler strips the page may come
-     close to the map's edges (the strips already set the grid apart); without them the
-     floor list and tools float over the map and the labels need room above and left. */
+  /* The margins left around the page when it is fitted: the page may come close to the
+     map's edges (the ruler strips already set the grid apart), closest on a phone. */
   function fitPadding() {
-    if (strips) {
-      var narrow = map.getSize().x < 480;
-      var m = narrow ? 2 : 10;
-      return { topLeft: L.point(m, m), bottomRight: L.point(m, m) };
-    }
-    var left = floorsBox ? floorsBox.offsetWidth + 16 : 8;
-    return { topLeft: L.point(left, 64), bottomRight: L.point(8, 8) };
+    var m = map.getSize().x < 480 ? 2 : 10;
+    return { topLeft: L.point(m, m), bottomRight: L.point(m, m) };
   }
 
   /* The zoom at which the whole page just fits, unsnapped: on a phone every pixel counts
@@ -114,7 +99,6 @@
   }
 
   function zoomButtons() {
-    if (!zoomIn || !zoomOut) return;
     zoomIn.disabled = map.getZoom() >= map.getMaxZoom();
     zoomOut.disabled = map.getZoom() <= map.getMinZoom();
   }
@@ -144,7 +128,7 @@
   }
 
   /* A column's letter or a row's number; x or y is null to leave that side to the CSS
-     (in a strip a label is centred across the strip). */
+     (a label is centred across its strip). */
   function label(kind, text, x, y) {
     var node = document.createElement("span");
     node.className = "grid-label " + kind;
@@ -164,11 +148,6 @@
   /* Each column's letter in the middle of the column's visible part, each row's number in
      the middle of the row's: always readable, whatever the zoom and pan. */
   function placeLabels() {
-    if (strips) placeInStrips();
-    else placeInMap();
-  }
-
-  function placeInStrips() {
     columnStrip.textContent = "";
     rowStrip.textContent = "";
     if (!gridOn || current < 0) return;
@@ -193,38 +172,6 @@
     }
     columnStrip.appendChild(columns);
     rowStrip.appendChild(rows);
-  }
-
-  function placeInMap() {
-    rulers.textContent = "";
-    if (!gridOn || current < 0) return;
-    var page = pages[current], g = page.grid;
-    var size = map.getSize();
-    var topLeft = map.latLngToContainerPoint(at(page, 0, 0));
-    var bottomRight = map.latLngToContainerPoint(at(page, page.width, page.height));
-    var minX = floorsBox ? floorsBox.offsetWidth + 12 : 0;
-    // Outside the page's edge when there is room, so no label hides what is drawn there;
-    // pinned to the screen's edge once the page fills it.
-    var top = topLeft.y >= 30 ? topLeft.y - 26 : 4;
-    var left = topLeft.x >= minX + 34 ? topLeft.x - 30 : minX + 4;
-    if (top > size.y - 20 || left > size.x - 20 || bottomRight.y < 0 || bottomRight.x < 0) return;
-    var fragment = document.createDocumentFragment();
-    var i, a, b, from, to;
-    for (i = 0; i < g.columns; i++) {
-      a = map.latLngToContainerPoint(at(page, i * g.cell, 0)).x;
-      b = map.latLngToContainerPoint(at(page, Math.min(page.width, (i + 1) * g.cell), 0)).x;
-      from = Math.max(a, minX); to = Math.min(b, size.x);
-      if (to - from < 18) continue;
-      fragment.appendChild(label("column", g.column_labels[i], (from + to) / 2, top));
-    }
-    for (i = 0; i < g.rows; i++) {
-      a = map.latLngToContainerPoint(at(page, 0, i * g.cell)).y;
-      b = map.latLngToContainerPoint(at(page, 0, Math.min(page.height, (i + 1) * g.cell))).y;
-      from = Math.max(a, top + 22); to = Math.min(b, size.y);
-      if (to - from < 18) continue;
-      fragment.appendChild(label("row", String(i + 1), left, (from + to) / 2));
-    }
-    rulers.appendChild(fragment);
   }
 
   function showFloor(index) {
@@ -282,10 +229,8 @@
   });
   if (floorSelect) floorSelect.addEventListener("change", function () { showFloor(Number(floorSelect.value)); });
   if (fitButton) fitButton.addEventListener("click", fit);
-  if (zoomIn && zoomOut) {
-    zoomIn.addEventListener("click", function () { map.zoomIn(); });
-    zoomOut.addEventListener("click", function () { map.zoomOut(); });
-  }
+  zoomIn.addEventListener("click", function () { map.zoomIn(); });
+  zoomOut.addEventListener("click", function () { map.zoomOut(); });
   if (gridButton) {
     gridButton.setAttribute("aria-pressed", String(gridOn));
     gridButton.addEventListener("click", function () {
