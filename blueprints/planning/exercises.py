@@ -95,8 +95,17 @@ def edit(exercise_id: int) -> ResponseReturnValue:
 @bp.route("/<int:exercise_id>/planners", methods=["POST"])
 @permission(Permission.RUN_EXERCISES)
 def add_planner(exercise_id: int) -> ResponseReturnValue:
-    email = request.form.get("email", "")
-    return _change(exercise_id, lambda e: exercises.add_planner(e, email).email, "{result} takes part now.")
+    """One answer whether the address is a planner's, another account's or nobody's (so the
+    form tells nobody which addresses are staff accounts); the list of planners on the page
+    shows who takes part."""
+    email = request.form.get("email", "").strip().lower()
+
+    def add(exercise: Exercise) -> str:
+        exercises.add_planner(exercise, email)
+        return email
+
+    return _change(exercise_id, add, "If {result} is the e-mail of a planner's account, they take part now: "
+                                     "see the list of planners.")
 
 
 @bp.route("/<int:exercise_id>/planners/remove", methods=["POST"])

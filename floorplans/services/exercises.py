@@ -36,7 +36,6 @@ EXERCISE_FIELDS = RecordFields((
           help="The scenario and what the exercise should test."),
 ))  # fmt: skip
 
-_MEMBER_ROLES = (Role.PLANNER, Role.ADMIN)
 _NOT_FOUND = "There is no such exercise, or you are not one of its planners."
 
 
@@ -144,17 +143,21 @@ def update_exercise(exercise: Exercise, raw: Mapping[str, Any]) -> Exercise:
     return exercise
 
 
-def add_planner(exercise: Exercise, email: str) -> User:
-    """Share the exercise with another planner (or an administrator), by e-mail."""
+def add_planner(exercise: Exercise, email: str) -> User | None:
+    """Share the exercise with another planner, by e-mail: the planner added, or None when
+    the address is not an active planner's account or already takes part.
+
+    The caller answers the same in every case: a planner typing addresses must not learn
+    which are administrators', officers' or partners' accounts (or which exist at all).
+    Each case costs one query and nothing else.  Only planners are added: administrators
+    see every exercise already, and adding one would show their address in the list."""
     require_open(exercise)
     address = (email or "").strip().lower()
     if not address:
         raise InvalidInput({"email": "type the planner's e-mail address."})
     user = db.session.scalars(select(User).where(User.email == address)).first()
-    if user is None or not user.active or Role(user.role) not in _MEMBER_ROLES:
-        raise InvalidInput({"email": f"{address} is not the e-mail of a planner's account."})
-    if is_member(user, exercise):
-        raise InvalidInput({"email": f"{address} already takes part in this exercise."})
+    if user is None or not user.active or Role(user.role) is not Role.PLANNER or is_member(user, exercise):
+        return None
     exercise.planners.append(user)
     db.session.flush()
     audit.record("exercise.planner.add", target=exercise, detail={"planner": user.email})
