@@ -1,7 +1,9 @@
 """A planner draws on an exercise's scratch layer in real Chromium: an area, by clicks and a
 double-click, saved through the JSON endpoint and there again after a reload, over the
-building's real markers (which stay as they were).  Screenshots at 1024 and 390 px go to
-test-artifacts/ for a person to look at.
+building's real markers (which stay as they were); and the page's layout, as the in-car
+plan's (test_plan_layout_browser.py, whose measures it uses): no tool over a grid reference,
+every control within reach, at 1024 x 768 and 390 x 844 from Fit to full zoom.  Screenshots
+go to test-artifacts/exercise-*.png for a person to look at.
 
 Its own small live site (the demo synagogue's two-floor vector plan, rendered for real), so
 it does not wait for the in-car tests' bigger corpus plans."""
@@ -26,6 +28,7 @@ from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Building, Exercise, ExerciseItem, Marker, Organisation, Role, User
 from floorplans.search import normalise
 from tests.blueprints.response.conftest import LiveSite, screenshot, sign_in
+from tests.blueprints.response.test_plan_layout_browser import CORNERS, MEASURE, SMALL_TARGETS, pan_to, settle, zoom_in
 from tests.conftest import publish_reviewed
 
 pytestmark = pytest.mark.browser
@@ -174,3 +177,119 @@ def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSit
         db.session.expire_all()
         markers_after = [(m.id, m.x, m.y, m.kind) for m in db.session.scalars(select(Marker).order_by(Marker.id))]
         assert markers_after == markers_before
+
+
+#: Every control of the drawing page (the bar, the exercise's tools, the viewer's controls):
+#: shown whole in the window once scrolled to (the viewer's column scrolls on a short screen),
+#: the control itself at its centre, and nowhere over the plan or its ruler strips.
+REACHABLE = """() => {
+    const problems = [];
+    const frame = document.querySelector('.plan-frame').getBoundingClientRect();
+    const name = node => node ? `${node.tagName}.${node.className}` : 'nothing';
+    const controls = [...document.querySelectorAll(
+        '.bar a, .bar button, .exercise-tools button, .exercise-tools input, .exercise-tools select, '
+        + '.plan-controls button, .plan-controls select')]
+        .filter(node => node.getClientRects().length && getComputedStyle(node).visibility !== 'hidden');
+    for (const node of controls) {
+        const text = node.textContent || node.title || node.placeholder || '';
+        const what = `${node.tagName} "${text.trim().slice(0, 24)}"`;
+        node.scrollIntoView({block: 'nearest', inline: 'nearest'});
+        const r = node.getBoundingClientRect();
+        if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+            problems.push(`${what} outside the window`);
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        if (!(hit === node || node.contains(hit))) problems.push(`${what} covered by ${name(hit)}`);
+        if (Math.min(r.right, frame.right) - Math.max(r.left, frame.left) > 0.5 &&
+            Math.min(r.bottom, frame.bottom) - Math.max(r.top, frame.top) > 0.5)
+            problems.push(`${what} over the plan`);
+    }
+    return {problems, count: controls.length};
+}"""
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (390, 844)], ids=["laptop", "phone"])
+def test_the_drawing_tools_never_cover_a_grid_reference(drill_site: LiveSite, chromium: Any,
+                                                        size: tuple[int, int]) -> None:
+    """As on the in-car plan: from Fit through every zoom step to full zoom (and the page's
+    corners there), no grid letter or number is covered and every control can be reached,
+    with a drawing tool chosen and a line half drawn too.  A drawn area and a note along the
+    page's edges (their labels as close to the strips as anything gets)."""
+    with drill_site.db():
+        exercise = db.session.scalars(select(Exercise)).one()
+        synagogue = drill_site.buildings["synagogue"]
+        ground_id = db.session.get(Building, synagogue.id).published_version.pages[0].id
+        url = f"/exercises/{exercise.id}/buildings/{synagogue.id}"
+        drawn = [
+            ExerciseItem(exercise_id=exercise.id, building_id=synagogue.id, page_id=ground_id, shape="area",
+                         points=[[0.0, 0.0], [0.3, 0.0], [0.3, 0.15]], label="Outer cordon", colour="#dc2626"),
+            ExerciseItem(exercise_id=exercise.id, building_id=synagogue.id, page_id=ground_id, shape="note",
+                         points=[[0.0, 0.5]], label="Command post", colour="#2563eb"),
+        ]
+        db.session.add_all(drawn)
+        db.session.commit()
+        drawn_ids = [item.id for item in drawn]
+    width, height = size
+    context = chromium.new_context(viewport={"width": width, "height": height}, locale="en-CA")
+    context.set_default_timeout(15_000)
+    problems: list[str] = []
+    errors: list[str] = []
+
+    def check(where: str) -> dict[str, Any]:
+        seen = page.evaluate(MEASURE)
+        problems.extend(f"{where}: {p}" for p in seen["problems"])
+        assert seen["columns"] and seen["rows"], (where, seen)
+        reach = page.evaluate(REACHABLE)
+        problems.extend(f"{where}: {p}" for p in reach["problems"])
+        assert reach["count"] >= 20, (where, reach)  # the bar, six tools, six colours, floors, zoom, Fit...
+        problems.extend(f"{where}: {p}" for p in page.evaluate(SMALL_TARGETS))
+        return seen
+
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, drill_site, drill_site.users["planner"], url)
+        page.wait_for_url(f"**{url}")
+        wait_for_plan(page)
+        page.wait_for_selector(".exercise-note:has-text('Command post')")
+        page.click("[data-fit]")
+        settle(page)
+        step = 0
+        while True:
+            where = f"{width}x{height} step {step}"
+            seen = check(where)
+            screenshot(page, f"exercise-layout-{width}-{step:02d}-z{seen['zoom']:.2f}")
+            full = page.locator("[data-zoom-in]").is_disabled()
+            if full:
+                for fx, fy in CORNERS:
+                    pan_to(page, fx, fy)
+                    check(f"{where} at ({fx}, {fy})")
+                    screenshot(page, f"exercise-layout-{width}-{step:02d}-corner-{fx:.0f}{fy:.0f}")
+                break
+            zoom_in(page)
+            step += 1
+        assert step >= 3, f"only {step} zoom steps from Fit to full zoom"
+
+        # With a tool chosen: the marker's kind, then a line half drawn (Finish and Cancel).
+        page.click("[data-fit]")
+        settle(page)
+        page.click("[data-tool='marker']")
+        assert page.locator("select[data-kind]").is_visible()
+        settle(page)
+        check(f"{width}x{height} marker tool")
+        page.click("[data-tool='line']")
+        settle(page)
+        page.mouse.click(*screen_point(page, 0.5, 0.5))
+        page.locator("[data-finish]").wait_for()
+        settle(page)
+        check(f"{width}x{height} drawing a line")
+        screenshot(page, f"exercise-layout-{width}-drawing")
+        page.keyboard.press("Escape")
+        assert page.locator("[data-finish]").is_hidden()
+        assert problems == [], "\n".join(problems[:40])
+        assert errors == []
+    finally:
+        context.close()
+        with drill_site.db():
+            for item_id in drawn_ids:
+                db.session.delete(db.session.get(ExerciseItem, item_id))
+            db.session.commit()

@@ -99,7 +99,9 @@ def test_partner_places_markers_and_an_officer_sees_them(live_site: LiveSite, ch
     page.click("[data-marker-form] button[type=submit]")
     page.wait_for_selector(".plan-marker[data-kind='door'] .marker-text:has-text('Door 1 (side A) · Main doors')")
 
-    # Drag the AED a little: it moves where it is dropped.
+    # Drag the AED a little: it moves where it is dropped.  (Saving scrolled the page to the
+    # form's button, beside the plan: the partner scrolls back to the plan first.)
+    page.evaluate("document.querySelector('[data-plan]').scrollIntoView({block: 'center'})")
     start = centre_of(page, ".plan-marker[data-kind='aed']")
     target = screen_point(page, 0.45, 0.35)
     page.mouse.move(*start)
