@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from floorplans import bounds
 from floorplans.auth import is_api_request
 from floorplans.db import db
 from floorplans.errors import FloorplansError, InvalidInput
@@ -22,10 +23,14 @@ MESSAGES = {
     409: "Someone else changed this at the same moment. Reload and try again.",
     413: "The file is too large to upload. Plans must be at most {limit} MB; "
     "export the drawing again with fewer or smaller sheets.",
+    414: "This address is too long (at most {limit:,} characters). Shorten the search or the link and try again.",
     429: "Too many attempts. Wait a few minutes and try again.",
     500: "Something went wrong on our side and nothing was saved. Try again; "
     "if it happens again, tell the service's administrator.",
 }
+
+BODY_TOO_LARGE = ("The request is too large: anything but a plan upload may send at most {limit} KB. "
+                  "Send fewer or shorter fields at a time.")
 
 
 def render_error(status: int, message: str, fields: dict[str, str] | None = None) -> ResponseReturnValue:
@@ -56,8 +61,12 @@ def csrf_error(error: CSRFError) -> ResponseReturnValue:
 def http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     message = MESSAGES.get(status, error.description or "")
-    if status == 413:
+    if status == 413 and not bounds.is_upload():
+        message = BODY_TOO_LARGE.format(limit=current_app.config["BODY_MAX_KB"])
+    elif status == 413:
         message = message.format(limit=current_app.config["UPLOAD_MAX_MB"])
+    elif status == 414:
+        message = message.format(limit=int(current_app.config["URL_MAX_CHARS"]))
     elif status in (400, 403, 404) and error.description and error.description != type(error).description:
         message = error.description  # a specific message from abort(..., description=...)
     response = render_error(status, message)
@@ -65,6 +74,16 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
         body, code = response
         return body, code, {"Allow": ", ".join(error.valid_methods or [])}  # type: ignore[attr-defined]
     return response
+
+
+@bp.app_errorhandler(OverflowError)
+def number_too_large(error: OverflowError) -> ResponseReturnValue:
+    """A number no database column can hold reached SQL (SQLite refuses to bind it): it can
+    be no record's id, so the answer is the one for any missing record.  Every id a route
+    reads is bounded first (floorplans.bounds); this is the net under a route that forgets."""
+    db.session.rollback()
+    current_app.logger.warning("A number too large for the database reached SQL on %s", request.path)
+    return render_error(404, MESSAGES[404])
 
 
 @bp.app_errorhandler(InternalServerError)

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from floorplans import auth, cli, config, db, jobs, objects, security, templating
+    from floorplans import auth, bounds, cli, config, db, jobs, objects, security, templating
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
     app = Flask(
@@ -24,6 +24,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     config.load_config(app, test_config)
+    bounds.init_app(app)  # first: its id converter and request checks come before every rule and hook
     db.init_app(app)
     objects.init_app(app)
     jobs.init_app(app)

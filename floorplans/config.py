@@ -62,7 +62,12 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_X_PROTO": 0,
     "PROXY_X_HOST": 0,
     "PROXY_X_PREFIX": 0,
-    "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # a little over the PDF upload limit
+    "MAX_CONTENT_LENGTH": 110 * 1024 * 1024,  # a little over the PDF upload limit (multipart only)
+    # Bounded input (floorplans/bounds.py, docs/security.md): any other body (JSON, a form),
+    # the URL (path and query string), and how deeply a JSON body may nest.
+    "BODY_MAX_KB": 256,
+    "URL_MAX_CHARS": 8192,
+    "JSON_MAX_DEPTH": 32,
     "UPLOAD_MAX_MB": 100,
     "UPLOAD_MAX_PAGES": 60,
     "PAGE_MAX_PIXELS": 100_000_000,  # pixel budget of one page at full zoom

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from floorplans.bounds import describe_character, forbidden_character
 from floorplans.errors import InvalidInput
 
 Kind = Literal[
@@ -51,6 +52,7 @@ class Field:
             if not isinstance(raw, str):
                 raise ValueError("must be text.")
             value = raw.strip() if self.kind != "textarea" else raw.strip().replace("\r\n", "\n")
+            _refuse_control_characters(value, multiline=self.kind == "textarea")
             if len(value) > self.max_length:
                 raise ValueError(f"is too long ({len(value)} characters, at most {self.max_length}).")
             if self.kind == "email" and not _EMAIL.match(value):
@@ -130,6 +132,11 @@ class Field:
         }[self.kind]
         if self.kind in ("text", "textarea", "email", "phone"):
             schema["maxLength"] = self.max_length
+        # Empty is how an optional e-mail or choice is sent and answered ("" is no e-mail address).
+        if not self.required and self.kind == "choice":
+            schema["enum"] = [*self.choices, ""]
+        elif not self.required and self.kind == "email":
+            schema = {"anyOf": [schema, {"type": "string", "enum": [""]}]}
         if self.minimum is not None:
             schema["minimum"] = self.minimum
         if self.maximum is not None:
@@ -174,12 +181,15 @@ class RecordFields:
     def to_json(self, record: Any) -> dict[str, Any]:
         return {f.name: f.to_json(getattr(record, f.name)) for f in self.fields}
 
-    def openapi(self, *, required: bool = True) -> dict[str, Any]:
+    def openapi(self, *, required: bool = True, closed: bool = True) -> dict[str, Any]:
+        """The fields as a JSON schema object: ``closed`` (request bodies) refuses other
+        names, as ``clean`` does; an answer that adds its own (ids, times) is not closed."""
         schema: dict[str, Any] = {
             "type": "object",
-            "additionalProperties": False,
             "properties": {f.name: f.openapi() for f in self.fields},
         }
+        if closed:
+            schema["additionalProperties"] = False
         names = [f.name for f in self.fields if f.required]
         if required and names:
             schema["required"] = names
@@ -206,6 +216,25 @@ def form_values(raw: Mapping[str, Any], fields: Iterable[Field]) -> dict[str, An
         else:
             values[f.name] = raw.get(f.name, "")
     return values
+
+
+#: Line breaks and tabs, which only a textarea keeps (floorplans.bounds refuses the rest of C0
+#: and C1, DEL and lone surrogates in every field and every request).
+_LINE_CONTROLS = re.compile(r"[\t\n\r\u2028\u2029]")
+
+
+def _refuse_control_characters(value: str, *, multiline: bool) -> None:
+    """NUL and other control characters are refused on every engine (PostgreSQL cannot
+    store NUL; a C1 or a lone surrogate is never typed), line breaks in one-line fields."""
+    named = forbidden_character(value)
+    if named is None and not multiline:
+        found = _LINE_CONTROLS.search(value)
+        named = describe_character(found.group()) if found else None
+        if named is not None:
+            raise ValueError(f"must be one line: it contains a line break or tab ({named}).")
+    if named is not None:
+        raise ValueError(f"contains a control character ({named}) that cannot be stored; remove it "
+                         "(it is often pasted by mistake from another program).")
 
 
 def _clean_bool(raw: Any) -> bool:

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from flask_login import current_user
 
+from floorplans.bounds import neutralise_bidi
 from floorplans.fields import WEEKDAYS
 from floorplans.models import Building
 from floorplans.permissions import Permission, can_edit, has_permission
@@ -87,8 +88,12 @@ def _globals() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(
-        local_time=local_time, tel=tel_uri, weekday=weekday_name, days=days_text, hhmm=hhmm
+        local_time=local_time, tel=tel_uri, weekday=weekday_name, days=days_text, hhmm=hhmm,
+        without_bidi=neutralise_bidi,
     )
+    # Every {{ ... }} of every template: bidirectional controls in user text (a right-to-left
+    # override made a card read backwards) are removed before escaping (floorplans.bounds).
+    app.jinja_env.finalize = neutralise_bidi
     app.context_processor(_globals)
     # A true global, not a context variable: imported form macros see globals only.
     app.jinja_env.globals["WEEKDAYS"] = WEEKDAYS

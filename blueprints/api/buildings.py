@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from blueprints.api import bp
 from floorplans.auth import permission
+from floorplans.bounds import record_id
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
@@ -58,8 +59,8 @@ def list_buildings() -> ResponseReturnValue:
 def create_building() -> ResponseReturnValue:
     body = json_body()
     organisation_id = body.pop("organisation_id", None)
-    if organisation_id is not None and not isinstance(organisation_id, int):
-        raise InvalidInput({"organisation_id": "must be a number."})
+    if organisation_id is not None:
+        organisation_id = record_id(organisation_id, "organisation_id")
     organisation = buildings.organisation_for_new_building(current_user, organisation_id)
     building = buildings.create_building(organisation, body, by=current_user)
     db.session.commit()

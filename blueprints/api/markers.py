@@ -10,6 +10,7 @@ from flask_login import current_user
 from blueprints.api import bp
 from blueprints.api.buildings import json_body
 from floorplans.auth import permission
+from floorplans.bounds import MAX_RECORD_ID
 from floorplans.db import db
 from floorplans.models import Marker
 from floorplans.permissions import Permission
@@ -124,10 +125,12 @@ _WRITE_ERRORS = {
     **_ERRORS,
     "400": _answer("The body is not a JSON object.", _schema("Error")),
     "409": _answer("The version is not ready (still rendering, or cleaned up).", _schema("Error")),
+    "413": _answer("The body is larger than BODY_MAX_KB (256 KB by default).", _schema("Error")),
     "422": _answer("A field is invalid; `fields` says which and why.", _schema("Error")),
 }
-_VERSION_ID = {"name": "version_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_MARKER_ID = {"name": "marker_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_ID = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_RECORD_ID}
+_VERSION_ID = {"name": "version_id", "in": "path", "required": True, "schema": _ID}
+_MARKER_ID = {"name": "marker_id", "in": "path", "required": True, "schema": _ID}
 MARKER_PATHS = {
     "/plans/{version_id}/markers": {
         "parameters": [_VERSION_ID],

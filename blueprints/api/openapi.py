@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from blueprints.api import bp
 from blueprints.api.markers import MARKER_PATHS, MARKER_SCHEMA
 from floorplans.auth import permission
+from floorplans.bounds import MAX_RECORD_ID
 from floorplans.permissions import Permission
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
@@ -29,16 +30,26 @@ ERRORS = {
     "403": {"$ref": "#/components/responses/Forbidden"},
     "404": {"$ref": "#/components/responses/NotFound"},
 }
+#: Operations that read a query string: a value that is not what the parameter takes (or
+#: holds a control character, floorplans.bounds) is refused.
+QUERY_ERRORS = {
+    **ERRORS,
+    "422": _json(_ref("Error"), "A query parameter is invalid; `fields` says which and why."),
+}
 WRITE_ERRORS = {
     **ERRORS,
     "400": _json(_ref("Error"), "The body is not a JSON object."),
     "409": _json(_ref("Error"), "Someone else changed the building first (If-Match did not match)."),
+    "413": _json(_ref("Error"), "The body is too large: a plan upload over UPLOAD_MAX_MB, any other body over "
+                                "BODY_MAX_KB (256 KB by default)."),
     "422": _json(_ref("Error"), "A field is invalid; `fields` says which and why."),
 }
+#: A record's id: a number past it names no record (404), as someone else's record does.
+ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_RECORD_ID}
 
 
 def _id(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+    return {"name": name, "in": "path", "required": True, "schema": ID_SCHEMA}
 
 
 def _file(mimetype: str, description: str) -> dict[str, Any]:
@@ -51,6 +62,22 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 BUILDING_ID = _id("building_id")
+GEOJSON = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "coordinates": {"type": "string", "description": "What the coordinates are (page pixels, not WGS84)."},
+        "building": {"type": "object"},
+        "plan_version": {"type": "integer", "nullable": True},
+        "features": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["Feature"]},
+            "id": {"type": "integer"},
+            "geometry": {"type": "object"},
+            "properties": {"type": "object"},
+        }}},
+    },
+}
 REMOVED = {"description": "Removed."}
 
 
@@ -116,7 +143,7 @@ def document(server_url: str) -> dict[str, Any]:
     new_building = BUILDING_FIELDS.openapi()
     new_building["properties"] = {
         "organisation_id": {
-            "type": "integer",
+            **ID_SCHEMA,
             "description": "Administrators only: the congregation that owns the building.",
         },
         **new_building["properties"],
@@ -140,7 +167,7 @@ def document(server_url: str) -> dict[str, Any]:
     record = {
         "allOf": [
             _ref("BuildingSummary"),
-            BUILDING_FIELDS.openapi(required=False),
+            BUILDING_FIELDS.openapi(required=False, closed=False),
             {
                 "type": "object",
                 "properties": {
@@ -182,6 +209,7 @@ def document(server_url: str) -> dict[str, Any]:
                             "Matching buildings the caller may read.",
                         ),
                         "401": ERRORS["401"],
+                        "422": QUERY_ERRORS["422"],
                     },
                 },
                 "post": {
@@ -268,20 +296,23 @@ def document(server_url: str) -> dict[str, Any]:
                     "parameters": [
                         {"name": "paper", "in": "query",
                          "schema": {"type": "string", "enum": ["letter", "tabloid", "a4", "a3"], "default": "letter"}},
-                        {"name": "exercise", "in": "query", "schema": {"type": "integer"},
+                        {"name": "exercise", "in": "query", "schema": ID_SCHEMA,
                          "description": "Draw this exercise's layer (its planners and administrators only)."},
                     ],
-                    "responses": {"200": _file("application/pdf", "The packet; the download is logged."), **ERRORS},
+                    "responses": {"200": _file("application/pdf", "The packet; the download is logged."),
+                                  **QUERY_ERRORS},
                 },
             },
             "/buildings/{building_id}/export/markers.geojson": {
                 "parameters": [BUILDING_ID],
                 "get": {
                     "summary": "Markers as a GeoJSON FeatureCollection in page pixels at full zoom (y down, not WGS84)",
-                    "parameters": [{"name": "version", "in": "query", "schema": {"type": "integer"},
+                    "parameters": [{"name": "version", "in": "query", "schema": ID_SCHEMA,
                                     "description": "A ready plan version's id; default: the published plan."}],
-                    "responses": {"200": _file("application/geo+json", "One Point Feature per marker; logged."),
-                                  **ERRORS},
+                    "responses": {"200": {"description": "One Point Feature per marker; logged. Sent as an "
+                                                         "attachment, Cache-Control: no-store.",
+                                          "content": {"application/geo+json": {"schema": GEOJSON}}},
+                                  **QUERY_ERRORS},
                 },
             },
             "/buildings/{building_id}/export/pages/{page}.png": {
@@ -296,7 +327,7 @@ def document(server_url: str) -> dict[str, Any]:
                         {"name": "grid", "in": "query", "schema": {"type": "boolean", "default": True}},
                         {"name": "markers", "in": "query", "schema": {"type": "boolean", "default": True}},
                     ],
-                    "responses": {"200": _file("image/png", "The page; the download is logged."), **ERRORS},
+                    "responses": {"200": _file("image/png", "The page; the download is logged."), **QUERY_ERRORS},
                 },
             },
             "/plans/{version_id}": {

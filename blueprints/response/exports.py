@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from blueprints.response import bp
 from floorplans.auth import permission
+from floorplans.bounds import record_id
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, User
@@ -71,9 +72,17 @@ def optional_int(name: str) -> int | None:
     text = _params().get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise InvalidInput({name: "must be a number."})
-    return int(text)
+    digits = text.lstrip("0") or "0"
+    # A size of more digits is past every limit, which the service applies (not a 500 from int()).
+    return int(digits) if len(digits) <= 9 else 10**9
+
+
+def optional_id(name: str) -> int | None:
+    """A record's id from the query string; one no record can have is "not found" (404)."""
+    text = _params().get(name, "").strip()
+    return record_id(text, name) if text else None
 
 
 def flag(name: str) -> bool:
@@ -95,7 +104,7 @@ def packet_response(user: User, building_id: int, channel: str) -> Response:
     with quotas.packet_slot(user):  # over a quota: 429 with Retry-After (blueprints/limits.py)
         db.session.commit()  # counted now; and no write transaction stays open while the packet is drawn
         download = exports.packet_download(
-            user, building_id, paper=_params().get("paper", "letter"), exercise_id=optional_int("exercise"),
+            user, building_id, paper=_params().get("paper", "letter"), exercise_id=optional_id("exercise"),
             channel=channel, ip_address=request.remote_addr or "",
         )
         db.session.commit()
@@ -111,7 +120,7 @@ def packet_response(user: User, building_id: int, channel: str) -> Response:
 
 def geojson_response(user: User, building_id: int, channel: str) -> Response:
     require_same_site()
-    body, filename = exports.geojson_download(user, building_id, version_id=optional_int("version"),
+    body, filename = exports.geojson_download(user, building_id, version_id=optional_id("version"),
                                               channel=channel, ip_address=request.remote_addr or "")
     db.session.commit()
     return attachment(json.dumps(body, ensure_ascii=False).encode(), filename, "application/geo+json")

@@ -20,6 +20,7 @@ from blueprints.response.assets import shell_urls
 from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
 from floorplans import tile_links
 from floorplans.auth import permission
+from floorplans.bounds import fits_record_id
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import tile_url_template
@@ -48,14 +49,13 @@ def service_worker() -> ResponseReturnValue:
 
 
 def _ids() -> list[int]:
-    raw = request.args.get("ids", "")
-    try:
-        ids = [int(part) for part in raw.split(",") if part.strip()]
-    except ValueError:
-        raise InvalidInput({"ids": "must be building ids separated by commas."}) from None
-    if len(ids) > MAX_PACK_BUILDINGS:
+    parts = [part.strip() for part in request.args.get("ids", "").split(",") if part.strip()]
+    if len(parts) > MAX_PACK_BUILDINGS:
         raise InvalidInput({"ids": f"at most {MAX_PACK_BUILDINGS} buildings at a time."})
-    return ids
+    if not all(part.isascii() and part.isdigit() for part in parts):
+        raise InvalidInput({"ids": "must be building ids separated by commas."})
+    # An id no record can have is left out, as an unreadable building is (finding.buildings_by_id).
+    return [int(part) for part in parts if fits_record_id(part)]
 
 
 @bp.route("/offline/pack")

@@ -128,7 +128,7 @@ def test_the_openapi_document_describes_the_marker_routes(api) -> None:
     assert "post" in paths["/markers/{marker_id}/confirm"]
     new = paths["/plans/{version_id}/markers"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert new["required"] == ["page", "kind", "x", "y"]
-    assert "door" in new["properties"]["kind"]["enum"] and new["properties"]["side"]["enum"] == ["A", "B", "C", "D"]
+    assert "door" in new["properties"]["kind"]["enum"] and new["properties"]["side"]["enum"] == ["A", "B", "C", "D", ""]
     assert "number in the PDF" in new["properties"]["page"]["description"]
     schemas = document["components"]["schemas"]
     assert "needs_confirmation" in schemas["Marker"]["properties"]
