@@ -44,6 +44,9 @@ WRITE_ERRORS = {
                                 "BODY_MAX_KB (256 KB by default)."),
     "422": _json(_ref("Error"), "A field is invalid; `fields` says which and why."),
 }
+#: Packets per account and uploads per congregation are limited (services.quotas).
+OVER_QUOTA = {"429": {**_json(_ref("Error"), "Over a quota: wait as long as Retry-After says."),
+                      "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds."}}}}
 #: A record's id: a number past it names no record (404), as someone else's record does.
 ID_SCHEMA = {"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_RECORD_ID}
 
@@ -285,7 +288,7 @@ def document(server_url: str) -> dict[str, Any]:
                         "properties": {"file": {"type": "string", "format": "binary"}}}}}},
                     "responses": {
                         "202": _json(_ref("PlanVersion"), "Accepted: queued for rendering; follow Location."),
-                        **WRITE_ERRORS,
+                        **WRITE_ERRORS, **OVER_QUOTA,
                     },
                 },
             },
@@ -300,7 +303,7 @@ def document(server_url: str) -> dict[str, Any]:
                          "description": "Draw this exercise's layer (its planners and administrators only)."},
                     ],
                     "responses": {"200": _file("application/pdf", "The packet; the download is logged."),
-                                  **QUERY_ERRORS},
+                                  **QUERY_ERRORS, **OVER_QUOTA},
                 },
             },
             "/buildings/{building_id}/export/markers.geojson": {

@@ -27,6 +27,7 @@ from converters import packet as drawing
 from converters import plan_drawing, stitch
 from converters.tiling import grid_size, level_size
 from floorplans import markers, objects
+from floorplans.bounds import neutralise_bidi as plain
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.grid import column_label, plan_grid
@@ -238,8 +239,9 @@ def _card(building: Building, now: dt.datetime) -> drawing.Card:
     for contact in building.contacts:  # the partner's calling order: a printed copy has no "now"
         details = [contact.role, "KEYS" if contact.key_holder else "", contact.languages,
                    f"alt. {contact.phone_alt}" if contact.phone_alt else ""]
-        contacts.append(drawing.CardContact(name=contact.name, phone=contact.phone, hours=hours_text(contact),
-                                            details=" · ".join(d for d in details if d)))
+        contacts.append(drawing.CardContact(name=plain(contact.name), phone=plain(contact.phone),
+                                            hours=hours_text(contact),
+                                            details=plain(" · ".join(d for d in details if d))))
     warning = ""
     if summary.stale:
         warning = ("May be out of date: last confirmed by the congregation "
@@ -252,8 +254,10 @@ def _card(building: Building, now: dt.datetime) -> drawing.Card:
         ("Water shut-off", building.shutoff_water), ("Alarm panel", building.alarm_panel),
         ("Alarm company", building.alarm_company), ("Notes", building.notes),
     ]
-    return drawing.Card(building_name=building.name, address=building.address, facts=facts, contacts=contacts,
-                        gatherings=gatherings, warning=warning)
+    # Bidirectional controls in the partner's text are dropped on paper as on the pages (floorplans.bounds).
+    return drawing.Card(building_name=plain(building.name), address=plain(building.address),
+                        facts=[(label, plain(text)) for label, text in facts], contacts=contacts,
+                        gatherings=[plain(line) for line in gatherings], warning=warning)
 
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
