@@ -8,7 +8,7 @@ PORT ?= 5000
 # PostgreSQL for the tests when it answers on loopback (CI machines have it).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-fast install install-test lint migrate demo clean chromium nginx
+.PHONY: run dev test test-fast install install-test lint migrate demo clean chromium nginx
 
 $(VENV)/.installed-app: setup.cfg pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,14 +42,23 @@ migrate: install
 demo: migrate
 	$(FLASK) demo
 
-# The web server and a job worker together; Ctrl-C (or either one ending) stops both.
+# The web server (gunicorn, several processes, settings in gunicorn.conf.py) and a job worker
+# together; Ctrl-C (or either one ending: `wait -n`) stops both.
 run: demo
 	@echo ""
 	@echo "  floorplans is starting on http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
 	@echo ""
 	@trap 'kill 0' EXIT; \
 	$(FLASK) jobs worker & \
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) & \
+	wait -n
+
+# While changing the code: Flask's development server, reloading on every change, with the
+# debugger (never expose it: it runs code typed into a browser), and a job worker.
+dev: demo
+	@trap 'kill 0' EXIT; \
+	$(FLASK) jobs worker & \
+	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
 lint: install-test
 	$(VENV)/bin/ruff check .
