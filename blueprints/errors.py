@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from floorplans import bounds
@@ -29,6 +30,7 @@ MESSAGES = {
     "if it happens again, tell the service's administrator.",
 }
 
+NUMERIC_OUT_OF_RANGE = "22003"  # PostgreSQL's SQLSTATE for a number past a column's type
 BODY_TOO_LARGE = ("The request is too large: anything but a plan upload may send at most {limit} KB. "
                   "Send fewer or shorter fields at a time.")
 
@@ -77,10 +79,14 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
 
 
 @bp.app_errorhandler(OverflowError)
-def number_too_large(error: OverflowError) -> ResponseReturnValue:
-    """A number no database column can hold reached SQL (SQLite refuses to bind it): it can
-    be no record's id, so the answer is the one for any missing record.  Every id a route
-    reads is bounded first (floorplans.bounds); this is the net under a route that forgets."""
+@bp.app_errorhandler(DataError)
+def number_too_large(error: Exception) -> ResponseReturnValue:
+    """A number no database column can hold reached SQL (SQLite refuses to bind it, PostgreSQL
+    answers "integer out of range", SQLSTATE 22003): it can be no record's id, so the answer
+    is the one for any missing record.  Every id a route reads is bounded first
+    (floorplans.bounds); this is the net under a route that forgets.  Other data errors stay 500s."""
+    if isinstance(error, DataError) and getattr(error.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
+        raise error
     db.session.rollback()
     current_app.logger.warning("A number too large for the database reached SQL on %s", request.path)
     return render_error(404, MESSAGES[404])
