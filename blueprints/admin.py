@@ -149,7 +149,7 @@ def user(user_id: int) -> ResponseReturnValue:
                 return redirect(url_for("admin.users"))
     return render_template(
         "admin/user.html", account=account, roles=list(Role), organisations=_organisations(), errors=errors,
-        locked=account.is_locked(utcnow()),
+        held_back=login.held_back(account),
     ), (422 if errors else 200)
 
 

@@ -2,18 +2,22 @@
 own password, and turning two-factor sign-in on and off."""
 from __future__ import annotations
 
+import secrets
 import time
+import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from floorplans.auth import login_policy, permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Role, User
 from floorplans.permissions import Permission
+from floorplans.secrets_at_rest import SealBroken
 from floorplans.services import accounts, audit
 from floorplans.services import login as sign_in
 
@@ -27,14 +31,25 @@ ADDRESS_LIMITED = (
     "or call the service's community liaison office."
 )
 _PENDING = "pending_login"  # the session key of a login waiting for its second factor
+_ENROLMENT = "totp_enrolment"  # the session key of a TOTP key waiting for its first code (sealed)
+#: The browser's "known device" cookie: which accounts signed in on it (services.login).
+DEVICE_COOKIE = "known_device"
+_DEVICE_SALT = "floorplans.known-device"
+_DEVICE_ACCOUNTS = 20  # a shared in-car computer: the last 20 accounts signed in on it
+_NEXT_MAX = 2000
 
 
 def _safe_next(target: str | None) -> str | None:
-    """Only follow ``next`` within this site, never to another host."""
-    if not target:
+    """Follow ``next`` only to a path of this site: no scheme, no host, no ``//`` or
+    backslash (browsers read ``/\\host`` as ``//host``), no control or invisible format
+    characters (a CR LF would split the Location header; a tab or newline is dropped by
+    browsers, so ``/\\t/host`` is ``//host``)."""
+    if not target or len(target) > _NEXT_MAX or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target or any(unicodedata.category(ch)[0] == "C" for ch in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if parts.scheme or parts.netloc:
         return None
     return target
 
@@ -50,6 +65,40 @@ def _client() -> str:
     return request.remote_addr or ""
 
 
+# --- the known-device cookie -------------------------------------------------------------
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)  # type: ignore[arg-type]
+
+
+def _known_device() -> sign_in.KnownDevice | None:
+    """This browser's device cookie, if its signature holds and it is not too old."""
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return None
+    max_age = login_policy(current_app.config).known_device.total_seconds()
+    try:
+        value = _device_serializer().loads(raw, max_age=max_age)
+        return sign_in.KnownDevice(str(value["d"]), frozenset(int(i) for i in value["u"]))
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def _remember_device(response: Response, user: User) -> None:
+    """After a full sign-in: this browser is known to the account (its own lock counter)."""
+    known = _known_device()
+    device_id = known.device_id if known else secrets.token_urlsafe(16)
+    others = [i for i in (known.user_ids if known else ()) if i != user.id]
+    value = _device_serializer().dumps({"d": device_id, "u": [user.id, *others][:_DEVICE_ACCOUNTS]})
+    response.set_cookie(
+        DEVICE_COOKIE, value, max_age=int(login_policy(current_app.config).known_device.total_seconds()),
+        path="/login", httponly=True, samesite="Lax",
+        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
+    )
+
+
+# --- signing in and out ------------------------------------------------------------------
+
 def _begin_session(user: User) -> None:
     session.clear()  # a fresh session on login: nothing from before carries over
     accounts.start_session(user, ip_address=_client(), user_agent=request.headers.get("User-Agent", ""))
@@ -59,7 +108,15 @@ def _begin_session(user: User) -> None:
 
 def _start_session(user: User, target: str | None) -> ResponseReturnValue:
     _begin_session(user)
-    return redirect(_safe_next(target) or home_for(user.role))
+    if login_policy(current_app.config).requires_two_factor(user) and not user.has_two_factor:
+        # Nothing else until it is on (floorplans.auth holds every other page back too).
+        flash("Your account must use two-factor sign-in. Add it to an authenticator app with the key below, "
+              "then type the code the app shows.", "info")
+        response = redirect(url_for("auth.two_factor"))
+    else:
+        response = redirect(_safe_next(target) or home_for(user.role))
+    _remember_device(response, user)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -69,9 +126,10 @@ def login() -> ResponseReturnValue:
         return redirect(home_for(current_user.role))
     error, status = None, 200
     email = request.form.get("email", "")
+    policy = login_policy(current_app.config)
     if request.method == "POST":
         attempt = sign_in.attempt_login(
-            email, request.form.get("password", ""), ip_address=_client(), policy=login_policy(current_app.config)
+            email, request.form.get("password", ""), ip_address=_client(), policy=policy, device=_known_device()
         )
         db.session.commit()  # failures and locks are kept whatever the answer
         outcome = attempt.outcome
@@ -83,7 +141,7 @@ def login() -> ResponseReturnValue:
             session[_PENDING] = pending
             return redirect(url_for("auth.login_code"))
         error, status = (ADDRESS_LIMITED, 429) if outcome is sign_in.Outcome.ADDRESS_LIMITED else (LOGIN_FAILED, 401)
-    return render_template("auth/login.html", error=error, email=email, policy=login_policy(current_app.config)), status
+    return render_template("auth/login.html", error=error, email=email, policy=policy), status
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -101,7 +159,7 @@ def login_code() -> ResponseReturnValue:
     if request.method == "POST":
         attempt = sign_in.attempt_second_factor(
             int(pending["user"]), request.form.get("code", ""), ip_address=_client(),
-            policy=login_policy(current_app.config),
+            policy=login_policy(current_app.config), device=_known_device(),
         )
         db.session.commit()
         if attempt.outcome is sign_in.Outcome.SIGNED_IN and attempt.user is not None:
@@ -124,6 +182,8 @@ def logout() -> ResponseReturnValue:
     return redirect(url_for("auth.login"))
 
 
+# --- one's own password and two-factor sign-in ---------------------------------------------
+
 @bp.route("/account/password", methods=["GET", "POST"])
 @permission(Permission.SIGNED_IN)
 def change_password() -> ResponseReturnValue:
@@ -133,16 +193,21 @@ def change_password() -> ResponseReturnValue:
         if new != request.form.get("confirm_password", ""):
             errors["confirm_password"] = "does not match the new password."  # noqa: S105 (a message)
         else:
+            user: User = current_user._get_current_object()
             try:
-                accounts.change_password(current_user, request.form.get("current_password", ""), new)
+                sign_in.change_own_password(user, request.form.get("current_password", ""), new,
+                                            policy=login_policy(current_app.config))
             except InvalidInput as exc:
-                db.session.rollback()
-                errors = exc.fields
+                # A wrong current password is counted and audited: keep that.  Nothing else
+                # changed (the new password is checked before anything is written).
+                db.session.commit()
+                errors = {("new_password" if name == "password" else name): problem
+                          for name, problem in exc.fields.items()}
             else:
                 # Every other login ended with the change; start this browser afresh.
-                _begin_session(current_user._get_current_object())
+                _begin_session(user)
                 flash("Your password is changed. Every other sign-in of this account has ended.", "success")
-                return redirect(home_for(current_user.role))
+                return redirect(home_for(user.role))
     return render_template("auth/password.html", errors=errors), (422 if errors else 200)
 
 
@@ -152,10 +217,11 @@ def two_factor() -> ResponseReturnValue:
     """Turn two-factor sign-in on (a new key, confirmed by a code) or off (with the password)."""
     user: User = current_user._get_current_object()
     errors: dict[str, str] = {}
-    required = bool(current_app.config["REQUIRE_2FA_FOR_ADMINS"]) and Role(user.role) is Role.ADMIN
+    policy = login_policy(current_app.config)
+    required = policy.requires_two_factor(user)
     action = request.form.get("action", "")
     if request.method == "POST" and action == "enable" and not user.has_two_factor:
-        secret = session.get("totp_enrolment", "")
+        secret = _enrolment_secret() or ""
         try:
             sign_in.enable_two_factor(user, secret, request.form.get("code", ""))
         except InvalidInput as exc:
@@ -163,17 +229,17 @@ def two_factor() -> ResponseReturnValue:
             errors = exc.fields
         else:
             db.session.commit()
-            session.pop("totp_enrolment", None)
+            session.pop(_ENROLMENT, None)
             flash("Two-factor sign-in is on. From now on you will be asked for a code after your password.", "success")
             return redirect(url_for("auth.two_factor"))
     elif request.method == "POST" and action == "disable" and user.has_two_factor:
         if required:
-            errors["password"] = "administrators must keep two-factor sign-in on."  # noqa: S105 (a message)
+            errors["password"] = "accounts of your role must keep two-factor sign-in on."  # noqa: S105 (a message)
         else:
             try:
-                sign_in.disable_two_factor(user, password=request.form.get("password", ""))
+                sign_in.disable_two_factor(user, password=request.form.get("password", ""), policy=policy)
             except InvalidInput as exc:
-                db.session.rollback()
+                db.session.commit()  # the wrong password is counted and audited; nothing else changed
                 errors = exc.fields
             else:
                 db.session.commit()
@@ -181,15 +247,26 @@ def two_factor() -> ResponseReturnValue:
                 return redirect(url_for("auth.two_factor"))
     enrolment = None
     if not user.has_two_factor:
-        # The key waits in the signed session until a code proves the app holds it.
-        secret = session.get("totp_enrolment") or sign_in.new_secret()
-        session["totp_enrolment"] = secret
+        # The key waits in the session, sealed (the cookie is signed, not encrypted), until
+        # a code proves the app holds it.
+        secret = _enrolment_secret() or sign_in.new_secret()
+        session[_ENROLMENT] = sign_in.seal_secret(secret)
         issuer = str(current_app.config["SERVICE_NAME"])
         uri = sign_in.provisioning_uri(user, secret, issuer)
         enrolment = {"key": sign_in.grouped(secret), "uri": uri, "issuer": issuer}
     return render_template(
         "auth/two_factor.html", user=user, enrolment=enrolment, errors=errors, required=required
     ), (422 if errors else 200)
+
+
+def _enrolment_secret() -> str | None:
+    sealed = session.get(_ENROLMENT)
+    if not isinstance(sealed, str):
+        return None
+    try:
+        return sign_in.open_secret(sealed)
+    except SealBroken:  # sealed before SECRET_KEY changed: start with a new key
+        return None
 
 
 @bp.route("/")

@@ -73,10 +73,11 @@ def enforce_permission() -> ResponseReturnValue | None:
         _refuse()
     if _must_enrol(current_user) and request.endpoint not in _ENROLMENT_ENDPOINTS:
         if is_api_request():
-            response = jsonify(error="Administrators must turn on two-factor sign-in first (Account, Two-factor).")
+            response = jsonify(error="Your account must turn on two-factor sign-in first (Account, Two-factor).")
             response.status_code = 403
             return response
-        flash("Administrators must turn on two-factor sign-in before anything else.", "info")
+        flash("Your account must turn on two-factor sign-in before anything else: add it to an "
+              "authenticator app with the key below.", "info")
         return redirect(url_for("auth.two_factor"))
     if is_api_request() and g.get("auth_channel") != "token" and request.method not in ("GET", "HEAD", "OPTIONS"):
         # A browser session calling the JSON API must prove it is our page, not another site's.
@@ -89,11 +90,11 @@ def _refuse() -> NoReturn:
 
 
 def _must_enrol(user: User) -> bool:
-    """An administrator without two-factor login, when the service requires it (bearer
-    tokens are their own credential, issued by an operator, and are not held back)."""
+    """An account of a role that must use two-factor sign-in (TWO_FACTOR_REQUIRED_ROLES,
+    administrators by default) without it yet (bearer tokens are their own credential,
+    issued by an operator, and are not held back)."""
     return (
-        bool(current_app.config["REQUIRE_2FA_FOR_ADMINS"])
-        and Role(user.role) is Role.ADMIN
+        login_policy(current_app.config).requires_two_factor(user)
         and not user.has_two_factor
         and g.get("auth_channel") != "token"
     )
@@ -132,15 +133,7 @@ def session_policy(config: Any) -> accounts.SessionPolicy:
 
 
 def login_policy(config: Any) -> LoginPolicy:
-    policy = LoginPolicy(
-        max_failures=int(config["LOGIN_MAX_FAILURES"]),
-        window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
-        lock=dt.timedelta(minutes=float(config["LOGIN_LOCK_MINUTES"])),
-        address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
-    )
-    if min(policy.max_failures, policy.address_max_failures) < 1 or policy.window <= dt.timedelta(0):
-        raise ValueError("LOGIN_MAX_FAILURES, LOGIN_ADDRESS_MAX_FAILURES and the window must be more than 0")
-    return policy
+    return LoginPolicy.from_settings(config)
 
 
 def policies() -> tuple[accounts.SessionPolicy, LoginPolicy]:

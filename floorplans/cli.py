@@ -43,13 +43,11 @@ def _fail(error: FloorplansError) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_user(email: str, role: str, organisation_name: str | None, name: str, password_stdin: bool) -> None:
     """Create an account.  Without --password-stdin a password is generated and printed once."""
-    import secrets
-
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         generated = False
     else:
-        password = secrets.token_urlsafe(12)
+        password = accounts.generate_password()
         generated = True
     try:
         organisation = accounts.organisation_by_name(organisation_name) if organisation_name else None
@@ -61,6 +59,33 @@ def create_user(email: str, role: str, organisation_name: str | None, name: str,
     click.echo(f"Created {user.role} account {user.email}" + (f" ({organisation.name})" if organisation else ""))
     if generated:
         click.echo(f"Password: {password}")
+
+
+@users.command("unlock")
+@click.option("--email", default=None, help="The account: every lock of its sign-in and password forms ends.")
+@click.option("--address", default=None, help="A client address whose failed sign-ins stop counting (any account).")
+def unlock_user(email: str | None, address: str | None) -> None:
+    """End login locks at once: an account's (and the limit of each address that failed on
+    it), or one address's.  For when no administrator can sign in to do it on the web."""
+    from floorplans.services import attempts
+    from floorplans.services import audit as audit_log
+
+    if email is None and address is None:
+        raise click.UsageError("Give --email, --address or both.")
+    if email is not None:
+        try:
+            user = accounts.user_by_email(email)
+        except FloorplansError as error:
+            _fail(error)
+            return
+        accounts.unlock(user)
+        click.echo(f"{user.email} can sign in again now, from everywhere.")
+    if address is not None:
+        key = audit_log.address_key(address.strip())
+        attempts.forget_address(key)
+        audit_log.record("account.unlock", detail={"address": key})
+        click.echo(f"Failed sign-ins from {key} no longer count.")
+    db.session.commit()
 
 
 @tokens.command("create")
@@ -109,6 +134,8 @@ def demo_command() -> None:
         click.echo("Demo logins:")
         for role, email, password in logins:
             click.echo(f"  {role:<8} {email:<28} {password}")
+        for line in demo.two_factor_lines():
+            click.echo(line)
 
 
 @plans.command("render")

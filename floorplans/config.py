@@ -54,8 +54,13 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_FAILURE_WINDOW_MINUTES": 15,
     "LOGIN_LOCK_MINUTES": 15,
     "LOGIN_ADDRESS_MAX_FAILURES": 30,
+    # Failures on one account from all the devices it never signed in on, per hour (ASVS 2.2.1);
+    # a browser it signed in on stays "known" (a signed cookie) this many days.
+    "LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR": 100,
+    "LOGIN_KNOWN_DEVICE_DAYS": 90,
     "LOGIN_CODE_MINUTES": 5,  # time to type the TOTP code after the password
-    "REQUIRE_2FA_FOR_ADMINS": False,
+    # Roles that must sign in with two-factor (TOTP): sent to enrol right after signing in.
+    "TWO_FACTOR_REQUIRED_ROLES": ["admin"],
     "AUDIT_RETENTION_DAYS": 365,
     # Proxy hops to trust for X-Forwarded-For/-Proto/-Host/-Prefix (0 = none; see docs/security.md).
     "PROXY_X_FOR": 0,
@@ -111,7 +116,8 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
         app.config.from_mapping(test_config)
 
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keep_private(instance)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{instance / 'floorplans.sqlite3'}"
     if not app.config.get("STORAGE_URL"):
@@ -121,9 +127,25 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
 
 
+def keep_private(path: Path) -> None:
+    """Only this account may read what the instance folder holds (password hashes, sealed
+    TOTP keys, contacts' numbers, the secret key): the folder 0700, each file 0600.  A file
+    that does not exist yet is created empty with that mode, so that SQLite (whose journal
+    files copy the database file's mode) never makes it world-readable first."""
+    if path.is_dir():
+        wanted = 0o700
+    else:
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        wanted = 0o600
+    if path.stat().st_mode & 0o777 != wanted and path.stat().st_uid == os.getuid():
+        path.chmod(wanted)
+
+
 def _instance_secret(path: Path) -> str:
     """Generate the secret key once and keep it, so sessions survive a restart."""
     if path.exists():
+        keep_private(path)
         return path.read_text().strip()
     key = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

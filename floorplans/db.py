@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
     engine_options: dict[str, Any] = {"hide_parameters": True}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 15}
+        _keep_sqlite_private(app.config["SQLALCHEMY_DATABASE_URI"])
     else:
         engine_options["pool_pre_ping"] = True
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
@@ -55,6 +56,22 @@ def init_app(app: Flask) -> None:
     migrate.init_app(
         app, db, directory=str(MIGRATIONS), render_as_batch=True, compare_type=True
     )
+
+
+def _keep_sqlite_private(url: str) -> None:
+    """The database file (and its -wal and -shm files, which SQLite creates with the
+    database file's mode) readable by this account only: it holds password hashes."""
+    from floorplans.config import keep_private
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        keep_private(path)
+        for journal in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if journal.exists():
+                keep_private(journal)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,6 +1,7 @@
 """Demo data for ``make run``: one congregation, one building with contacts and a
-gathering schedule, and one account per role.  Passwords are generated per machine and
-kept in the instance folder, so the demo never ships known credentials.
+gathering schedule, and one account per role.  Passwords (and the administrator's
+two-factor key) are generated per machine and kept in the instance folder (0600), so the
+demo never ships known credentials.
 
 Must not import blueprints.
 """
@@ -10,22 +11,48 @@ import datetime as dt
 import io
 import json
 import os
-import secrets
 from pathlib import Path
 
+import pyotp
 from flask import current_app
 from sqlalchemy import func, select
 
 from floorplans.db import db
 from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Organisation, PlanVersion, Role, User
-from floorplans.services import accounts, buildings, contacts, gatherings, markers, plans
+from floorplans.services import accounts, buildings, contacts, gatherings, login, markers, plans
 
 Login = tuple[str, str, str]
 
 
 def _logins_file() -> Path:
     return Path(current_app.instance_path) / "demo-logins.json"
+
+
+def _two_factor_file() -> Path:
+    return Path(current_app.instance_path) / "demo-two-factor.json"
+
+
+def _save_private(path: Path, value: object) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(value, handle)
+
+
+def two_factor_lines() -> list[str]:
+    """How to sign in as the demo administrator, who must use two-factor sign-in as every
+    administrator must (TWO_FACTOR_REQUIRED_ROLES): its key, printed with the logins."""
+    path = _two_factor_file()
+    if not path.exists():
+        return []
+    saved = json.loads(path.read_text())
+    return [
+        f"The demo {saved['role']} signs in with a two-factor code. Add this key to an authenticator app",
+        f"(type it, or open the otpauth:// address): {login.grouped(saved['key'])}",
+        f"  {saved['uri']}",
+        "or print the current code with:",
+        f"  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{saved['key']}').now())\"",
+    ]
 
 
 def saved_logins() -> list[Login]:
@@ -45,7 +72,7 @@ def create_demo() -> tuple[list[Login], int] | None:
     users: dict[Role, User] = {}
     for role in Role:
         email = f"{role.value}@demo.floorplans.local"
-        password = secrets.token_urlsafe(12)
+        password = accounts.generate_password()
         users[role] = accounts.create_user(
             email=email,
             role=role.value,
@@ -106,10 +133,16 @@ def create_demo() -> tuple[list[Login], int] | None:
                                                                        strict=True)}, [])
     _place_demo_markers(version, users[Role.PARTNER])
 
-    path = _logins_file()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(logins, handle)
+    # The administrator is enrolled as a real one would be (the demo shows the service as it
+    # runs): its key is printed with the logins and kept beside them, 0600.
+    admin = users[Role.ADMIN]
+    key = login.new_secret()
+    login.enable_two_factor(admin, key, pyotp.TOTP(key).now())
+    _save_private(_two_factor_file(), {
+        "role": Role.ADMIN.value, "email": admin.email, "key": key,
+        "uri": login.provisioning_uri(admin, key, str(current_app.config["SERVICE_NAME"])),
+    })
+    _save_private(_logins_file(), logins)
     return logins, version.id
 
 

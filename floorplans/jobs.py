@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from floorplans.config import keep_private
 from floorplans.db import db
 from floorplans.services import reminders, rendering
 
@@ -27,7 +28,9 @@ class Jobs:
         if config.get("REDIS_URL"):
             self.huey: Huey = RedisHuey(name, url=config["REDIS_URL"])
         else:
-            self.huey = SqliteHuey(name, filename=str(Path(app.instance_path) / "jobs.sqlite3"))
+            queue = Path(app.instance_path) / "jobs.sqlite3"
+            keep_private(queue)  # the queue holds job arguments; readable by this account only
+            self.huey = SqliteHuey(name, filename=str(queue))
         self.huey.immediate = bool(config["JOBS_IMMEDIATE"])
         silent_for = dt.timedelta(seconds=float(config["RENDER_PAGE_SECONDS"]) + 120)
 

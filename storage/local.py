@@ -51,7 +51,9 @@ class LocalStorage(Storage):
     def __init__(self, root: os.PathLike[str] | str, *, max_workers: int = 4) -> None:
         folder = Path(root).expanduser()
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            # Readable by this account only, as its files are (mkstemp makes them 0600): plans
+            # of places of worship.  An existing folder keeps the mode its operator gave it.
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(f"cannot create storage folder {folder}: {exc.strerror}") from exc
         # Resolved once, so that every containment check compares real paths.
@@ -138,7 +140,7 @@ class LocalStorage(Storage):
         # temporary file lands in it; making it again is enough.
         for attempt in range(3):
             try:
-                folder.mkdir(parents=True, exist_ok=True)
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
                 return tempfile.mkstemp(dir=folder, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
             except FileNotFoundError as exc:
                 if attempt == 2:

@@ -112,6 +112,9 @@ def app_config(tmp_path: Path, database_url: str) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "STORAGE_URL": str(tmp_path / "storage"),
         "SECRET_KEY": "test-secret-key",
+        # Administrators must enrol in two-factor sign-in by default; most tests sign them in
+        # with a password alone.  tests/security/test_two_factor.py tests the default.
+        "TWO_FACTOR_REQUIRED_ROLES": [],
     }
 
 

@@ -76,13 +76,10 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     password_changed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
-    # Login defence (services.accounts): failed attempts are counted from the audit log since
-    # this moment (a success or an admin's unlock moves it), and a lock holds until then.
-    login_failures_reset_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # TOTP two-factor login (RFC 6238): the base32 secret once enrolled, and the last time
-    # step accepted, so that one code cannot be used twice.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP two-factor login (RFC 6238): the base32 key once enrolled, sealed with a key the
+    # database does not hold (floorplans.secrets_at_rest), and the last time step accepted,
+    # so that one code cannot be used twice.  (Failed sign-ins are counted in AttemptCounter.)
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(200))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
@@ -109,10 +106,7 @@ class User(db.Model):
 
     @property
     def has_two_factor(self) -> bool:
-        return self.totp_enabled_at is not None and bool(self.totp_secret)
-
-    def is_locked(self, now: dt.datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
+        return self.totp_enabled_at is not None and bool(self.totp_secret_sealed)
 
     @property
     def role_enum(self) -> Role:
@@ -175,3 +169,19 @@ class AccessEvent(db.Model):
     detail: Mapped[str] = mapped_column(String(300), default="")
 
     user: Mapped[User | None] = relationship()
+
+class AttemptCounter(db.Model):
+    """Failed attempts of one kind from one source (services.attempts): one row per key,
+    e.g. "address 192.0.2.7" or "account 42 from 192.0.2.7", changed only by single
+    conditional UPDATEs so that concurrent attempts cannot overtake the limit."""
+
+    __tablename__ = "attempt_counters"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    # Whose sign-in or form it counts (None: an address's), and from which address key:
+    # what an unlock clears.  No foreign key: counters outlive nothing and block no delete.
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    failures: Mapped[int] = mapped_column(Integer, default=0)  # including attempts being checked now
+    window_started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -24,9 +25,9 @@ from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
 from floorplans.models import FAITH_TRADITIONS, ApiToken, LoginSession, Organisation, Role, User
-from floorplans.services import audit
+from floorplans.services import attempts, audit, passwords
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH  # the whole policy: services.passwords
 # Verified against when the e-mail is unknown, so a failed login takes as long either way.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-" + "x" * 20)
 
@@ -83,11 +84,25 @@ def organisation_by_name(name: str) -> Organisation:
     return organisation
 
 
-def check_password_strength(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput({"password": f"must be at least {MIN_PASSWORD_LENGTH} characters long."})
-    if len(password) > 1024:
-        raise InvalidInput({"password": "is too long (at most 1024 characters)."})
+def check_password_strength(
+    password: str, *, email: str = "", name: str = "", organisation: Organisation | None = None
+) -> None:
+    """The password policy (services.passwords), with this account's own words as the
+    first guesses: its e-mail, its name, its congregation's name and the service's name."""
+    service = str(current_app.config.get("SERVICE_NAME", "")) if has_app_context() else ""
+    passwords.check(password, email=email, context=[name, organisation.name if organisation else "", service])
+
+
+def generate_password() -> str:
+    """A password to hand over once (``flask users create`` without --password-stdin, the
+    demo): 16 random URL-safe characters, about 96 bits; checked like any other."""
+    while True:
+        password = secrets.token_urlsafe(12)
+        try:
+            check_password_strength(password)
+        except InvalidInput:
+            continue  # a random draw that happens to look like a word or a pattern; rare
+        return password
 
 
 def create_user(
@@ -114,7 +129,7 @@ def create_user(
         if role_value is not Role.PARTNER and organisation is not None:
             errors["organisation"] = "is only for partners; leave it empty for this role."
     try:
-        check_password_strength(password)
+        check_password_strength(password, email=email, name=name, organisation=organisation)
     except InvalidInput as exc:
         errors.update(exc.fields)
     if errors:
@@ -181,15 +196,12 @@ def password_matches(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    if not check_password_hash(user.password_hash, current):
-        raise InvalidInput({"current_password": "is not your current password."})
-    set_password(user, new, action="password.change")
-
-
 def set_password(user: User, new: str, *, action: str = "account.password_reset") -> None:
-    """Set a new password and end every existing login of this user, everywhere."""
-    check_password_strength(new)
+    """Set a new password and end every existing login of this user, everywhere.  (A
+    person's own change confirms the current one first: services.login.confirm_password.)"""
+    check_password_strength(new, email=user.email, name=user.name, organisation=user.organisation)
+    if check_password_hash(user.password_hash, new):
+        raise InvalidInput({"password": f"must not be the current password. {passwords.ADVICE}"})
     user.password_hash = generate_password_hash(new)
     user.password_changed_at = utcnow()
     end_all_sessions(user)
@@ -198,11 +210,13 @@ def set_password(user: User, new: str, *, action: str = "account.password_reset"
 
 
 def unlock(user: User) -> None:
-    """An administrator ends a login lock early; failures before now stop counting."""
-    user.locked_until = None
-    user.login_failures_reset_at = utcnow()
-    db.session.flush()
-    audit.record("account.unlock", target=user, detail={"email": user.email})
+    """An administrator (or ``flask users unlock``) ends every lock of an account at once:
+    its sign-in from every address and device, its password forms, and the per-address
+    limit of each address that failed on it; failures before now stop counting."""
+    addresses = attempts.forget_account(user.id)
+    audit.record("account.unlock", target=user, detail={"email": user.email, "addresses": addresses})
+
+
 
 
 # --- session policy ---------------------------------------------------------------------
@@ -235,6 +249,10 @@ class SessionPolicy:
 
 
 # --- server-side login sessions -------------------------------------------------------
+
+#: How finely the idle limit is measured: a login's last request is written when it is at
+#: least this much later than the one written before.
+LAST_SEEN_PRECISION = dt.timedelta(seconds=10)
 
 def start_session(user: User, *, ip_address: str, user_agent: str) -> str:
     """Record a new login; returns the secret that goes into the signed session cookie."""
@@ -271,10 +289,14 @@ def resume_session(token: str, policy: SessionPolicy) -> User | None:
         db.session.delete(login)
         db.session.flush()
         return None
-    # Touch at most once a minute: a write per request would serialise SQLite.
-    if now - login.last_seen_at > dt.timedelta(minutes=1):
+    # Written at most every LAST_SEEN_PRECISION: a write per request would serialise SQLite
+    # under an officer's burst of requests, and a login may end that much early, never late.
+    if now - login.last_seen_at >= LAST_SEEN_PRECISION:
         login.last_seen_at = now
-        db.session.flush()
+        # Committed now (this runs first in a request, when the signed-in user is loaded):
+        # a page that only reads commits nothing, and its request would leave the idle
+        # timer where it was.
+        db.session.commit()
     login.user.login_session_id = token
     return login.user
 

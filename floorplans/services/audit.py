@@ -40,7 +40,8 @@ from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
 ACTIONS: dict[str, tuple[str, ...]] = {
     "login": (
         "login.success", "login.failure", "login.lock", "login.refused", "logout",
-        "password.change", "two_factor.enable", "two_factor.disable", "two_factor.reset",
+        "password.change", "password.change_failed", "two_factor.enable", "two_factor.disable",
+        "two_factor.disable_failed", "two_factor.reset",
     ),
     "access": (
         "access.view_record", "access.view_plan", "access.export",

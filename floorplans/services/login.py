@@ -1,9 +1,20 @@
-"""Signing in: passwords, the lockout and the per-address limit, and TOTP two-factor login.
+"""Signing in: passwords, the lock after repeated failures, the per-address limit, TOTP
+two-factor login, and the forms that ask for the current password again.
 
-Every attempt is written to the audit log, and the counts that decide a lock are read back
-from it: one record of what happened, nothing to drift out of step.  A locked account, an
-unknown e-mail and a wrong password all look the same to the person signing in, and cost
-the same time (a password hash is checked in each case).
+Who is held back, and for what (docs/security.md, "Signing in", says why):
+
+- **An account from one source**: 5 failures within 15 minutes from one address (IPv4, or
+  IPv6 /64), or from one browser the account signed in on before (a *known device*, by its
+  signed cookie), lock the account *for that source* for 15 minutes.  An attacker elsewhere
+  cannot lock the officer's car or desk out.
+- **An account from every unknown device together**: at most 100 failures an hour (OWASP
+  ASVS 2.2.1); past that only known devices may try, until the hour is over.
+- **An address**: 30 failures within 15 minutes, on any accounts, refuse it for 15 minutes.
+
+Every count is a slot taken before the password or code is checked (services.attempts),
+so no burst of concurrent requests gets more checks than the limit.  Every attempt is also
+in the audit log.  A locked account, an unknown e-mail and a wrong password look the same
+to the person signing in and cost the same time (a password hash is checked each time).
 
 Must not import blueprints, storage or converters.
 """
@@ -11,29 +22,60 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import hmac
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pyotp
-from sqlalchemy import func, select
+from flask import current_app
 
+from floorplans import secrets_at_rest
 from floorplans.db import db, utcnow
 from floorplans.errors import InvalidInput
-from floorplans.models import AuditEvent, User
-from floorplans.services import accounts, audit
+from floorplans.models import Role, User
+from floorplans.services import accounts, attempts, audit
 
 TOTP_DIGITS = 6
 TOTP_STEP_SECONDS = 30
 TOTP_DRIFT_STEPS = 1  # accept the code of the previous and next 30 s too (a phone's clock drifts)
+ACCOUNT_WINDOW = dt.timedelta(hours=1)  # ASVS 2.2.1 counts failures per account per hour
 
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    max_failures: int = 5  # failed attempts on one account within ``window`` lock it...
+    max_failures: int = 5  # failures on one account from one source within ``window`` lock it there...
     window: dt.timedelta = dt.timedelta(minutes=15)
     lock: dt.timedelta = dt.timedelta(minutes=15)  # ...for this long
-    address_max_failures: int = 30  # failed attempts from one address within ``window``
+    address_max_failures: int = 30  # failures from one address, any accounts, within ``window``
+    account_max_failures: int = 100  # failures on one account from all unknown devices, per hour
+    known_device: dt.timedelta = dt.timedelta(days=90)  # a browser stays known this long after a sign-in
+    two_factor_roles: frozenset[str] = frozenset({Role.ADMIN.value})  # who must use two-factor sign-in
+
+    @classmethod
+    def from_settings(cls, config: Mapping[str, Any]) -> LoginPolicy:
+        roles = config["TWO_FACTOR_REQUIRED_ROLES"]
+        roles = [r.strip() for r in roles.split(",")] if isinstance(roles, str) else list(roles or [])
+        policy = cls(
+            max_failures=int(config["LOGIN_MAX_FAILURES"]),
+            window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
+            lock=dt.timedelta(minutes=float(config["LOGIN_LOCK_MINUTES"])),
+            address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
+            account_max_failures=int(config["LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR"]),
+            known_device=dt.timedelta(days=float(config["LOGIN_KNOWN_DEVICE_DAYS"])),
+            two_factor_roles=frozenset(Role(r).value for r in roles if r),  # ValueError: not a role
+        )
+        if min(policy.max_failures, policy.address_max_failures, policy.account_max_failures) < 1:
+            raise ValueError("LOGIN_MAX_FAILURES, LOGIN_ADDRESS_MAX_FAILURES and "
+                             "LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR must be more than 0")
+        if policy.window <= dt.timedelta(0) or policy.lock <= dt.timedelta(0):
+            raise ValueError("LOGIN_FAILURE_WINDOW_MINUTES and LOGIN_LOCK_MINUTES must be more than 0")
+        return policy
+
+    def requires_two_factor(self, user: User) -> bool:
+        return Role(user.role).value in self.two_factor_roles
 
 
 class Outcome(enum.Enum):
@@ -49,43 +91,108 @@ class Attempt:
     user: User | None = None
 
 
-def _address_limited(ip_address: str, policy: LoginPolicy, now: dt.datetime) -> bool:
-    if not ip_address:
-        return False
-    failures = db.session.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "login.failure",
-            AuditEvent.at >= now - policy.window,
-            AuditEvent.address_key == audit.address_key(ip_address),
-        )
+@dataclass(frozen=True)
+class KnownDevice:
+    """A browser's device cookie, once its signature was checked (by the sign-in pages): a
+    random id, and the accounts that signed in on it."""
+
+    device_id: str
+    user_ids: frozenset[int]
+
+    def knows(self, user: User | None) -> bool:
+        return user is not None and user.id in self.user_ids
+
+
+# --- the counters of one attempt --------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Counters:
+    address: attempts.Counter | None  # the client's address (none when it is unknown)
+    source: attempts.Counter | None  # this account from this address or known device
+    unknown: attempts.Counter | None  # this account from every unknown device
+
+
+def _counters(user: User | None, ip_address: str, device: KnownDevice | None, policy: LoginPolicy) -> _Counters:
+    address = audit.address_key(ip_address) if ip_address else ""
+    per_address = attempts.Counter(
+        f"address {address}", attempts.Limit(policy.address_max_failures, policy.window, policy.window),
+        address=address,
+    ) if address else None
+    if user is None:
+        return _Counters(per_address, None, None)
+    limit = attempts.Limit(policy.max_failures, policy.window, policy.lock)
+    if device is not None and device.knows(user):
+        # Only a hash of the cookie's id: the table alone cannot make a device known.
+        tag = hashlib.sha256(device.device_id.encode()).hexdigest()[:32]
+        return _Counters(per_address, attempts.Counter(f"account {user.id} device {tag}", limit, user_id=user.id),
+                         None)
+    source = attempts.Counter(f"account {user.id} from {address or 'an unknown address'}", limit,
+                              user_id=user.id, address=address)
+    unknown = attempts.Counter(
+        f"account {user.id} from unknown devices",
+        attempts.Limit(policy.account_max_failures, ACCOUNT_WINDOW, ACCOUNT_WINDOW), user_id=user.id,
     )
-    return (failures or 0) >= policy.address_max_failures
+    return _Counters(per_address, source, unknown)
 
 
-def _fail(user: User | None, email: str, reason: str, policy: LoginPolicy, ip_address: str) -> Attempt:
-    """Record a failure; lock the account when it reaches the limit within the window."""
-    now = utcnow()
-    audit.record("login.failure", actor=None, target=user, ip_address=ip_address,
-                 detail={"email": audit.safe_email(email), "reason": reason})
-    if user is not None:
-        since = now - policy.window
-        if user.login_failures_reset_at is not None and user.login_failures_reset_at > since:
-            since = user.login_failures_reset_at
-        failures = db.session.scalar(
-            select(func.count(AuditEvent.id)).where(
-                AuditEvent.action == "login.failure",
-                AuditEvent.target_type == "user",
-                AuditEvent.target_id == user.id,
-                AuditEvent.at >= since,
-            )
-        )
-        if (failures or 0) >= policy.max_failures:
-            user.locked_until = now + policy.lock
-            user.login_failures_reset_at = now  # the next lock needs as many new failures
-            db.session.flush()
-            audit.record("login.lock", actor=None, target=user, ip_address=ip_address,
-                         detail={"email": user.email, "failures": failures, "until": user.locked_until})
-    return Attempt(Outcome.FAILED)
+_REFUSALS = {
+    "address": "too many failures from this address",
+    "source": "account locked for this address or device",
+    "unknown": "account locked for unknown devices",
+}
+_Slots = dict[str, attempts.Slot]
+
+
+def _take(counters: _Counters, now: dt.datetime) -> tuple[_Slots, str | None]:
+    """A slot on each counter, or none at all and the name of the one that refused."""
+    slots: _Slots = {}
+    for name in ("address", "source", "unknown"):
+        counter: attempts.Counter | None = getattr(counters, name)
+        if counter is None:
+            continue
+        slot = attempts.take(counter, now)
+        if slot is None:
+            for taken in slots.values():
+                attempts.give_back(taken)
+            return {}, name
+        slots[name] = slot
+    return slots, None
+
+
+def _keep(slots: _Slots, user: User | None, ip_address: str, now: dt.datetime) -> None:
+    """The attempt failed: its slots stay taken, and a counter whose last slot it took locks."""
+    for slot in slots.values():
+        if not slot.is_last:
+            continue
+        until = attempts.lock(slot, now)
+        counter = slot.counter
+        mine = counter.user_id is not None
+        audit.record("login.lock", actor=None, target=user if mine else None, ip_address=ip_address,
+                     detail={"email": user.email if user is not None and mine else None,
+                             "held_back": describe(counter.key, counter.address),
+                             "failures": counter.limit.most, "until": until})
+
+
+def _give_back(slots: _Slots, *, clear_source: bool) -> None:
+    """The attempt succeeded: it does not count; a full sign-in also clears its source."""
+    for name, slot in slots.items():
+        if clear_source and name == "source":
+            attempts.clear(slot.counter)
+        else:
+            attempts.give_back(slot)
+
+
+def describe(key: str, address: str) -> str:
+    """What a counter holds back, in words (the audit log, the account's page)."""
+    if key.startswith("address "):
+        return f"sign-in from {address}, to every account"
+    if key.startswith("confirm password"):
+        return "the forms that ask for the current password"
+    if " device " in key:
+        return "sign-in on one device the account signed in on before"
+    if key.endswith("unknown devices"):
+        return "sign-in on every device the account never signed in on"
+    return f"sign-in from {address or 'an unknown address'}"
 
 
 def _refused(user: User | None, email: str, reason: str, ip_address: str) -> None:
@@ -93,63 +200,140 @@ def _refused(user: User | None, email: str, reason: str, ip_address: str) -> Non
                  detail={"email": audit.safe_email(email), "reason": reason})
 
 
-def attempt_login(email: str, password: str, *, ip_address: str, policy: LoginPolicy) -> Attempt:
-    """Check an e-mail and password.  The caller commits whatever the outcome: failures
-    and locks must be kept even though the answer is an error."""
+def attempt_login(email: str, password: str, *, ip_address: str, policy: LoginPolicy,
+                  device: KnownDevice | None = None) -> Attempt:
+    """Check an e-mail and password.  Taking the attempt's slots commits the session
+    (services.attempts): call it before changing anything.  The caller commits whatever the
+    outcome: failures and locks must be kept even though the answer is an error."""
     now = utcnow()
-    if _address_limited(ip_address, policy, now):
-        accounts.password_matches(None, password)
-        _refused(None, email, "too many failures from this address", ip_address)
-        return Attempt(Outcome.ADDRESS_LIMITED)
     user = accounts.user_for_login(email)
-    if user is not None and user.is_locked(now):
+    slots, refused_by = _take(_counters(user, ip_address, device, policy), now)
+    if refused_by is not None:
         accounts.password_matches(None, password)  # the same cost as a real check
-        _refused(user, email, "account locked", ip_address)
-        return Attempt(Outcome.FAILED)
+        _refused(user, email, _REFUSALS[refused_by], ip_address)
+        return Attempt(Outcome.ADDRESS_LIMITED if refused_by == "address" else Outcome.FAILED)
     if not accounts.password_matches(user, password):
-        return _fail(user, email, "wrong password" if user else "no such account", policy, ip_address)
+        reason = "wrong password" if user else "no such account"
+        audit.record("login.failure", actor=None, target=user, ip_address=ip_address,
+                     detail={"email": audit.safe_email(email), "reason": reason})
+        _keep(slots, user, ip_address, now)
+        return Attempt(Outcome.FAILED)
     assert user is not None
     if not user.active:
+        # Counted like a failure: the answer must not tell a disabled account's password apart.
         _refused(user, email, "account disabled", ip_address)
+        _keep(slots, user, ip_address, now)
         return Attempt(Outcome.FAILED)
     if user.has_two_factor:
+        # The password does not count against anyone; the code step takes its own slots,
+        # and only a full sign-in clears earlier failures (else each right password would
+        # buy five more code guesses).
+        _give_back(slots, clear_source=False)
         return Attempt(Outcome.SECOND_FACTOR, user)
+    _give_back(slots, clear_source=True)
     succeed(user, ip_address=ip_address, method="password")
     return Attempt(Outcome.SIGNED_IN, user)
 
 
-def attempt_second_factor(user_id: int, code: str, *, ip_address: str, policy: LoginPolicy) -> Attempt:
-    """The second step of a login whose password was right: a TOTP code."""
+def attempt_second_factor(user_id: int, code: str, *, ip_address: str, policy: LoginPolicy,
+                          device: KnownDevice | None = None) -> Attempt:
+    """The second step of a login whose password was right: a TOTP code, counted on the
+    same counters as passwords."""
     now = utcnow()
     user = db.session.get(User, user_id)
-    if _address_limited(ip_address, policy, now):
-        _refused(user, user.email if user else "", "too many failures from this address", ip_address)
-        return Attempt(Outcome.ADDRESS_LIMITED)
     if user is None or not user.active or not user.has_two_factor:
         return Attempt(Outcome.FAILED)
-    if user.is_locked(now):
-        _refused(user, user.email, "account locked", ip_address)
-        return Attempt(Outcome.FAILED)
-    step = matching_step(user.totp_secret or "", code, after=user.totp_last_step)
+    slots, refused_by = _take(_counters(user, ip_address, device, policy), now)
+    if refused_by is not None:
+        _refused(user, user.email, _REFUSALS[refused_by], ip_address)
+        return Attempt(Outcome.ADDRESS_LIMITED if refused_by == "address" else Outcome.FAILED)
+    step = matching_step(_secret_of(user), code, after=user.totp_last_step)
     if step is None:
-        return _fail(user, user.email, "wrong two-factor code", policy, ip_address)
+        audit.record("login.failure", actor=None, target=user, ip_address=ip_address,
+                     detail={"email": user.email, "reason": "wrong two-factor code"})
+        _keep(slots, user, ip_address, now)
+        return Attempt(Outcome.FAILED)
     user.totp_last_step = step
+    assert user.totp_secret_sealed is not None
+    user.totp_secret_sealed = secrets_at_rest.reseal(current_app.config, user.totp_secret_sealed)
+    _give_back(slots, clear_source=True)
     succeed(user, ip_address=ip_address, method="password and TOTP")
     return Attempt(Outcome.SIGNED_IN, user)
 
 
 def succeed(user: User, *, ip_address: str, method: str) -> None:
-    user.login_failures_reset_at = utcnow()
-    user.locked_until = None
-    db.session.flush()
     audit.record("login.success", actor=user, target=user, ip_address=ip_address,
                  detail={"email": user.email, "method": method})
+
+
+def held_back(user: User) -> list[tuple[str, dt.datetime]]:
+    """What holds an account back now, and until when (its administration page)."""
+    return [(describe(row.key, row.address), row.locked_until)
+            for row in attempts.locked(user.id, utcnow()) if row.locked_until is not None]
+
+
+# --- the forms that ask for the current password again -----------------------------------
+
+_FORM_FAILED = {"password.change": "password.change_failed", "two_factor.disable": "two_factor.disable_failed"}
+
+
+def confirm_password(user: User, password: str, *, form: str, field: str, policy: LoginPolicy) -> None:
+    """A signed-in person types their password again (to change it, to turn two-factor
+    off).  Counted like sign-ins, per account: after ``max_failures`` wrong ones within
+    ``window`` both forms refuse for ``lock``; every failure is audited.  Taking the slot
+    commits the session (call it first); the caller commits even when this raises (to keep
+    the record)."""
+    now = utcnow()
+    counter = attempts.Counter(f"confirm password {user.id}",
+                               attempts.Limit(policy.max_failures, policy.window, policy.lock), user_id=user.id)
+    minutes = int(policy.lock.total_seconds() // 60)
+    locked = (f"was wrong too many times: this form is locked for {minutes} minutes. Wait and try again, "
+              "or ask an administrator to unlock your account.")
+    slot = attempts.take(counter, now)
+    if slot is None:
+        audit.record(_FORM_FAILED[form], target=user, detail={"email": user.email, "reason": "form locked"})
+        raise InvalidInput({field: locked})
+    if not accounts.password_matches(user, password):
+        audit.record(_FORM_FAILED[form], target=user, detail={"email": user.email, "reason": "wrong password"})
+        if slot.is_last:
+            until = attempts.lock(slot, now)
+            audit.record(_FORM_FAILED[form], target=user, detail={
+                "email": user.email, "reason": "form locked", "failures": policy.max_failures, "until": until})
+            raise InvalidInput({field: locked})
+        raise InvalidInput({field: "is not your current password."})
+    attempts.clear(counter)
+
+
+def change_own_password(user: User, current: str, new: str, *, policy: LoginPolicy) -> None:
+    """A person changes their own password: the current one first (counted), then the new
+    one against the policy and the current one; every other login of theirs ends."""
+    confirm_password(user, current, form="password.change", field="current_password", policy=policy)
+    accounts.set_password(user, new, action="password.change")
 
 
 # --- TOTP (RFC 6238) --------------------------------------------------------------------
 
 def new_secret() -> str:
     return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+
+
+def seal_secret(secret: str) -> str:
+    """A key sealed for keeping (the database, or the session while enrolment waits)."""
+    return secrets_at_rest.seal(current_app.config, secret)
+
+
+def open_secret(sealed: str) -> str:
+    return secrets_at_rest.unseal(current_app.config, sealed)
+
+
+def _secret_of(user: User) -> str:
+    try:
+        return open_secret(user.totp_secret_sealed or "")
+    except secrets_at_rest.SealBroken:
+        current_app.logger.error("The two-factor key of user %s does not open: SECRET_KEY changed without "
+                                 "SECRET_KEY_FALLBACKS? An administrator can reset their two-factor sign-in.",
+                                 user.id)
+        return ""
 
 
 def provisioning_uri(user: User, secret: str, issuer: str) -> str:
@@ -183,19 +367,21 @@ def enable_two_factor(user: User, secret: str, code: str) -> None:
     if step is None:
         raise InvalidInput({"code": "is not the code your app shows for this key. Check the key and the "
                                     "phone's clock, then type the code shown now."})
-    user.totp_secret = secret
+    user.totp_secret_sealed = seal_secret(secret)
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     db.session.flush()
     audit.record("two_factor.enable", target=user, detail={"email": user.email})
 
 
-def disable_two_factor(user: User, *, password: str | None = None, by_admin: bool = False) -> None:
-    """Turn TOTP off: by the person (who confirms with their password) or an administrator
-    (a lost phone; the person enrols again)."""
-    if not by_admin and (password is None or not accounts.password_matches(user, password)):
-        raise InvalidInput({"password": "is not your current password."})
-    user.totp_secret = None
+def disable_two_factor(user: User, *, password: str | None = None, policy: LoginPolicy | None = None,
+                       by_admin: bool = False) -> None:
+    """Turn TOTP off: by the person (who confirms with their password, counted and audited
+    like a password change) or an administrator (a lost phone; the person enrols again)."""
+    if not by_admin:
+        confirm_password(user, password or "", form="two_factor.disable", field="password",
+                         policy=policy or LoginPolicy())
+    user.totp_secret_sealed = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.flush()

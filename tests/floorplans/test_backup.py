@@ -127,7 +127,7 @@ def test_restore_into_postgresql_continues_ids(app, runner, tmp_path: Path, empt
         assert result.exit_code == 0, result.output
         db.session.remove()
         assert snapshot()[0] == before_rows
-        newcomer = accounts.create_user(email="b@example.org", role="officer", password="x" * 16)
+        newcomer = accounts.create_user(email="b@example.org", role="officer", password="velvet harbour quarry lantern")
         db.session.commit()
         assert newcomer.id == max(row[0] for row in before_rows["users"]) + 1  # the sequence continues
         db.session.remove()

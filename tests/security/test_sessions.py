@@ -90,9 +90,30 @@ def test_in_car_exemption_applies_to_officers_on_the_in_car_network_only(in_car,
     assert not is_in(browsers["car officer"], "/r/")  # the 12-hour limit still holds
 
 
+def test_the_idle_timer_advances_every_ten_seconds(app, make_user) -> None:
+    """A request 15 s after the last one written moves the idle timer on; so 29 min 45 s of
+    idling after it is still within the 30 minutes (with a write once a minute, that request
+    would have been ignored and the login would end 15 s early)."""
+    partner = make_user(Role.PARTNER)
+    browser = signed_in(app, partner)
+    login = db.session.scalar(select(LoginSession).where(LoginSession.user_id == partner.id))
+    login.last_seen_at -= dt.timedelta(seconds=15)  # the last request written 15 s ago
+    db.session.commit()
+    assert is_in(browser, "/portal/")  # this one is written
+    login.last_seen_at -= dt.timedelta(minutes=29, seconds=45)
+    db.session.commit()
+    assert is_in(browser, "/portal/")
+    db.session.expire_all()
+    seen = db.session.scalar(select(LoginSession.last_seen_at).where(LoginSession.user_id == partner.id))
+    assert is_in(browser, "/portal/")  # a request within 10 s of the last write writes nothing
+    db.session.expire_all()
+    assert db.session.scalar(select(LoginSession.last_seen_at).where(LoginSession.user_id == partner.id)) == seen
+
+
 @pytest.mark.parametrize(
     "setting", [{"SESSION_IDLE_MINUTES_OFFICER": -5}, {"SESSION_IN_CAR_NETWORKS": ["10.20.0.0/99"]},
-                {"AUDIT_RETENTION_DAYS": 10}, {"LOGIN_MAX_FAILURES": 0}],
+                {"AUDIT_RETENTION_DAYS": 10}, {"LOGIN_MAX_FAILURES": 0}, {"LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR": 0},
+                {"LOGIN_LOCK_MINUTES": 0}, {"TWO_FACTOR_REQUIRED_ROLES": ["superuser"]}],
 )
 def test_wrong_settings_stop_the_app(app_config, setting) -> None:
     with pytest.raises(RuntimeError):
@@ -136,6 +157,16 @@ def test_cookie_flags_over_http_https_and_behind_a_proxy(app, app_config, make_u
     db.session.expire_all()
     latest = db.session.scalars(select(LoginSession).order_by(LoginSession.id.desc())).first()
     assert latest.ip_address == "203.0.113.50"
+
+
+def test_the_known_device_cookie_is_signed_httponly_and_only_for_the_sign_in_pages(app, make_user) -> None:
+    user = make_user(Role.OFFICER)
+    for base_url, secure in (("http://localhost", False), ("https://floorplans.example", True)):
+        response = login_response(app, user, base_url=base_url)
+        (header,) = [v for v in response.headers.getlist("Set-Cookie") if v.startswith("known_device=")]
+        assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/login" in header
+        assert ("Secure" in header) is secure
+        assert f"u\":[{user.id}]" not in header.split(";")[0] or "." in header.split(";")[0]  # signed, not bare
 
 
 def test_a_cookie_copied_before_a_password_change_is_dead_after_it(app, browser_for, make_user) -> None:

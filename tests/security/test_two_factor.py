@@ -9,6 +9,7 @@ import time
 import pyotp
 import pytest
 
+from floorplans.config import DEFAULTS
 from floorplans.db import db
 from floorplans.models import Role, User
 from floorplans.services import login
@@ -44,7 +45,8 @@ def test_enrol_then_sign_in_with_a_code_that_works_once(app, browser_for, make_u
     user = make_user(Role.PARTNER)
     key = enrol(browser_for(user))
     db.session.refresh(user)
-    assert user.has_two_factor and user.totp_secret == key
+    assert user.has_two_factor and login.open_secret(user.totp_secret_sealed) == key
+    assert key not in user.totp_secret_sealed  # sealed (tests/security/test_secrets_at_rest.py)
     assert audit_events("two_factor.enable")[0].target_id == user.id
     assert key not in repr([e.detail for e in audit_events()])  # the secret is never logged
 
@@ -119,13 +121,18 @@ def test_turning_it_off_needs_the_password_and_an_admin_can_reset_it(app, browse
 
 @pytest.fixture
 def required_for_admins(app_config) -> None:
-    app_config["REQUIRE_2FA_FOR_ADMINS"] = True
+    app_config["TWO_FACTOR_REQUIRED_ROLES"] = DEFAULTS["TWO_FACTOR_REQUIRED_ROLES"]  # the tests' default is []
 
 
-def test_admins_must_enrol_first_when_required(required_for_admins, app, make_user, browser_for, api_token) -> None:
+def test_admins_must_enrol_first_by_default(required_for_admins, app, make_user, browser_for, api_token) -> None:
+    assert DEFAULTS["TWO_FACTOR_REQUIRED_ROLES"] == ["admin"]
     admin_user, officer = make_user(Role.ADMIN), make_user(Role.OFFICER)
+    signing_in = Browser(app.test_client())
+    response = signing_in.post("/login", {"email": admin_user.email, "password": PASSWORD},
+                               query_string={"next": "/admin/users"})
+    assert response.headers["Location"] == "/account/two-factor"  # sent to enrol at once, whatever next= said
     admin = browser_for(admin_user)
-    for url in ("/admin/", "/admin/users", "/admin/audit", "/portal/"):
+    for url in ("/admin/", "/admin/users", "/admin/audit", "/portal/", "/account/password"):
         response = admin.get(url)
         assert response.status_code == 302 and response.headers["Location"] == "/account/two-factor", url
     assert admin.client.get("/api/v1/buildings").status_code == 403  # the API with the browser session
@@ -150,3 +157,77 @@ def test_matching_step_accepts_drift_of_one_step_only() -> None:
     assert login.matching_step(key, totp.at(now + 60), now=now) is None
     assert login.matching_step(key, totp.at(now), now=now, after=step) is None
     assert login.matching_step(key, "12 34 5", now=now) is None
+
+
+def test_a_right_password_buys_no_more_code_guesses(app, browser_for, make_user) -> None:
+    """Each wrong code counts; going back to the password step does not start them afresh."""
+    user = make_user(Role.OFFICER)
+    key = enrol(browser_for(user))
+    browser = password_step(app, user)
+    for _ in range(3):
+        assert browser.post("/login/code", {"code": "000000"}).status_code == 401
+    browser = password_step(app, user)  # the password is right: the code step opens again...
+    for _ in range(2):
+        browser.post("/login/code", {"code": "000000"})
+    assert audit_events("login.lock")[-1].target_id == user.id  # ...but 3 + 2 wrong codes are five
+    assert browser.post("/login/code", {"code": pyotp.TOTP(key).now()}).status_code == 401
+
+
+def test_turning_it_off_allows_five_wrong_passwords_and_records_each(app, browser_for, make_user, clock) -> None:
+    user = make_user(Role.PARTNER)
+    browser = browser_for(user)
+    enrol(browser)
+    for n in range(5):
+        response = browser.post("/account/two-factor", {"action": "disable", "password": f"a wrong guess {n}"})
+        assert response.status_code == 422
+    assert "this form is locked for 15 minutes" in response.get_data(as_text=True)
+    failed = audit_events("two_factor.disable_failed")
+    assert [e.detail["reason"] for e in failed] == ["wrong password"] * 5 + ["form locked"]
+    assert {e.target_id for e in failed} == {user.id} and "a wrong guess" not in repr([e.detail for e in failed])
+    # Locked: the right password is refused too, and the refusal recorded.
+    refused = browser.post("/account/two-factor", {"action": "disable", "password": PASSWORD})
+    assert refused.status_code == 422 and "locked" in refused.get_data(as_text=True)
+    assert len(audit_events("two_factor.disable_failed")) == 7
+    db.session.refresh(user)
+    assert user.has_two_factor
+    clock.advance(minutes=15, seconds=1)
+    assert browser.post("/account/two-factor", {"action": "disable", "password": PASSWORD}).status_code == 302
+    db.session.refresh(user)
+    assert not user.has_two_factor
+
+
+@pytest.fixture
+def required_for_officers(app_config) -> None:
+    app_config["TWO_FACTOR_REQUIRED_ROLES"] = ["officer"]
+
+
+def test_the_required_roles_are_a_setting(required_for_officers, app, make_user, browser_for) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    assert officer.get("/r/").headers["Location"] == "/account/two-factor"
+    assert browser_for(make_user(Role.ADMIN)).get("/admin/").status_code == 200
+
+
+def test_the_demo_administrator_signs_in_with_the_printed_key(app, runner) -> None:
+    """`make run`'s demo: its administrator is enrolled as every administrator must be, and
+    the key printed with the logins works; every generated password passes the policy."""
+    from pathlib import Path
+
+    from floorplans.services import passwords
+
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    key = re.search(r"TOTP\('([A-Z2-7]+)'\)", result.output).group(1)
+    assert "otpauth://totp/" in result.output
+    assert (Path(app.instance_path) / "demo-two-factor.json").stat().st_mode & 0o777 == 0o600
+    logins = {role: (email, password) for role, email, password in
+              re.findall(r"^  (\w+) +(\S+@demo\.floorplans\.local) +(\S+)$", result.output, re.M)}
+    assert set(logins) == {"admin", "partner", "officer", "planner"}
+    for email, password in logins.values():
+        passwords.check(password, email=email)
+    email, password = logins["admin"]
+    browser = Browser(app.test_client())
+    response = browser.post("/login", {"email": email, "password": password})
+    assert response.headers["Location"] == "/login/code"
+    browser.get("/login/code")
+    assert browser.post("/login/code", {"code": code_at(key, 1)}).headers["Location"] == "/admin/"
+    assert "Demo logins" in runner.invoke(args=["demo"]).output and key in runner.invoke(args=["demo"]).output
