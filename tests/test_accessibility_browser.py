@@ -223,6 +223,7 @@ CHECKS = (
     Check("building", "partner", B),
     Check("building-unconfirmed", "partner", "/portal/buildings/{hall}"),
     Check("building-edit", "partner", B + "/edit"),
+    Check("building-new", "partner", "/portal/buildings/new"),
     Check("contacts", "partner", B + "/contacts"),
     Check("contact-edit", "partner", B + "/contacts/{contact}"),
     Check("gatherings", "partner", B + "/gatherings"),
@@ -243,6 +244,7 @@ CHECKS = (
     Check("exercises", "planner", "/exercises/"),
     Check("exercise-new", "planner", "/exercises/new"),
     Check("exercise", "planner", "/exercises/{exercise}"),
+    Check("exercise-close", "planner", "/exercises/{exercise}/close"),
     Check("exercise-draw", "planner", "/exercises/{exercise}/buildings/{synagogue}", ready=PLAN_READY),
     Check("admin", "admin", "/admin/"),
     Check("admin-buildings", "admin", "/portal/?q=shalom"),
@@ -254,6 +256,7 @@ CHECKS = (
     Check("admin-access-log", "admin", "/admin/access-log"),
     Check("admin-review-queue", "admin", "/admin/review"),
     Check("admin-review", "admin", "/admin/review/{synagogue}"),
+    Check("admin-two-factor", "admin", "/account/two-factor"),
 )
 BY_NAME = {check.name: check for check in CHECKS}
 
