@@ -1,6 +1,6 @@
 """Child processes with limits, seen from the parent: start ``python -m converters.worker``
-in its own session with an address-space, CPU and core-dump limit and a minimal
-environment, send it a JSON job, read its JSON-lines answers against a wall-clock
+in its own session with an address-space, CPU and core-dump limit, a scheduling priority
+and a minimal environment, send it a JSON job, read its JSON-lines answers against a wall-clock
 deadline, and kill its whole process group when anything goes wrong.
 
 Must not import pymupdf or PIL (the parent never touches the PDF), nor Flask, SQLAlchemy,
@@ -68,14 +68,17 @@ def child_environment() -> dict[str, str]:
     }
 
 
-def _limiter(memory_mb: int, cpu_seconds: int, cpu_total: int) -> Callable[[], None]:
+def _limiter(memory_mb: int, cpu_seconds: int, cpu_total: int, nice: int) -> Callable[[], None]:
     def apply_limits() -> None:
-        # Runs in the child between fork and exec: only setrlimit calls, nothing that takes
-        # a lock the parent's other threads might hold.
+        # Runs in the child between fork and exec: only setrlimit and setpriority calls,
+        # nothing that takes a lock the parent's other threads might hold.
         address_space = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_total + CPU_GRACE))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Lower priority only, never higher (a parent already niced keeps its own).
+        if nice > os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
 
     return apply_limits
 
@@ -85,9 +88,13 @@ class ChildProcess:
 
     ``cpu_seconds`` is the soft CPU limit (SIGXCPU) and ``cpu_total`` the hard one
     (SIGKILL, plus a grace period): a worker that serves several pages raises its soft
-    limit page by page, never past the hard one."""
+    limit page by page, never past the hard one. ``nice`` is the child's scheduling
+    priority (0 = as the parent; 19 = the lowest): render workers run below the web
+    processes on the same cores, so officers' requests come first."""
 
-    def __init__(self, job: dict[str, Any], *, memory_mb: int, cpu_seconds: int, cpu_total: int | None = None) -> None:
+    def __init__(
+        self, job: dict[str, Any], *, memory_mb: int, cpu_seconds: int, cpu_total: int | None = None, nice: int = 0
+    ) -> None:
         self.job = job
         self._stderr = tempfile.TemporaryFile()
         self._buffer = b""
@@ -100,7 +107,7 @@ class ChildProcess:
             env=child_environment(),
             cwd=_PACKAGE_ROOT,
             start_new_session=True,  # its own process group: one killpg takes everything
-            preexec_fn=_limiter(memory_mb, cpu_seconds, cpu_total or cpu_seconds),
+            preexec_fn=_limiter(memory_mb, cpu_seconds, cpu_total or cpu_seconds, nice),
             close_fds=True,
         )
         assert self.process.stdin is not None

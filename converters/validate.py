@@ -1,6 +1,7 @@
 """Checks an upload before anything is queued: is it really a PDF, can it be opened
-without a password, and are its size, page count and pages within limits. Every refusal is
-a ``PdfRejected`` whose message tells a partner what is wrong and what to do.
+without a password, and are its size, page count, pages and pictures within limits (what
+each page would cost to draw: converters.pictures). Every refusal is a ``PdfRejected``
+whose message tells a partner what is wrong and what to do.
 
 Runs MuPDF in the calling process; the web app calls ``validate_pdf_isolated``
 (converters.isolation), which runs this in a child process. Must not import Flask,
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import pymupdf
 
+from converters import pictures
 from converters.errors import PdfRejected
 from converters.labels import FLOOR, propose
 from converters.titles import SheetText, read_sheet
@@ -37,6 +40,9 @@ _OTHER_FORMATS = (
     b"\xef\xbb\xbf<",
 )
 _RE_EXPORT = "Export or print the drawing to PDF again from the program that made it, and upload the new file."
+# How MuPDF says a page holds more than can be opened: its own size limit on pictures
+# (FzErrorLimit, "Overly large image"), or an allocation refused by the memory cap.
+_TOO_LARGE_WORDS = ("overly large", "malloc", "out of memory", "cannot allocate")
 
 
 @dataclass(frozen=True)
@@ -46,12 +52,21 @@ class UploadLimits:
     ``max_page_pixels`` refuses pages whose area at 72 dpi (one pixel per point, the least
     that keeps a plan's text legible) already exceeds the per-page pixel budget: the
     renderer lowers the resolution of large sheets to fit the budget, and below 72 dpi it
-    would be handing officers an illegible plan."""
+    would be handing officers an illegible plan.
+
+    ``max_image_pixels`` and ``max_page_image_bytes`` refuse decompression bombs before
+    anything is queued (converters.pictures): a picture's pixels as its dictionary declares
+    them, and the bytes a page's pictures take once opened (8 bits per component, as MuPDF
+    draws them). A whole 36 x 48 in sheet scanned at 300 dpi is 156 million pixels, 467 MB
+    in colour; the renderer decodes a picture again for each band it draws, at ~30 ms of
+    CPU per opened MB on our 2 cores, so 600 MB keeps a page well inside 30 s."""
 
     max_bytes: int = 100 * 1024 * 1024
     max_pages: int = 60
     max_page_side_pt: float = 14400.0
     max_page_pixels: int = 100_000_000
+    max_image_pixels: int = 200_000_000
+    max_page_image_bytes: int = 600_000_000
 
 
 DEFAULT_UPLOAD_LIMITS = UploadLimits()
@@ -199,11 +214,43 @@ def name_pages(checked: list[tuple[PageSummary, SheetText]]) -> tuple[PageSummar
     )
 
 
-def validate_pdf(data: bytes, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS) -> PdfSummary:
-    """Check ``data`` in this process; raise ``PdfRejected`` or describe the document."""
+def check_page_cost(document: pymupdf.Document, index: int, limits: UploadLimits) -> None:
+    """Refuse page ``index`` if drawing it would cost more than a page may: its pictures
+    (converters.pictures). Recording the page as the renderer will is also where MuPDF
+    hangs on some hostile files; the isolated parent's time limit then names this page."""
+    number = index + 1
+    try:
+        page = document.load_page(index)
+        pictures.check_page_pictures(page, number, limits.max_image_pixels, limits.max_page_image_bytes)
+    except PdfRejected:
+        raise
+    except Exception as error:  # MuPDF raises many types for damaged files
+        if isinstance(error, MemoryError) or any(word in str(error).lower() for word in _TOO_LARGE_WORDS):
+            raise PdfRejected(
+                f"Page {number} of this PDF holds more than we can open within the memory we allow, usually "
+                "a picture of enormous size. Export the plan again with images at 300 dpi or less, and upload "
+                "the new file."
+            ) from error
+        raise PdfRejected(f"Page {number} of this PDF is damaged and cannot be read. {_RE_EXPORT}") from error
+
+
+def validate_pdf(
+    data: bytes, limits: UploadLimits = DEFAULT_UPLOAD_LIMITS, *, on_page: Callable[[int], None] | None = None
+) -> PdfSummary:
+    """Check ``data`` in this process; raise ``PdfRejected`` or describe the document.
+    ``on_page(number)`` is called as each page's checks begin (the isolated parent names
+    the page a hostile file got stuck on)."""
     document = open_pdf(data, limits)
     try:
-        pages = name_pages([check_page(document, index, limits) for index in range(document.page_count)])
+        # Every picture's declared size first: nothing is decoded or drawn for it.
+        pictures.check_stored_pictures(document, limits.max_image_pixels, limits.max_page_image_bytes)
+        checked = []
+        for index in range(document.page_count):
+            if on_page is not None:
+                on_page(index + 1)
+            check_page_cost(document, index, limits)
+            checked.append(check_page(document, index, limits))
+        pages = name_pages(checked)
         # Owner-password-only files open without a password; MuPDF then reports
         # is_encrypted False but still names the encryption in the metadata.
         encrypted = bool((document.metadata or {}).get("encryption"))

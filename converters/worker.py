@@ -2,8 +2,9 @@
 do it, and answer in JSON lines on stdout.
 
 The first stdin line is the job. ``{"task": "validate", "pdf": path, "limits": {...}}``
-answers ``summary`` or ``rejected``. ``{"task": "render", "pdf", "index", "workers",
-"page_pixels", "target_dpi", "cpu_seconds"}`` then reads one line per page, ``{"page",
+answers ``checking`` as each page's checks begin, then ``summary`` or ``rejected``.
+``{"task": "render", "pdf", "index", "workers", "page_pixels", "target_dpi",
+"cpu_seconds"}`` then reads one line per page, ``{"page",
 "page_dir"}``, and answers each with ``geometry``, ``tiles`` after each band, and ``done``;
 it exits when stdin closes, so a job's pages share one interpreter start. A failure it
 can catch is an ``error`` line and exit code 4 (3 for memory); anything else (a signal,
@@ -57,7 +58,9 @@ def _validate(job: dict[str, Any], channel: TextIO) -> None:
 
     data = Path(job["pdf"]).read_bytes()
     try:
-        summary = validate_pdf(data, UploadLimits(**job["limits"]))
+        summary = validate_pdf(
+            data, UploadLimits(**job["limits"]), on_page=lambda number: _emit(channel, "checking", page=number)
+        )
     except PdfRejected as rejection:
         _emit(channel, "rejected", message=rejection.message)
         return

@@ -222,3 +222,45 @@ def test_isolated_validation_has_a_time_limit(monkeypatch: pytest.MonkeyPatch, w
         validate_pdf_isolated(SMALL_PLAN, timeout=1.0)
     assert time.monotonic() - started < 5
     assert_all_gone(worker_pids)
+
+
+def test_a_page_that_hangs_mupdf_is_refused_at_validation_naming_it(worker_pids: list[int]) -> None:
+    """Validation reads each page as the render workers will (a display list): a file on
+    which MuPDF hangs is refused when the partner uploads it, not after a render worker has
+    spent its whole time limit on it."""
+    started = time.monotonic()
+    with pytest.raises(PdfRejected) as caught:
+        validate_pdf_isolated(HANG, timeout=5.0)
+    assert time.monotonic() - started < 10
+    assert caught.value.message.startswith(
+        "Page 1 of this PDF was still being read after 5 seconds, so the file was refused"
+    )
+    assert_all_gone(worker_pids)
+
+
+def test_render_workers_run_below_the_callers_priority(tmp_path: Path, worker_pids: list[int]) -> None:
+    niceness: list[int] = []
+
+    def look(_: Progress) -> None:
+        if not niceness:  # the workers are running: they sent progress
+            niceness.extend(os.getpriority(os.PRIO_PROCESS, pid) for pid in worker_pids[-QUICK.workers:])
+
+    render_pages(SMALL_PLAN, tmp_path, [1], limits=QUICK, on_progress=look)
+    assert niceness == [isolation.RENDER_NICE] * QUICK.workers == [10, 10]
+    niceness.clear()
+    render_pages(SMALL_PLAN, tmp_path / "again", [1], limits=QUICK, on_progress=look, nice=15)
+    assert niceness == [15, 15]
+
+
+def test_validation_keeps_the_callers_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The partner who uploaded waits for it; it has its own time limit.
+    seen: list[int] = []
+    original = process.ChildProcess.send
+
+    def send(self: process.ChildProcess, message: dict[str, object]) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, self.pid))
+        original(self, message)
+
+    monkeypatch.setattr(process.ChildProcess, "send", send)
+    validate_pdf_isolated(SMALL_PLAN)
+    assert seen == [os.getpriority(os.PRIO_PROCESS, 0)]

@@ -4,6 +4,7 @@ not PDFs, or PDFs beyond the limits, are refused with a message that says what t
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 from PIL import Image
 
 from converters import PdfRejected, UploadLimits, validate_pdf, validate_pdf_isolated
+from tests.security import bombs
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 
@@ -59,8 +61,11 @@ def test_hostile_files_are_rejected_with_a_reason(name: str, says: str) -> None:
         ("bad-javascript-openaction.pdf", 1),
         ("bad-xref-missing.pdf", 1),
         ("bad-deep-nesting-68k-dicts-trailer.pdf", 10),
+        # A 34,862 x 4,332 soft mask (151 million pixels, 151 MB once opened), drawn 40
+        # times: within the picture limits when counted once, as MuPDF decodes it once.
         ("bad-image-bomb-151mpx-1bit.pdf", 1),
-        ("bad-render-hang-structtree-cycle.pdf", 15),
+        # bad-render-hang-structtree-cycle.pdf hangs MuPDF while reading page 1 and is
+        # refused by the isolated validation's time limit (tests/converters/test_isolation.py).
     ],
 )
 def test_hostile_files_that_open_are_accepted(name: str, pages: int) -> None:
@@ -224,3 +229,81 @@ def test_isolated_validation_refuses_before_reading_a_huge_file(tmp_path: Path) 
 def test_isolated_validation_passes_rejections_through(name: str, says: str) -> None:
     with pytest.raises(PdfRejected, match=says):
         validate_pdf_isolated(CORPUS / name)
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in CORPUS.glob("plan-*.pdf")))
+def test_every_plan_of_the_corpus_is_accepted(name: str) -> None:
+    """The picture and page-cost checks refuse bombs, never a real plan (scans included)."""
+    summary = validate_pdf(corpus(name))
+    assert summary.page_count == len(summary.pages) >= 1
+
+
+# -- decompression bombs and the pages' cost (converters.pictures) ---------------------------
+
+WALL_LIMIT = 20.0  # validate_pdf_isolated's own time limit
+ADVICE = "Export the plan again with images at 300 dpi or less"
+
+
+def refused_in_isolation(data: bytes, tmp_path: Path, limits: UploadLimits | None = None) -> str:
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(data)
+    started = time.monotonic()
+    with pytest.raises(PdfRejected) as caught:
+        validate_pdf_isolated(path, limits or UploadLimits())
+    assert time.monotonic() - started < WALL_LIMIT  # refused by a check, not by the time limit
+    return caught.value.message
+
+
+def test_the_bombs_made_here_are_what_they_claim() -> None:
+    data = bombs.picture_bomb(8_000, 8_000)  # the builder of the 2.5 GB one, at a size quick to count
+    stream = pymupdf.open(stream=data, filetype="pdf").xref_stream_raw(5)
+    assert bombs.inflated_size(stream) == 64_000_000
+    assert len(data) < 10_000
+
+
+def test_a_picture_that_opens_into_gigabytes_is_refused_before_anything_is_drawn(tmp_path: Path) -> None:
+    data = bombs.picture_bomb(50_000, 50_000)  # 2.5 GB of pixels in a PDF of ~5 KB
+    assert len(data) < 10_000
+    message = refused_in_isolation(data, tmp_path)
+    assert message.startswith(
+        "One picture in this PDF is 50,000 x 50,000 pixels (2,500 million, 2,500 MB once opened); "
+        "we can draw pictures of at most 200 million pixels (600 MB)"
+    )
+    assert message.endswith(f"{ADVICE}, and upload the new file.")
+
+
+def test_a_colour_picture_counts_its_components(tmp_path: Path) -> None:
+    # 150 million pixels is within the pixel limit, but in CMYK it opens into 600 MB and more.
+    message = refused_in_isolation(bombs.picture_bomb(12_500, 12_500, components=4), tmp_path)
+    assert "12,500 x 12,500 pixels (156 million, 625 MB once opened)" in message
+    assert ADVICE in message
+
+
+def test_a_soft_mask_is_a_picture_too() -> None:
+    # The corpus's bomb hides its 34,862 x 4,332 picture as the soft mask of a 2 x 2 one.
+    message = rejection(corpus("bad-image-bomb-151mpx-1bit.pdf"), UploadLimits(max_image_pixels=100_000_000))
+    assert message.startswith("One picture in this PDF is 34,862 x 4,332 pixels (151 million")
+
+
+def test_an_inline_picture_is_measured_on_its_page(tmp_path: Path) -> None:
+    # Written into the page's content, it has no dictionary of its own to read.
+    message = refused_in_isolation(bombs.inline_bomb(16_000, 16_000), tmp_path)
+    assert message.startswith("One picture on page 1 of this PDF is 16,000 x 16,000 pixels (256 million")
+    assert ADVICE in message
+
+
+def test_an_inline_picture_too_large_to_open_is_refused_with_the_same_advice(tmp_path: Path) -> None:
+    # MuPDF opens inline pictures while reading the page: 1.6 GB meets the 1 GiB memory cap.
+    # (Past 2 GB MuPDF refuses an inline picture's size itself and draws nothing.)
+    message = refused_in_isolation(bombs.inline_bomb(40_000, 40_000), tmp_path)
+    assert message.startswith("Page 1 of this PDF holds more than we can open within the memory we allow")
+    assert ADVICE in message
+
+
+def test_the_pictures_of_one_page_are_counted_together(tmp_path: Path) -> None:
+    # Four colour pictures, each within the limits (144 million pixels, 432 MB), together 1,728 MB.
+    message = refused_in_isolation(bombs.pictures_page(4, 12_000, 12_000), tmp_path)
+    assert message.startswith(
+        "The 4 pictures on page 1 of this PDF take 1,728 MB once opened; we can draw at most 600 MB"
+    )
+    assert ADVICE in message
