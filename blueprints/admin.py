@@ -25,7 +25,7 @@ from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Building, Organisation, Role, User
 from floorplans.permissions import Permission
-from floorplans.services import access, accounts, audit, login, reviews
+from floorplans.services import access, accounts, audit, login, reviews, tokens
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -149,7 +149,7 @@ def user(user_id: int) -> ResponseReturnValue:
                 return redirect(url_for("admin.users"))
     return render_template(
         "admin/user.html", account=account, roles=list(Role), organisations=_organisations(), errors=errors,
-        held_back=login.held_back(account),
+        held_back=login.held_back(account), api_tokens=tokens.tokens_of(account), token_status=tokens.status,
     ), (422 if errors else 200)
 
 
@@ -161,6 +161,25 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
     accounts.unlock(account)
     db.session.commit()
     flash(f"{account.email} can sign in again now.", "success")
+    return redirect(url_for("admin.user", user_id=account.id))
+
+
+@bp.route("/users/<int:user_id>/tokens/<int:token_id>/revoke", methods=["POST"])
+@permission(Permission.ADMIN)
+def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
+    """Revoke one API token of this account (a leaked token, a retired integration)."""
+    account = db.session.get(User, user_id) or abort(404)
+    api_token = tokens.get_revocable(current_user, token_id)
+    if api_token.user_id != account.id:
+        abort(404)
+    try:
+        tokens.revoke_token(api_token, reason=tokens.BY_ADMIN)
+    except Conflict as exc:  # revoked a moment ago, in another tab or by the command line
+        db.session.rollback()
+        flash(exc.message, "info")
+    else:
+        db.session.commit()
+        flash(f"The token {api_token.prefix} of {account.email} is revoked; it stops working now.", "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
 

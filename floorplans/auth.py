@@ -2,6 +2,12 @@
 the one place where every route's declared permission is enforced, and the settings of the
 session and login policies (docs/security.md explains each number).
 
+Bearer tokens count only under /api/: a web page given one answers as to an anonymous
+visitor, so a copied token never reaches the admin pages, the password or two-factor forms,
+nor skips an administrator's second factor there.  And a request authenticated by a token
+can change no account, password, two-factor key or token (only revoke a token), whatever
+route reaches the database (``_tokens_change_no_account``).
+
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
@@ -11,15 +17,30 @@ import ipaddress
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
-from flask import Flask, Request, abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import (
+    Flask,
+    Request,
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from floorplans.db import db
-from floorplans.models import Role, User
+from floorplans.errors import Forbidden
+from floorplans.models import ApiToken, LoginSession, Role, User
 from floorplans.permissions import Permission, has_permission
-from floorplans.services import accounts, audit
+from floorplans.services import accounts, tokens
 from floorplans.services.login import LoginPolicy
 
 login_manager = LoginManager()
@@ -30,6 +51,8 @@ F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 #: Where an administrator who must enrol in two-factor login may still go.
 _ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
+#: Methods that only read: all a read-only token may send.
+_READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def permission(required: Permission) -> Callable[[F], F]:
@@ -64,13 +87,21 @@ def enforce_permission() -> ResponseReturnValue | None:
         return None
     if not current_user.is_authenticated:
         if is_api_request():
-            response = jsonify(error="Sign in first: send an API token as 'Authorization: Bearer <token>'.")
+            refusal = g.get("token_refusal")
+            response = jsonify(error=refusal or "Sign in first: send an API token as 'Authorization: Bearer <token>'.")
             response.status_code = 401
-            response.headers["WWW-Authenticate"] = 'Bearer realm="floorplans"'
+            response.headers["WWW-Authenticate"] = (
+                'Bearer realm="floorplans", error="invalid_token"' if refusal else 'Bearer realm="floorplans"'
+            )
             return response
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
     if not has_permission(current_user, required):
         _refuse()
+    if g.get("api_token_read_only") and request.method not in _READING:
+        response = jsonify(error="This API token may only read (GET): it was made read-only, for a CAD "
+                                 "integration. Ask the service's administrator for a token that may make changes.")
+        response.status_code = 403
+        return response
     if _must_enrol(current_user) and request.endpoint not in _ENROLMENT_ENDPOINTS:
         if is_api_request():
             response = jsonify(error="Your account must turn on two-factor sign-in first (Account, Two-factor).")
@@ -79,7 +110,7 @@ def enforce_permission() -> ResponseReturnValue | None:
         flash("Your account must turn on two-factor sign-in before anything else: add it to an "
               "authenticator app with the key below.", "info")
         return redirect(url_for("auth.two_factor"))
-    if is_api_request() and g.get("auth_channel") != "token" and request.method not in ("GET", "HEAD", "OPTIONS"):
+    if is_api_request() and g.get("auth_channel") != "token" and request.method not in _READING:
         # A browser session calling the JSON API must prove it is our page, not another site's.
         csrf.protect()
     return None
@@ -143,8 +174,8 @@ def policies() -> tuple[accounts.SessionPolicy, LoginPolicy]:
 
 
 def _load_user(token: str) -> User | None:
-    if _bearer_token(request):
-        return None  # an explicit API token wins over a browser session cookie
+    if is_api_request() and _bearer_token(request):
+        return None  # on the API an explicit token wins over a browser session cookie
     user = accounts.resume_session(token, policies()[0])
     if user is None:
         db.session.commit()  # an ended login's row is deleted now, not left for the next request
@@ -157,18 +188,63 @@ def _bearer_token(req: Request) -> str | None:
 
 
 def _load_user_from_request(req: Request) -> User | None:
-    token = _bearer_token(req)
+    """A bearer token, on the API only: elsewhere the header is not even read."""
+    token = _bearer_token(req) if is_api_request(req) else None
     if token is None:
         return None
-    user = accounts.user_for_token(token)
-    if user is not None:
-        g.auth_channel = "token"
-    else:
-        # A wrong, revoked or disabled token is an authentication attempt: keep it (never the
-        # token itself; its first characters only when it has our prefix).
-        audit.record("token.rejected", detail={"prefix": token[:10] if token.startswith("fpt_") else ""})
+    check = tokens.check_token(token)
+    if check.user is None:
+        # A wrong, revoked, expired or ended token is an authentication attempt: check_token
+        # recorded it; keep that, and tell the client why in its 401.
         db.session.commit()
-    return user
+        g.token_refusal = check.message
+        return None
+    g.auth_channel = "token"
+    g.api_token_id = check.api_token.id if check.api_token else None
+    g.api_token_read_only = bool(check.api_token and check.api_token.read_only)
+    return check.user
+
+
+# --- what a token may never do ----------------------------------------------------------
+
+#: The account tables, and what a request authenticated by a token may change in them: a
+#: token's revocation (DELETE /api/v1/tokens/{id}).  Nothing else: no account, password,
+#: two-factor key, role, login session or token is made, changed or deleted with a token.
+_ACCOUNT_TABLES = (User, ApiToken, LoginSession)
+_TOKEN_MAY_CHANGE: dict[type, frozenset[str]] = {ApiToken: frozenset({"revoked_at", "revoked_reason"})}
+_ACCOUNTS_ARE_NOT_FOR_TOKENS = (
+    "An API token cannot change accounts, passwords, two-factor sign-in or tokens (it can only revoke a "
+    "token). Sign in on the web as the account's owner to do that."
+)
+
+
+def _by_token() -> bool:
+    return has_request_context() and g.get("auth_channel") == "token"
+
+
+@event.listens_for(Session, "before_flush")
+def _tokens_change_no_account(session: Session, context: UOWTransaction, instances: object) -> None:
+    """Enforced where every change passes, so that no route, present or future, web or API,
+    lets a stolen token take over an account (a new admin, an attacker's two-factor key)."""
+    if not _by_token():
+        return
+    if any(isinstance(obj, _ACCOUNT_TABLES) for obj in (*session.new, *session.deleted)):
+        raise Forbidden(_ACCOUNTS_ARE_NOT_FOR_TOKENS)
+    for obj in session.dirty:
+        if isinstance(obj, _ACCOUNT_TABLES):
+            changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
+            if changed - _TOKEN_MAY_CHANGE.get(type(obj), frozenset()):
+                raise Forbidden(_ACCOUNTS_ARE_NOT_FOR_TOKENS)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_account_changes_by_token(state: ORMExecuteState) -> None:
+    """The same for ``update()``/``delete()``/``insert()`` statements, which skip the flush."""
+    if not (state.is_update or state.is_delete or state.is_insert) or not _by_token():
+        return
+    mapper = state.bind_mapper
+    if mapper is not None and issubclass(mapper.class_, _ACCOUNT_TABLES):
+        raise Forbidden(_ACCOUNTS_ARE_NOT_FOR_TOKENS)
 
 
 def init_app(app: Flask) -> None:

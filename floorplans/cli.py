@@ -1,4 +1,4 @@
-"""Operator commands: ``flask --app wsgi users create``, ``tokens create``, ``demo``.
+"""Operator commands: ``flask --app wsgi users create``, ``tokens create/list/revoke``, ``demo``.
 
 Each command commits its own work.  Must not import blueprints.
 """
@@ -15,6 +15,7 @@ from floorplans.db import db
 from floorplans.errors import FloorplansError
 from floorplans.models import Role
 from floorplans.services import accounts
+from floorplans.services import tokens as token_service
 
 users = AppGroup("users", help="Manage accounts.")
 tokens = AppGroup("tokens", help="Manage API bearer tokens.")
@@ -91,16 +92,69 @@ def unlock_user(email: str | None, address: str | None) -> None:
 @tokens.command("create")
 @click.option("--email", required=True)
 @click.option("--label", default="", help="What the token is for, e.g. 'CAD integration'.")
-def create_token(email: str, label: str) -> None:
+@click.option("--expires-days", type=int, default=None,
+              help="It stops working after this many days (default: until revoked).")
+@click.option("--read-only", is_flag=True, default=False,
+              help="It may only read (GET); any change answers 403. For CAD integrations.")
+def create_token(email: str, label: str, expires_days: int | None, read_only: bool) -> None:
     """Print a new API bearer token for an account.  It is shown only this once."""
+    import datetime as dt
+
+    try:
+        user = accounts.user_by_email(email)
+        token = token_service.create_token(
+            user, label, read_only=read_only,
+            expires_in=dt.timedelta(days=expires_days) if expires_days is not None else None,
+        )
+    except FloorplansError as error:
+        _fail(error)
+        return
+    db.session.commit()
+    click.echo(token)  # alone on standard output, for scripts that capture it
+
+
+@tokens.command("list")
+@click.option("--email", required=True)
+def list_tokens(email: str) -> None:
+    """An account's tokens: id, prefix, status, scope, created, last used, expiry, label."""
     try:
         user = accounts.user_by_email(email)
     except FloorplansError as error:
         _fail(error)
         return
-    token = accounts.create_token(user, label)
+    found = token_service.tokens_of(user)
+    if not found:
+        click.echo(f"{user.email} has no API tokens.")
+        return
+
+    def when(value: Any) -> str:
+        return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
+    click.echo(f"{'id':>5}  {'prefix':<10}  {'status':<16}  {'scope':<13}  {'created (UTC)':<16}  "
+               f"{'last used':<16}  {'expires':<16}  label")
+    for t in found:
+        click.echo(f"{t.id:>5}  {t.prefix:<10}  {token_service.status(t).value:<16}  {t.scope:<13}  "
+                   f"{when(t.created_at):<16}  {when(t.last_used_at):<16}  {when(t.expires_at):<16}  {t.label}")
+
+
+@tokens.command("revoke")
+@click.option("--prefix", default=None, help="The token's first characters (fpt_...), as `tokens list` shows.")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id, as `tokens list` shows.")
+def revoke_token(prefix: str | None, token_id: int | None) -> None:
+    """Revoke one API token: it stops working at once."""
+    if (prefix is None) == (token_id is None):
+        raise click.UsageError("Give either --prefix or --id.")
+    try:
+        if token_id is not None:
+            api_token = token_service.get_by_id(token_id)
+        else:
+            api_token = token_service.find_by_prefix(prefix or "")
+        token_service.revoke_token(api_token, reason=token_service.BY_OPERATOR)
+    except FloorplansError as error:
+        _fail(error)
+        return
     db.session.commit()
-    click.echo(token)
+    click.echo(f"Revoked token {api_token.prefix} ({api_token.label or 'no label'}) of {api_token.user.email}.")
 
 
 @click.command("demo")

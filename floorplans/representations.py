@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, request, url_for
 
 from floorplans import tile_links
 from floorplans.markers import BY_KEY, door_label
@@ -43,12 +43,18 @@ def gathering_json(gathering: Gathering) -> dict[str, Any]:
     return {"id": gathering.id, **GATHERING_FIELDS.to_json(gathering)}
 
 
+def _for_the_api() -> bool:
+    """API answers point at the API's own tile routes: a bearer token counts only under /api/."""
+    return has_request_context() and request.path.startswith("/api/")
+
+
 def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
     """Leaflet's URL template for a page: ``.../{z}/{x}/{y}.webp``; a short-lived signed URL
     on the tile front (nginx) when ``TILE_URL_SECRET`` is set (floorplans.tile_links)."""
     if tile_links.is_enabled(current_app.config):
         return tile_links.tile_url_template(current_app.config, version.key, page.number)
-    sample = url_for("response.tile", version_key=version.key, page=page.number, z=0, x=0, y=0)
+    endpoint = "api.tile" if _for_the_api() else "response.tile"
+    sample = url_for(endpoint, version_key=version.key, page=page.number, z=0, x=0, y=0)
     return sample.removesuffix("/0/0/0.webp") + "/{z}/{x}/{y}.webp"
 
 
@@ -76,7 +82,8 @@ def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None
             "width": page.width, "height": page.height, "tile_size": page.tile_size, "min_zoom": 0,
             "max_zoom": page.max_zoom, "format": page.tile_format, "kind": page.kind, "background": page.background,
             "tile_url": tile_url_template(version, page),
-            "overview_url": url_for("response.overview", version_key=version.key, page=page.number),
+            "overview_url": url_for("api.tile_overview" if _for_the_api() else "response.overview",
+                                    version_key=version.key, page=page.number),
         })
     if markers is not None:
         body["markers"] = [marker_json(marker) for marker in markers]

@@ -9,6 +9,8 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.api.markers import MARKER_PATHS, MARKER_SCHEMA
+from blueprints.api.tiles import TILE_PATHS
+from blueprints.api.tokens import TOKEN_PATHS, TOKEN_SCHEMA
 from floorplans.auth import permission
 from floorplans.bounds import MAX_RECORD_ID
 from floorplans.permissions import Permission
@@ -104,7 +106,8 @@ PLAN_PAGE = {
         "format": {"type": "string"},
         "kind": {"type": "string", "enum": ["vector", "scan"]},
         "background": {"type": "string"},
-        "tile_url": {"type": "string", "description": "Template with {z}, {x}, {y}; send the same credentials."},
+        "tile_url": {"type": "string", "description": "Template with {z}, {x}, {y} (under /api/v1/tiles/, or a "
+                     "signed URL of the tile front); send the same credentials."},
         "overview_url": {"type": "string"},
         "markers": {"type": "array", "items": _ref("Marker"), "description": "Ready versions: the page's markers."},
     },
@@ -191,7 +194,10 @@ def document(server_url: str) -> dict[str, Any]:
             "title": "floorplans API",
             "version": "1",
             "description": "Building records of places of worship for police response. "
-            "Authenticate with 'Authorization: Bearer <token>' (flask --app wsgi tokens create).",
+            "Authenticate with 'Authorization: Bearer <token>' (flask --app wsgi tokens create). A token "
+            "counts under /api/ only; a read-only token may only GET (anything else answers 403); a token "
+            "stops working when revoked, when it expires, when its account's password changes or when the "
+            "account is disabled (401), and it can never change an account, a password or two-factor sign-in.",
         },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
@@ -362,6 +368,8 @@ def document(server_url: str) -> dict[str, Any]:
                 },
             },
             **MARKER_PATHS,
+            **TILE_PATHS,
+            **TOKEN_PATHS,
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -380,10 +388,13 @@ def document(server_url: str) -> dict[str, Any]:
                 "Gathering": gathering,
                 "PlanVersion": PLAN_VERSION,
                 "Marker": MARKER_SCHEMA,
+                "ApiToken": TOKEN_SCHEMA,
             },
             "responses": {
-                "Unauthorized": _json(_ref("Error"), "No valid bearer token."),
-                "Forbidden": _json(_ref("Error"), "The token's account may not do this."),
+                "Unauthorized": _json(_ref("Error"), "No valid bearer token: none, unknown, revoked, expired, "
+                                      "or ended by its account's password change or disabling."),
+                "Forbidden": _json(_ref("Error"), "The token's account may not do this, or the token is "
+                                   "read-only and this is not a GET."),
                 "NotFound": _json(_ref("Error"), "No such record, or not the caller's to see."),
             },
         },

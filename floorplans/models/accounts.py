@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
@@ -133,8 +133,21 @@ class LoginSession(db.Model):
     user: Mapped[User] = relationship()
 
 
+class TokenStatus(enum.StrEnum):
+    """Why a bearer token works or not; the same words on the admin page, in the CLI, in
+    the API's list and in the audit event of a refused token."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    PASSWORD_CHANGED = "password changed"  # noqa: S105  (its account's password changed after it was made)
+    ACCOUNT_DISABLED = "account disabled"
+
+
 class ApiToken(db.Model):
-    """A bearer token for CAD integrations and scripts; only its sha256 is stored."""
+    """A bearer token for CAD integrations and scripts; only its sha256 is stored.  It counts
+    only under /api/ (floorplans.auth), never changes accounts (ibid.), and dies with a
+    revocation, its expiry, a password change or a disabled account."""
 
     __tablename__ = "api_tokens"
 
@@ -144,10 +157,32 @@ class ApiToken(db.Model):
     prefix: Mapped[str] = mapped_column(String(16))  # shown to tell tokens apart
     label: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Written at most once a minute, in a transaction of its own (services.accounts).
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Who or what ended it, in words: "revoked by an administrator", "password changed"...
+    revoked_reason: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime)  # None: until revoked
+    # A CAD integration's token: GET only; any write answers 403.
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship()
+
+    def status(self, now: dt.datetime) -> TokenStatus:
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if not self.user.active:
+            return TokenStatus.ACCOUNT_DISABLED
+        # A password set by any path ends older tokens, even one that forgot to revoke them.
+        if self.user.password_changed_at is not None and self.created_at < self.user.password_changed_at:
+            return TokenStatus.PASSWORD_CHANGED
+        if self.expires_at is not None and self.expires_at <= now:
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE
+
+    @property
+    def scope(self) -> str:
+        return "read-only" if self.read_only else "read-write"
 
 
 class AccessEvent(db.Model):

@@ -1,4 +1,5 @@
-"""Accounts: organisations, users, passwords, server-side login sessions and API tokens.
+"""Accounts: organisations, users, passwords and server-side login sessions (API tokens:
+``services.tokens``; a password change or a disabled account ends them here).
 
 Signing in (``attempt_login``, ``attempt_second_factor``) and TOTP live in
 ``services.login``; this module keeps the accounts themselves and their sessions.
@@ -22,10 +23,11 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from floorplans.db import db, utcnow
-from floorplans.errors import Conflict, InvalidInput, NotFound
+from floorplans.errors import InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
-from floorplans.models import FAITH_TRADITIONS, ApiToken, LoginSession, Organisation, Role, User
-from floorplans.services import attempts, audit, passwords
+from floorplans.models import FAITH_TRADITIONS, LoginSession, Organisation, Role, User
+from floorplans.services import attempts, audit, passwords, tokens
+from floorplans.services.tokens import create_token  # noqa: F401  (where callers have always found it)
 
 MIN_PASSWORD_LENGTH = passwords.MIN_LENGTH  # the whole policy: services.passwords
 # Verified against when the e-mail is unknown, so a failed login takes as long either way.
@@ -176,6 +178,7 @@ def update_user(user: User, *, role: str, organisation: Organisation | None, act
     user.name = name.strip()[:200]
     if was_active and not active:
         end_all_sessions(user)
+        tokens.revoke_all_tokens(user, reason="account disabled")  # not revived by enabling it again
     db.session.flush()
     changed = audit.changes(before, _permissions_of(user))
     if changed:
@@ -207,6 +210,7 @@ def set_password(user: User, new: str, *, action: str = "account.password_reset"
     end_all_sessions(user)
     db.session.flush()
     audit.record(action, target=user, detail={"email": user.email})
+    tokens.revoke_all_tokens(user, reason="password changed")  # a copied token dies with the password
 
 
 def unlock(user: User) -> None:
@@ -309,40 +313,6 @@ def end_session(token: str) -> None:
 def end_all_sessions(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     db.session.flush()
-
-
-# --- API tokens -----------------------------------------------------------------------
-
-def create_token(user: User, label: str = "") -> str:
-    """A new bearer token; the caller shows it once, only its hash is kept."""
-    token = "fpt_" + secrets.token_urlsafe(32)
-    api_token = ApiToken(user=user, token_hash=_hash_token(token), prefix=token[:10], label=label[:200])
-    db.session.add(api_token)
-    db.session.flush()
-    # The prefix tells tokens apart; it is too short to use (the secret part is 43 characters).
-    audit.record("token.create", target=api_token, detail={"email": user.email, "prefix": api_token.prefix,
-                                                          "label": api_token.label})
-    return token
-
-
-def user_for_token(token: str) -> User | None:
-    api_token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
-    if api_token is None or api_token.revoked_at is not None or not api_token.user.active:
-        return None
-    now = utcnow()
-    if api_token.last_used_at is None or now - api_token.last_used_at > dt.timedelta(minutes=1):
-        api_token.last_used_at = now
-        db.session.flush()
-    return api_token.user
-
-
-def revoke_token(api_token: ApiToken) -> None:
-    if api_token.revoked_at is not None:
-        raise Conflict("This token was already revoked.")
-    api_token.revoked_at = utcnow()
-    db.session.flush()
-    audit.record("token.revoke", target=api_token, detail={"email": api_token.user.email,
-                                                          "prefix": api_token.prefix})
 
 
 def user_by_email(email: str) -> User:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
@@ -195,13 +197,13 @@ def test_browser_session_needs_csrf_for_api_writes(app, browser_for, make_user, 
 
 def test_revoked_token_and_disabled_account_stop_working(app, make_user, api_token) -> None:
     from floorplans.models import ApiToken
-    from floorplans.services import accounts
+    from floorplans.services import tokens
 
     officer = make_user(Role.OFFICER)
     headers = api_token(officer)
     client = app.test_client()
     assert client.get("/api/v1/buildings", headers=headers).status_code == 200
-    accounts.revoke_token(db.session.scalar(select(ApiToken)))
+    tokens.revoke_token(db.session.scalar(select(ApiToken)), reason=tokens.BY_ADMIN)
     db.session.commit()
     assert client.get("/api/v1/buildings", headers=headers).status_code == 401
     headers = api_token(officer)
@@ -222,7 +224,7 @@ def test_openapi_document_is_valid_and_lists_every_api_route(app, make_user, api
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi_document":
-            path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace(">", "}")
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
             routes |= {(path, m) for m in rule.methods - {"HEAD", "OPTIONS"}}
     assert routes == documented
     building_schema = spec["paths"]["/buildings"]["post"]["requestBody"]["content"]["application/json"]["schema"]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from blueprints.response.assets import LEAFLET_VERSION
@@ -16,6 +17,7 @@ from floorplans import objects
 from floorplans.auth import declared_permission
 from floorplans.db import db, utcnow
 from floorplans.models import (
+    ApiToken,
     Building,
     Contact,
     Exercise,
@@ -86,6 +88,13 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
     for name, user in users.items():
         browsers[name] = browser_for(user)
         tokens[name] = api_token(user)
+    # Spare tokens to revoke: the officer's on the admin page, the admin's own through the API
+    # (where anyone else's is "not found").
+    api_token(users["officer"])
+    api_token(users["admin"])
+    officer_spare, admin_spare = (db.session.scalars(select(ApiToken).where(ApiToken.user_id == users[name].id)
+                                                     .order_by(ApiToken.id.desc())).first()
+                                  for name in ("officer", "admin"))
     ids = {
         "building_id": building.id,
         "contact_id": contacts[0].id,
@@ -100,6 +109,8 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "item_id": item.id,
         "marker_id": markers[0].id,
         "api_marker_id": markers[1].id,
+        "token_id": officer_spare.id,
+        "api_token_id": admin_spare.id,
         "page": 1,
         "z": 0,
         "x": 0,
@@ -149,6 +160,8 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key", "marker_id"}:
         return "not found"
     if visitor == "planner_other" and "exercise_id" in rule.arguments:
+        return "not found"
+    if visitor != "admin" and "token_id" in rule.arguments:  # the admin's token: others' are not found
         return "not found"
     return "allowed"
 

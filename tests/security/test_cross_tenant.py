@@ -37,6 +37,7 @@ from floorplans.models import (
     VersionState,
 )
 from floorplans.representations import building_record
+from floorplans.services import tokens
 from tests.blueprints.test_permissions import requests_of
 from tests.conftest import Browser
 
@@ -130,6 +131,8 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
     pools["organisation_id"].append(victim_org.id)
     partner = make_user(Role.PARTNER, victim_org)
     pools["user_id"].append(partner.id)
+    api_token(partner)  # the victim's integration: its token is "not found" to the attacker
+    pools["token_id"] = [t.id for t in tokens.tokens_of(partner)]
     attacker = make_user(Role.PARTNER, attacker_org)
     return Tenants(browser_for(attacker), api_token(attacker), pools, victim_ids)
 

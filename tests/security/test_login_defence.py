@@ -384,4 +384,4 @@ def test_a_rejected_api_token_is_recorded_without_the_token(app) -> None:
     response = app.test_client().get("/api/v1/buildings", headers={"Authorization": f"Bearer {secret}"})
     assert response.status_code == 401
     (rejected,) = audit_events("token.rejected")
-    assert rejected.detail == {"prefix": secret[:10]} and secret not in repr(rejected.detail)
+    assert rejected.detail == {"prefix": secret[:10], "reason": "unknown"} and secret not in repr(rejected.detail)
