@@ -3,7 +3,10 @@
 The worker is served from ``/r/sw.js`` so that its scope is exactly the in-car view.  Its
 script is static/js/sw.js with the app shell's fingerprinted URLs written in front: when
 any of them changes the script's bytes change, the browser installs the new worker, and
-the old shell cache is dropped.
+the old shell cache is dropped.  The worker's settings are written there too: how old a
+kept copy may grow (``OFFLINE_MAX_DAYS``), the sign-in page's path, and ``/r/session``,
+which it asks when a response looks like the session has ended (then it deletes every
+card, plan and tile it kept: static/js/sw.js).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import json
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -30,6 +34,14 @@ from floorplans.services.offline import offline_levels
 MAX_PACK_BUILDINGS = 200
 
 
+@bp.record_once
+def _check_offline_max_days(state: BlueprintSetupState) -> None:
+    """A wrong age stops the app at start rather than leaving copies on laptops for ever."""
+    value = state.app.config["OFFLINE_MAX_DAYS"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 365:
+        raise RuntimeError(f"OFFLINE_MAX_DAYS must be a number of days above 0 and at most 365, not {value!r}")
+
+
 @bp.route("/sw.js")
 @permission(Permission.PUBLIC)
 def service_worker() -> ResponseReturnValue:
@@ -40,11 +52,25 @@ def service_worker() -> ResponseReturnValue:
         f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
         f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
         f"const TILE_FRONT = {json.dumps(tile_links.front_path(current_app.config, request.host))};\n"
+        f"const OFFLINE_MAX_DAYS = {json.dumps(current_app.config['OFFLINE_MAX_DAYS'])};\n"
+        f"const LOGIN_PATH = {json.dumps(url_for('auth.login'))};\n"
+        f"const SESSION_URL = {json.dumps(url_for('response.session_state'))};\n"
     )
     response = Response(header + script, mimetype="text/javascript")
     # Browsers check the worker script on every navigation; it must never be served stale.
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = url_for("response.index")
+    return response
+
+
+@bp.route("/session")
+@permission(Permission.PUBLIC)
+def session_state() -> ResponseReturnValue:
+    """Whether this browser is still signed in, for the service worker (and the page's own
+    "keep offline" fetches): "no" makes them delete what they kept.  Public, so that the
+    answer is never a redirect; it tells a visitor only about their own session."""
+    response = jsonify(signed_in=bool(current_user.is_authenticated), login_url=url_for("auth.login"))
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

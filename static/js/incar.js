@@ -81,6 +81,43 @@
     var timeout = new Promise(function (resolve) { setTimeout(resolve, 1500); });
     return Promise.race([Promise.all(work), timeout]);
   }
+
+  /* The session ended on the server (an administrator disabled the account, the login ran
+     out, a sign-out on another device): the service worker has deleted what it kept and says
+     so; the page's own "keep offline" fetches find out through checkSession.  Either way the
+     sign-in page comes next, and nothing more is kept meanwhile. */
+  var sessionEnded = false;  // stops "keep offline"
+  var leaving = false;
+  function showSignIn(loginUrl) {
+    if (leaving) return;
+    leaving = sessionEnded = true;
+    location.assign((loginUrl || "/login") + "?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.addEventListener("message", function (event) {
+      if (!event.data || event.data.type !== "floorplans:signed-out") return;
+      sessionEnded = true;
+      // When this page's own navigation brought the news, the browser is already on its way
+      // to the sign-in page and this page is about to go: let it, rather than compete.
+      setTimeout(function () { showSignIn(event.data.login); }, 1000);
+    });
+  }
+  var sessionCheck = null;
+  function checkSession() {
+    if (!sessionCheck && body.dataset.swScope) {
+      sessionCheck = fetch(body.dataset.swScope + "session", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (state) {
+          if (!state || state.signed_in !== false) return;
+          sessionEnded = true;  // stop keeping at once
+          return forgetOfflineCopies().then(function () { showSignIn(state.login_url); });
+        })
+        .catch(function () {})
+        .then(function () { sessionCheck = null; });
+    }
+    return sessionCheck || Promise.resolve();
+  }
+
   document.querySelectorAll("form[data-logout]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
       if (form.dataset.cleared) return;
@@ -187,7 +224,10 @@
         done.toLocaleString() + " of " + total.toLocaleString() + " files";
     }
     fetch(box.dataset.packUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (r) {
+        if (!r.ok || r.redirected) { checkSession(); throw new Error(r.status); }
+        return r.json();
+      })
       .then(function (pack) {
         buildings = pack.buildings.length;
         pack.buildings.forEach(function (b) {
@@ -214,13 +254,17 @@
             var headers = {};
             if (job.page) headers[OFFLINE_HEADER] = "1";
             return fetch(job.url, { headers: headers, credentials: "same-origin" }).then(function (r) {
-              if (!r.ok || r.redirected) throw new Error(r.status);
-              return job.page ? stamped(r).then(function (s) { return store.put(job.url, s); }) : store.put(job.key, r);
+              if (!r.ok || r.redirected) {
+                if (r.status === 401 || r.redirected) checkSession();  // signed out meanwhile?
+                throw new Error(r.status);
+              }
+              // Every copy carries the time it was saved: sw.js deletes it after OFFLINE_MAX_DAYS.
+              return stamped(r).then(function (s) { return sessionEnded ? undefined : store.put(job.page ? job.url : job.key, s); });
             });
           }).catch(function () { failed += 1; }).then(function () { done += 1; progress(); });
         }
         function worker() {
-          if (next >= jobs.length) return Promise.resolve();
+          if (sessionEnded || next >= jobs.length) return Promise.resolve();
           var job = jobs[next++];
           return one(job).then(worker);
         }

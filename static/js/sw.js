@@ -1,5 +1,6 @@
 /* The in-car view's service worker (served as /r/sw.js, scope /r/; SHELL, SHELL_VERSION,
-   OFFLINE_COPY_HEADER and TILE_FRONT are written in front of this file by the server).
+   OFFLINE_COPY_HEADER, TILE_FRONT, OFFLINE_MAX_DAYS, LOGIN_PATH and SESSION_URL are written
+   in front of this file by the server: blueprints/response/offline.py).
 
    - Pages (cards, plans, the find page): network first; a copy of every page that loaded is
      kept, and served, marked as saved, when the network fails or is too slow.
@@ -9,7 +10,16 @@
      floorplans/tile_links.py) are kept under the app's own tile URL (/r/tiles/...): a page
      that hands out a newer signature still finds every tile kept under an older one.
    - Fingerprinted assets and Leaflet: cache first, kept from installation on.
-   Signing out deletes these caches (incar.js and the Clear-Site-Data header). */
+   Signing out deletes these caches (incar.js and the Clear-Site-Data header).
+
+   Copies end with access, even when nobody signs out:
+   - when the server shows that the session is gone (a 401, a redirect to the sign-in page, or
+     a navigation's redirect after which SESSION_URL says "signed out": an administrator
+     disabled the account, the login ran out, a sign-out elsewhere), the cards, plans and
+     tiles kept here (whatever kept them: browsing or "keep offline") are deleted at once and
+     the pages are told (incar.js then shows the sign-in page);
+   - every copy carries the time it was saved (X-Saved-At); one older than OFFLINE_MAX_DAYS is
+     deleted unopened, when it is asked for and at each start of the worker. */
 "use strict";
 const PAGES = "floorplans-pages";
 const TILES = "floorplans-tiles";
@@ -18,6 +28,9 @@ const SAVED_AT = "X-Saved-At";
 // On a patchy cellular link a saved copy after this long beats a spinner at a red light.
 const NETWORK_WAIT_MS = 5000;
 const SCOPE = new URL(self.registration.scope).pathname;
+const MAX_AGE_MS = OFFLINE_MAX_DAYS * 24 * 3600 * 1000;
+// Counts the wipes: a response fetched before one is never stored after it.
+let wipes = 0;
 
 function stamp(response) {
   return response.blob().then((blob) => {
@@ -41,9 +54,83 @@ self.addEventListener("install", (event) => {
   );
 });
 
+/* A copy saved more than OFFLINE_MAX_DAYS ago, or whose time is unknown, is too old to show. */
+function isFresh(response) {
+  const saved = Date.parse(response.headers.get(SAVED_AT) || "");
+  return !Number.isNaN(saved) && Date.now() - saved < MAX_AGE_MS;
+}
+
+/* The kept copy of key in cache, unless it is too old: then it is deleted without being read. */
+function keptCopy(cache, key) {
+  return cache.match(key).then((hit) => {
+    if (!hit || isFresh(hit)) return hit;
+    return cache.delete(key).then(() => undefined);
+  });
+}
+
+function keptCache(name) {
+  return caches.has(name).then((kept) => (kept ? caches.open(name) : undefined));
+}
+
+/* Every start of the worker deletes the copies that grew too old.  keys() and matchAll() list
+   a cache's entries in the same order (their headers only are read); an entry that looks old
+   is looked up again by its key before it goes, in case the cache changed in between. */
+function sweep() {
+  return Promise.all([PAGES, TILES].map((name) => keptCache(name).then((cache) => {
+    if (!cache) return undefined;
+    return Promise.all([cache.keys(), cache.matchAll()]).then(([keys, responses]) => Promise.all(
+      keys.filter((key, i) => !responses[i] || !isFresh(responses[i])).map((key) => keptCopy(cache, key))));
+  }))).catch(() => undefined);
+}
+const swept = sweep();
+
+/* The session is gone: nothing kept here may be read any more.  Cards, plans and tiles go (the
+   app shell stays: our CSS and JS, no records); open pages are told, to show the sign-in. */
+function wipe(loginUrl) {
+  wipes += 1;
+  return Promise.all([PAGES, TILES].map((name) => caches.delete(name)))
+    .then(() => self.clients.matchAll({ type: "window", includeUncontrolled: true }))
+    .then((windows) => windows.forEach((w) => w.postMessage({ type: "floorplans:signed-out", login: loginUrl || LOGIN_PATH })))
+    .catch(() => undefined);
+}
+
+let checking = null;
+/* Ask the server whether this browser is still signed in (one question at a time). */
+function checkSession() {
+  if (!checking) {
+    checking = fetch(SESSION_URL, { credentials: "same-origin", cache: "no-store", redirect: "manual" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((state) => (state && state.signed_in === false ? wipe(state.login_url) : undefined))
+      .catch(() => undefined)
+      .then(() => { checking = null; });
+  }
+  return checking;
+}
+
+function toSignIn(response) {
+  if (!response.redirected || !response.url) return false;
+  const url = new URL(response.url);
+  return url.origin === self.location.origin && url.pathname === LOGIN_PATH;
+}
+
+/* Keep the worker alive for promise; once the page has its answer (a saved copy after
+   NETWORK_WAIT_MS) the browser may refuse to extend, but the work still runs. */
+function extend(event, promise) {
+  try { event.waitUntil(promise); } catch (e) { /* answered already */ }
+  return promise;
+}
+
+/* What a response from the server says about the session.  A navigation's redirect is opaque
+   here (it may be a CAD lookup finding its building), so the session check settles it. */
+function watch(event, response) {
+  if (toSignIn(response)) extend(event, wipe());
+  else if (response.status === 401 || response.type === "opaqueredirect") extend(event, checkSession());
+  return response;
+}
+
 self.addEventListener("activate", (event) => {
   event.waitUntil(
-    caches.keys().then((names) => Promise.all(
+    swept.then(() => caches.keys()).then((names) => Promise.all(
       names.filter((n) => n.startsWith("floorplans-shell-") && n !== SHELL_CACHE).map((n) => caches.delete(n))
     )).then(() => self.clients.claim())
   );
@@ -60,11 +147,11 @@ function markSaved(response) {
 }
 
 function savedPage(url) {
-  return caches.open(PAGES).then((cache) => cache.match(url).then((hit) => {
+  return keptCache(PAGES).then((cache) => cache && keptCopy(cache, url).then((hit) => {
     if (hit) return hit;
     // A search or a CAD lookup never saved: the find page, with its recently viewed list.
     const path = new URL(url).pathname;
-    if (path === SCOPE || path === SCOPE + "lookup") return cache.match(new URL(SCOPE, url).href);
+    if (path === SCOPE || path === SCOPE + "lookup") return keptCopy(cache, new URL(SCOPE, url).href);
     return undefined;
   })).then((hit) => (hit ? markSaved(hit) : undefined));
 }
@@ -88,12 +175,15 @@ function page(event) {
     const answer = (response) => { if (!settled && response) { settled = true; resolve(response); } };
     const fallback = () => savedPage(request.url).then((saved) => saved || offlinePage());
     const timer = setTimeout(() => { savedPage(request.url).then(answer); }, NETWORK_WAIT_MS);
+    const generation = wipes;
     fetch(request).then((response) => {
       clearTimeout(timer);
+      watch(event, response);
       const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
       if (response.ok && !response.redirected && html) {
         const copy = response.clone();
-        event.waitUntil(stamp(copy).then((s) => caches.open(PAGES).then((cache) => cache.put(request.url, s))));
+        extend(event, stamp(copy).then((s) => generation === wipes &&
+          caches.open(PAGES).then((cache) => cache.put(request.url, s))));
       }
       if (response.status >= 500) return fallback().then((saved) => answer(saved.status === 503 ? response : saved));
       answer(response);
@@ -126,7 +216,7 @@ function fromParent(cache, url) {
     if (up > 4 || z - up < 0) return Promise.resolve(Response.error());
     const parent = url.replace(TILE, (all, key, pageNo) =>
       `/tiles/${key}/${pageNo}/${z - up}/${x >> up}/${y >> up}.webp`);
-    return cache.match(parent).then((hit) => {
+    return keptCopy(cache, parent).then((hit) => {
       if (!hit) return tryLevel(up + 1);
       return hit.blob().then((blob) => createImageBitmap(blob)).then((bitmap) => {
         const side = bitmap.width, part = side >> up;
@@ -141,10 +231,16 @@ function fromParent(cache, url) {
   return tryLevel(1);
 }
 
-function tile(request) {
+function tile(event) {
+  const request = event.request;
   const key = tileKey(request.url);
-  return caches.open(TILES).then((cache) => cache.match(key).then((hit) => hit || fetch(request).then((response) => {
-    if (response.ok) cache.put(key, response.clone());
+  const generation = wipes;
+  return caches.open(TILES).then((cache) => keptCopy(cache, key).then((hit) => hit || fetch(request).then((response) => {
+    watch(event, response);
+    // A redirect is never a tile: the sign-in page, or a presigned S3 URL the worker cannot keep.
+    if (response.ok && !response.redirected) {
+      extend(event, stamp(response.clone()).then((s) => generation === wipes && cache.put(key, s)));
+    }
     return response;
   }).catch(() => fromParent(cache, key))));
 }
@@ -159,19 +255,24 @@ function shellFirst(request) {
   }));
 }
 
+let sweepHeld = false;
 self.addEventListener("fetch", (event) => {
+  if (!sweepHeld) {  // keep a worker just started alive until its sweep is done
+    sweepHeld = true;
+    event.waitUntil(swept);
+  }
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
   if (isFrontTile(url)) {
-    event.respondWith(tile(request));
+    event.respondWith(tile(event));
     return;
   }
   if (url.origin !== self.location.origin || !url.pathname.startsWith(SCOPE)) return;
   if (request.headers.get(OFFLINE_COPY_HEADER)) return; // "keep offline" stores what it fetches itself
   const path = url.pathname.slice(SCOPE.length);
   if (path.startsWith("tiles/")) {
-    event.respondWith(tile(request));
+    event.respondWith(tile(event));
   } else if ((path.startsWith("assets/") && url.searchParams.has("v")) || path.startsWith("vendor/")) {
     event.respondWith(shellFirst(request));
   } else if (request.mode === "navigate") {
