@@ -83,7 +83,7 @@
   }
 
   /* The session ended on the server (an administrator disabled the account, the login ran
-     out, a sign-out on another device): the service worker has deleted what it kept and says
+     out, the password was changed on another device): the service worker has deleted what it kept and says
      so; the page's own "keep offline" fetches find out through checkSession.  Either way the
      sign-in page comes next, and nothing more is kept meanwhile. */
   var sessionEnded = false;  // stops "keep offline"

@@ -15,9 +15,9 @@
    Copies end with access, even when nobody signs out:
    - when the server shows that the session is gone (a 401, a redirect to the sign-in page, or
      a navigation's redirect after which SESSION_URL says "signed out": an administrator
-     disabled the account, the login ran out, a sign-out elsewhere), the cards, plans and
-     tiles kept here (whatever kept them: browsing or "keep offline") are deleted at once and
-     the pages are told (incar.js then shows the sign-in page);
+     disabled the account, the login ran out, the password changed on another device), the
+     cards, plans and tiles kept here (whatever kept them: browsing or "keep offline") are
+     deleted at once and the pages are told (incar.js then shows the sign-in page);
    - every copy carries the time it was saved (X-Saved-At); one older than OFFLINE_MAX_DAYS is
      deleted unopened, when it is asked for and at each start of the worker. */
 "use strict";
