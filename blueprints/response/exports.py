@@ -101,6 +101,7 @@ DOWNLOAD_TOKEN = re.compile(r"[A-Za-z0-9]{8,32}")
 
 def packet_response(user: User, building_id: int, channel: str) -> Response:
     require_same_site()
+    buildings.get_readable(user, building_id)  # someone else's building is "not found", and costs no quota
     with quotas.packet_slot(user):  # over a quota: 429 with Retry-After (blueprints/limits.py)
         db.session.commit()  # counted now; and no write transaction stays open while the packet is drawn
         download = exports.packet_download(
