@@ -7,15 +7,16 @@ create``), the demo.
 - Not guessable: zxcvbn (Dropbox's estimator, with its own offline lists of the most common
   passwords, words, names and keyboard patterns) must estimate at least 10^8 guesses
   (its score 3, "safely unguessable: moderate protection from an offline slow-hash attack").
-  The account's e-mail address, its name, its congregation's and the service's name count as
-  words an attacker would try first.  So ``password1234``, ``aaaaaaaaaaaa``, twelve spaces
-  and ``mary.smith@example.org2024`` are refused; four unrelated words are not.
+  The account's e-mail address, its name, its congregation's and the service's name are the
+  words an attacker tries first: they are taken out before scoring ("Beth Shalom
+  Congregation 2024" is scored as "2024").  So ``password1234``, ``aaaaaaaaaaaa``, twelve
+  spaces and ``mary.smith@example.org2024`` are refused; four unrelated words are not.
 - Not the e-mail address (nor its part before the @), and not the current password.
 
 zxcvbn's time grows with the length and the number of look-alike characters (``4``, ``@``,
 ``$``...): a 128-character string of them takes seconds.  Only the first
-``SCORED_CHARACTERS`` are scored (under half a second in the worst case); a longer password
-whose first 40 characters are strong is strong.
+``SCORED_CHARACTERS`` that remain are scored (under half a second in the worst case); a
+longer password whose first 40 characters are strong is strong.
 
 Must not import blueprints, storage or converters.
 """
@@ -82,8 +83,11 @@ def _problem(password: str, *, email: str, context: Iterable[str]) -> str | None
     for word in words:
         rest = re.sub(re.escape(word), " ", rest, flags=re.IGNORECASE)
     rest = " ".join(rest.split())
-    with _ZXCVBN:
-        estimate = zxcvbn(rest[:SCORED_CHARACTERS], user_inputs=words)
+    if rest:
+        with _ZXCVBN:
+            estimate = zxcvbn(rest[:SCORED_CHARACTERS], user_inputs=words)
+    else:  # spaces only, or nothing but the account's own words (zxcvbn cannot score "")
+        estimate = {"score": 0, "feedback": {"warning": "There is nothing in it but spaces or your own names."}}
     if estimate["score"] < MIN_SCORE:
         if rest != " ".join(password.split()):
             why = "Without the account's e-mail address, name and congregation's name, what is left is not enough."
