@@ -10,14 +10,16 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: run dev test test-fast install install-test lint migrate demo clean chromium nginx
 
-$(VENV)/.installed-app: setup.cfg pyproject.toml
+# Dependencies come from setup.cfg, each at the exact version in constraints.txt (the
+# versions the suite passed with; see that file's header to update them).
+$(VENV)/.installed-app: setup.cfg pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -qq --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -qq --disable-pip-version-check -e .
+	$(PY) -m pip install -qq --disable-pip-version-check -c constraints.txt -e .
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-app
-	$(PY) -m pip install -qq --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -qq --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
 install: $(VENV)/.installed-app
