@@ -205,6 +205,7 @@ class AccessEvent(db.Model):
 
     user: Mapped[User | None] = relationship()
 
+
 class AttemptCounter(db.Model):
     """Failed attempts of one kind from one source (services.attempts): one row per key,
     e.g. "address 192.0.2.7" or "account 42 from 192.0.2.7", changed only by single

@@ -221,8 +221,6 @@ def unlock(user: User) -> None:
     audit.record("account.unlock", target=user, detail={"email": user.email, "addresses": addresses})
 
 
-
-
 # --- session policy ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
