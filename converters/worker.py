@@ -52,6 +52,21 @@ def _test_hook(name: str | None, memory_mb: int, channel: TextIO) -> None:
         channel.flush()
 
 
+def _test_page_hook(name: str | None, page: int) -> None:
+    """Per page: "hang_pages" hangs on every page, as MuPDF does on some hostile files;
+    "slow_then_hang" answers page 1 slowly (a second and more between bands, so the job
+    saves progress at each) and hangs on every later page (tests/floorplans/test_jobs.py
+    runs the job worker through it). Validation is left alone by both."""
+    if name == "hang_pages":
+        while True:
+            time.sleep(1)
+    if name == "slow_then_hang":
+        if page > 1:
+            while True:
+                time.sleep(1)
+        time.sleep(1.2)
+
+
 def _validate(job: dict[str, Any], channel: TextIO) -> None:
     from converters.errors import PdfRejected
     from converters.validate import UploadLimits, validate_pdf
@@ -75,9 +90,12 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
     from converters.render import PageRenderer, render_share
 
     document = pymupdf.open(job["pdf"], filetype="pdf")  # never sniffed as an image or HTML
+    hook = job.get("test_hook")
     for line in sys.stdin:
         command = json.loads(line)
         _allow_cpu(job["cpu_seconds"])
+        if hook:
+            _test_page_hook(hook, command["page"])
         renderer = PageRenderer(document, command["page"])
         plan = renderer.plan(job["page_pixels"], job["target_dpi"])
         page_dir = Path(command["page_dir"])
@@ -100,12 +118,12 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
             data = tiling.encode_webp(renderer.overview(), tiling.OVERVIEW_OPTIONS)
             tiling.write_atomic(page_dir / f"overview.{tiling.FORMAT}", data)
             overview_bytes = len(data)
-        tiles, written = render_share(
-            renderer,
-            plan,
-            page_dir,
-            lambda done, _bytes, number=plan.number: _emit(channel, "tiles", page=number, done=done),
-        )
+        def band_done(done: int, _bytes: int, number: int = plan.number) -> None:
+            if hook:
+                _test_page_hook(hook, number)
+            _emit(channel, "tiles", page=number, done=done)
+
+        tiles, written = render_share(renderer, plan, page_dir, band_done)
         del renderer
         _emit(
             channel, "done", page=plan.number, tiles=tiles, bytes=written + overview_bytes, peak_rss_mb=_peak_rss_mb()

@@ -279,14 +279,18 @@ def cleanup_command(grace_days: float | None) -> None:
 
 
 @jobs.command("worker")
-@click.option("--workers", type=int, default=1, help="Jobs run at once (each render uses its own processes).")
-def worker_command(workers: int) -> None:
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Jobs run at once (default JOBS_WORKERS, 2; each render uses its own processes).")
+def worker_command(workers: int | None) -> None:
     """Run a job consumer until interrupted (Ctrl-C)."""
     import logging
 
     from floorplans.jobs import get_jobs
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Two by default: a render may take minutes (RENDER_PAGE_SECONDS a page), and the next
+    # upload, the stalled-render recovery and the reminders must not wait behind it.
+    workers = workers or int(current_app.config["JOBS_WORKERS"])
     huey = get_jobs().huey
     click.echo(f"Job worker on {type(huey.storage).__name__} with {workers} worker(s).")
     # Poll at least once a second when idle (huey's default backs off to 10 s): a partner

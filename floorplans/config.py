@@ -80,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "RENDER_WORKERS": 2,
     "RENDER_PAGE_SECONDS": 120,  # wall-clock limit per page
     "RENDER_MEMORY_MB": 1024,  # address-space cap per render process
+    # Render processes' scheduling priority (0-19; higher = lower priority): below the web's.
+    "RENDER_NICE": 10,
     "PLAN_GRACE_DAYS": 7,
     # A tile front (nginx secure_link) serving tiles without the app: with a secret set, tile
     # URLs are signed, short-lived and point at TILE_URL_BASE (floorplans/tile_links.py).
@@ -93,6 +95,9 @@ DEFAULTS: dict[str, Any] = {
     "TILE_SESSION_RECHECK_SECONDS": 5,
     "JOBS_NAME": "floorplans",  # the queue's name (several deployments can share one Redis)
     "JOBS_IMMEDIATE": False,  # run jobs inline (tests, scripts); make run starts a consumer
+    # Jobs one `flask jobs worker` runs at once: two, so one long render never holds them all
+    # (docs/operations.md, "Job consumers").
+    "JOBS_WORKERS": 2,
     # Quotas (floorplans/services/quotas.py, docs/security.md): counted in the database, so
     # shared by every web process; over them a 429 with Retry-After.
     "UPLOADS_PER_HOUR": 20,  # plan uploads per congregation (per account for administrators)

@@ -7,6 +7,10 @@ a draft that its partner reviews and publishes (``services.plans.publish``).  A 
 marks the version failed with a message for the partner and never touches the published plan.
 
 This module commits: it is the body of a job, and progress must be visible while it runs.
+It never leaves a transaction open while the child processes work (``_nothing_held``): a
+page may render for minutes, and on SQLite a write lock held meanwhile makes every web
+request that writes (a login, an access-log row) fail with "database is locked" once the
+busy timeout passes; on PostgreSQL a session idle in transaction holds back vacuum.
 Must not import blueprints.
 """
 from __future__ import annotations
@@ -16,8 +20,9 @@ import json
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,6 +92,24 @@ class _Progress:
             self.callback(self.version)
 
 
+@contextmanager
+def _nothing_held() -> Iterator[None]:
+    """Within the block the job's session writes only in the commits that save progress
+    (no autoflush: a change made between two saves is flushed by the next commit, not by a
+    query that happens to run first, which would take SQLite's write lock and keep it
+    until that commit, however long the page being rendered takes), and a commit keeps
+    what the session has loaded (no expiry: reading the version afterwards needs no
+    SELECT, which on PostgreSQL would open a transaction left idle across the render)."""
+    session = db.session()
+    expire_on_commit = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        with session.no_autoflush:
+            yield
+    finally:
+        session.expire_on_commit = expire_on_commit
+
+
 def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None] | None = None) -> PlanVersion | None:
     """Render and store one version, leaving it a draft.  Returns the version, or None when another
     worker already has it.  Raises RetryLater when storage failed (the version is queued again)."""
@@ -96,7 +119,22 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
     version = db.session.get(PlanVersion, version_id)
     assert version is not None
     db.session.refresh(version)
-    progress = _Progress(version, on_progress)
+    with _nothing_held():
+        pages = sorted(version.pages, key=lambda p: p.number)  # loaded now, read from memory later
+        db.session.commit()  # ends the reads' transaction; the render holds none
+        failed = _render_and_store(version, pages, _Progress(version, on_progress))
+    if failed is not None:
+        return failed
+    # Anything may have changed during the render (the building's published plan, say):
+    # the draft is prepared from the database as it is now.
+    db.session.expire_all()
+    _finish(version)
+    _Progress(version, on_progress).save(force=True)
+    return version
+
+
+def _render_and_store(version: PlanVersion, pages: list[PlanPage], progress: _Progress) -> PlanVersion | None:
+    """Render and store every page; the version failed, or None once all are stored."""
     store = objects.get_storage()
     try:
         # The pages' store closes (stops and waits for its thread) before the folder goes.
@@ -107,7 +145,6 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
             folder = Path(tmp)
             pdf = folder / "original.pdf"
             pdf.write_bytes(store.get(objects.original_key(version.original_sha256)))
-            pages = sorted(version.pages, key=lambda p: p.number)
             # One call for the whole document: the render workers start once, not per page.
             results = _render(pdf, folder / "out", pages, progress, storing)
             version.tiles_total = sum(result.tiles for result in results)
@@ -131,10 +168,7 @@ def render_version(version_id: int, *, on_progress: Callable[[PlanVersion], None
         version.error = STORAGE_FAILED
         db.session.commit()
         raise RetryLater(str(error)) from error
-
-    _finish(version)
-    progress.save(force=True)
-    return version
+    return None
 
 
 def _render(
@@ -156,7 +190,8 @@ def _render(
         storing.add(result)
 
     results = converters.render_pages(pdf, out, [page.number for page in pages], limits=render_limits(),
-                                      on_progress=seen, on_page=rendered)
+                                      on_progress=seen, on_page=rendered,
+                                      nice=int(current_app.config["RENDER_NICE"]))
     version.tiles_rendered = sum(result.tiles for result in results)
     return results
 
