@@ -295,31 +295,44 @@ def validate_pdf_isolated(
     limits: UploadLimits = DEFAULT_UPLOAD_LIMITS,
     *,
     timeout: float = 20.0,
+    page_seconds: float = 8.0,
     memory_mb: int = 1024,
 ) -> PdfSummary:
     """``validate_pdf`` in a child process: a crash, hang or memory blow-up while MuPDF
-    parses the file becomes a ``PdfRejected`` instead of taking the web process down."""
+    parses the file becomes a ``PdfRejected`` instead of taking the web process down.
+
+    ``timeout`` bounds the whole check, ``page_seconds`` each page's (the child says when
+    it starts one). Reading a page is what every render worker does first and takes under
+    0.1 s for the corpus's largest sheets, ~1 s on a loaded machine; a page still being read
+    after 8 s is a file MuPDF hangs on, and the upload's web request need not wait 20 s for
+    it."""
     path = Path(path).resolve()
     check_size(path.stat().st_size, limits)  # refuse a huge file before a child reads it
     fields = {"task": "validate", "pdf": str(path), "limits": asdict(limits)}
     child = ChildProcess(_job(fields, memory_mb), memory_mb=memory_mb, cpu_seconds=max(1, int(timeout) + 1))
     answer: dict[str, Any] | None = None
     page: int | None = None  # the page being checked, from the child's "checking" lines
+    started = time.monotonic()
+    deadline, page_deadline = started + timeout, started + timeout
+
+    def current_deadline() -> float:
+        return min(deadline, page_deadline)
+
     try:
-        deadline = time.monotonic() + timeout
-        for _, message in exchange([child], deadline):
+        for _, message in exchange([child], current_deadline):
             if message is not None and message.get("event") == "checking" and answer is None:
                 page = message.get("page") if isinstance(message.get("page"), int) else None
+                page_deadline = time.monotonic() + page_seconds
             elif message is not None and answer is None:
                 answer = message
+                page_deadline = deadline
         outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
     except WallTimeout:
-        if page is not None:
-            # Reading a page is what every render worker does first, and it is cheap for any
-            # real plan (under 0.1 s for the corpus's largest sheets): a page still being
-            # read at the time limit would hold a render worker until its own limit.
+        if page is not None and page_deadline < deadline:
+            # A page still being read at its limit would hold a render worker until the
+            # render's own limit (minutes), and this upload's web request meanwhile.
             raise PdfRejected(
-                f"Page {page} of this PDF was still being read after {timeout:.0f} seconds, so the file was "
+                f"Page {page} of this PDF was still being read after {page_seconds:.0f} seconds, so the file was "
                 "refused: drawing it would take far longer. Export the drawing again from the program that "
                 "made it (or print it to PDF) and upload the new file."
             ) from None

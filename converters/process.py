@@ -218,16 +218,20 @@ class ChildProcess:
         self._stderr.close()
 
 
-def exchange(children: list[ChildProcess], deadline: float) -> Iterator[tuple[ChildProcess, dict[str, Any] | None]]:
+def exchange(
+    children: list[ChildProcess], deadline: float | Callable[[], float]
+) -> Iterator[tuple[ChildProcess, dict[str, Any] | None]]:
     """Yield (child, message) as lines arrive from any child, and (child, None) once when
-    a child's stdout ends; raise WallTimeout when ``deadline`` (time.monotonic) passes."""
+    a child's stdout ends; raise WallTimeout when ``deadline`` (time.monotonic) passes.
+    A callable ``deadline`` is asked again after every message (a deadline that moves as
+    the child reports its progress)."""
     selector = selectors.DefaultSelector()
     try:
         for child in children:
             selector.register(child.stdout, selectors.EVENT_READ, child)
         open_count = len(children)
         while open_count:
-            remaining = deadline - time.monotonic()
+            remaining = (deadline() if callable(deadline) else deadline) - time.monotonic()
             if remaining <= 0:
                 raise WallTimeout()
             for key, _ in selector.select(remaining):
