@@ -122,9 +122,12 @@ def check_token(token: str) -> TokenCheck:
 
 
 def _note_use(token_id: int, now: dt.datetime) -> None:
-    """Write "last used" in a short transaction of its own, so that it is kept whatever the
-    request does and never widens the request's own transaction.  The condition makes
-    concurrent requests of one token write once; a busy database skips it after a second."""
+    """Write "last used" in a short transaction of its own, committed at once, so that it is
+    kept whatever the request does and never widens the request's own transaction.  It runs
+    while the token is checked, before the request's work, on the request's own connection
+    (a second connection per request ran the pool dry under a threaded server).  The
+    condition makes concurrent requests of one token write once; a busy database skips it
+    after a second."""
     statement = (
         update(ApiToken)
         .where(ApiToken.id == token_id)
@@ -132,20 +135,21 @@ def _note_use(token_id: int, now: dt.datetime) -> None:
         .values(last_used_at=now)
     )
     try:
-        with db.engine.connect() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            if sqlite:
-                waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
-                connection.exec_driver_sql(f"PRAGMA busy_timeout={LAST_USED_WAIT_MS}")
-            else:
-                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {LAST_USED_WAIT_MS}")
-            try:
-                connection.execute(statement)
-                connection.commit()
-            finally:
-                if sqlite:  # pooled: give the next user the connection's usual patience
-                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
+        connection = db.session.connection()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={LAST_USED_WAIT_MS}")
+        else:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {LAST_USED_WAIT_MS}")
+        try:
+            db.session.execute(statement.execution_options(synchronize_session=False))
+        finally:
+            if sqlite:  # pooled: give the next user the connection's usual patience
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(waited or 0)}")
+        db.session.commit()
     except OperationalError as error:
+        db.session.rollback()
         log.warning("API token %s: last-used time not written (database busy): %s", token_id, error.orig)
 
 
