@@ -171,8 +171,9 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
     # The partner publishes each building's newest upload, through either process at once.
     drafts = [requests.get(f"http://127.0.0.1:{ports[0]}/api/v1/plans/{vid}", headers=partner_headers,
                            timeout=10).json() for vid in version_ids]
-    newest_ids = [max((d for d in drafts if d["building_id"] == building_id), key=lambda d: d["number"])["id"]
-                  for building_id in building_ids]
+    # Two uploads to one building at the same moment may get the same number: the later id wins.
+    newest_ids = [max((d for d in drafts if d["building_id"] == building_id),
+                      key=lambda d: (d["number"], d["id"]))["id"] for building_id in building_ids]
     with ThreadPoolExecutor(max_workers=len(newest_ids)) as pool:
         answers = list(pool.map(publish, [(vid, ports[n % 2]) for n, vid in enumerate(newest_ids)]))
     assert answers == [200] * len(newest_ids)
@@ -184,7 +185,7 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
         assert all(v.state == VersionState.READY for v in versions)
         for building_id in building_ids:
             building = db.session.get(Building, building_id)
-            newest = max((v for v in versions if v.building_id == building_id), key=lambda v: v.number)
+            newest = max((v for v in versions if v.building_id == building_id), key=lambda v: (v.number, v.id))
             assert building.published_version_id == newest.id  # the newest upload of each building won
         db.session.remove()
         db.engine.dispose()  # close this test's own connections; the server's are its own
