@@ -305,3 +305,22 @@ def publish_reviewed(version: PlanVersion, by: User) -> PlanVersion:
     plans.publish(version, by=by)
     db.session.commit()
     return version
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the whole run, shared by every browser test: Playwright's
+    sync API refuses to start a second instance while one is running in the process."""
+    from tests.blueprints.response.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield browser
+    finally:
+        browser.close()
+        playwright.stop()

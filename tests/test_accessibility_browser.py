@@ -36,7 +36,7 @@ from floorplans.db import db, utcnow
 from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Building, Contact, Exercise, Gathering, Marker, Organisation, Role, User
 from floorplans.search import normalise
-from tests.blueprints.response.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, LiveSite, sign_in
+from tests.blueprints.response.conftest import ARTIFACTS, LiveSite, sign_in
 from tests.conftest import Browser, IsolatedClient, publish_reviewed
 
 pytestmark = pytest.mark.browser
@@ -156,21 +156,6 @@ def a11y_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
             server.server_close()
             db.session.remove()
             db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        yield browser
-    finally:
-        browser.close()
-        playwright.stop()
 
 
 @pytest.fixture(scope="module")

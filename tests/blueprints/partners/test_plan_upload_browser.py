@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from floorplans import create_app
 from floorplans.db import db
 from floorplans.models import Building, Organisation, Role, User
-from tests.blueprints.response.conftest import CHROMIUM, CHROMIUM_ARGS, screenshot
+from tests.blueprints.response.conftest import screenshot
 from tests.conftest import CORPUS, PASSWORD
 from tests.floorplans.test_jobs import Worker
 
@@ -57,6 +58,24 @@ def portal(tmp_path: Path, sqlite_template: Path, password_hash: str) -> Iterato
             db.engine.dispose()
 
 
+class _Pages:
+    """The run's one Chromium (Playwright allows one per process), handing out pages whose
+    browser contexts are closed with it."""
+
+    def __init__(self, chromium: Any) -> None:
+        self.chromium = chromium
+        self.pages: list[Any] = []
+
+    def new_page(self, **options: Any) -> Any:
+        page = self.chromium.new_page(**options)
+        self.pages.append(page)
+        return page
+
+    def close(self) -> None:
+        for page in self.pages:
+            page.context.close()
+
+
 def upload_as_partner(browser: Any, portal: dict[str, Any], name: str) -> Any:
     """Sign in as the congregation's partner, upload a corpus plan, and wait on its version page."""
     page = browser.new_page(viewport={"width": 1024, "height": 768})
@@ -71,11 +90,8 @@ def upload_as_partner(browser: Any, portal: dict[str, Any], name: str) -> Any:
     return page
 
 
-def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, Any], chromium: Any) -> None:
+    with nullcontext(_Pages(chromium)) as browser:
         try:
             page = upload_as_partner(browser, portal, "plan-university-lab-5sheets-A2-autocad.pdf")
             # The version page while the plan waits in the queue (no worker runs yet).
@@ -103,15 +119,12 @@ def test_partner_uploads_and_the_page_follows_the_rendering(portal: dict[str, An
     assert "render_plan" in portal["worker_log"].read_text()
 
 
-def test_pages_appear_on_the_version_page_as_they_are_stored(portal: dict[str, Any]) -> None:
+def test_pages_appear_on_the_version_page_as_they_are_stored(portal: dict[str, Any], chromium: Any) -> None:
     """progress.js adds each page's preview once the job has stored it, without a reload."""
-    from playwright.sync_api import sync_playwright
-
     from floorplans.models import PlanVersion, VersionState
     from floorplans.services import rendering
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with nullcontext(_Pages(chromium)) as browser:
         try:
             page = upload_as_partner(browser, portal, "plan-assembly-hall-raster-5pages-mixed-sizes.pdf")
             version_url = page.url

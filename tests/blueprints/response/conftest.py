@@ -156,21 +156,6 @@ def live_site(
             db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    playwright = sync_playwright().start()
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    try:
-        yield browser
-    finally:
-        browser.close()
-        playwright.stop()
-
-
 @pytest.fixture
 def car(chromium: Any) -> Iterator[Any]:
     """A fresh browser profile the size of the in-car laptop's screen, located in Toronto."""
