@@ -81,6 +81,10 @@ def _upsert(dialect: str) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(RateLimit)
 
 
+#: How far apart concurrent requests' clocks may read (see ``take``).
+CLOCK_SLACK_MS = 1_000
+
+
 def take(key: str, limit: Limit) -> int:
     """Use one of ``key``'s budget.  Returns 0 when allowed (counted, flushed with the
     session), else the seconds until one use is back (nothing counted)."""
@@ -94,8 +98,10 @@ def take(key: str, limit: Limit) -> int:
         index_elements=[table.c.key],
         set_={"refilled_at_ms": start + share},
         # Allowed while the budget would be back within one period; the database evaluates
-        # this on the row as it is once any concurrent use has committed.
-        where=start + share - now <= limit.period_ms,
+        # this on the row as it is once any concurrent use has committed.  Concurrent
+        # requests read the clock before their statement and may reach the database out of
+        # order: a slack below one use's share absorbs that without ever letting one more in.
+        where=start + share - now <= limit.period_ms + min(CLOCK_SLACK_MS, share // 2),
     ).returning(table.c.refilled_at_ms)
     if db.session.execute(statement).first() is not None:
         return 0
