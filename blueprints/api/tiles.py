@@ -6,49 +6,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, make_response, request
 from flask.typing import ResponseReturnValue
-from flask_login import current_user
 
 from blueprints.api import bp
-from blueprints.response.tiles import CACHE_CONTROL
-from floorplans import tile_links
+from blueprints.response.tiles import overview_response, tile_response
 from floorplans.auth import permission
 from floorplans.permissions import Permission
-from floorplans.services import plan_tiles
-
-
-def _image(data: bytes, etag: str) -> ResponseReturnValue:
-    if request.if_none_match.contains(etag):
-        response = make_response("", 304)
-    else:
-        response = make_response(data)
-        response.mimetype = "image/webp"
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
 
 
 @bp.get("/tiles/<version_key>/<int:page>/<int:z>/<int:x>/<int:y>.webp")
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
-    etag = f"{version_key}-{page}-{z}-{x}-{y}"
-    if request.if_none_match.contains(etag):
-        plan_tiles.check_tile_access(current_user, version_key, page)  # a 304 is still access-checked
-        return _image(b"", etag)
-    if signed := plan_tiles.tile_redirect(current_user, version_key, page, z, x, y):
-        response = make_response("", 302)
-        response.headers["Location"] = signed
-        response.headers["Cache-Control"] = tile_links.redirect_cache_control(
-            tile_links.redirect_lifetime(current_app.config))
-        return response
-    return _image(plan_tiles.read_tile(current_user, version_key, page, z, x, y), etag)
+    return tile_response(version_key, page, z, x, y)  # the in-car route's answer, without its gate
 
 
 @bp.get("/tiles/<version_key>/<int:page>/overview.webp")
 @permission(Permission.READ_RECORDS)
 def tile_overview(version_key: str, page: int) -> ResponseReturnValue:
-    return _image(plan_tiles.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")
+    return overview_response(version_key, page)
 
 
 def _path_parameter(name: str, description: str, kind: str = "integer") -> dict[str, Any]:

@@ -50,19 +50,28 @@ def _redirect(url: str) -> ResponseReturnValue:
 @bp.route("/tiles/<version_key>/<int:page>/<int:z>/<int:x>/<int:y>.webp")
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
+    response = tile_response(version_key, page, z, x, y)
+    tile_gate.remember(current_user)
+    return response
+
+
+def tile_response(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
+    """One tile for the signed-in user (the in-car view's route and the API's): 304 when the
+    browser has it (still access-checked), a presigned redirect, or the image."""
     etag = f"{version_key}-{page}-{z}-{x}-{y}"
     if request.if_none_match.contains(etag):
         plan_tiles.check_tile_access(current_user, version_key, page)  # still checks access
-        response = _image(b"", etag)
-    elif signed := plan_tiles.tile_redirect(current_user, version_key, page, z, x, y):
-        response = _redirect(signed)
-    else:
-        response = _image(plan_tiles.read_tile(current_user, version_key, page, z, x, y), etag)
-    tile_gate.remember(current_user)
-    return response
+        return _image(b"", etag)
+    if signed := plan_tiles.tile_redirect(current_user, version_key, page, z, x, y):
+        return _redirect(signed)
+    return _image(plan_tiles.read_tile(current_user, version_key, page, z, x, y), etag)
+
+
+def overview_response(version_key: str, page: int) -> ResponseReturnValue:
+    return _image(plan_tiles.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")
 
 
 @bp.route("/tiles/<version_key>/<int:page>/overview.webp")
 @permission(Permission.READ_RECORDS)
 def overview(version_key: str, page: int) -> ResponseReturnValue:
-    return _image(plan_tiles.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")
+    return overview_response(version_key, page)
