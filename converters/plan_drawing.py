@@ -66,7 +66,7 @@ class Floor:
 @dataclass(frozen=True)
 class KindStyle:
     label: str
-    svg: str  # a stand-alone SVG icon (floorplans.markers.icon_svg)
+    svg: str  # a stand-alone SVG icon (floorplans.marker_kinds.icon_svg)
 
 
 _REGULAR = pymupdf.Font("helv")

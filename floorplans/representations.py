@@ -10,7 +10,7 @@ from typing import Any
 from flask import current_app, has_request_context, request, url_for
 
 from floorplans import tile_links
-from floorplans.markers import BY_KEY, door_label
+from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import Building, Contact, Gathering, Marker, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS

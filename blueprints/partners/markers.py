@@ -14,7 +14,7 @@ from blueprints.response.building import viewer_pages
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
-from floorplans.markers import KINDS
+from floorplans.marker_kinds import KINDS
 from floorplans.models import Marker, PlanVersion, VersionState
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json

@@ -12,7 +12,7 @@ from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import Conflict, InvalidInput
 from floorplans.grid import cell_name, plan_grid
-from floorplans.markers import BY_KEY, door_label
+from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import version_json

@@ -15,7 +15,7 @@ from blueprints.response.building import marker_legend, published_plan, viewer_p
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
-from floorplans.markers import KINDS
+from floorplans.marker_kinds import KINDS
 from floorplans.models import Building, Exercise
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings, exercise_items, exercises

@@ -23,7 +23,7 @@ from werkzeug.security import safe_join
 
 from blueprints.response import bp
 from floorplans.auth import permission
-from floorplans.markers import sprite_svg
+from floorplans.marker_kinds import sprite_svg
 from floorplans.permissions import Permission
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -114,7 +114,7 @@ def leaflet_file(leaflet_version: str, leaflet_path: str) -> ResponseReturnValue
     return _send(_load(Path(leaflet.BASE_DIR) / leaflet_path), IMMUTABLE)
 
 
-# --- markers: the icons' SVG sprite, generated from floorplans.markers ------------------
+# --- markers: the icons' SVG sprite, generated from floorplans.marker_kinds ------------------
 # Under assets/ with its hash in ?v=, like our files: the service worker keeps it with the shell.
 
 @functools.cache

@@ -14,7 +14,7 @@ from blueprints.response import bp
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.grid import plan_grid
-from floorplans.markers import KINDS, MarkerKind
+from floorplans.marker_kinds import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json, tile_url_template

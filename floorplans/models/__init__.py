@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from floorplans.models.accounts import (
     FAITH_TRADITIONS,
-    AccessEvent,
     ApiToken,
     LoginSession,
     Organisation,
     Role,
     User,
 )
-from floorplans.models.audit import AuditEvent
+from floorplans.models.audit import AccessEvent, AuditEvent
 from floorplans.models.buildings import Building, Contact, Gathering
-from floorplans.models.currency import BuildingReminder, BuildingReview
+from floorplans.models.keeping_current import BuildingReminder, BuildingReview
 from floorplans.models.planning import Exercise, ExerciseItem, ExerciseState, ItemShape, Marker
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 from floorplans.models.reviews import ReviewedChange

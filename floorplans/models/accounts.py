@@ -8,7 +8,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import db, utcnow
@@ -82,8 +82,19 @@ class User(db.Model):
     totp_secret_sealed: Mapped[str | None] = mapped_column(String(200))
     totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # Agency sign-in (OpenID Connect): the provider's issuer and its stable subject for this
+    # person, set at the first agency sign-in; such an account has no usable local password
+    # (password_hash is "!", which no password matches).
+    identity_issuer: Mapped[str | None] = mapped_column(String(300))
+    identity_subject: Mapped[str | None] = mapped_column(String(255))
+    # The agency a responder belongs to, shown in a congregation's access log ("Oakville Fire").
+    agency: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # A password an administrator set (a temporary one) must be replaced at the next sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     organisation: Mapped[Organisation | None] = relationship(back_populates="members")
+
+    __table_args__ = (Index("uq_users_identity", "identity_issuer", "identity_subject", unique=True),)
 
     # Flask-Login's user protocol.  The login session in use is attached by the loader,
     # so that get_id() names the server-side session, never the user row.
@@ -183,27 +194,6 @@ class ApiToken(db.Model):
     @property
     def scope(self) -> str:
         return "read-only" if self.read_only else "read-write"
-
-
-class AccessEvent(db.Model):
-    """Append-only: who read which building's record or plan, when and from where.
-
-    The building's own partners can read the events of their buildings."""
-
-    __tablename__ = "access_events"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    building_id: Mapped[int | None] = mapped_column(
-        ForeignKey("buildings.id", ondelete="SET NULL"), index=True
-    )
-    action: Mapped[str] = mapped_column(String(40))  # view_record, view_plan, export...
-    channel: Mapped[str] = mapped_column(String(10))  # web or api
-    ip_address: Mapped[str] = mapped_column(String(64), default="")
-    detail: Mapped[str] = mapped_column(String(300), default="")
-
-    user: Mapped[User | None] = relationship()
 
 
 class AttemptCounter(db.Model):

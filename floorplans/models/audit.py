@@ -15,13 +15,16 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, event
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, event
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Mapped, Mapper, mapped_column
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from floorplans.db import db, utcnow
+
+if TYPE_CHECKING:
+    from floorplans.models.accounts import User
 
 #: The database's own floor under the retention setting: its triggers refuse to delete an
 #: event younger than this, whatever the application asks.
@@ -64,3 +67,24 @@ def _refuse_changes(mapper: Mapper[Any], connection: Connection, target: AuditEv
 
 event.listen(AuditEvent, "before_update", _refuse_changes)
 event.listen(AuditEvent, "before_delete", _refuse_changes)
+
+
+class AccessEvent(db.Model):
+    """Beside the audit log, its read side.  Append-only: who read which building's record or plan, when and from where.
+
+    The building's own partners can read the events of their buildings."""
+
+    __tablename__ = "access_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    building_id: Mapped[int | None] = mapped_column(
+        ForeignKey("buildings.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(40))  # view_record, view_plan, export...
+    channel: Mapped[str] = mapped_column(String(10))  # web or api
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+
+    user: Mapped[User | None] = relationship()

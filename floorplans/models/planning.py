@@ -31,7 +31,7 @@ class Marker(db.Model):
     # Denormalised from the page, so "this congregation's markers" is one indexed query.
     building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), index=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("plan_pages.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))  # a key of floorplans.markers.KINDS
+    kind: Mapped[str] = mapped_column(String(40))  # a key of floorplans.marker_kinds.KINDS
     x: Mapped[float] = mapped_column(Float)  # 0..1 from the page's left edge
     y: Mapped[float] = mapped_column(Float)  # 0..1 from the page's top edge
     number: Mapped[int | None] = mapped_column(Integer)  # exterior doors: 1 = main entrance, then clockwise

@@ -4,7 +4,7 @@ and when.
 The audit log is append-only down to the database, so a review never touches the event:
 each reviewed change gets one ``ReviewedChange`` row here, kept beside the log.  Reviews
 made before these rows existed are a high-water mark per building (``BuildingReview`` in
-``models.currency``); the queue honours both.
+``models.keeping_current``); the queue honours both.
 
 The queue reads partners' changes among every event of the log, most of which are officers'
 reads: ``ix_audit_events_changes`` holds only the events of those who can make a change to

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
-from floorplans.markers import BY_KEY
+from floorplans.marker_kinds import BY_KEY
 from floorplans.models import (
     Building,
     Exercise,

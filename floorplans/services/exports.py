@@ -26,7 +26,7 @@ from sqlalchemy import select
 from converters import packet as drawing
 from converters import plan_drawing, stitch
 from converters.tiling import grid_size, level_size
-from floorplans import markers, objects
+from floorplans import marker_kinds, objects
 from floorplans.bounds import neutralise_bidi as plain
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
@@ -111,7 +111,7 @@ def _markers_of(pages: list[PlanPage]) -> dict[int, list[Marker]]:
 
 def marker_text(marker: Marker) -> str:
     """What is printed beside the icon: "Door 1 (side A) Main entrance", "AED by the office"."""
-    number = markers.door_label(marker.number, marker.side) if marker.kind == "door" else ""
+    number = marker_kinds.door_label(marker.number, marker.side) if marker.kind == "door" else ""
     label = marker.label
     if not label and marker.kind == "note":  # a note says what it is in its text
         label = marker.note if len(marker.note) <= 60 else marker.note[:59].rstrip() + "…"
@@ -165,7 +165,7 @@ def _sketches_of(exercise: Exercise, building: Building, pages: list[PlanPage]) 
 
 
 def _kinds() -> dict[str, drawing.KindStyle]:
-    return {kind.key: drawing.KindStyle(kind.label, markers.icon_svg(kind.key)) for kind in markers.KINDS}
+    return {kind.key: drawing.KindStyle(kind.label, marker_kinds.icon_svg(kind.key)) for kind in marker_kinds.KINDS}
 
 
 @dataclass(frozen=True)
@@ -353,8 +353,8 @@ def markers_geojson(building: Building, version: PlanVersion | None) -> dict[str
                 "id": marker.id,
                 "geometry": {"type": "Point", "coordinates": [marker.x * width, marker.y * height]},
                 "properties": {
-                    "kind": marker.kind, "kind_label": markers.BY_KEY[marker.kind].label
-                    if marker.kind in markers.BY_KEY else marker.kind,
+                    "kind": marker.kind, "kind_label": marker_kinds.BY_KEY[marker.kind].label
+                    if marker.kind in marker_kinds.BY_KEY else marker.kind,
                     "label": marker.label, "number": marker.number, "side": marker.side or None,
                     "note": marker.note, "needs_confirmation": marker.needs_confirmation,
                     "page": page.number, "page_label": page.label,

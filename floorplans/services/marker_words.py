@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from floorplans.db import db
 from floorplans.grid import cell_name, plan_grid
-from floorplans.markers import BY_KEY
+from floorplans.marker_kinds import BY_KEY
 from floorplans.models import AuditEvent, Marker, PlanPage, PlanVersion
 from floorplans.services.carried_markers import label_key
 from floorplans.services.review_words import (

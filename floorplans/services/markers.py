@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 from floorplans.db import db
 from floorplans.errors import Conflict, Forbidden, InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
-from floorplans.markers import BY_KEY, DOOR_SIDES, KINDS, MarkerKind
+from floorplans.marker_kinds import BY_KEY, DOOR_SIDES, KINDS, MarkerKind
 from floorplans.models import Building, Marker, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_read, can_see_version
 from floorplans.services import audit

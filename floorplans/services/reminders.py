@@ -32,7 +32,7 @@ from sqlalchemy.orm import selectinload
 from floorplans import mail
 from floorplans.db import db, utcnow
 from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User, VersionState
-from floorplans.models.currency import NEVER_VERIFIED
+from floorplans.models.keeping_current import NEVER_VERIFIED
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 from floorplans.fields import WEEKDAYS, Field, RecordFields
-from floorplans.markers import BY_KEY
+from floorplans.marker_kinds import BY_KEY
 from floorplans.models import AuditEvent
 from floorplans.services.audit import PRIVATE_FIELDS
 from floorplans.services.buildings import BUILDING_FIELDS

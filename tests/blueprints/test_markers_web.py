@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from floorplans.db import db
-from floorplans.markers import KINDS
+from floorplans.marker_kinds import KINDS
 from floorplans.models import Marker, Role, VersionState
 from tests.conftest import Browser
 from tests.floorplans.test_markers import ready_version

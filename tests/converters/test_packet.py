@@ -11,10 +11,10 @@ from PIL import Image
 
 from converters import packet, plan_drawing, stitch
 from converters.tiling import TILE_SIZE, level_size
-from floorplans import markers
+from floorplans import marker_kinds
 from floorplans.grid import column_label, plan_grid
 
-KINDS = {kind.key: packet.KindStyle(kind.label, markers.icon_svg(kind.key)) for kind in markers.KINDS}
+KINDS = {kind.key: packet.KindStyle(kind.label, marker_kinds.icon_svg(kind.key)) for kind in marker_kinds.KINDS}
 
 
 def plan_image(width: int, height: int) -> bytes:
