@@ -8,25 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app
 from flask_login import current_user
 
 from floorplans.bounds import neutralise_bidi
 from floorplans.fields import WEEKDAYS
+from floorplans.local_times import local_time
 from floorplans.models import Building
 from floorplans.permissions import Permission, can_edit, has_permission
 from floorplans.services import reminders
 from floorplans.services.buildings import is_stale
-
-
-def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored (naive UTC) time shown in the service's time zone."""
-    if value is None:
-        return "never"
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt)
 
 
 def tel_uri(phone: str) -> str:

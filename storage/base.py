@@ -2,7 +2,7 @@
 
 Everything above ``storage/`` (services, jobs, the CLI) codes against
 :class:`Storage` only; which backend sits behind it is configuration
-(:func:`from_url`). This module must not import Flask, SQLAlchemy, boto3,
+(:func:`storage.from_url`). This module must not import Flask, SQLAlchemy, boto3,
 ``converters`` or ``floorplans``: it is the part every backend and every
 caller shares, and must stay importable anywhere.
 """
@@ -14,7 +14,6 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from urllib.parse import urlsplit
 
 __all__ = [
     "MAX_KEY_LENGTH",
@@ -22,7 +21,6 @@ __all__ = [
     "InvalidKey",
     "Storage",
     "StorageError",
-    "from_url",
     "is_key_segment",
     "validate_expiry",
     "validate_key",
@@ -334,33 +332,3 @@ class Storage(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
-
-
-def from_url(url: str, *, endpoint_url: str | None = None, max_workers: int = 16) -> Storage:
-    """Build the storage named by ``url`` (the ``FLOORPLANS_STORAGE_URL`` setting).
-
-    - ``s3://bucket/optional/prefix``: :class:`~storage.s3.S3Storage`; region,
-      credentials and (unless ``endpoint_url`` is given) the endpoint come from
-      boto3's usual settings.
-    - ``file:///abs/path`` or a plain filesystem path:
-      :class:`~storage.local.LocalStorage`, the folder created if missing.
-
-    Anything else raises :class:`ValueError`.
-    """
-    # Imported here, not at the top, because both backends import this module.
-    from storage.local import LocalStorage
-    from storage.s3 import S3Storage
-
-    if not isinstance(url, str) or not url.strip():
-        raise ValueError("storage URL is empty")
-    scheme = urlsplit(url).scheme
-    if scheme == "s3":
-        return S3Storage.from_url(url, endpoint_url=endpoint_url, max_workers=max_workers)
-    if scheme == "file":
-        return LocalStorage.from_url(url, max_workers=max_workers)
-    if scheme == "":
-        return LocalStorage(url, max_workers=max_workers)
-    raise ValueError(
-        f"unsupported storage URL scheme {scheme!r}: "
-        "use s3://bucket/prefix, file:///path or a folder path"
-    )

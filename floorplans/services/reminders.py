@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 
 from floorplans import mail
 from floorplans.db import db, utcnow
+from floorplans.local_times import local_time
 from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User, VersionState
 from floorplans.models.keeping_current import NEVER_VERIFIED
 
@@ -202,8 +203,6 @@ def building_link(building_id: int) -> str | None:
 
 
 def _date(value: dt.datetime) -> str:
-    from floorplans.templating import local_time
-
     return local_time(value, "%Y-%m-%d")  # as the portal shows it
 
 
