@@ -1,16 +1,23 @@
-"""Configuration: defaults, then ``FLOORPLANS_*`` environment variables, then the test mapping.
+"""Configuration: defaults, then ``FLOORPLANS_*`` environment variables, then the test mapping,
+read once into one typed, checked ``Settings`` object that the code reads (``get_settings()``).
 
 Nothing here runs at import time; ``load_config`` is called by ``create_app``.
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask
+from flask import Flask, current_app
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Every setting the application reads, with its embedded default.  Paths and URLs
 #: that depend on the instance folder are filled in by ``load_config``.
@@ -130,6 +137,7 @@ def load_config(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
+    apply_settings(app)
 
 
 def keep_private(path: Path) -> None:
@@ -165,3 +173,236 @@ def _sqlalchemy_url(url: str) -> str:
         if url.startswith(plain):
             return "postgresql+psycopg://" + url[len(plain):]
     return url
+
+
+# --- the typed settings -------------------------------------------------------------------
+
+class SettingError(RuntimeError):
+    """A setting with a value the application cannot run with; raised by ``create_app``
+    (a RuntimeError, so a wrong value stops the app at start)."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    """How one setting is read: its kind, whether it may be unset, and its bounds."""
+
+    kind: str  # "whole", "number", "flag", "text", "names", "networks", "zone"
+    optional: bool = False
+    at_least: float | None = None
+    above: float | None = None
+    at_most: float | None = None
+    group: str = ""  # named in the message ("A quota setting is wrong: ...")
+
+
+def _rule(kind: str, *, secret: bool = False, **bounds: Any) -> Any:
+    return field(repr=not secret, metadata={"rule": _Rule(kind, **bounds)})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the application reads, typed and checked once by ``load_config``.
+
+    Each field is the ``app.config`` key in lower case (``UPLOAD_MAX_MB`` is
+    ``upload_max_mb``); docs/configuration.md documents each of them.  ``app.config``
+    stays the source (Flask and its extensions read it); code reads this object through
+    ``get_settings()``, or is handed it (jobs, the command line)."""
+
+    # Where things are kept
+    database_url: str = _rule("text")
+    storage_url: str = _rule("text")
+    s3_endpoint_url: str | None = _rule("text", optional=True)
+    redis_url: str | None = _rule("text", optional=True)
+    secret_key: str = _rule("text", secret=True)
+    secret_key_fallbacks: tuple[str, ...] = _rule("names", secret=True)
+    # The service
+    timezone: str = _rule("zone")
+    service_name: str = _rule("text")
+    base_url: str | None = _rule("text", optional=True)
+    stale_after_days: int = _rule("whole", at_least=1)
+    remind_before_days: int = _rule("whole", at_least=0)
+    draft_remind_after_days: int = _rule("whole", at_least=1)
+    reminders_hour_utc: int = _rule("whole", at_least=0, at_most=23)
+    # Outgoing mail
+    smtp_host: str | None = _rule("text", optional=True)
+    smtp_port: int = _rule("whole", at_least=1, at_most=65535)
+    smtp_username: str | None = _rule("text", optional=True)
+    smtp_password: str | None = _rule("text", optional=True, secret=True)
+    smtp_starttls: bool = _rule("flag")
+    smtp_timeout_seconds: float = _rule("number", above=0)
+    mail_from: str = _rule("text")
+    # Sessions and signing in (the policies themselves: floorplans.auth)
+    session_idle_minutes: float = _rule("number", at_least=0)
+    session_max_hours: float = _rule("number", above=0)
+    session_idle_minutes_admin: float | None = _rule("number", optional=True, at_least=0)
+    session_idle_minutes_partner: float | None = _rule("number", optional=True, at_least=0)
+    session_idle_minutes_officer: float | None = _rule("number", optional=True, at_least=0)
+    session_idle_minutes_planner: float | None = _rule("number", optional=True, at_least=0)
+    session_in_car_networks: tuple[IPNetwork, ...] = _rule("networks")
+    session_idle_minutes_in_car: float = _rule("number", at_least=0)
+    session_cookie_name: str = _rule("text")
+    session_cookie_secure: bool = _rule("flag")
+    login_max_failures: int = _rule("whole", at_least=1)
+    login_failure_window_minutes: float = _rule("number", above=0)
+    login_lock_minutes: float = _rule("number", above=0)
+    login_address_max_failures: int = _rule("whole", at_least=1)
+    login_account_max_failures_per_hour: int = _rule("whole", at_least=1)
+    login_known_device_days: float = _rule("number", at_least=0)
+    login_code_minutes: float = _rule("number", above=0)
+    two_factor_required_roles: tuple[str, ...] = _rule("names")
+    audit_retention_days: int = _rule("whole", at_least=1)
+    # Reverse proxy hops to trust
+    proxy_x_for: int = _rule("whole", at_least=0)
+    proxy_x_proto: int = _rule("whole", at_least=0)
+    proxy_x_host: int = _rule("whole", at_least=0)
+    proxy_x_prefix: int = _rule("whole", at_least=0)
+    # Bounded input
+    max_content_length: int = _rule("whole", at_least=1)
+    body_max_kb: int = _rule("whole", at_least=1)
+    url_max_chars: int = _rule("whole", at_least=1)
+    json_max_depth: int = _rule("whole", at_least=1)
+    # Plans: uploads and rendering
+    upload_max_mb: int = _rule("whole", at_least=1)
+    upload_max_pages: int = _rule("whole", at_least=1)
+    page_max_pixels: int = _rule("whole", at_least=1)
+    render_dpi: float = _rule("number", above=0)
+    render_workers: int = _rule("whole", at_least=1)
+    render_page_seconds: float = _rule("number", above=0)
+    render_memory_mb: int = _rule("whole", at_least=1)
+    render_nice: int = _rule("whole", at_least=0, at_most=19)
+    plan_grace_days: float = _rule("number", at_least=0)
+    # Tiles
+    tile_url_secret: str | None = _rule("text", optional=True, secret=True)
+    tile_url_base: str = _rule("text")
+    tile_url_lifetime_seconds: int = _rule("whole", at_least=1)
+    tile_redirect_seconds: int = _rule("whole", at_least=0)
+    tile_session_recheck_seconds: float = _rule("number", at_least=0)
+    # Jobs
+    jobs_name: str = _rule("text")
+    jobs_immediate: bool = _rule("flag")
+    jobs_workers: int = _rule("whole", at_least=1)
+    # Quotas (floorplans/services/quotas.py)
+    uploads_per_hour: int = _rule("whole", at_least=1, group="quota")
+    packets_per_minute: int = _rule("whole", at_least=1, group="quota")
+    packets_at_once: int = _rule("whole", at_least=1, group="quota")
+    # The in-car offline copies
+    offline_max_days: float = _rule("number", above=0, at_most=365)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The service's time zone (gathering times are local to it)."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def secret_keys(self) -> tuple[str, ...]:
+        """The key that seals first, then the fallbacks that only open."""
+        return (self.secret_key, *self.secret_key_fallbacks)
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return self.upload_max_mb * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """Read and check every setting; a key the mapping lacks takes its default.
+        Raises ``SettingError`` naming the first wrong setting."""
+        values = {}
+        for item in fields(cls):
+            key = item.name.upper()
+            values[item.name] = _read(key, config.get(key, DEFAULTS.get(key)), item.metadata["rule"])
+        return cls(**values)
+
+
+_EXPECTED = {
+    "whole": "a whole number", "number": "a number", "flag": "true or false", "text": "text",
+    "names": "a list of names (or one comma-separated text)", "networks": "a list of networks such as 10.20.0.0/16",
+    "zone": "a time zone name such as America/Toronto",
+}  # fmt: skip
+_FLAGS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
+
+def _read(key: str, value: Any, rule: _Rule) -> Any:
+    """One setting's value as its field's type, or ``SettingError`` saying what to set."""
+    if rule.optional and (value is None or value == ""):
+        return None
+    try:
+        typed = _CONVERT[rule.kind](value)
+    except (TypeError, ValueError, KeyError, ZoneInfoNotFoundError):
+        raise _wrong(key, value, rule, _EXPECTED[rule.kind]) from None
+    if rule.at_least is not None and typed < rule.at_least:
+        raise _wrong(key, value, rule, f"{_EXPECTED[rule.kind]} of at least {rule.at_least:g}")
+    if rule.above is not None and typed <= rule.above:
+        raise _wrong(key, value, rule, f"{_EXPECTED[rule.kind]} above {rule.above:g}")
+    if rule.at_most is not None and typed > rule.at_most:
+        raise _wrong(key, value, rule, f"{_EXPECTED[rule.kind]} of at most {rule.at_most:g}")
+    return typed
+
+
+def _wrong(key: str, value: Any, rule: _Rule, expected: str) -> SettingError:
+    group = f"{rule.group} " if rule.group else ""
+    return SettingError(f"A {group}setting is wrong: {key} must be {expected}, not {value!r} "
+                        f"(set FLOORPLANS_{key} in the environment, or leave it unset for the default).")
+
+
+def _whole(value: Any) -> int:
+    if isinstance(value, bool) or value is None:
+        raise TypeError(value)
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(value)
+    return int(value)  # ints, integral floats and "60" (a value typed into a mapping as text)
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or value is None:
+        raise TypeError(value)
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(value)
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    return _FLAGS[str(value).strip().lower()]
+
+
+def _text(value: Any) -> str:
+    if value is None or isinstance(value, bool | list | tuple | dict):
+        raise TypeError(value)
+    return str(value)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _networks(value: Any) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in _names(value))
+
+
+def _zone(value: Any) -> str:
+    ZoneInfo(_text(value))
+    return str(value)
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "whole": _whole, "number": _number, "flag": _flag, "text": _text, "names": _names, "networks": _networks,
+    "zone": _zone,
+}  # fmt: skip
+
+
+def apply_settings(app: Flask) -> Settings:
+    """Build the typed settings from ``app.config`` and keep them in ``app.extensions``.
+    ``load_config`` calls it; a test that changes ``app.config`` after ``create_app`` calls
+    it again (nothing else changes settings while the app runs)."""
+    settings = Settings.from_config(app.config)
+    app.extensions["floorplans.settings"] = settings
+    return settings
+
+
+def get_settings(app: Flask | None = None) -> Settings:
+    """The settings of ``app``, or of the current app."""
+    return (app or current_app).extensions["floorplans.settings"]  # type: ignore[no-any-return]
