@@ -16,7 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from floorplans import auth, bounds, cli, config, db, jobs, objects, security, templating
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
-    app = Flask(
+    app = db.App(  # Flask with one unit of work per request (floorplans.db)
         __name__,
         instance_path=str(Path(instance_path).resolve()) if instance_path else str(ROOT / "instance"),
         instance_relative_config=True,

@@ -1,21 +1,39 @@
 """The database: one SQLAlchemy session per request (Flask-SQLAlchemy), migrations by Alembic.
 
-Services call ``db.session.flush()``; the request, the CLI command or the job commits.
+The rule, in one place: one unit of work per request, CLI command or job (``unit_of_work``).
+A request's view runs inside one (``App.dispatch_request``): what it changed is committed
+when it returns, whatever the status (a 422 that recorded a failed attempt keeps it), and
+rolled back when an exception leaves it (an ``abort``, a domain error the handlers turn into
+a 4xx, a bug).  The commit happens before the response is made, so a commit that fails is a
+500 and no page says "saved" about something that was not.  Services only flush; a view,
+command or job does not commit either, except where a line says why.  A step that may be
+refused while the rest is kept goes in a savepoint (``db.session.begin_nested()``).
+
+Work that must follow the commit (queueing a job the worker has to find committed) is
+handed to ``after_commit``: it runs once the unit of work is committed and is forgotten if
+it is rolled back, so no caller can get the order wrong.
+
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event, make_url
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
+
+log = logging.getLogger(__name__)
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
 NAMING = {
@@ -40,6 +58,77 @@ migrate = Migrate()
 def utcnow() -> dt.datetime:
     """Naive UTC: the same on SQLite (no time zones) and PostgreSQL (timestamp without time zone)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Commit what the block changed when it ends normally; roll it back when an exception
+    leaves it (the session is then clean for the error page, or the next command)."""
+    try:
+        yield
+    except BaseException:
+        db.session.rollback()
+        raise
+    try:
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+class App(Flask):
+    """Flask with one unit of work per request: the view's changes are committed when it
+    returns (before the response is made and sent) and rolled back when it raises.  Nothing
+    before the view (permission checks, a refused request) commits anything."""
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        with unit_of_work():
+            return super().dispatch_request()
+
+
+_AFTER_COMMIT = "floorplans.after_commit"
+
+
+def after_commit(action: Callable[[], object]) -> None:
+    """Do ``action`` once the current unit of work is committed (at once if nothing is
+    pending and the session commits empty); never if it, or the savepoint it was asked in,
+    is rolled back.  A failing action is logged, not raised: the work is saved by then."""
+    session = db.session()
+    transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
+    session.info.setdefault(_AFTER_COMMIT, []).append((transaction, action))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: its actions wait for the outer commit
+    for _, action in session.info.pop(_AFTER_COMMIT, []):
+        try:
+            action()
+        except Exception:
+            log.exception("After the commit: %r failed (the committed work stands).", action)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    def within(transaction: SessionTransaction | None) -> bool:
+        while transaction is not None:
+            if transaction is previous:
+                return True
+            transaction = transaction.parent
+        return False
+
+    pending = session.info.get(_AFTER_COMMIT)
+    if pending:
+        session.info[_AFTER_COMMIT] = [(t, action) for t, action in pending if not within(t)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_close(session: Session, transaction: SessionTransaction) -> None:
+    """A unit of work closed without a commit (the session removed at the end of a request
+    or job): what it asked for is forgotten with it."""
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
 
 
 def init_app(app: Flask) -> None:

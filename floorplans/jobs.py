@@ -15,7 +15,7 @@ from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from floorplans.config import keep_private
-from floorplans.db import db
+from floorplans.db import after_commit, db
 from floorplans.services import reminders, rendering
 
 log = logging.getLogger(__name__)
@@ -87,5 +87,8 @@ def get_jobs() -> Jobs:
 
 
 def queue_render(version_id: int) -> None:
-    """Queue the rendering of a committed version (commit first: the worker must see it)."""
-    get_jobs().render_plan(version_id)
+    """Queue the rendering of a version once the unit of work that made it is committed
+    (the worker must find it); not at all if that is rolled back.  A queue that cannot be
+    reached then is logged, and ``recover_stalled_plans`` queues the version again."""
+    render_plan = get_jobs().render_plan
+    after_commit(lambda: render_plan(version_id))
