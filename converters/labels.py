@@ -268,8 +268,8 @@ def propose(sheets: Sequence[SheetText]) -> list[Proposal]:
     # "Castle first floor" and "Guesthouse first floor" are both "First floor" on their own:
     # when floors collide but their titles differ, every floor keeps its title's words.
     by_name: defaultdict[str, set[str]] = defaultdict(set)
-    for reading in floors:
-        by_name[reading.name].add(reading.full.casefold())
+    for floor in floors:
+        by_name[floor.name].add(floor.full.casefold())
     use_full = any(len(fulls) > 1 for fulls in by_name.values())
     proposals = []
     for sheet, reading in zip(sheets, readings, strict=True):

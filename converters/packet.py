@@ -325,7 +325,8 @@ def build_packet(packet: Packet) -> bytes:
             "producer": "floorplans (PyMuPDF)",
         })
         document.subset_fonts()
-        return document.tobytes(garbage=1, deflate=True)
+        pdf: bytes = document.tobytes(garbage=1, deflate=True)
+        return pdf
     finally:
         icons.close()
         document.close()

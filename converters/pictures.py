@@ -138,7 +138,7 @@ def check_stored_pictures(document: pymupdf.Document, max_pixels: int, max_page_
 # -- one page, as the renderer will meet it ------------------------------------------------
 
 
-class _PictureDevice(mupdf.FzDevice2):  # type: ignore[misc]
+class _PictureDevice(mupdf.FzDevice2):  # type: ignore[misc]  # MuPDF's SWIG classes are untyped (Any)
     """A MuPDF device that draws nothing and notes each distinct picture it is given."""
 
     def __init__(self) -> None:

@@ -78,9 +78,10 @@ def hex_rgb(text: str) -> tuple[float, float, float]:
     if len(text) != 6:
         return RED
     try:
-        return tuple(int(text[i:i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+        red, green, blue = (int(text[i:i + 2], 16) / 255 for i in (0, 2, 4))
     except ValueError:
         return RED
+    return red, green, blue
 
 
 # ---------------------------------------------------------------------------------------
@@ -101,7 +102,8 @@ class Text:
 
     @staticmethod
     def width(text: str, size: float, bold: bool = False) -> float:
-        return (_BOLD if bold else _REGULAR).text_length(text, fontsize=size)
+        length: float = (_BOLD if bold else _REGULAR).text_length(text, fontsize=size)
+        return length
 
     def line(self, x: float, y: float, text: str, size: float, *, bold: bool = False,
              colour: tuple[float, ...] = INK, align: str = "left") -> float:
@@ -152,6 +154,7 @@ class Text:
         rgb = ",".join(str(round(c * 255)) for c in colour[:3])
         css = (f"* {{font-family: sans-serif; font-size: {size}px; color: rgb({rgb}); margin: 0; "
                f"font-weight: {'bold' if bold else 'normal'}; white-space: {'normal' if wrap else 'nowrap'};}}")
+        spare: float
         spare, _scale = self.page.insert_htmlbox(box, escape(text).replace("\n", "<br>"), css=css, scale_low=1)
         return max(0.0, spare)
 
@@ -352,7 +355,8 @@ def annotate_plan(image: bytes, width: int, height: int, floor: Floor, kinds: Ma
         if marks:
             draw_marks(page, text, icons, rect, floor.marks, scale)
         text.finish()
-        return page.get_pixmap(alpha=False).tobytes("png")
+        png: bytes = page.get_pixmap(alpha=False).tobytes("png")
+        return png
     finally:
         icons.close()
         document.close()

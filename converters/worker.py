@@ -171,7 +171,7 @@ def main() -> int:
     # whenever they are installed: ~0.6 s of every worker's start, for features we never
     # use. PyMuPDF treats them as optional, so an import that fails is fine.
     for optional in ("pymupdf.layout", "pymupdf4llm"):
-        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]
+        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]  # None: "absent" to imports
     try:
         job = json.loads(sys.stdin.readline())
         _test_hook(job.get("test_hook"), int(job.get("memory_mb", 1024)), channel)

@@ -253,11 +253,11 @@ class Storage(abc.ABC):
                 for future in done:
                     if future.cancelled():
                         continue
-                    exc = future.exception()
-                    if exc is None:
+                    error = future.exception()
+                    if error is None:
                         completed += 1
                     else:
-                        failures.append(exc)
+                        failures.append(error)
                 if failures:
                     for future in pending:
                         future.cancel()

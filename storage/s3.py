@@ -18,18 +18,23 @@ This module must not import Flask, SQLAlchemy, ``converters`` or
 
 from __future__ import annotations
 
+import builtins
 import errno
 import mimetypes
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3.session
 import botocore.config
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    # boto3-stubs (a test extra): the S3 client's methods and replies, checked by mypy.
+    from mypy_boto3_s3 import S3Client
 
 from storage.base import (
     InvalidKey,
@@ -74,7 +79,7 @@ def _safe_endpoint(endpoint_url: str | None) -> str:
 class S3Storage(Storage):
     """Objects in ``bucket`` under ``prefix``, through the boto3 S3 ``client`` given."""
 
-    def __init__(self, client: Any, bucket: str, prefix: str = "", max_workers: int = 16) -> None:
+    def __init__(self, client: S3Client, bucket: str, prefix: str = "", max_workers: int = 16) -> None:
         if not bucket:
             raise ValueError("S3 storage needs a bucket name")
         prefix = prefix.strip("/")
@@ -111,7 +116,9 @@ class S3Storage(Storage):
             connect_timeout=5,
             read_timeout=30,
         )
-        client = boto3.session.Session().client("s3", endpoint_url=endpoint_url, config=config)
+        client: S3Client = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, config=config
+        )
         return cls(client, parts.netloc, parts.path, max_workers=max_workers)
 
     # -- helpers -------------------------------------------------------------
@@ -243,7 +250,8 @@ class S3Storage(Storage):
                 f"with it; pass a folder ending in '/', e.g. {prefix + '/'!r}"
             )
         deleted = 0
-        batch: list[str] = []
+        # builtins.list: in this class, ``list`` is the listing method above.
+        batch: builtins.list[str] = []
         for key in self.list(prefix):
             batch.append(self._object_key(key))
             if len(batch) == _DELETE_BATCH:
@@ -253,7 +261,7 @@ class S3Storage(Storage):
             deleted += self._delete_batch(prefix, batch)
         return deleted
 
-    def _delete_batch(self, prefix: str, object_keys: list[str]) -> int:
+    def _delete_batch(self, prefix: str, object_keys: builtins.list[str]) -> int:
         with self._errors("delete_prefix", prefix):
             response = self.client.delete_objects(
                 Bucket=self.bucket,
