@@ -1,5 +1,6 @@
 """One place that turns errors into pages or JSON: domain errors with their own message,
-HTTP errors with a plain one, and anything unexpected as a 500 after a rollback."""
+HTTP errors with a plain one, and anything unexpected as a 500.  An exception that left a
+view has already rolled its work back (``floorplans.db.App``)."""
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request
@@ -46,7 +47,6 @@ def render_error(status: int, message: str, fields: dict[str, str] | None = None
 
 @bp.app_errorhandler(FloorplansError)
 def domain_error(error: FloorplansError) -> ResponseReturnValue:
-    db.session.rollback()
     fields = error.fields if isinstance(error, InvalidInput) else None
     return render_error(error.status, error.message, fields)
 
@@ -64,11 +64,11 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     message = MESSAGES.get(status, error.description or "")
     if status == 413 and not bounds.is_upload():
-        message = BODY_TOO_LARGE.format(limit=current_app.config["BODY_MAX_KB"])
+        message = BODY_TOO_LARGE.format(limit=get_settings().body_max_kb)
     elif status == 413:
-        message = message.format(limit=current_app.config["UPLOAD_MAX_MB"])
+        message = message.format(limit=get_settings().upload_max_mb)
     elif status == 414:
-        message = message.format(limit=int(current_app.config["URL_MAX_CHARS"]))
+        message = message.format(limit=get_settings().url_max_chars)
     elif status in (400, 403, 404) and error.description and error.description != type(error).description:
         message = error.description  # a specific message from abort(..., description=...)
     response = render_error(status, message)
@@ -87,12 +87,13 @@ def number_too_large(error: Exception) -> ResponseReturnValue:
     (floorplans.bounds); this is the net under a route that forgets.  Other data errors stay 500s."""
     if isinstance(error, DataError) and getattr(error.orig, "sqlstate", None) != NUMERIC_OUT_OF_RANGE:
         raise error
-    db.session.rollback()
     current_app.logger.warning("A number too large for the database reached SQL on %s", request.path)
     return render_error(404, MESSAGES[404])
 
 
 @bp.app_errorhandler(InternalServerError)
 def server_error(error: InternalServerError) -> ResponseReturnValue:
+    # A failure outside a view (a hook before it, the request's commit) may leave the
+    # session needing a rollback before the page can be drawn.
     db.session.rollback()
     return render_error(500, MESSAGES[500])

@@ -9,7 +9,6 @@ from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
 from blueprints.errors import render_error
-from floorplans.db import db
 from floorplans.services.quotas import QuotaExceeded, check_settings
 
 bp = Blueprint("limits", __name__)
@@ -25,6 +24,5 @@ def _check_settings(state: BlueprintSetupState) -> None:
 
 @bp.app_errorhandler(QuotaExceeded)
 def quota_exceeded(error: QuotaExceeded) -> ResponseReturnValue:
-    db.session.rollback()
     body, status = render_error(429, error.message)  # type: ignore[misc]
     return body, status, {"Retry-After": str(error.retry_after)}

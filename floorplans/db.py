@@ -22,7 +22,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask.typing import ResponseReturnValue
@@ -53,6 +53,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+
+# The base class of every model: ``db.Model``, which Flask-SQLAlchemy builds from Base when
+# ``db`` is made (table names, its session).  mypy takes no attribute of an object as a base
+# class, so to it the base is Base itself, which is what the models' columns need.
+if TYPE_CHECKING:
+    class Model(Base):
+        __abstract__ = True
+else:
+    Model = db.Model
 
 
 def utcnow() -> dt.datetime:
@@ -87,26 +96,25 @@ class App(Flask):
 
 
 _AFTER_COMMIT = "floorplans.after_commit"
+_COMMITTED = "floorplans.committed"
 
 
 def after_commit(action: Callable[[], object]) -> None:
-    """Do ``action`` once the current unit of work is committed (at once if nothing is
-    pending and the session commits empty); never if it, or the savepoint it was asked in,
-    is rolled back.  A failing action is logged, not raised: the work is saved by then."""
+    """Do ``action`` once the current unit of work is committed; never if it, or the
+    savepoint it was asked in, is rolled back.  For what must follow the commit: queueing a
+    job the worker has to find committed, deleting stored objects a failed commit would
+    still need.  The action may read the database (a new transaction), not change it: its
+    unit of work is over.  A failing action is logged, not raised: the work is saved."""
     session = db.session()
     transaction = session.get_nested_transaction() or session.get_transaction() or session.begin()
     session.info.setdefault(_AFTER_COMMIT, []).append((transaction, action))
 
 
 @event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
+def _committed(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: its actions wait for the outer commit
-    for _, action in session.info.pop(_AFTER_COMMIT, []):
-        try:
-            action()
-        except Exception:
-            log.exception("After the commit: %r failed (the committed work stands).", action)
+    session.info[_COMMITTED] = [action for _, action in session.info.pop(_AFTER_COMMIT, [])]
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -124,11 +132,18 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _forget_at_close(session: Session, transaction: SessionTransaction) -> None:
-    """A unit of work closed without a commit (the session removed at the end of a request
-    or job): what it asked for is forgotten with it."""
-    if transaction.parent is None:
-        session.info.pop(_AFTER_COMMIT, None)
+def _run_after_commit(session: Session, transaction: SessionTransaction) -> None:
+    """The unit of work is over: run what its commit was waiting for (here rather than in
+    ``after_commit``, where the session may not read), or forget it when it closed without
+    a commit (the session removed at the end of a request or job)."""
+    if transaction.parent is not None:
+        return
+    session.info.pop(_AFTER_COMMIT, None)
+    for action in session.info.pop(_COMMITTED, []):
+        try:
+            action()
+        except Exception:
+            log.exception("After the commit: %r failed (the committed work stands).", action)
 
 
 def init_app(app: Flask) -> None:
@@ -175,3 +190,15 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: ConnectionPoolEntr
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_savepoint_in_a_transaction(connection: Any, name: str) -> None:
+    """pysqlite opens a transaction only before an INSERT, UPDATE or DELETE; a SAVEPOINT
+    before any would open SQLite's own, which its RELEASE commits (the savepoint's work
+    then stays even if the request rolls back).  So open the transaction first: IMMEDIATE,
+    as a savepoint is there to write, and a deferred one that read first could not write
+    once another connection had (SQLITE_BUSY at once, no busy_timeout)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if type(dbapi_connection).__module__.startswith("sqlite3") and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
