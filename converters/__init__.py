@@ -12,7 +12,17 @@ must not pay for modules (or PyMuPDF imports) that only the parent needs."""
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
+
+# PyMuPDF 2 imports pymupdf.layout and pymupdf4llm when they are installed (its own
+# dependencies install them), and with them onnxruntime and numpy: ~90 MB in every web
+# process and job, for layout analysis and Markdown extraction this project never calls.
+# Marked absent before any module here imports PyMuPDF (importing any converters module runs
+# this first), PyMuPDF's own ``try: import ...`` finds nothing and carries on.
+# docs/benchmarks.md has create_app()'s memory before and after.
+for _unused in ("pymupdf.layout", "pymupdf4llm"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[assignment]  # None: "absent" to the import system
 
 if TYPE_CHECKING:
     from converters.errors import PdfRejected, RenderFailed

@@ -24,6 +24,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
     config.load_config(app, test_config)
+    # Answers keep the order the code builds them in (a building's name before its floors);
+    # since Flask 3.1 the JSON provider holds this, not the JSON_SORT_KEYS setting.
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's attribute
     bounds.init_app(app)  # first: its id converter and request checks come before every rule and hook
     db.init_app(app)
     objects.init_app(app)

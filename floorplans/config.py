@@ -116,7 +116,6 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,  # set FLOORPLANS_SESSION_COOKIE_SECURE=true behind HTTPS
     "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead: an officer's form may sit open for hours
-    "JSON_SORT_KEYS": False,
 }
 
 

@@ -5,6 +5,9 @@ Must not import blueprints.
 """
 from __future__ import annotations
 
+import converters  # noqa: F401  # first: keeps PyMuPDF's unused extras out (converters/__init__.py)
+
+# isort: split
 import pymupdf
 
 Room = tuple[str, float, float, float, float]  # label, x0, y0, x1, y1 in points

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, update
 
 import converters
 from floorplans import objects
-from floorplans.db import db, utcnow
+from floorplans.db import after_commit, db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_see_version, is_own_building
@@ -327,9 +327,10 @@ class DeletedVersion:
 
 def delete_version(version: PlanVersion, *, by: User) -> DeletedVersion:
     """Remove a draft or a failed version with its pages and markers.  Its tiles (and its
-    original, when no other version was made from the same file) go after the caller
-    commits: ``remove_stored``.  Versions officers have seen are kept in the record (the
-    cleanup retires their tiles), and so is one still being prepared."""
+    original, when no other version was made from the same file) go once this is
+    committed (``remove_stored``; not at all if it is rolled back).  Versions officers have
+    seen are kept in the record (the cleanup retires their tiles), and so is one still
+    being prepared."""
     if not can_edit(by, version.building):
         raise NotFound("There is no such plan version, or it is not yours to see.")
     if version.is_active:
@@ -342,6 +343,7 @@ def delete_version(version: PlanVersion, *, by: User) -> DeletedVersion:
     deleted = DeletedVersion(version.key, version.original_sha256)
     db.session.delete(version)
     db.session.flush()
+    after_commit(lambda: remove_stored(deleted))
     return deleted
 
 

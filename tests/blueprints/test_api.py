@@ -235,3 +235,17 @@ def test_openapi_document_is_valid_and_lists_every_api_route(app, make_user, api
         "nullable": True,
         "description": "Capacity (people)",
     }
+
+
+def test_answers_keep_the_order_the_record_is_written_in(app, make_user, make_building, api_token) -> None:
+    """A building's name comes before its details, as in floorplans.representations: Flask
+    3.1 sorts keys unless the JSON provider is told not to (JSON_SORT_KEYS no longer counts)."""
+    import json
+
+    officer = make_user(Role.OFFICER)
+    building = make_building(name="Gurdwara Sahib")
+    response = app.test_client().get(f"/api/v1/buildings/{building.id}", headers=api_token(officer))
+    assert response.status_code == 200
+    keys = [key for key, _ in json.loads(response.data, object_pairs_hook=lambda pairs: pairs)]
+    assert keys != sorted(keys), keys
+    assert keys[:2] == ["id", "name"], keys
