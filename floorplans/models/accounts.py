@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 
 if TYPE_CHECKING:
     from floorplans.models.buildings import Building
@@ -46,7 +46,7 @@ FAITH_TRADITIONS = (
 )
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A congregation: the owner of one or more buildings, with partner members."""
 
     __tablename__ = "organisations"
@@ -62,7 +62,7 @@ class Organisation(db.Model):
     )
 
 
-class User(db.Model):
+class User(Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -97,8 +97,9 @@ class User(db.Model):
     __table_args__ = (Index("uq_users_identity", "identity_issuer", "identity_subject", unique=True),)
 
     # Flask-Login's user protocol.  The login session in use is attached by the loader,
-    # so that get_id() names the server-side session, never the user row.
-    login_session_id = None  # type: str | None  (not a column: set per request by the loader)
+    # so that get_id() names the server-side session, never the user row.  Not a column: a
+    # type comment, which SQLAlchemy's declarative scan of annotations does not read.
+    login_session_id = None  # type: str | None
 
     @property
     def is_authenticated(self) -> bool:
@@ -127,7 +128,7 @@ class User(db.Model):
         return f"<User {self.id} {self.role}>"
 
 
-class LoginSession(db.Model):
+class LoginSession(Model):
     """A server-side record of one browser's login: logout or a password change deletes it,
     so a copied session cookie stops working at once."""
 
@@ -155,7 +156,7 @@ class TokenStatus(enum.StrEnum):
     ACCOUNT_DISABLED = "account disabled"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token for CAD integrations and scripts; only its sha256 is stored.  It counts
     only under /api/ (floorplans.auth), never changes accounts (ibid.), and dies with a
     revocation, its expiry, a password change or a disabled account."""
@@ -196,7 +197,7 @@ class ApiToken(db.Model):
         return "read-only" if self.read_only else "read-write"
 
 
-class AttemptCounter(db.Model):
+class AttemptCounter(Model):
     """Failed attempts of one kind from one source (services.attempts): one row per key,
     e.g. "address 192.0.2.7" or "account 42 from 192.0.2.7", changed only by single
     conditional UPDATEs so that concurrent attempts cannot overtake the limit."""

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 
 if TYPE_CHECKING:
     from floorplans.models.accounts import User
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 AUDIT_MIN_RETENTION_DAYS = 30
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,7 +69,7 @@ event.listen(AuditEvent, "before_update", _refuse_changes)
 event.listen(AuditEvent, "before_delete", _refuse_changes)
 
 
-class AccessEvent(db.Model):
+class AccessEvent(Model):
     """Beside the audit log, its read side.  Append-only: who read which building's record or plan, when and from where.
 
     The building's own partners can read the events of their buildings."""

@@ -5,17 +5,18 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Integer, String, Text, Time
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Organisation, User
 from floorplans.models.plans import PlanVersion
 
 
-class Building(db.Model):
+class Building(Model):
     __tablename__ = "buildings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -54,7 +55,7 @@ class Building(db.Model):
     # Optimistic locking: two editors saving at once get a conflict, never a lost update.
     row_version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": row_version}
+    __mapper_args__: Mapping[str, Any] = {"version_id_col": row_version}
 
     organisation: Mapped[Organisation] = relationship(back_populates="buildings")
     last_verified_by: Mapped[User | None] = relationship()
@@ -82,7 +83,7 @@ class Building(db.Model):
         return ", ".join(p for p in (self.street, self.city, self.region, self.postal_code) if p)
 
 
-class Contact(db.Model):
+class Contact(Model):
     """An emergency contact, in the order the partner wants them called."""
 
     __tablename__ = "contacts"
@@ -108,7 +109,7 @@ class Contact(db.Model):
     building: Mapped[Building] = relationship(back_populates="contacts")
 
 
-class Gathering(db.Model):
+class Gathering(Model):
     """A recurring (weekday) or one-off (date) gathering, in the service's time zone."""
 
     __tablename__ = "gatherings"

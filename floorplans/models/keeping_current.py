@@ -16,14 +16,14 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 
 #: Stands for "never confirmed" in ``BuildingReminder.verified_at``: a unique constraint
 #: treats NULLs as all different, which would let a never-confirmed building be mailed twice.
 NEVER_VERIFIED = dt.datetime(1970, 1, 1)
 
 
-class BuildingReminder(db.Model):
+class BuildingReminder(Model):
     __tablename__ = "building_reminders"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,7 +38,7 @@ class BuildingReminder(db.Model):
     __table_args__ = (UniqueConstraint("building_id", "threshold", "verified_at"),)
 
 
-class BuildingReview(db.Model):
+class BuildingReview(Model):
     __tablename__ = "building_reviews"
 
     id: Mapped[int] = mapped_column(primary_key=True)

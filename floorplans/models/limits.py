@@ -16,10 +16,10 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from floorplans.db import db
+from floorplans.db import Model
 
 
-class RateLimit(db.Model):
+class RateLimit(Model):
     __tablename__ = "rate_limits"
 
     #: What is limited and for whom, e.g. ``upload:organisation:7`` or ``packet:user:42``.

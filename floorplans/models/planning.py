@@ -15,12 +15,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, db, utcnow
 from floorplans.models.accounts import User
 from floorplans.models.plans import PlanPage
 
 
-class Marker(db.Model):
+class Marker(Model):
     """A real marker on one page of one plan version.  When a new version is published, the
     markers of the one it replaces are copied onto its pages of the same label and flagged
     until the partner confirms they are still in the right place."""
@@ -66,7 +66,7 @@ exercise_planners = Table(
 )  # fmt: skip
 
 
-class Exercise(db.Model):
+class Exercise(Model):
     """A tabletop exercise over one or more buildings, shared by the planners running it."""
 
     __tablename__ = "exercises"
@@ -98,7 +98,7 @@ class ItemShape(enum.StrEnum):
     NOTE = "note"  # one point, with text
 
 
-class ExerciseItem(db.Model):
+class ExerciseItem(Model):
     """Something drawn on an exercise's scratch layer over a plan page."""
 
     __tablename__ = "exercise_items"

@@ -19,7 +19,7 @@ import datetime as dt
 from sqlalchemy import DateTime, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Role
 from floorplans.models.audit import AuditEvent
 
@@ -29,7 +29,7 @@ from floorplans.models.audit import AuditEvent
 CHANGE_MAKERS = f"actor_role IN ('{Role.PARTNER.value}', '{Role.ADMIN.value}', '')"
 
 
-class ReviewedChange(db.Model):
+class ReviewedChange(Model):
     __tablename__ = "reviewed_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
