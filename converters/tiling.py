@@ -1,8 +1,7 @@
 """Pyramid geometry and tile encoding for Leaflet's CRS.Simple.
 
-Geometry: a page of ``width`` x ``height`` full-zoom pixels gets levels 0..max_zoom, level
-z being the full image scaled by 2**(z - max_zoom) (sizes rounded up), cut into 256 px
-tiles addressed ``<z>/<x>/<y>`` with x the column and y the row from the top-left. Bands
+Geometry: levels and tile counts come from converters.pyramid (free of PIL, so the web
+processes share it); its names are re-exported here for the renderer. Bands
 are the unit of work a worker renders: a strip of whole tile rows of one level, at most
 ``MAX_BAND_COLUMNS`` tiles wide so memory stays bounded on extreme aspect ratios.
 
@@ -26,7 +25,13 @@ from pathlib import Path
 
 from PIL import Image
 
-TILE_SIZE = 256
+# Re-exported (``as``) for the renderer, the stitcher and the benchmarks.
+from converters.pyramid import TILE_SIZE as TILE_SIZE
+from converters.pyramid import count_tiles as count_tiles
+from converters.pyramid import grid_size as grid_size
+from converters.pyramid import level_size as level_size
+from converters.pyramid import max_zoom_for as max_zoom_for
+
 FORMAT = "webp"
 OVERVIEW_SIDE = 1024
 # Wider bands than this are split: a 49,000 pt wide page at 288 dpi would otherwise need a
@@ -96,33 +101,6 @@ def posterize(image: Image.Image) -> Image.Image:
     if colours is not None and all(red == green == blue for _, (red, green, blue) in colours):
         return snapped
     return image.convert("YCbCr").point(_POSTERIZE_TABLE).convert("RGB")
-
-
-def max_zoom_for(width: int, height: int) -> int:
-    """The smallest z with 256 * 2**z >= the longest side, so level 0 is one tile."""
-    longest = max(width, height)
-    zoom = 0
-    while TILE_SIZE << zoom < longest:
-        zoom += 1
-    return zoom
-
-
-def level_size(width: int, height: int, zoom: int, max_zoom: int) -> tuple[int, int]:
-    shift = max_zoom - zoom
-    return max(1, -(-width >> shift)), max(1, -(-height >> shift))
-
-
-def grid_size(width: int, height: int) -> tuple[int, int]:
-    """Columns and rows of tiles covering an image of this size."""
-    return -(-width // TILE_SIZE), -(-height // TILE_SIZE)
-
-
-def count_tiles(width: int, height: int, max_zoom: int) -> int:
-    total = 0
-    for zoom in range(max_zoom + 1):
-        columns, rows = grid_size(*level_size(width, height, zoom, max_zoom))
-        total += columns * rows
-    return total
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,13 @@
 Officers pre-load whole patrol zones, so the choice trades storage on the car's laptop for
 detail: every level up to one below full zoom (room labels are readable there on the plans
 we render), and full zoom too when a page is small enough that it costs little.
-Must not import blueprints, storage or converters.
+Must not import blueprints or storage; of converters only the pyramid geometry (no PIL,
+no PyMuPDF in a web process).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from converters import pyramid
+from converters.pyramid import Level
 from floorplans.models import PlanPage
 
 # Full-zoom tiles of a page are kept offline when there are at most this many (about 2 MB at
@@ -16,26 +17,9 @@ from floorplans.models import PlanPage
 FULL_ZOOM_TILE_LIMIT = 160
 
 
-@dataclass(frozen=True)
-class Level:
-    zoom: int
-    columns: int
-    rows: int
-
-    @property
-    def tiles(self) -> int:
-        return self.columns * self.rows
-
-
 def levels_of(width: int, height: int, tile_size: int, max_zoom: int) -> list[Level]:
-    """Every level of a pyramid (level z is the page scaled by 2**(z - max_zoom), sizes
-    rounded up, cut into ``tile_size`` tiles)."""
-    levels = []
-    for zoom in range(max_zoom + 1):
-        shift = max_zoom - zoom
-        level_width, level_height = max(1, -(-width >> shift)), max(1, -(-height >> shift))
-        levels.append(Level(zoom, -(-level_width // tile_size), -(-level_height // tile_size)))
-    return levels
+    """Every level of a rendered page's pyramid (converters.pyramid, as the renderer cut it)."""
+    return pyramid.levels(width, height, max_zoom, tile_size)
 
 
 def offline_levels(page: PlanPage, *, full_zoom_limit: int = FULL_ZOOM_TILE_LIMIT) -> list[Level]:
