@@ -62,9 +62,15 @@ dev: demo
 	$(FLASK) jobs worker & \
 	$(FLASK) run --debug --host 127.0.0.1 --port $(PORT)
 
-lint: install-test
+# ESLint for static/js, at the versions in package-lock.json (Node 20.19 or later).
+node_modules/.installed-npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install-test node_modules/.installed-npm
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q --severity-level medium -r floorplans blueprints storage converters
+	node_modules/.bin/eslint static/js eslint.config.js
 
 test: install-test chromium nginx lint
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
@@ -84,4 +90,4 @@ test-fast: install-test lint
 	$(PY) -m pytest -m "not browser and not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules

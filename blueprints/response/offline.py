@@ -15,7 +15,6 @@ import json
 from pathlib import Path
 
 from flask import Response, current_app, jsonify, request, url_for
-from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -25,6 +24,7 @@ from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
 from floorplans import tile_links
 from floorplans.auth import permission
 from floorplans.bounds import fits_record_id
+from floorplans.config import get_settings
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import tile_url_template
@@ -34,25 +34,19 @@ from floorplans.services.offline import offline_levels
 MAX_PACK_BUILDINGS = 200
 
 
-@bp.record_once
-def _check_offline_max_days(state: BlueprintSetupState) -> None:
-    """A wrong age stops the app at start rather than leaving copies on laptops for ever."""
-    value = state.app.config["OFFLINE_MAX_DAYS"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 365:
-        raise RuntimeError(f"OFFLINE_MAX_DAYS must be a number of days above 0 and at most 365, not {value!r}")
-
-
 @bp.route("/sw.js")
 @permission(Permission.PUBLIC)
 def service_worker() -> ResponseReturnValue:
     script = (Path(current_app.static_folder or "static") / "js" / "sw.js").read_text()
     shell = [url_for("response.index"), *shell_urls()]
     header = (
+        # First, where a directive counts: sw.js itself comes after these constants.
+        '"use strict";\n'
         f"const SHELL = {json.dumps(shell)};\n"
         f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
         f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
         f"const TILE_FRONT = {json.dumps(tile_links.front_path(current_app.config, request.host))};\n"
-        f"const OFFLINE_MAX_DAYS = {json.dumps(current_app.config['OFFLINE_MAX_DAYS'])};\n"
+        f"const OFFLINE_MAX_DAYS = {get_settings().offline_max_days:g};\n"  # above 0, at most 365 (Settings)
         f"const LOGIN_PATH = {json.dumps(url_for('auth.login'))};\n"
         f"const SESSION_URL = {json.dumps(url_for('response.session_state'))};\n"
     )

@@ -255,6 +255,12 @@
     });
     var placed = [];
     var inside = [MARGIN, MARGIN, size.x - 2 * MARGIN, size.y - 2 * MARGIN];
+    /* A label's box, with a margin, covers no other marker's icon and no label placed. */
+    function isFree(box, item) {
+      var ringed = grown(box, MARGIN);
+      return items.every(function (other) { return other === item || !overlaps(ringed, other.icon); }) &&
+        placed.every(function (other) { return !overlaps(ringed, other); });
+    }
     order.forEach(function (item) {
       item.choice = null;
       var p = item.point;
@@ -268,10 +274,7 @@
           var box = boxBeside(p, SIDES[s], measured);
           if (box[0] < inside[0] || box[1] < inside[1] || box[0] + box[2] > inside[0] + inside[2] ||
               box[1] + box[3] > inside[1] + inside[3]) continue;
-          var ringed = grown(box, MARGIN);
-          var free = items.every(function (other) { return other === item || !overlaps(ringed, other.icon); }) &&
-            placed.every(function (other) { return !overlaps(ringed, other); });
-          if (free) {
+          if (isFree(box, item)) {
             item.choice = { side: SIDES[s], text: texts[t] };
             placed.push(box);
             break;

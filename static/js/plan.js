@@ -138,10 +138,10 @@
     return node;
   }
 
-  function tick(kind, at) {
+  function tick(kind, offset) {
     var node = document.createElement("span");
     node.className = "grid-tick " + kind;
-    node.style[kind === "column" ? "left" : "top"] = at + "px";
+    node.style[kind === "column" ? "left" : "top"] = offset + "px";
     return node;
   }
 

@@ -19,8 +19,11 @@
      cards, plans and tiles kept here (whatever kept them: browsing or "keep offline") are
      deleted at once and the pages are told (incar.js then shows the sign-in page);
    - every copy carries the time it was saved (X-Saved-At); one older than OFFLINE_MAX_DAYS is
-     deleted unopened, when it is asked for and at each start of the worker. */
-"use strict";
+     deleted unopened, when it is asked for and at each start of the worker.
+
+   The served script starts with "use strict" (the server writes it before those constants,
+   where a directive still counts): the worker runs in strict mode. */
+/* global SHELL, SHELL_VERSION, OFFLINE_COPY_HEADER, TILE_FRONT, OFFLINE_MAX_DAYS, LOGIN_PATH, SESSION_URL */
 const PAGES = "floorplans-pages";
 const TILES = "floorplans-tiles";
 const SHELL_CACHE = "floorplans-shell-" + SHELL_VERSION;

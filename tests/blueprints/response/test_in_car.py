@@ -278,6 +278,8 @@ def test_service_worker_script(browser_for, make_user) -> None:
     assert response.mimetype == "text/javascript" and response.headers["Cache-Control"] == "no-cache"
     assert response.headers["Service-Worker-Allowed"] == "/r/"
     text = response.get_data(as_text=True)
+    # Strict mode: the directive counts only before the constants written in front of sw.js.
+    assert text.startswith('"use strict";\n')
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", text).group(1))
     assert "/r/" in shell and any(u.startswith("/r/vendor/leaflet-1.9.3/leaflet.js") for u in shell)
     assert all("?v=" in u for u in shell if u.startswith("/r/assets/"))
