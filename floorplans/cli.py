@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from floorplans.db import db
 from floorplans.errors import FloorplansError
-from floorplans.models import Role
+from floorplans.models import Role, User
 from floorplans.services import accounts
 from floorplans.services import tokens as token_service
 
@@ -253,11 +253,9 @@ def render_plan(pdf: str, building_id: int, publish: bool) -> None:
     click.echo(f"Ready: {result.tiles_done} tiles, published.")
 
 
-def _operator():  # type: ignore[no-untyped-def]
+def _operator() -> User | None:
     """The account recorded as uploader of a command-line import: the first administrator."""
     from sqlalchemy import select
-
-    from floorplans.models import User
 
     return db.session.scalar(select(User).where(User.role == Role.ADMIN.value).order_by(User.id))
 

@@ -83,7 +83,8 @@ def init_app(app: Flask) -> None:
 
 
 def get_jobs() -> Jobs:
-    return current_app.extensions["floorplans.jobs"]  # type: ignore[no-any-return]
+    jobs: Jobs = current_app.extensions["floorplans.jobs"]
+    return jobs
 
 
 def queue_render(version_id: int) -> None:

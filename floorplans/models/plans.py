@@ -15,7 +15,7 @@ import uuid
 from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from floorplans.db import db, utcnow
+from floorplans.db import Model, utcnow
 from floorplans.models.accounts import User
 
 
@@ -30,7 +30,7 @@ def _new_key() -> str:
     return uuid.uuid4().hex
 
 
-class PlanVersion(db.Model):
+class PlanVersion(Model):
     __tablename__ = "plan_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +148,7 @@ class PlanVersion(db.Model):
         return min(99, int(50 * (rendered + stored)))
 
 
-class PlanPage(db.Model):
+class PlanPage(Model):
     """One page of a version: a floor or a sheet, with its rendered pyramid's geometry."""
 
     __tablename__ = "plan_pages"

@@ -75,7 +75,7 @@ def work_folder() -> Path:
     return folder
 
 
-def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User) -> PlanVersion:
+def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User | None) -> PlanVersion:
     """Validate an upload and record it as a new queued version.  Nothing about the published
     plan changes; the caller commits and then queues the rendering (``jobs.queue_render``)."""
     limits = upload_limits()
