@@ -23,10 +23,11 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
     if upload is None:
         raise plans.PlanRejected("Send the PDF as multipart/form-data in a field named 'file'.")
     quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
-    db.session.commit()  # the attempt counts even if the file is refused below
-    version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
+    # Committed now: the attempt counts even if the file is refused below, and no write lock
+    # is held while the file is checked (seconds; see services/quotas).
     db.session.commit()
-    jobs.queue_render(version.id)
+    version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
+    jobs.queue_render(version.id)  # once the request has committed the version
     response = jsonify(version_json(version))
     response.status_code = 202
     response.headers["Location"] = url_for("api.get_plan", version_id=version.id)
@@ -37,9 +38,8 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
 @permission(Permission.READ_RECORDS)
 def get_plan(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
-    if access.record_access(current_user, version.building, "view_plan", channel="api",
-                            ip_address=request.remote_addr or "", detail=f"version {version.number}"):
-        db.session.commit()
+    access.record_access(current_user, version.building, "view_plan", channel="api",
+                         ip_address=request.remote_addr or "", detail=f"version {version.number}")
     return jsonify(version_json(version, with_hidden=can_edit(current_user, version.building)))
 
 
@@ -50,7 +50,6 @@ def publish_plan(version_id: int) -> ResponseReturnValue:
     409 with the reasons while carried-over markers are unchecked or floor names clash."""
     version = plans.get_version(current_user, version_id, edit=True)
     plans.publish(version, by=current_user)
-    db.session.commit()
     return jsonify(version_json(version, with_hidden=True))
 
 
@@ -58,7 +57,5 @@ def publish_plan(version_id: int) -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def delete_plan(version_id: int) -> ResponseReturnValue:
     """A draft or a failed upload, with its tiles; 409 for a version officers have seen."""
-    deleted = plans.delete_version(plans.get_version(current_user, version_id, edit=True), by=current_user)
-    db.session.commit()
-    plans.remove_stored(deleted)
+    plans.delete_version(plans.get_version(current_user, version_id, edit=True), by=current_user)
     return "", 204

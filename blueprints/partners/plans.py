@@ -32,17 +32,16 @@ def plans_page(building_id: int) -> ResponseReturnValue:
         else:
             try:
                 quotas.take_upload(current_user)
-                db.session.commit()  # the attempt counts even if the file is refused below
+                # Committed now: the attempt counts even if the file is refused below, and no
+                # write lock is held while the file is checked (seconds; see services/quotas).
+                db.session.commit()
                 version = plans.upload_plan(building, upload.stream, upload.filename, by=current_user)
             except quotas.QuotaExceeded as over:
-                db.session.rollback()
                 error, refused = over.message, over
-            except plans.PlanRejected as rejected:
-                db.session.rollback()
+            except plans.PlanRejected as rejected:  # refused before anything was written
                 error = rejected.message
             else:
-                db.session.commit()
-                jobs.queue_render(version.id)
+                jobs.queue_render(version.id)  # once the request has committed the version
                 flash("Your plans are uploaded and are being prepared. When they are ready, check each sheet "
                       "here and publish them; officers keep seeing the current plans until then.", "success")
                 return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
@@ -58,9 +57,8 @@ def plans_page(building_id: int) -> ResponseReturnValue:
 def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
-    if access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
-                            detail=f"version {version.number}"):
-        db.session.commit()  # an administrator's read of a congregation's plan
+    access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
+                         detail=f"version {version.number}")  # an administrator's read of a congregation's plan
     return _version_page(version, errors={})
 
 
@@ -127,12 +125,11 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
     offered = {page.id for page in version.pages if f"offered-{page.id}" in request.form}
     hidden = {page_id: f"shown-{page_id}" not in request.form for page_id in offered}
     try:
-        plans.update_pages(version, labels, order, north, hidden)
+        with db.session.begin_nested():
+            plans.update_pages(version, labels, order, north, hidden)
     except InvalidInput as exc:
-        db.session.rollback()
         version = plans.version_of(buildings.get_editable(current_user, building_id), version_id)
         return _version_page(version, errors=exc.fields, status=422)
-    db.session.commit()
     flash("Sheet names, order, north and what officers see are saved.", "success")
     return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
 
@@ -143,12 +140,11 @@ def publish_plan(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
     try:
-        plans.publish(version, by=current_user)
+        with db.session.begin_nested():
+            plans.publish(version, by=current_user)
     except Conflict as refused:
-        db.session.rollback()
         flash(refused.message, "error")
         return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version_id))
-    db.session.commit()
     flash(f"Version {version.number} is now the plan officers see.", "success")
     return redirect(url_for("partners.plans", building_id=building.id))
 
@@ -160,12 +156,10 @@ def delete_plan(building_id: int, version_id: int) -> ResponseReturnValue:
     version = plans.version_of(building, version_id)
     number = version.number
     try:
-        deleted = plans.delete_version(version, by=current_user)
+        with db.session.begin_nested():
+            plans.delete_version(version, by=current_user)  # its stored files go once this is committed
     except Conflict as refused:
-        db.session.rollback()
         flash(refused.message, "error")
         return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version_id))
-    db.session.commit()
-    plans.remove_stored(deleted)
     flash(f"Version {number} is deleted, with its sheets and markers.", "success")
     return redirect(url_for("partners.plans", building_id=building.id))

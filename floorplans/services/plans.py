@@ -77,7 +77,8 @@ def work_folder() -> Path:
 
 def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User | None) -> PlanVersion:
     """Validate an upload and record it as a new queued version.  Nothing about the published
-    plan changes; the caller commits and then queues the rendering (``jobs.queue_render``)."""
+    plan changes.  A refused file (``PlanRejected``) is refused before anything is written.
+    The caller queues the rendering (``jobs.queue_render``: it starts once this is committed)."""
     limits = upload_limits()
     path, sha256, size = _spool(stream, work_folder(), limits.max_bytes)
     try:
