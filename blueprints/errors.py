@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from floorplans import bounds
 from floorplans.auth import is_api_request
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import FloorplansError, InvalidInput
 

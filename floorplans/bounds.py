@@ -26,10 +26,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Flask, abort, current_app, request
+from flask import Flask, abort, request
 from flask.typing import ResponseReturnValue
 from werkzeug.routing import IntegerConverter, Map, ValidationError
 
+from floorplans.config import get_settings
 from floorplans.errors import InvalidInput, NotFound
 
 #: The largest id SQLite's INTEGER and PostgreSQL's BIGINT hold (PostgreSQL's INTEGER ids are
@@ -142,8 +143,8 @@ def is_upload() -> bool:
 def body_limit() -> int:
     """The largest body this request may send, in bytes."""
     if is_upload():
-        return int(current_app.config["MAX_CONTENT_LENGTH"])
-    return int(current_app.config["BODY_MAX_KB"]) * 1024
+        return get_settings().max_content_length
+    return get_settings().body_max_kb * 1024
 
 
 def _strings(value: Any) -> Iterator[tuple[str, str]]:
@@ -196,10 +197,10 @@ def _refuse_characters(where: str, text: str) -> None:
 def check_request() -> ResponseReturnValue | None:
     """Before any route (and before signing in is checked): the URL, the body's size, and
     the characters of the query string, the form and a JSON body."""
-    config = current_app.config
+    settings = get_settings()
     environ = request.environ
     url_chars = len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", ""))
-    if url_chars > int(config["URL_MAX_CHARS"]):
+    if url_chars > settings.url_max_chars:
         abort(414)
     limit = body_limit()
     request.max_content_length = limit  # also holds a body sent without Content-Length
@@ -215,8 +216,8 @@ def check_request() -> ResponseReturnValue | None:
                 _refuse_characters(key, value)
         elif request.is_json:
             data = request.get_data(cache=True)
-            if _json_depth(data) > int(config["JSON_MAX_DEPTH"]):
-                raise InvalidInput({"body": f"nests deeper than {config['JSON_MAX_DEPTH']} levels."},
+            if _json_depth(data) > settings.json_max_depth:
+                raise InvalidInput({"body": f"nests deeper than {settings.json_max_depth} levels."},
                                    "The JSON body nests too deeply; send the record's fields as one flat object.")
             for where, text in _strings(request.get_json(silent=True)):
                 _refuse_characters(where, text)

@@ -7,14 +7,12 @@ mails both import it).
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import current_app
+from floorplans.config import get_settings
 
 
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """A stored (naive UTC) time shown in the service's time zone."""
     if value is None:
         return "never"
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return value.replace(tzinfo=dt.UTC).astimezone(zone).strftime(fmt)
+    return value.replace(tzinfo=dt.UTC).astimezone(get_settings().zone).strftime(fmt)

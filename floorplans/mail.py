@@ -8,38 +8,38 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+
+from floorplans.config import Settings
 
 
-def is_configured(config: Mapping[str, Any]) -> bool:
-    return bool(config.get("SMTP_HOST"))
+def is_configured(settings: Settings) -> bool:
+    return bool(settings.smtp_host)
 
 
-def message(config: Mapping[str, Any], *, to: str, subject: str, body: str) -> EmailMessage:
+def message(settings: Settings, *, to: str, subject: str, body: str) -> EmailMessage:
     mail = EmailMessage()
-    mail["From"] = config["MAIL_FROM"]
+    mail["From"] = settings.mail_from
     mail["To"] = to
     mail["Subject"] = subject
     mail["Date"] = formatdate(localtime=False)
-    mail["Message-ID"] = make_msgid(domain=str(config["MAIL_FROM"]).rpartition("@")[2] or None)
+    mail["Message-ID"] = make_msgid(domain=settings.mail_from.rpartition("@")[2] or None)
     mail.set_content(body)
     return mail
 
 
 @contextmanager
-def connection(config: Mapping[str, Any]) -> Iterator[smtplib.SMTP]:
+def connection(settings: Settings) -> Iterator[smtplib.SMTP]:
     """An open, logged-in SMTP connection; closed (QUIT) afterwards."""
-    timeout = float(config["SMTP_TIMEOUT_SECONDS"])
-    smtp = smtplib.SMTP(config["SMTP_HOST"], int(config["SMTP_PORT"]), timeout=timeout)
+    smtp = smtplib.SMTP(settings.smtp_host or "", settings.smtp_port, timeout=settings.smtp_timeout_seconds)
     try:
-        if config.get("SMTP_STARTTLS"):
+        if settings.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
-        if config.get("SMTP_USERNAME") and config.get("SMTP_PASSWORD"):
-            smtp.login(config["SMTP_USERNAME"], config["SMTP_PASSWORD"])
+        if settings.smtp_username and settings.smtp_password:
+            smtp.login(settings.smtp_username, settings.smtp_password)
         yield smtp
     finally:
         try:

@@ -22,6 +22,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from floorplans.config import Settings
+
 #: Separates this use of SECRET_KEY from every other (sessions, CSRF, signed tile URLs).
 _LABEL = b"floorplans: TOTP keys at rest"
 
@@ -37,24 +39,28 @@ def _fernet(secret_key: str | bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
-def sealer(config: Mapping[str, Any]) -> MultiFernet:
-    """The current key first (it seals), then the fallbacks (they only open)."""
-    keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
+def sealer(config: Settings | Mapping[str, Any]) -> MultiFernet:
+    """The current key first (it seals), then the fallbacks (they only open); from the
+    settings, or from a config mapping (migration 0010 runs before settings are typed)."""
+    if isinstance(config, Settings):
+        keys = list(config.secret_keys)
+    else:
+        keys = [config["SECRET_KEY"], *(config.get("SECRET_KEY_FALLBACKS") or [])]
     return MultiFernet([_fernet(key) for key in keys if key])
 
 
-def seal(config: Mapping[str, Any], secret: str) -> str:
+def seal(config: Settings | Mapping[str, Any], secret: str) -> str:
     return sealer(config).encrypt(secret.encode()).decode("ascii")
 
 
-def unseal(config: Mapping[str, Any], sealed: str) -> str:
+def unseal(config: Settings | Mapping[str, Any], sealed: str) -> str:
     try:
         return sealer(config).decrypt(sealed.encode("ascii")).decode()
     except (InvalidToken, UnicodeError) as error:
         raise SealBroken("a sealed secret does not open with SECRET_KEY or SECRET_KEY_FALLBACKS") from error
 
 
-def reseal(config: Mapping[str, Any], sealed: str) -> str:
+def reseal(config: Settings | Mapping[str, Any], sealed: str) -> str:
     """The same secret sealed with the current key (after a SECRET_KEY rotation)."""
     try:
         return sealer(config).rotate(sealed.encode("ascii")).decode("ascii")

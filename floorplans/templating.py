@@ -9,10 +9,11 @@ import datetime as dt
 import re
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_login import current_user
 
 from floorplans.bounds import neutralise_bidi
+from floorplans.config import get_settings
 from floorplans.fields import WEEKDAYS
 from floorplans.local_times import local_time
 from floorplans.models import Building
@@ -63,7 +64,7 @@ def _globals() -> dict[str, Any]:
         return current_user.is_authenticated and has_permission(current_user, permission)
 
     def stale(building: Building) -> bool:
-        return is_stale(building, stale_after_days=int(current_app.config["STALE_AFTER_DAYS"]))
+        return is_stale(building, stale_after_days=get_settings().stale_after_days)
 
     def reminders_due() -> list[reminders.DueBuilding]:
         return reminders.due_for_user(current_user) if current_user.is_authenticated else []
@@ -74,7 +75,7 @@ def _globals() -> dict[str, Any]:
         "can_edit": user_can_edit,
         "has_permission": user_has,
         "is_stale": stale,
-        "service_name": current_app.config["SERVICE_NAME"],
+        "service_name": get_settings().service_name,
     }
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import current_app, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.response import bp
 from floorplans.auth import permission
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.grid import plan_grid
 from floorplans.marker_kinds import KINDS, MarkerKind
@@ -48,9 +49,8 @@ def _now() -> dt.datetime:
 def card(building_id: int) -> ResponseReturnValue:
     building = buildings.get_readable(current_user, building_id)
     _log(building, "record")
-    config = current_app.config
-    summary = brief(building, now=_now(), timezone=config["TIMEZONE"],
-                    stale_after_days=int(config["STALE_AFTER_DAYS"]))
+    settings = get_settings()
+    summary = brief(building, now=_now(), timezone=settings.timezone, stale_after_days=settings.stale_after_days)
     version = published_plan(building)
     return render_template(
         "response/card.html", building=building, brief=summary, has_plan=version is not None,

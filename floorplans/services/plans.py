@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 
 import converters
 from floorplans import objects
+from floorplans.config import get_settings
 from floorplans.db import after_commit, db, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
@@ -38,11 +39,11 @@ class PlanRejected(FloorplansError):
 
 
 def upload_limits() -> converters.UploadLimits:
-    config = current_app.config
+    settings = get_settings()
     return converters.UploadLimits(
-        max_bytes=int(config["UPLOAD_MAX_MB"]) * CHUNK,
-        max_pages=int(config["UPLOAD_MAX_PAGES"]),
-        max_page_pixels=int(config["PAGE_MAX_PIXELS"]),
+        max_bytes=settings.upload_max_mb * CHUNK,
+        max_pages=settings.upload_max_pages,
+        max_page_pixels=settings.page_max_pixels,
     )
 
 

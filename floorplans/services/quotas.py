@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -27,17 +27,12 @@ from flask import current_app
 from sqlalchemy import case, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import FloorplansError
 from floorplans.models import Role, User
 from floorplans.models.limits import RateLimit
 
-#: The settings, and what each counts.
-SETTINGS = {
-    "UPLOADS_PER_HOUR": "plan uploads per congregation (or per administrator) per hour",
-    "PACKETS_PER_MINUTE": "print packets per account per minute",
-    "PACKETS_AT_ONCE": "print packets one web process prepares at the same time",
-}
 #: How long a refused packet should wait when the process is busy: about one packet's time.
 BUSY_RETRY_SECONDS = 20
 
@@ -62,14 +57,6 @@ class Limit:
     def share_ms(self) -> int:
         """What one use costs of the budget (the GCRA emission interval)."""
         return max(1, self.period_ms // self.uses)
-
-
-def check_settings(config: Mapping[str, Any]) -> None:
-    """Refuse to start with a limit that is not a whole number of at least 1."""
-    for name, what in SETTINGS.items():
-        value = config.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} ({what}) must be a whole number of at least 1, not {value!r}")
 
 
 def now_ms() -> int:
@@ -127,7 +114,7 @@ def upload_key(user: User) -> str:
 def take_upload(user: User) -> None:
     """Count one upload attempt (accepted or refused by validation alike: checking a file
     costs what taking it does), or raise ``QuotaExceeded``."""
-    per_hour = int(current_app.config["UPLOADS_PER_HOUR"])
+    per_hour = get_settings().uploads_per_hour
     wait = take(upload_key(user), Limit(per_hour, 3_600_000))
     if wait:
         whose = "each congregation" if upload_key(user).startswith("upload:organisation") else "each account"
@@ -138,7 +125,7 @@ def take_upload(user: User) -> None:
 
 def _process_slots() -> threading.BoundedSemaphore:
     slots: threading.BoundedSemaphore = current_app.extensions.setdefault(
-        "floorplans.packets_at_once", threading.BoundedSemaphore(int(current_app.config["PACKETS_AT_ONCE"])))
+        "floorplans.packets_at_once", threading.BoundedSemaphore(get_settings().packets_at_once))
     return slots
 
 
@@ -148,12 +135,12 @@ def packet_slot(user: User) -> Iterator[None]:
     ``QuotaExceeded`` (the slot first: a busy server does not use up the account's budget)."""
     slots = _process_slots()
     if not slots.acquire(blocking=False):
-        at_once = int(current_app.config["PACKETS_AT_ONCE"])
+        at_once = get_settings().packets_at_once
         raise QuotaExceeded(
             f"The service is preparing {at_once} print packet{'s' if at_once != 1 else ''} right now, the most "
             f"it makes at once. Try again in {in_words(BUSY_RETRY_SECONDS)}.", BUSY_RETRY_SECONDS)
     try:
-        per_minute = int(current_app.config["PACKETS_PER_MINUTE"])
+        per_minute = get_settings().packets_per_minute
         wait = take(f"packet:user:{user.id}", Limit(per_minute, 60_000))
         if wait:
             raise QuotaExceeded(

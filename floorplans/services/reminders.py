@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from floorplans import mail
+from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.local_times import local_time
 from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User, VersionState
@@ -73,8 +74,9 @@ class ReminderRun:
 
 
 def _windows() -> tuple[dt.timedelta, dt.timedelta]:
-    stale_after = dt.timedelta(days=int(current_app.config["STALE_AFTER_DAYS"]))
-    remind_before = dt.timedelta(days=int(current_app.config["REMIND_BEFORE_DAYS"]))
+    settings = get_settings()
+    stale_after = dt.timedelta(days=settings.stale_after_days)
+    remind_before = dt.timedelta(days=settings.remind_before_days)
     return stale_after, remind_before
 
 
@@ -103,7 +105,7 @@ def waiting_drafts(*, organisation_id: int | None = None, now: dt.datetime | Non
     """Drafts (rendered, never published) older than DRAFT_REMIND_AFTER_DAYS, oldest first,
     one per building (its newest draft)."""
     now = now or utcnow()
-    older_than = now - dt.timedelta(days=int(current_app.config["DRAFT_REMIND_AFTER_DAYS"]))
+    older_than = now - dt.timedelta(days=get_settings().draft_remind_after_days)
     query = (
         select(PlanVersion).join(Building, Building.id == PlanVersion.building_id)
         .where(PlanVersion.state == VersionState.READY.value, PlanVersion.published_at.is_(None),
@@ -130,14 +132,14 @@ def due_for_user(user: User) -> list[DueBuilding]:
 def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None) -> ReminderRun:
     """E-mail the partners of every due or stale building not yet reminded of this crossing.
     ``commit`` is called after each claim (the CLI and the job pass ``db.session.commit``)."""
-    config = current_app.config
-    run = ReminderRun(mail_configured=mail.is_configured(config))
+    settings = get_settings()
+    run = ReminderRun(mail_configured=mail.is_configured(settings))
     if not run.mail_configured:
         return run
     due = due_buildings(now=now) + waiting_drafts(now=now)
     if not due:
         return run
-    with mail.connection(config) as smtp:
+    with mail.connection(settings) as smtp:
         for item in due:
             building = item.building
             verified_at = item.cycle
@@ -194,10 +196,10 @@ def _partners(organisation_id: int) -> Sequence[User]:
 
 def building_link(building_id: int) -> str | None:
     """The building's portal page at ``BASE_URL`` (mails are built outside any request)."""
-    base = current_app.config.get("BASE_URL")
+    base = get_settings().base_url
     if not base:
         return None
-    parts = urlsplit(str(base))
+    parts = urlsplit(base)
     urls = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "https")
     return urls.build("partners.building", {"building_id": building_id}, force_external=True)
 
@@ -207,12 +209,12 @@ def _date(value: dt.datetime) -> str:
 
 
 def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-def]
-    config = current_app.config
+    settings = get_settings()
     building = item.building
-    service = config["SERVICE_NAME"]
+    service = settings.service_name
     if item.draft is not None:
         return _draft_mail(item.draft, user)
-    days = int(config["STALE_AFTER_DAYS"])
+    days = settings.stale_after_days
     if building.last_verified_at is None:
         confirmed = "has never been confirmed as current"
     else:
@@ -238,13 +240,13 @@ def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-de
         f"{user.organisation.name if user.organisation else 'your congregation'}.\n\n"
         f"-- {service}\n"
     )
-    return mail.message(config, to=user.email, subject=subject, body=body)
+    return mail.message(settings, to=user.email, subject=subject, body=body)
 
 
 def _draft_mail(version: PlanVersion, user: User):  # type: ignore[no-untyped-def]
-    config = current_app.config
+    settings = get_settings()
     building = version.building
-    service = config["SERVICE_NAME"]
+    service = settings.service_name
     current = building.published_version
     link = building_link(building.id)
     where = link if link else f"sign in to {service} and open {building.name}, then Plans"
@@ -262,4 +264,4 @@ def _draft_mail(version: PlanVersion, user: User):  # type: ignore[no-untyped-de
         f"-- {service}\n"
     )
     subject = f"New plans of {building.name} wait for your review"
-    return mail.message(config, to=user.email, subject=subject, body=body)
+    return mail.message(settings, to=user.email, subject=subject, body=body)

@@ -26,11 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
 from sqlalchemy import or_, select, update
 
 import converters
 from floorplans import objects
+from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.models import PlanPage, PlanVersion, VersionState
 from floorplans.services.plans import prepare_draft, work_folder
@@ -51,13 +51,13 @@ class RetryLater(Exception):
 
 
 def render_limits() -> converters.RenderLimits:
-    config = current_app.config
+    settings = get_settings()
     return converters.RenderLimits(
-        page_pixels=int(config["PAGE_MAX_PIXELS"]),
-        target_dpi=float(config["RENDER_DPI"]),
-        wall_seconds=float(config["RENDER_PAGE_SECONDS"]),
-        memory_mb=int(config["RENDER_MEMORY_MB"]),
-        workers=int(config["RENDER_WORKERS"]),
+        page_pixels=settings.page_max_pixels,
+        target_dpi=settings.render_dpi,
+        wall_seconds=settings.render_page_seconds,
+        memory_mb=settings.render_memory_mb,
+        workers=settings.render_workers,
     )
 
 
@@ -191,7 +191,7 @@ def _render(
 
     results = converters.render_pages(pdf, out, [page.number for page in pages], limits=render_limits(),
                                       on_progress=seen, on_page=rendered,
-                                      nice=int(current_app.config["RENDER_NICE"]))
+                                      nice=get_settings().render_nice)
     version.tiles_rendered = sum(result.tiles for result in results)
     return results
 

@@ -20,10 +20,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
-
+from floorplans.config import get_settings
 from floorplans.fields import WEEKDAYS, Field, RecordFields
 from floorplans.marker_kinds import BY_KEY
 from floorplans.models import AuditEvent
@@ -83,7 +81,7 @@ def local_day(at: dt.datetime) -> dt.date:
 
 
 def _local(at: dt.datetime) -> dt.datetime:
-    return at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return at.replace(tzinfo=dt.UTC).astimezone(get_settings().zone)
 
 
 def date_words(day: dt.date) -> str:

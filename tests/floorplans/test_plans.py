@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from converters import isolation
 from floorplans import objects
+from floorplans.config import apply_settings
 from floorplans.db import db
 from floorplans.models import Building, PlanVersion, Role, VersionState
 from floorplans.services import rendering
@@ -179,6 +180,7 @@ def test_a_render_that_hangs_fails_the_version_and_keeps_the_published_plan(
     app, browser_for, make_user, make_building, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app.config["RENDER_PAGE_SECONDS"] = 3
+    apply_settings(app)
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
     browser = browser_for(partner)
@@ -488,6 +490,7 @@ def test_plans_render_command_imports_with_progress(app, runner, make_building) 
     building = make_building()
     pdf = corpus("plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf")
     app.config["UPLOAD_MAX_PAGES"] = 10
+    apply_settings(app)
     result = runner.invoke(args=["plans", "render", str(pdf), "--building", str(building.id)])
     assert result.exit_code == 1
     assert "25 pages" in result.output and "10" in result.output
