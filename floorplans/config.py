@@ -296,10 +296,6 @@ class Settings:
         """The key that seals first, then the fallbacks that only open."""
         return (self.secret_key, *self.secret_key_fallbacks)
 
-    @property
-    def upload_max_bytes(self) -> int:
-        return self.upload_max_mb * 1024 * 1024
-
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
         """Read and check every setting; a key the mapping lacks takes its default.
@@ -404,4 +400,5 @@ def apply_settings(app: Flask) -> Settings:
 
 def get_settings(app: Flask | None = None) -> Settings:
     """The settings of ``app``, or of the current app."""
-    return (app or current_app).extensions["floorplans.settings"]  # type: ignore[no-any-return]
+    settings: Settings = (app or current_app).extensions["floorplans.settings"]
+    return settings
