@@ -411,3 +411,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(audit)
     app.cli.add_command(reminders)
     app.cli.add_command(demo_command)
+    from floorplans import cli_import  # buildings import: its own module
+
+    cli_import.init_app(app)

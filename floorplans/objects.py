@@ -4,6 +4,7 @@ from ``FLOORPLANS_STORAGE_URL``, and the storage keys of everything the app keep
 Keys are built here and nowhere else (never in blueprints):
   originals/<sha256>.pdf
   tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
+  imports/<token>.csv (an admin's CSV upload between its preview and its confirmation)
 
 Must not import blueprints or converters.
 """
@@ -27,6 +28,10 @@ def get_storage() -> Storage:
 
 def original_key(sha256: str) -> str:
     return f"originals/{sha256}.pdf"
+
+
+def import_key(token: str) -> str:
+    return f"imports/{token}.csv"
 
 
 def version_prefix(version_key: str) -> str:
