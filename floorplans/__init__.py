@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from blueprints import auth as auth_pages
 
     app.register_blueprint(errors.bp)
-    app.register_blueprint(limits.bp)  # quotas' 429 answers; checks their settings at start
+    app.register_blueprint(limits.bp)  # quotas' 429 answers
     app.register_blueprint(health.bp)
     app.register_blueprint(auth_pages.bp)
     app.register_blueprint(partners.bp, url_prefix="/portal")

@@ -8,9 +8,10 @@ import sys
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup
 
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import FloorplansError
 from floorplans.models import Role, User
@@ -268,7 +269,7 @@ def cleanup_command(grace_days: float | None) -> None:
 
     from floorplans.services.cleanup import cleanup_plans
 
-    days = grace_days if grace_days is not None else float(current_app.config["PLAN_GRACE_DAYS"])
+    days = grace_days if grace_days is not None else get_settings().plan_grace_days
     report = cleanup_plans(grace=dt.timedelta(days=days))
     click.echo(
         f"Removed the tiles of {len(report.versions)} old version(s) and {len(report.orphans)} orphaned "
@@ -288,7 +289,7 @@ def worker_command(workers: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Two by default: a render may take minutes (RENDER_PAGE_SECONDS a page), and the next
     # upload, the stalled-render recovery and the reminders must not wait behind it.
-    workers = workers or int(current_app.config["JOBS_WORKERS"])
+    workers = workers or get_settings().jobs_workers
     huey = get_jobs().huey
     click.echo(f"Job worker on {type(huey.storage).__name__} with {workers} worker(s).")
     # Poll at least once a second when idle (huey's default backs off to 10 s): a partner
@@ -366,7 +367,7 @@ def prune_command(days: int | None) -> None:
     """Delete audit and access-log events older than the retention period (run it daily)."""
     from floorplans.services import audit as audit_service
 
-    retention = days if days is not None else int(current_app.config["AUDIT_RETENTION_DAYS"])
+    retention = days if days is not None else get_settings().audit_retention_days
     try:
         pruned = audit_service.prune(retention)
     except ValueError as error:

@@ -17,6 +17,7 @@ import pyotp
 from flask import current_app
 from sqlalchemy import func, select
 
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Organisation, PlanVersion, Role, User
@@ -140,7 +141,7 @@ def create_demo() -> tuple[list[Login], int] | None:
     login.enable_two_factor(admin, key, pyotp.TOTP(key).now())
     _save_private(_two_factor_file(), {
         "role": Role.ADMIN.value, "email": admin.email, "key": key,
-        "uri": login.provisioning_uri(admin, key, str(current_app.config["SERVICE_NAME"])),
+        "uri": login.provisioning_uri(admin, key, get_settings().service_name),
     })
     _save_private(_logins_file(), logins)
     return logins, version.id

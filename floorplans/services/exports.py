@@ -18,9 +18,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
 from converters import packet as drawing
@@ -28,6 +26,7 @@ from converters import plan_drawing, stitch
 from converters.tiling import grid_size, level_size
 from floorplans import marker_kinds, objects
 from floorplans.bounds import neutralise_bidi as plain
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.grid import column_label, plan_grid
@@ -229,12 +228,12 @@ def _floor(page: PlanPage, marks: list[Marker], sketches: list[drawing.Sketch],
 
 
 def _card(building: Building, now: dt.datetime) -> drawing.Card:
-    config = current_app.config
-    summary = brief(building, now=now, timezone=config["TIMEZONE"], stale_after_days=int(config["STALE_AFTER_DAYS"]))
+    settings = get_settings()
+    summary = brief(building, now=now, timezone=settings.timezone, stale_after_days=settings.stale_after_days)
     gatherings = [f"When printed: NOW {text}" for text in summary.happening_text]
     if summary.upcoming is not None:
         gatherings.append(f"Next: {summary.upcoming_text}")
-    gatherings += schedule_lines(building, now.astimezone(ZoneInfo(config["TIMEZONE"])).date())
+    gatherings += schedule_lines(building, now.astimezone(settings.zone).date())
     contacts = []
     for contact in building.contacts:  # the partner's calling order: a printed copy has no "now"
         details = [contact.role, "KEYS" if contact.key_holder else "", contact.languages,
@@ -306,7 +305,7 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
         images = list(pool.map(lambda pyramid: _print_image(store, pyramid, long_side), pyramids))
     floors = [_floor(page, marks[page.id], sketches.get(page.id, []), image)
               for page, image in zip(pages, images, strict=True)]
-    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    zone = get_settings().zone
     verified = building.last_verified_at
     return drawing.build_packet(drawing.Packet(
         paper=sheet,
