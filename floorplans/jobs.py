@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from floorplans.config import keep_private
+from floorplans.config import get_settings, keep_private
 from floorplans.db import after_commit, db
 from floorplans.services import reminders, rendering
 
@@ -23,16 +23,16 @@ log = logging.getLogger(__name__)
 
 class Jobs:
     def __init__(self, app: Flask) -> None:
-        config = app.config
-        name = config["JOBS_NAME"]
-        if config.get("REDIS_URL"):
-            self.huey: Huey = RedisHuey(name, url=config["REDIS_URL"])
+        settings = get_settings(app)
+        name = settings.jobs_name
+        if settings.redis_url:
+            self.huey: Huey = RedisHuey(name, url=settings.redis_url)
         else:
             queue = Path(app.instance_path) / "jobs.sqlite3"
             keep_private(queue)  # the queue holds job arguments; readable by this account only
             self.huey = SqliteHuey(name, filename=str(queue))
-        self.huey.immediate = bool(config["JOBS_IMMEDIATE"])
-        silent_for = dt.timedelta(seconds=float(config["RENDER_PAGE_SECONDS"]) + 120)
+        self.huey.immediate = settings.jobs_immediate
+        silent_for = dt.timedelta(seconds=settings.render_page_seconds + 120)
 
         @self.huey.task(retries=3, retry_delay=15, name="render_plan")
         def render_plan(version_id: int) -> None:
@@ -59,7 +59,7 @@ class Jobs:
             # not at the next periodic run.
             recover_stalled_plans.call_local()
 
-        @self.huey.periodic_task(crontab(minute="0", hour=str(int(config["REMINDERS_HOUR_UTC"]))),
+        @self.huey.periodic_task(crontab(minute="0", hour=str(settings.reminders_hour_utc)),
                                  name="send_reminders")
         def send_reminders() -> None:
             # Daily; a run that finds nothing new sends nothing (one mail per threshold
@@ -74,6 +74,15 @@ class Jobs:
                 log.info("Reminders: %d building(s) mailed, %d failed.", len(run.sent), len(run.failed))
 
         self.render_plan = render_plan
+        @self.huey.task(retries=5, retry_delay=60, name="send_mail")
+        def send_mail(to: str, subject: str, body: str) -> None:
+            # An invitation or a password reset: sent here, not in the request, so a slow
+            # mail server neither holds a web worker nor tells by its delay that an address
+            # has an account (forgot password).  Retried if the server refuses for now.
+            mail_settings = get_settings(app)
+            with mail.connection(mail_settings) as smtp:
+                smtp.send_message(mail.message(mail_settings, to=to, subject=subject, body=body))
+
         self.send_reminders = send_reminders
         self.recover_stalled_plans = recover_stalled_plans
 

@@ -15,11 +15,11 @@ from flask import Flask, current_app
 import storage
 from storage import Storage
 
+from floorplans.config import get_settings
 
 def init_app(app: Flask) -> None:
-    app.extensions["floorplans.storage"] = storage.from_url(
-        app.config["STORAGE_URL"], endpoint_url=app.config.get("S3_ENDPOINT_URL") or None
-    )
+    settings = get_settings(app)
+    app.extensions["floorplans.storage"] = storage.from_url(settings.storage_url, endpoint_url=settings.s3_endpoint_url)
 
 
 def get_storage() -> Storage:
