@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from floorplans import mail
 from floorplans.config import get_settings, keep_private
 from floorplans.db import after_commit, db
 from floorplans.services import reminders, rendering
@@ -73,7 +74,6 @@ class Jobs:
             if run.sent or run.failed:
                 log.info("Reminders: %d building(s) mailed, %d failed.", len(run.sent), len(run.failed))
 
-        self.render_plan = render_plan
         @self.huey.task(retries=5, retry_delay=60, name="send_mail")
         def send_mail(to: str, subject: str, body: str) -> None:
             # An invitation or a password reset: sent here, not in the request, so a slow
@@ -83,7 +83,9 @@ class Jobs:
             with mail.connection(mail_settings) as smtp:
                 smtp.send_message(mail.message(mail_settings, to=to, subject=subject, body=body))
 
+        self.render_plan = render_plan
         self.send_reminders = send_reminders
+        self.send_mail = send_mail
         self.recover_stalled_plans = recover_stalled_plans
 
 
@@ -94,6 +96,16 @@ def init_app(app: Flask) -> None:
 def get_jobs() -> Jobs:
     jobs: Jobs = current_app.extensions["floorplans.jobs"]
     return jobs
+
+
+def queue_mail(to: str, subject: str, body: str) -> bool:
+    """Queue one e-mail once the unit of work is committed (a link in it must work when it
+    arrives); False, and nothing queued, when no mail server is configured."""
+    if not mail.is_configured(get_settings()):
+        return False
+    send_mail = get_jobs().send_mail
+    after_commit(lambda: send_mail(to, subject, body))
+    return True
 
 
 def queue_render(version_id: int) -> None:
