@@ -13,9 +13,9 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 import storage
+from floorplans.config import get_settings
 from storage import Storage
 
-from floorplans.config import get_settings
 
 def init_app(app: Flask) -> None:
     settings = get_settings(app)
