@@ -13,6 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from floorplans.auth import login_policy, permission
+from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Role, User
@@ -76,7 +77,7 @@ def _known_device() -> sign_in.KnownDevice | None:
     raw = request.cookies.get(DEVICE_COOKIE)
     if not raw:
         return None
-    max_age = login_policy(current_app.config).known_device.total_seconds()
+    max_age = login_policy(get_settings()).known_device.total_seconds()
     try:
         value = _device_serializer().loads(raw, max_age=max_age)
         return sign_in.KnownDevice(str(value["d"]), frozenset(int(i) for i in value["u"]))
@@ -91,9 +92,9 @@ def _remember_device(response: Response, user: User) -> None:
     others = [i for i in (known.user_ids if known else ()) if i != user.id]
     value = _device_serializer().dumps({"d": device_id, "u": [user.id, *others][:_DEVICE_ACCOUNTS]})
     response.set_cookie(
-        DEVICE_COOKIE, value, max_age=int(login_policy(current_app.config).known_device.total_seconds()),
+        DEVICE_COOKIE, value, max_age=int(login_policy(get_settings()).known_device.total_seconds()),
         path="/login", httponly=True, samesite="Lax",
-        secure=bool(current_app.config["SESSION_COOKIE_SECURE"]) or request.is_secure,
+        secure=get_settings().session_cookie_secure or request.is_secure,
     )
 
 
@@ -108,7 +109,7 @@ def _begin_session(user: User) -> None:
 
 def _start_session(user: User, target: str | None) -> ResponseReturnValue:
     _begin_session(user)
-    if login_policy(current_app.config).requires_two_factor(user) and not user.has_two_factor:
+    if login_policy(get_settings()).requires_two_factor(user) and not user.has_two_factor:
         # Nothing else until it is on (floorplans.auth holds every other page back too).
         flash("Your account must use two-factor sign-in. Add it to an authenticator app with the key below, "
               "then type the code the app shows.", "info")
@@ -126,7 +127,7 @@ def login() -> ResponseReturnValue:
         return redirect(home_for(current_user.role))
     error, status = None, 200
     email = request.form.get("email", "")
-    policy = login_policy(current_app.config)
+    policy = login_policy(get_settings())
     if request.method == "POST":
         attempt = sign_in.attempt_login(
             email, request.form.get("password", ""), ip_address=_client(), policy=policy, device=_known_device()
@@ -149,7 +150,7 @@ def login() -> ResponseReturnValue:
 def login_code() -> ResponseReturnValue:
     """The second step: the password was right, now the code from the authenticator app."""
     pending = session.get(_PENDING)
-    minutes = float(current_app.config["LOGIN_CODE_MINUTES"])
+    minutes = get_settings().login_code_minutes
     if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > minutes * 60:
         session.pop(_PENDING, None)
         if request.method == "POST" or pending:
@@ -159,7 +160,7 @@ def login_code() -> ResponseReturnValue:
     if request.method == "POST":
         attempt = sign_in.attempt_second_factor(
             int(pending["user"]), request.form.get("code", ""), ip_address=_client(),
-            policy=login_policy(current_app.config), device=_known_device(),
+            policy=login_policy(get_settings()), device=_known_device(),
         )
         db.session.commit()
         if attempt.outcome is sign_in.Outcome.SIGNED_IN and attempt.user is not None:
@@ -196,7 +197,7 @@ def change_password() -> ResponseReturnValue:
             user: User = current_user._get_current_object()
             try:
                 sign_in.change_own_password(user, request.form.get("current_password", ""), new,
-                                            policy=login_policy(current_app.config))
+                                            policy=login_policy(get_settings()))
             except InvalidInput as exc:
                 # A wrong current password is counted and audited: keep that.  Nothing else
                 # changed (the new password is checked before anything is written).
@@ -217,7 +218,7 @@ def two_factor() -> ResponseReturnValue:
     """Turn two-factor sign-in on (a new key, confirmed by a code) or off (with the password)."""
     user: User = current_user._get_current_object()
     errors: dict[str, str] = {}
-    policy = login_policy(current_app.config)
+    policy = login_policy(get_settings())
     required = policy.requires_two_factor(user)
     action = request.form.get("action", "")
     if request.method == "POST" and action == "enable" and not user.has_two_factor:
@@ -251,7 +252,7 @@ def two_factor() -> ResponseReturnValue:
         # a code proves the app holds it.
         secret = _enrolment_secret() or sign_in.new_secret()
         session[_ENROLMENT] = sign_in.seal_secret(secret)
-        issuer = str(current_app.config["SERVICE_NAME"])
+        issuer = get_settings().service_name
         uri = sign_in.provisioning_uri(user, secret, issuer)
         enrolment = {"key": sign_in.grouped(secret), "uri": uri, "issuer": issuer}
     return render_template(

@@ -13,9 +13,8 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 from collections.abc import Callable
-from typing import Any, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 from flask import (
     Flask,
@@ -36,6 +35,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from floorplans.config import Settings, get_settings
 from floorplans.db import db
 from floorplans.errors import Forbidden
 from floorplans.models import ApiToken, LoginSession, Role, User
@@ -125,52 +125,40 @@ def _must_enrol(user: User) -> bool:
     administrators by default) without it yet (bearer tokens are their own credential,
     issued by an operator, and are not held back)."""
     return (
-        login_policy(current_app.config).requires_two_factor(user)
+        login_policy(get_settings()).requires_two_factor(user)
         and not user.has_two_factor
         and g.get("auth_channel") != "token"
     )
 
 
-def _minutes(value: Any) -> dt.timedelta | None:
-    """A number of minutes from the settings; 0 means no limit."""
-    minutes = float(value)
-    if minutes < 0:
-        raise ValueError("must not be negative")
+def _minutes(minutes: float) -> dt.timedelta | None:
+    """A number of minutes from the settings (never negative there); 0 means no limit."""
     return dt.timedelta(minutes=minutes) if minutes else None
 
 
-def _networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    items = value.split(",") if isinstance(value, str) else list(value or [])
-    return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items if str(item).strip())
-
-
-def session_policy(config: Any) -> accounts.SessionPolicy:
-    default = _minutes(config["SESSION_IDLE_MINUTES"])
-    by_role = {}
-    for role in Role:
-        value = config.get(f"SESSION_IDLE_MINUTES_{role.name}")
-        if value is not None and value != "":
-            by_role[role.value] = _minutes(value)
-    absolute = dt.timedelta(hours=float(config["SESSION_MAX_HOURS"]))
-    if absolute <= dt.timedelta(0):
-        raise ValueError("SESSION_MAX_HOURS must be more than 0")
+def session_policy(settings: Settings) -> accounts.SessionPolicy:
+    idle_by_role = {
+        Role.ADMIN: settings.session_idle_minutes_admin, Role.PARTNER: settings.session_idle_minutes_partner,
+        Role.OFFICER: settings.session_idle_minutes_officer, Role.PLANNER: settings.session_idle_minutes_planner,
+    }  # fmt: skip
     return accounts.SessionPolicy(
-        idle=default,
-        absolute=absolute,
-        idle_by_role=by_role,
-        in_car_networks=_networks(config["SESSION_IN_CAR_NETWORKS"]),
-        in_car_idle=_minutes(config["SESSION_IDLE_MINUTES_IN_CAR"]),
+        idle=_minutes(settings.session_idle_minutes),
+        absolute=dt.timedelta(hours=settings.session_max_hours),
+        idle_by_role={role.value: _minutes(minutes) for role, minutes in idle_by_role.items() if minutes is not None},
+        in_car_networks=settings.session_in_car_networks,
+        in_car_idle=_minutes(settings.session_idle_minutes_in_car),
     )
 
 
-def login_policy(config: Any) -> LoginPolicy:
-    return LoginPolicy.from_settings(config)
+def login_policy(settings: Settings) -> LoginPolicy:
+    return LoginPolicy.from_settings(settings)
 
 
 def policies() -> tuple[accounts.SessionPolicy, LoginPolicy]:
     """The policies from the app's settings (checked once by ``init_app``; built per use,
-    which costs microseconds, so a changed setting applies at once)."""
-    return session_policy(current_app.config), login_policy(current_app.config)
+    which costs microseconds)."""
+    settings = get_settings()
+    return session_policy(settings), login_policy(settings)
 
 
 def _load_user(token: str) -> User | None:
@@ -250,12 +238,13 @@ def _no_bulk_account_changes_by_token(state: ORMExecuteState) -> None:
 def init_app(app: Flask) -> None:
     from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
 
+    settings = get_settings(app)
     try:
-        session_policy(app.config)
-        login_policy(app.config)
-        retention = int(app.config["AUDIT_RETENTION_DAYS"])
+        session_policy(settings)
+        login_policy(settings)
     except (TypeError, ValueError) as error:
         raise RuntimeError(f"A session, login or audit setting is wrong: {error}") from error
+    retention = settings.audit_retention_days
     if retention < AUDIT_MIN_RETENTION_DAYS:
         raise RuntimeError(f"AUDIT_RETENTION_DAYS must be at least {AUDIT_MIN_RETENTION_DAYS} (the database's floor).")
     login_manager.init_app(app)

@@ -12,6 +12,8 @@ from flask import Flask, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from floorplans.config import get_settings
+
 CSP = "; ".join((
     "default-src 'self'",
     "script-src 'self'",
@@ -71,7 +73,7 @@ class SessionInterface(SecureCookieSessionInterface):
     it was set over HTTPS.  HttpOnly and SameSite=Lax come from the settings."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+        return get_settings(app).session_cookie_secure or (has_request_context() and request.is_secure)
 
 
 def init_app(app: Flask) -> None:
@@ -84,7 +86,9 @@ def init_app(app: Flask) -> None:
 
     # Before ProxyFix wraps the app: the gate sees the scheme the proxy reported.
     tile_gate.install(app)
-    hops = {key: int(app.config[f"PROXY_{key.upper()}"]) for key in ("x_for", "x_proto", "x_host", "x_prefix")}
+    settings = get_settings(app)
+    hops = {"x_for": settings.proxy_x_for, "x_proto": settings.proxy_x_proto, "x_host": settings.proxy_x_host,
+            "x_prefix": settings.proxy_x_prefix}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
     app.session_interface = SessionInterface()

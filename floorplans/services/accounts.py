@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.fields import Field, RecordFields
@@ -91,7 +92,7 @@ def check_password_strength(
 ) -> None:
     """The password policy (services.passwords), with this account's own words as the
     first guesses: its e-mail, its name, its congregation's name and the service's name."""
-    service = str(current_app.config.get("SERVICE_NAME", "")) if has_app_context() else ""
+    service = get_settings().service_name if has_app_context() else ""
     passwords.check(password, email=email, context=[name, organisation.name if organisation else "", service])
 
 

@@ -25,14 +25,13 @@ import enum
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import pyotp
 from flask import current_app
 
 from floorplans import secrets_at_rest
+from floorplans.config import Settings, get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import InvalidInput
 from floorplans.models import Role, User
@@ -55,24 +54,17 @@ class LoginPolicy:
     two_factor_roles: frozenset[str] = frozenset({Role.ADMIN.value})  # who must use two-factor sign-in
 
     @classmethod
-    def from_settings(cls, config: Mapping[str, Any]) -> LoginPolicy:
-        roles = config["TWO_FACTOR_REQUIRED_ROLES"]
-        roles = [r.strip() for r in roles.split(",")] if isinstance(roles, str) else list(roles or [])
-        policy = cls(
-            max_failures=int(config["LOGIN_MAX_FAILURES"]),
-            window=dt.timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
-            lock=dt.timedelta(minutes=float(config["LOGIN_LOCK_MINUTES"])),
-            address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
-            account_max_failures=int(config["LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR"]),
-            known_device=dt.timedelta(days=float(config["LOGIN_KNOWN_DEVICE_DAYS"])),
-            two_factor_roles=frozenset(Role(r).value for r in roles if r),  # ValueError: not a role
+    def from_settings(cls, settings: Settings) -> LoginPolicy:
+        """The policy of the settings (their numbers are checked there; the roles here)."""
+        return cls(
+            max_failures=settings.login_max_failures,
+            window=dt.timedelta(minutes=settings.login_failure_window_minutes),
+            lock=dt.timedelta(minutes=settings.login_lock_minutes),
+            address_max_failures=settings.login_address_max_failures,
+            account_max_failures=settings.login_account_max_failures_per_hour,
+            known_device=dt.timedelta(days=settings.login_known_device_days),
+            two_factor_roles=frozenset(Role(r).value for r in settings.two_factor_required_roles),  # ValueError
         )
-        if min(policy.max_failures, policy.address_max_failures, policy.account_max_failures) < 1:
-            raise ValueError("LOGIN_MAX_FAILURES, LOGIN_ADDRESS_MAX_FAILURES and "
-                             "LOGIN_ACCOUNT_MAX_FAILURES_PER_HOUR must be more than 0")
-        if policy.window <= dt.timedelta(0) or policy.lock <= dt.timedelta(0):
-            raise ValueError("LOGIN_FAILURE_WINDOW_MINUTES and LOGIN_LOCK_MINUTES must be more than 0")
-        return policy
 
     def requires_two_factor(self, user: User) -> bool:
         return Role(user.role).value in self.two_factor_roles
@@ -255,7 +247,7 @@ def attempt_second_factor(user_id: int, code: str, *, ip_address: str, policy: L
         return Attempt(Outcome.FAILED)
     user.totp_last_step = step
     assert user.totp_secret_sealed is not None
-    user.totp_secret_sealed = secrets_at_rest.reseal(current_app.config, user.totp_secret_sealed)
+    user.totp_secret_sealed = secrets_at_rest.reseal(get_settings(), user.totp_secret_sealed)
     _give_back(slots, clear_source=True)
     succeed(user, ip_address=ip_address, method="password and TOTP")
     return Attempt(Outcome.SIGNED_IN, user)
@@ -319,11 +311,11 @@ def new_secret() -> str:
 
 def seal_secret(secret: str) -> str:
     """A key sealed for keeping (the database, or the session while enrolment waits)."""
-    return secrets_at_rest.seal(current_app.config, secret)
+    return secrets_at_rest.seal(get_settings(), secret)
 
 
 def open_secret(sealed: str) -> str:
-    return secrets_at_rest.unseal(current_app.config, sealed)
+    return secrets_at_rest.unseal(get_settings(), sealed)
 
 
 def _secret_of(user: User) -> str:
