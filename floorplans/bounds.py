@@ -80,7 +80,7 @@ def fits_record_id(digits: str) -> bool:
                              or (len(digits) == _MAX_ID_DIGITS and int(digits) <= MAX_RECORD_ID))
 
 
-def record_id(raw: Any, name: str) -> int:
+def record_id(raw: object, name: str) -> int:
     """An id sent in a JSON body (a number) or a query string (digits).  Not a whole
     number: 422 naming ``name``; a number no record can have (0, negative, past 2^63 - 1):
     404, as an id of someone else's record is."""

@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from floorplans.config import get_settings
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.demo_plan import demo_plan_pdf
 from floorplans.models import Organisation, PlanVersion, Role, User
 from floorplans.services import accounts, buildings, contacts, gatherings, login, markers, plans
@@ -60,7 +60,7 @@ def saved_logins() -> list[Login]:
     path = _logins_file()
     if not path.exists():
         return []
-    return [tuple(item) for item in json.loads(path.read_text())]  # type: ignore[misc]
+    return [(role, email, password) for role, email, password in json.loads(path.read_text())]
 
 
 def create_demo() -> tuple[list[Login], int] | None:
@@ -128,7 +128,7 @@ def create_demo() -> tuple[list[Login], int] | None:
          "expected_attendance": "80", "children_areas_in_use": True},
     ):
         gatherings.add_gathering(building, values)
-    building.last_verified_at = building.last_verified_at - dt.timedelta(days=20)
+    building.last_verified_at = utcnow() - dt.timedelta(days=20)  # last checked 20 days ago
     version = plans.upload_plan(building, io.BytesIO(demo_plan_pdf()), "beth-shalom-plans.pdf", by=users[Role.PARTNER])
     plans.update_pages(version, {page.id: label for page, label in zip(version.pages, ("Ground floor", "Basement"),
                                                                        strict=True)}, [])

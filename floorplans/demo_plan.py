@@ -63,6 +63,6 @@ def demo_plan_pdf() -> bytes:
     _floor(ground, "GROUND FLOOR", GROUND, [("1", 770, 700), ("2", 1140, 230), ("3", 1090, 700)])
     basement = document.new_page(width=1224, height=792)
     _floor(basement, "BASEMENT", BASEMENT, [("4", 80, 560)])
-    data = document.tobytes(garbage=3, deflate=True)
+    data: bytes = document.tobytes(garbage=3, deflate=True)
     document.close()
     return data

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -112,7 +112,7 @@ class Field:
         return str(value)
 
     def openapi(self) -> dict[str, Any]:
-        schema: dict[str, Any] = {
+        schemas: dict[str, dict[str, Any]] = {
             "text": {"type": "string"},
             "textarea": {"type": "string"},
             "email": {"type": "string", "format": "email"},
@@ -129,7 +129,8 @@ class Field:
                 "items": {"type": "integer", "minimum": 0, "maximum": 6},
                 "description": "Monday = 0",
             },
-        }[self.kind]
+        }
+        schema = schemas[self.kind]
         if self.kind in ("text", "textarea", "email", "phone"):
             schema["maxLength"] = self.max_length
         # Empty is how an optional e-mail or choice is sent and answered ("" is no e-mail address).
@@ -157,7 +158,7 @@ class RecordFields:
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_name", {f.name: f for f in self.fields})
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Field]:
         return iter(self.fields)
 
     def clean(self, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:

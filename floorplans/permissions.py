@@ -81,7 +81,7 @@ def is_own_building(user: User, building: Building) -> bool:
     return Role(user.role) is Role.PARTNER and building.organisation_id == user.organisation_id
 
 
-def readable_buildings(user: User) -> Select[tuple[Building]]:
+def readable_buildings(user: User) -> Select[Building]:
     """The buildings query scoped to what ``user`` may read."""
     query = select(Building)
     if sees_all_buildings(user):
