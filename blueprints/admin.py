@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -19,7 +20,6 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from floorplans.auth import permission
-from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
@@ -269,7 +269,7 @@ def audit_export() -> ResponseReturnValue:
 
 
 def _retention() -> int:
-    return get_settings().audit_retention_days
+    return int(current_app.config["AUDIT_RETENTION_DAYS"])
 
 
 def _organisations() -> list[Organisation]:
@@ -310,3 +310,6 @@ def review(building_id: int) -> ResponseReturnValue:
         "admin/review.html", building=building, changes=changes, showing_reviewed=showing_reviewed,
         pending=changes.total if not showing_reviewed else reviews.pending_count(building),
     )
+
+
+from blueprints import admin_import  # noqa: E402,F401  (the CSV import pages register on bp)

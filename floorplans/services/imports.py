@@ -202,9 +202,10 @@ def read_rows(data: bytes) -> _Rows:
             unknown.append(raw.strip())
     missing = [name for name in REQUIRED_COLUMNS if name not in positions]
     if missing:
-        raise InvalidInput({"file": f"has no {', '.join(repr(m) for m in missing)} column: the first line must name "
-                                    f"the columns, at least {', '.join(REQUIRED_COLUMNS)} (found: "
-                                    f"{', '.join(h.strip() for h in header if h.strip())})."})
+        names = " and ".join(repr(m) for m in missing) + (" columns" if len(missing) > 1 else " column")
+        found = ", ".join(h.strip() for h in header if h.strip())
+        raise InvalidInput({"file": f"has no {names}: the first line must name the columns, at least "
+                                    f"{', '.join(REQUIRED_COLUMNS)} (found: {found})."})
     return _Rows(encoding, delimiter, positions, unknown, len(header), rows)
 
 
