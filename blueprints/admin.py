@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,6 +19,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from floorplans.auth import permission
+from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
@@ -269,7 +269,7 @@ def audit_export() -> ResponseReturnValue:
 
 
 def _retention() -> int:
-    return int(current_app.config["AUDIT_RETENTION_DAYS"])
+    return get_settings().audit_retention_days
 
 
 def _organisations() -> list[Organisation]:
