@@ -103,7 +103,6 @@ def _remember_device(response: Response, user: User) -> None:
 def _begin_session(user: User) -> None:
     session.clear()  # a fresh session on login: nothing from before carries over
     accounts.start_session(user, ip_address=_client(), user_agent=request.headers.get("User-Agent", ""))
-    db.session.commit()
     login_user(user)
 
 
@@ -162,7 +161,7 @@ def login_code() -> ResponseReturnValue:
             int(pending["user"]), request.form.get("code", ""), ip_address=_client(),
             policy=login_policy(get_settings()), device=_known_device(),
         )
-        db.session.commit()
+        db.session.commit()  # failures and locks are kept whatever the answer
         if attempt.outcome is sign_in.Outcome.SIGNED_IN and attempt.user is not None:
             return _start_session(attempt.user, pending.get("next"))
         limited = attempt.outcome is sign_in.Outcome.ADDRESS_LIMITED
@@ -176,7 +175,6 @@ def logout() -> ResponseReturnValue:
     if current_user.login_session_id:
         accounts.end_session(current_user.login_session_id)
     audit.record("logout", target=current_user._get_current_object())
-    db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")
@@ -199,9 +197,8 @@ def change_password() -> ResponseReturnValue:
                 sign_in.change_own_password(user, request.form.get("current_password", ""), new,
                                             policy=login_policy(get_settings()))
             except InvalidInput as exc:
-                # A wrong current password is counted and audited: keep that.  Nothing else
-                # changed (the new password is checked before anything is written).
-                db.session.commit()
+                # A wrong current password is counted and audited, and the 422 keeps that (no
+                # savepoint).  Nothing else changed (the new password is checked first).
                 errors = {("new_password" if name == "password" else name): problem
                           for name, problem in exc.fields.items()}
             else:
@@ -224,12 +221,11 @@ def two_factor() -> ResponseReturnValue:
     if request.method == "POST" and action == "enable" and not user.has_two_factor:
         secret = _enrolment_secret() or ""
         try:
-            sign_in.enable_two_factor(user, secret, request.form.get("code", ""))
+            with db.session.begin_nested():
+                sign_in.enable_two_factor(user, secret, request.form.get("code", ""))
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             session.pop(_ENROLMENT, None)
             flash("Two-factor sign-in is on. From now on you will be asked for a code after your password.", "success")
             return redirect(url_for("auth.two_factor"))
@@ -239,11 +235,9 @@ def two_factor() -> ResponseReturnValue:
         else:
             try:
                 sign_in.disable_two_factor(user, password=request.form.get("password", ""), policy=policy)
-            except InvalidInput as exc:
-                db.session.commit()  # the wrong password is counted and audited; nothing else changed
+            except InvalidInput as exc:  # the wrong password is counted and audited (the 422 keeps it)
                 errors = exc.fields
             else:
-                db.session.commit()
                 flash("Two-factor sign-in is off.", "success")
                 return redirect(url_for("auth.two_factor"))
     enrolment = None

@@ -10,7 +10,6 @@ from flask_login import current_user
 from blueprints.api import bp
 from floorplans.auth import permission
 from floorplans.bounds import record_id
-from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import building_record, building_summary, contact_json, gathering_json
@@ -63,7 +62,6 @@ def create_building() -> ResponseReturnValue:
         organisation_id = record_id(organisation_id, "organisation_id")
     organisation = buildings.organisation_for_new_building(current_user, organisation_id)
     building = buildings.create_building(organisation, body, by=current_user)
-    db.session.commit()
     return _record_response(building, 201)
 
 
@@ -72,7 +70,6 @@ def create_building() -> ResponseReturnValue:
 def get_building(building_id: int) -> ResponseReturnValue:
     building = buildings.get_readable(current_user, building_id)
     access.record_access(current_user, building, "view_record", channel="api", ip_address=request.remote_addr or "")
-    db.session.commit()
     return _record_response(building)
 
 
@@ -84,7 +81,6 @@ def update_building(building_id: int) -> ResponseReturnValue:
     if "row_version" in body:
         raise InvalidInput({"row_version": "is read-only: send it as an If-Match header instead."})
     buildings.update_building(building, body, partial=True, expected_version=_expected_version())
-    db.session.commit()
     return _record_response(building)
 
 
@@ -93,7 +89,6 @@ def update_building(building_id: int) -> ResponseReturnValue:
 def verify_building(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     buildings.verify_building(building, by=current_user)
-    db.session.commit()
     return _record_response(building)
 
 
@@ -102,7 +97,6 @@ def verify_building(building_id: int) -> ResponseReturnValue:
 def add_contact(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     contact = contacts.add_contact(building, json_body())
-    db.session.commit()
     return jsonify(contact_json(contact)), 201
 
 
@@ -113,7 +107,6 @@ def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
     contact = contacts.contact_of(building, contact_id)
     if request.method == "DELETE":
         contacts.delete_contact(contact)
-        db.session.commit()
         return "", 204
     body = json_body()
     position = body.pop("position", None)
@@ -122,7 +115,6 @@ def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
         if not isinstance(position, int) or isinstance(position, bool):
             raise InvalidInput({"position": "must be a whole number (1 is called first)."})
         contacts.move_contact(contact, position - contact.position)
-    db.session.commit()
     return jsonify(contact_json(contact))
 
 
@@ -131,7 +123,6 @@ def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
 def add_gathering(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     gathering = gatherings.add_gathering(building, json_body())
-    db.session.commit()
     return jsonify(gathering_json(gathering)), 201
 
 
@@ -142,10 +133,8 @@ def change_gathering(building_id: int, gathering_id: int) -> ResponseReturnValue
     gathering = gatherings.gathering_of(building, gathering_id)
     if request.method == "DELETE":
         gatherings.delete_gathering(gathering)
-        db.session.commit()
         return "", 204
     gatherings.update_gathering(gathering, json_body(), partial=True)
-    db.session.commit()
     return jsonify(gathering_json(gathering))
 
 

@@ -11,7 +11,6 @@ from blueprints.api import bp
 from blueprints.api.buildings import json_body
 from floorplans.auth import permission
 from floorplans.bounds import MAX_RECORD_ID
-from floorplans.db import db
 from floorplans.models import Marker
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json
@@ -30,9 +29,8 @@ def _marker_response(marker: Marker, status: int = 200) -> ResponseReturnValue:
 @permission(Permission.READ_RECORDS)
 def list_markers(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
-    if access.record_access(current_user, version.building, "view_plan", channel="api",
-                            ip_address=request.remote_addr or "", detail=f"markers of version {version.number}"):
-        db.session.commit()
+    access.record_access(current_user, version.building, "view_plan", channel="api",
+                         ip_address=request.remote_addr or "", detail=f"markers of version {version.number}")
     return jsonify(markers=[marker_json(marker) for marker in markers.visible_markers(current_user, version)])
 
 
@@ -41,7 +39,6 @@ def list_markers(version_id: int) -> ResponseReturnValue:
 def place_marker(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
     marker = markers.place_on(version, json_body(), by=current_user)
-    db.session.commit()
     return _marker_response(marker, 201)
 
 
@@ -57,12 +54,10 @@ def change_marker(marker_id: int) -> ResponseReturnValue:
     marker = markers.get_marker(current_user, marker_id, edit=True)
     if request.method == "DELETE":
         markers.delete(marker, by=current_user)
-        db.session.commit()
         return "", 204
     body = json_body()
     page = markers.page_by_number(marker.page.version, body.pop("page")) if "page" in body else None
     markers.update(marker, body, by=current_user, page=page)
-    db.session.commit()
     return _marker_response(marker)
 
 
@@ -70,7 +65,6 @@ def change_marker(marker_id: int) -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def confirm_marker(marker_id: int) -> ResponseReturnValue:
     marker = markers.confirm(markers.get_marker(current_user, marker_id, edit=True), by=current_user)
-    db.session.commit()
     return _marker_response(marker)
 
 

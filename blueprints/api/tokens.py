@@ -11,7 +11,6 @@ from flask_login import current_user
 
 from blueprints.api import bp
 from floorplans.auth import permission
-from floorplans.db import db
 from floorplans.models import ApiToken
 from floorplans.permissions import Permission
 from floorplans.services import tokens
@@ -48,7 +47,6 @@ def list_tokens() -> ResponseReturnValue:
 def revoke_token(token_id: int) -> ResponseReturnValue:
     api_token = tokens.get_revocable(current_user, token_id)
     tokens.revoke_token(api_token, reason=tokens.BY_OWNER if api_token.user_id == current_user.id else tokens.BY_ADMIN)
-    db.session.commit()
     return "", 204
 
 

@@ -36,15 +36,14 @@ def new_building() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            organisation = buildings.organisation_for_new_building(
-                current_user, request.form.get("organisation_id", type=int)
-            )
-            building = buildings.create_building(organisation, values, by=current_user)
+            with db.session.begin_nested():
+                organisation = buildings.organisation_for_new_building(
+                    current_user, request.form.get("organisation_id", type=int)
+                )
+                building = buildings.create_building(organisation, values, by=current_user)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash(f"{building.name} is added. Now add its emergency contacts.", "success")
             return redirect(url_for("partners.contacts", building_id=building.id))
     return render_template(
@@ -63,7 +62,6 @@ def new_building() -> ResponseReturnValue:
 def building(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
     access.record_access(current_user, record, "view_record", channel="web", ip_address=client_ip())
-    db.session.commit()
     return render_template("partners/building.html", building=record, fields=BUILDING_FIELDS)
 
 
@@ -75,15 +73,14 @@ def edit_building(building_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(request.form, BUILDING_FIELDS)
         try:
-            buildings.update_building(
-                record, values, expected_version=request.form.get("row_version", type=int)
-            )
+            with db.session.begin_nested():
+                buildings.update_building(
+                    record, values, expected_version=request.form.get("row_version", type=int)
+                )
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
             record = buildings.get_editable(current_user, building_id)
         else:
-            db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for("partners.building", building_id=record.id))
     else:
@@ -104,7 +101,6 @@ def edit_building(building_id: int) -> ResponseReturnValue:
 def verify(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
     buildings.verify_building(record, by=current_user)
-    db.session.commit()
     flash("Thank you: the record is confirmed as current today.", "success")
     return redirect(url_for("partners.building", building_id=record.id))
 

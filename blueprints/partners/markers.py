@@ -12,7 +12,6 @@ from flask_login import current_user
 from blueprints.partners import bp
 from blueprints.response.building import viewer_pages
 from floorplans.auth import permission
-from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.marker_kinds import KINDS
 from floorplans.models import Marker, PlanVersion, VersionState
@@ -47,9 +46,8 @@ def markers_to_check(version: PlanVersion) -> int:
 def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:
     version = _version(building_id, version_id)
     building = version.building
-    if access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
-                            detail=f"markers of version {version.number}"):
-        db.session.commit()  # an administrator's read of a congregation's plan
+    access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
+                         detail=f"markers of version {version.number}")
     editable = version.state == VersionState.READY and version.tiles_deleted_at is None
     flagged = markers.flagged_count(version)
     return render_template(
@@ -64,7 +62,6 @@ def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def place_marker(building_id: int, version_id: int) -> ResponseReturnValue:
     marker = markers.place_on(_version(building_id, version_id), _body(), by=current_user)
-    db.session.commit()
     return _marker(marker, 201)
 
 
@@ -76,7 +73,6 @@ def change_marker(building_id: int, version_id: int, marker_id: int) -> Response
     body = _body()
     page = markers.page_by_number(version, body.pop("page")) if "page" in body else None
     markers.update(marker, body, by=current_user, page=page)
-    db.session.commit()
     return _marker(marker)
 
 
@@ -85,7 +81,6 @@ def change_marker(building_id: int, version_id: int, marker_id: int) -> Response
 def delete_marker(building_id: int, version_id: int, marker_id: int) -> ResponseReturnValue:
     marker = markers.marker_of(_version(building_id, version_id), marker_id)
     markers.delete(marker, by=current_user)
-    db.session.commit()
     return jsonify(deleted=marker_id)
 
 
@@ -93,5 +88,4 @@ def delete_marker(building_id: int, version_id: int, marker_id: int) -> Response
 @permission(Permission.EDIT_RECORDS)
 def confirm_marker(building_id: int, version_id: int, marker_id: int) -> ResponseReturnValue:
     marker = markers.confirm(markers.marker_of(_version(building_id, version_id), marker_id), by=current_user)
-    db.session.commit()
     return _marker(marker)

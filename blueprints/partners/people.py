@@ -56,10 +56,8 @@ GATHERINGS = ItemKind(
 
 def _log_read(record: Building) -> None:
     """An administrator reading a congregation's contacts or schedule is an outside read."""
-    if request.method == "GET" and access.record_access(
-        current_user, record, "view_record", channel="web", ip_address=request.remote_addr or ""
-    ):
-        db.session.commit()
+    if request.method == "GET":
+        access.record_access(current_user, record, "view_record", channel="web", ip_address=request.remote_addr or "")
 
 
 def list_and_add(kind: ItemKind, building_id: int) -> ResponseReturnValue:
@@ -70,13 +68,12 @@ def list_and_add(kind: ItemKind, building_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(request.form, kind.fields)
         try:
-            item = kind.add(record, values)
+            with db.session.begin_nested():
+                item = kind.add(record, values)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
             record = buildings.get_editable(current_user, building_id)
         else:
-            db.session.commit()
             flash(kind.added(item), "success")
             return redirect(url_for(kind.endpoint, building_id=record.id))
     return render_template(
@@ -92,12 +89,11 @@ def edit_item(kind: ItemKind, building_id: int, item_id: int) -> ResponseReturnV
     if request.method == "POST":
         values = form_values(request.form, kind.fields)
         try:
-            kind.update(item, values)
+            with db.session.begin_nested():
+                kind.update(item, values)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for(kind.endpoint, building_id=record.id))
     else:
@@ -112,7 +108,6 @@ def delete_item(kind: ItemKind, building_id: int, item_id: int) -> ResponseRetur
     item = kind.find(record, item_id)
     message = kind.removed(item)
     kind.delete(item)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for(kind.endpoint, building_id=record.id))
 
@@ -141,7 +136,6 @@ def move_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
     contact = contacts.contact_of(record, contact_id)
     contacts.move_contact(contact, -1 if request.form.get("direction") == "up" else 1)
-    db.session.commit()
     return redirect(url_for("partners.contacts", building_id=record.id))
 
 

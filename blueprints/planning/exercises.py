@@ -37,12 +37,11 @@ def new() -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(request.form, exercises.EXERCISE_FIELDS)
         try:
-            exercise = exercises.create_exercise(values, chosen, by=current_user)
+            with db.session.begin_nested():
+                exercise = exercises.create_exercise(values, chosen, by=current_user)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash(f"{exercise.name} is created. Add the other planners below.", "success")
             return redirect(url_for("planning.exercise", exercise_id=exercise.id))
     found = list(buildings.search(current_user, query))
@@ -75,11 +74,10 @@ def _change(exercise_id: int, change: Any, done: str) -> ResponseReturnValue:
     """Run one change of the exercise's membership; on a mistake, the page again with it."""
     exercise = exercises.get_exercise(current_user, exercise_id)
     try:
-        result = change(exercise)
+        with db.session.begin_nested():
+            result = change(exercise)
     except InvalidInput as exc:
-        db.session.rollback()
         return _exercise_page(exercises.get_exercise(current_user, exercise_id), exc.fields)
-    db.session.commit()
     flash(done.format(result=result), "success")
     return redirect(url_for("planning.exercise", exercise_id=exercise_id))
 
@@ -143,7 +141,6 @@ def close(exercise_id: int) -> ResponseReturnValue:
             error = "Tick the box to confirm that the exercise becomes read-only."
         else:
             exercises.close_exercise(exercise)
-            db.session.commit()
             flash(f"{exercise.name} is closed. It stays here, read-only, for the review.", "success")
             return redirect(url_for("planning.exercise", exercise_id=exercise.id))
     return render_template("planning/close.html", exercise=exercise, error=error), (422 if error else 200)

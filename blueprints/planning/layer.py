@@ -13,7 +13,6 @@ from flask_login import current_user
 from blueprints.planning import bp
 from blueprints.response.building import marker_legend, published_plan, viewer_pages
 from floorplans.auth import permission
-from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.marker_kinds import KINDS
 from floorplans.models import Building, Exercise
@@ -43,7 +42,6 @@ def draw(exercise_id: int, building_id: int) -> ResponseReturnValue:
         # A planner reading the plan is an outside read like any other: the partner sees it.
         access.record_access(current_user, building, "view_plan", channel="web",
                              ip_address=request.remote_addr or "", detail=f"exercise {exercise.id}")
-        db.session.commit()
     layer_urls = {
         "items": url_for("planning.items", exercise_id=exercise.id, building_id=building.id),
         "item": url_for("planning.update_item", exercise_id=exercise.id, item_id=0),
@@ -79,7 +77,6 @@ def items(exercise_id: int, building_id: int) -> ResponseReturnValue:
 def add_item(exercise_id: int, building_id: int) -> ResponseReturnValue:
     exercise, building = _exercise_and_building(exercise_id, building_id)
     item = exercise_items.add_item(exercise, building, _json_body(), by=current_user)
-    db.session.commit()
     return jsonify(item=exercise_items.item_json(item)), 201
 
 
@@ -89,7 +86,6 @@ def update_item(exercise_id: int, item_id: int) -> ResponseReturnValue:
     """Move (``points``) or edit (``label``, ``colour``, ``kind``) one item."""
     exercise = exercises.get_exercise(current_user, exercise_id)
     item = exercise_items.update_item(exercise_items.item_of(exercise, item_id), _json_body())
-    db.session.commit()
     return jsonify(item=exercise_items.item_json(item))
 
 
@@ -98,5 +94,4 @@ def update_item(exercise_id: int, item_id: int) -> ResponseReturnValue:
 def delete_item(exercise_id: int, item_id: int) -> ResponseReturnValue:
     exercise = exercises.get_exercise(current_user, exercise_id)
     exercise_items.delete_item(exercise_items.item_of(exercise, item_id))
-    db.session.commit()
     return jsonify(deleted=item_id)

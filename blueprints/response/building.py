@@ -13,7 +13,6 @@ from flask_login import current_user
 from blueprints.response import bp
 from floorplans.auth import permission
 from floorplans.config import get_settings
-from floorplans.db import db
 from floorplans.grid import plan_grid
 from floorplans.marker_kinds import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion
@@ -37,7 +36,6 @@ def _log(building: Building, what: str) -> None:
         ip_address=request.remote_addr or "",
         detail=what if offline else "",
     )
-    db.session.commit()
 
 
 def _now() -> dt.datetime:

@@ -108,7 +108,6 @@ def packet_response(user: User, building_id: int, channel: str) -> Response:
             user, building_id, paper=_params().get("paper", "letter"), exercise_id=optional_id("exercise"),
             channel=channel, ip_address=request.remote_addr or "",
         )
-        db.session.commit()
     response = attachment(download.data, download.filename, download.mimetype)
     token = _params().get("ready", "")
     if DOWNLOAD_TOKEN.fullmatch(token):
@@ -123,7 +122,6 @@ def geojson_response(user: User, building_id: int, channel: str) -> Response:
     require_same_site()
     body, filename = exports.geojson_download(user, building_id, version_id=optional_id("version"),
                                               channel=channel, ip_address=request.remote_addr or "")
-    db.session.commit()
     return attachment(json.dumps(body, ensure_ascii=False).encode(), filename, "application/geo+json")
 
 
@@ -133,7 +131,6 @@ def png_response(user: User, building_id: int, page: int, channel: str) -> Respo
         user, building_id, page, width=optional_int("width") or 2000, grid=flag("grid"),
         with_markers=flag("markers"), channel=channel, ip_address=request.remote_addr or "",
     )
-    db.session.commit()
     return attachment(download.data, download.filename, download.mimetype)
 
 
