@@ -50,12 +50,11 @@ def organisations() -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(request.form, ORGANISATION_FIELDS)
         try:
-            organisation = accounts.create_organisation(values)
+            with db.session.begin_nested():
+                organisation = accounts.create_organisation(values)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash(f"{organisation.name} is added. Now give it a partner account.", "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
     listing = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
@@ -73,13 +72,12 @@ def organisation(organisation_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         values = form_values(request.form, ORGANISATION_FIELDS)
         try:
-            accounts.update_organisation(record, values)
+            with db.session.begin_nested():
+                accounts.update_organisation(record, values)
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
             record = db.session.get(Organisation, organisation_id)
         else:
-            db.session.commit()
             flash("Saved.", "success")
             return redirect(url_for("admin.organisation", organisation_id=record.id))
     else:
@@ -98,18 +96,17 @@ def users() -> ResponseReturnValue:
     if request.method == "POST":
         organisation = db.session.get(Organisation, form.get("organisation_id", type=int) or 0)
         try:
-            user = accounts.create_user(
-                email=form.get("email", ""),
-                name=form.get("name", ""),
-                role=form.get("role", ""),
-                password=form.get("password", ""),
-                organisation=organisation,
-            )
+            with db.session.begin_nested():
+                user = accounts.create_user(
+                    email=form.get("email", ""),
+                    name=form.get("name", ""),
+                    role=form.get("role", ""),
+                    password=form.get("password", ""),
+                    organisation=organisation,
+                )
         except InvalidInput as exc:
-            db.session.rollback()
             errors = exc.fields
         else:
-            db.session.commit()
             flash(f"The account {user.email} is created. Give them the password in person or by phone.", "success")
             return redirect(url_for("admin.users"))
     listing = db.session.scalars(select(User).order_by(User.role, User.email)).all()
@@ -130,21 +127,20 @@ def user(user_id: int) -> ResponseReturnValue:
             errors["role"] = "you cannot remove your own administrator rights or disable yourself."
         else:
             try:
-                accounts.update_user(
-                    account,
-                    role=form.get("role", ""),
-                    organisation=db.session.get(Organisation, form.get("organisation_id", type=int) or 0),
-                    active="active" in form,
-                    name=form.get("name", ""),
-                )
-                if form.get("new_password"):
-                    accounts.set_password(account, form["new_password"])
+                with db.session.begin_nested():
+                    accounts.update_user(
+                        account,
+                        role=form.get("role", ""),
+                        organisation=db.session.get(Organisation, form.get("organisation_id", type=int) or 0),
+                        active="active" in form,
+                        name=form.get("name", ""),
+                    )
+                    if form.get("new_password"):
+                        accounts.set_password(account, form["new_password"])
             except InvalidInput as exc:
-                db.session.rollback()
                 errors = exc.fields
                 account = db.session.get(User, user_id)
             else:
-                db.session.commit()
                 flash(f"{account.email} is saved.", "success")
                 return redirect(url_for("admin.users"))
     return render_template(
@@ -159,7 +155,6 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
     """End a login lock before it runs out (the person called and proved who they are)."""
     account = db.session.get(User, user_id) or abort(404)
     accounts.unlock(account)
-    db.session.commit()
     flash(f"{account.email} can sign in again now.", "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -173,12 +168,11 @@ def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
     if api_token.user_id != account.id:
         abort(404)
     try:
-        tokens.revoke_token(api_token, reason=tokens.BY_ADMIN)
+        with db.session.begin_nested():
+            tokens.revoke_token(api_token, reason=tokens.BY_ADMIN)
     except Conflict as exc:  # revoked a moment ago, in another tab or by the command line
-        db.session.rollback()
         flash(exc.message, "info")
     else:
-        db.session.commit()
         flash(f"The token {api_token.prefix} of {account.email} is revoked; it stops working now.", "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -190,7 +184,6 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
     account = db.session.get(User, user_id) or abort(404)
     if account.has_two_factor:
         login.disable_two_factor(account, by_admin=True)
-        db.session.commit()
         flash(f"Two-factor sign-in of {account.email} is off; they can turn it on again with a new phone.", "success")
     return redirect(url_for("admin.user", user_id=account.id))
 
@@ -243,7 +236,6 @@ def audit_log() -> ResponseReturnValue:
     events = audit.page(filters, before_id=before, limit=AUDIT_PAGE_SIZE)
     # Reading the audit log is itself recorded, with what was looked for.
     audit.record("audit.read", detail={**filters.as_detail(), "before": before, "shown": len(events)})
-    db.session.commit()
     older = events[-1].id if len(events) == AUDIT_PAGE_SIZE else None
     query = {k: v for k, v in request.args.items() if k != "before" and v}
     return render_template(
@@ -259,7 +251,6 @@ def audit_export() -> ResponseReturnValue:
     if problems:
         abort(400, description="; ".join(problems) + ".")
     audit.record("audit.export", detail={**filters.as_detail(), "max_rows": AUDIT_EXPORT_MAX_ROWS})
-    db.session.commit()
     name = f"audit-{utcnow():%Y%m%d-%H%M%S}.csv"
     # Built whole (a few MB at the row cap) rather than streamed: the rows are read inside
     # this request's transaction, and a half-sent file on an error would look complete.
@@ -292,12 +283,11 @@ def review(building_id: int) -> ResponseReturnValue:
     page = max(1, request.values.get("page", 1, type=int) or 1)
     if request.method == "POST":
         try:
-            marked = reviews.mark_reviewed(building, request.form.getlist("event", type=int), by=current_user)
+            with db.session.begin_nested():
+                marked = reviews.mark_reviewed(building, request.form.getlist("event", type=int), by=current_user)
         except (InvalidInput, Conflict) as exc:  # reviewed already, or by another administrator just now
-            db.session.rollback()
             flash(exc.fields["event"].capitalize() if isinstance(exc, InvalidInput) else exc.message, "error")
             return redirect(url_for("admin.review", building_id=building_id, page=page))
-        db.session.commit()
         left = reviews.pending_count(building)
         flash(f"{building.name}: {len(marked)} change{'s' if len(marked) != 1 else ''} marked reviewed"
               + (f", {left} left." if left else ". Nothing is left to review."), "success")  # fmt: skip
