@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from floorplans import auth, bounds, cli, config, db, jobs, objects, security, templating
+    from floorplans import acting, auth, bounds, cli, config, db, jobs, objects, security, templating
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
     app = db.App(  # Flask with one unit of work per request (floorplans.db)
@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     objects.init_app(app)
     jobs.init_app(app)
     auth.init_app(app)
+    acting.init_app(app)  # each request's origin for the audit log, declared before its other hooks
     security.init_app(app)
     templating.init_app(app)
     cli.init_app(app)

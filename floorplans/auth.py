@@ -30,11 +30,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import LoginManager, current_user
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import InstanceState, ORMExecuteState, Session, UOWTransaction
 
+from floorplans.acting import ActingLoginManager
 from floorplans.config import Settings, get_settings
 from floorplans.db import db
 from floorplans.errors import Forbidden
@@ -43,7 +44,7 @@ from floorplans.permissions import Permission, has_permission
 from floorplans.services import accounts, tokens
 from floorplans.services.login import LoginPolicy
 
-login_manager = LoginManager()
+login_manager = ActingLoginManager()  # declares the acting user for the audit log (floorplans.acting)
 csrf = CSRFProtect()
 
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])

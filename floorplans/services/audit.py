@@ -1,10 +1,12 @@
 """The audit log: write an event, describe a change, read and export the log, prune it.
 
 Every service that changes something calls ``record`` next to the change, in the same
-transaction, so a change and its audit event are committed (or rolled back) together.  The
-actor, the channel (web, api, cli, job) and the client address come from the request when
-there is one.  Reads of building records and plans by outsiders are written to the access
-log (``AccessEvent``, shown to the building's own partners) by ``services.access``; each
+transaction, so a change and its audit event are committed (or rolled back) together.  Who
+acted, the channel (web, api, cli, job) and the client address are an ``Origin``: passed to
+``record``, or declared by the layer that received the action (``acting``; for a request,
+floorplans.acting), never read here from the request.  Reads of building records and plans
+by outsiders are written to the access log (``AccessEvent``, shown to the building's own
+partners) by ``services.access``; each
 such event is copied here as it is flushed (``_mirror_access_events``), so this table is
 the one complete record and the access log stays the partners' view of it.
 
@@ -24,11 +26,11 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from contextvars import ContextVar, Token
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
-from flask import g, has_request_context, request
 from sqlalchemy import Select, delete, event, func, select
 from sqlalchemy.orm import Session
 
@@ -104,21 +106,52 @@ def address_key(ip_address: str) -> str:
     return str(address.ipv4_mapped or address) if isinstance(address, ipaddress.IPv6Address) else str(address)
 
 
-def client_address() -> str:
-    return (request.remote_addr or "") if has_request_context() else ""
+@dataclass(frozen=True)
+class Origin:
+    """Where an action came from, as the audit log keeps it: the channel, the client's
+    address (none outside a request) and who acted (none before signing in, in a job)."""
+
+    channel: str  # one of CHANNELS
+    address: str = ""
+    actor: User | None = None
+
+    def acted_by(self, actor: User | None) -> Origin:
+        return replace(self, actor=actor)
 
 
-def _channel() -> str:
-    if has_request_context():
-        return "api" if request.path.startswith("/api/") else "web"
-    return "cli" if click.get_current_context(silent=True) is not None else "job"
+CHANNELS = ("web", "api", "cli", "job")
+_declared: ContextVar[Origin | None] = ContextVar("floorplans_origin", default=None)
 
 
-def _current_actor() -> User | None:
-    # The user Flask-Login has already loaded for this request (``g._login_user``), never a
-    # fresh load: the loaders themselves record events (a rejected token) and would recurse.
-    user = g.get("_login_user") if has_request_context() else None
-    return user if isinstance(user, User) else None
+def declare(origin: Origin | None) -> Token[Origin | None]:
+    """Declare where the actions from here on come from (the request's start, a sign-in);
+    ``Token`` undoes it (``undeclare``)."""
+    if origin is not None and origin.channel not in CHANNELS:
+        raise ValueError(f"an origin's channel is one of {', '.join(CHANNELS)}, not {origin.channel!r}")
+    return _declared.set(origin)
+
+
+def undeclare(token: Token[Origin | None]) -> None:
+    _declared.reset(token)
+
+
+@contextmanager
+def acting(origin: Origin) -> Iterator[Origin]:
+    """Run a block of actions from ``origin`` (a command, a job, a test)."""
+    token = declare(origin)
+    try:
+        yield origin
+    finally:
+        undeclare(token)
+
+
+def current_origin() -> Origin:
+    """The origin declared by the layer that received the action; undeclared, the command
+    line when a click command runs, else a job."""
+    declared = _declared.get()
+    if declared is not None:
+        return declared
+    return Origin("cli" if click.get_current_context(silent=True) is not None else "job")
 
 
 def record(
@@ -129,18 +162,21 @@ def record(
     target: Any = None,
     detail: Mapping[str, Any] | None = None,
     ip_address: str | None = None,
+    origin: Origin | None = None,
 ) -> AuditEvent:
-    """Append one event.  ``actor`` defaults to the signed-in user of the request;
-    ``target`` is the object acted on (its table name and id are kept)."""
-    who = actor if actor is not None else _current_actor()
-    ip = client_address() if ip_address is None else ip_address
+    """Append one event.  ``origin`` (default: ``current_origin()``) says who acted and from
+    where; ``actor`` and ``ip_address`` override its user and address.  ``target`` is the
+    object acted on (its table name and id are kept)."""
+    origin = origin if origin is not None else current_origin()
+    who = actor if actor is not None else origin.actor
+    ip = origin.address if ip_address is None else ip_address
     entry = AuditEvent(
         at=utcnow(),
         action=action,
         actor_id=who.id if who is not None else None,
         actor_email=who.email if who is not None else "",
         actor_role=str(who.role) if who is not None else "",
-        channel=_channel(),
+        channel=origin.channel,
         ip_address=ip[:64],
         address_key=address_key(ip) if ip else "",
         organisation_id=building.organisation_id if building is not None else None,
