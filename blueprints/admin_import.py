@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from blueprints.admin import bp
 from floorplans.auth import permission
-from floorplans.db import db
+from floorplans.db import after_commit, db
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.services import imports
@@ -31,13 +31,15 @@ def import_upload() -> ResponseReturnValue:
         return _refused("Choose the CSV file of the buildings, then press Preview.")
     data = upload.stream.read(imports.MAX_BYTES + 1)
     filename = upload.filename[:200]
+    # The preview is the real import undone (a savepoint rolled back): what it shows is what
+    # Confirm will do.
+    preview = db.session.begin_nested()
     try:
         report = imports.import_buildings(data, filename=filename, by=current_user)
     except InvalidInput as exc:
-        db.session.rollback()
         return _refused(f"{filename} {exc.fields.get('file', exc.message)}")
-    # The preview is the real import undone: what it shows is what Confirm will do.
-    db.session.rollback()
+    finally:
+        preview.rollback()
     token = imports.stage(data)
     return render_template("admin/import_report.html", report=report, token=token, done=False)
 
@@ -48,12 +50,12 @@ def import_confirm() -> ResponseReturnValue:
     token = request.form.get("token", "")
     data = imports.staged(token)  # NotFound: imported already, or never uploaded
     report = imports.import_buildings(data, filename=request.form.get("filename", "")[:200], by=current_user)
-    db.session.commit()  # TODO(H1): the request's unit of work commits; invitations must follow the commit
-    imports.discard(token)
+    after_commit(lambda: imports.discard(token))  # kept until the import is committed
     invited: list[str] = []
     if request.form.get("invite") and report.new_partners:
+        # In the import's unit of work; the mail itself must wait for the commit
+        # (floorplans.db.after_commit), or an invitation could name an account never saved.
         invited = imports.invite_new_partners(report.new_partners, by=current_user)
-        db.session.commit()  # TODO(H1)
     return render_template("admin/import_report.html", report=report, token=None, done=True,
                            invite=bool(request.form.get("invite")), invited=invited)
 
