@@ -33,6 +33,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from floorplans.config import get_settings, keep_private
+
 log = logging.getLogger(__name__)
 
 # Named constraints so Alembic can alter them on SQLite (batch mode) and PostgreSQL alike.
@@ -150,9 +152,10 @@ def init_app(app: Flask) -> None:
     # SQL logging (SQLALCHEMY_ECHO, or sqlalchemy.engine at INFO while debugging) must never
     # print the values bound to a statement: they are contacts' phone numbers and password hashes.
     engine_options: dict[str, Any] = {"hide_parameters": True}
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    database_url = get_settings(app).database_url
+    if database_url.startswith("sqlite"):
         engine_options["connect_args"] = {"timeout": 15}
-        _keep_sqlite_private(app.config["SQLALCHEMY_DATABASE_URI"])
+        _keep_sqlite_private(database_url)
     else:
         engine_options["pool_pre_ping"] = True
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
@@ -165,8 +168,6 @@ def init_app(app: Flask) -> None:
 def _keep_sqlite_private(url: str) -> None:
     """The database file (and its -wal and -shm files, which SQLite creates with the
     database file's mode) readable by this account only: it holds password hashes."""
-    from floorplans.config import keep_private
-
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
