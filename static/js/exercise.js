@@ -1,6 +1,6 @@
 /* The exercise's scratch layer over the plan viewer (plan.js): planners draw markers, lines,
    areas and notes on the floor shown, move and delete them; each change is saved at once
-   through the JSON endpoints of blueprints/planning/layer.py (CSRF token in a header).
+   through the JSON endpoints of blueprints/planning/layer.py (save.js: CSRF token in a header).
    Other planners' drawings appear by polling every 5 seconds (and on each floor change);
    a poll never replaces the layer while a line or area is being drawn or an item dragged.
    Items live in their own Leaflet pane above the real markers, dashed, so nobody takes
@@ -57,26 +57,20 @@
 
   /* --- talking to the server ------------------------------------------------------- */
 
+  /* Saves through save.js; a poll waits while any is under way. */
   function send(url, body) {
     busy += 1;
-    return fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": box.dataset.csrf },
-      body: JSON.stringify(body || {})
-    }).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (data) {
-        if (!response.ok) {
-          var fields = data.fields ? Object.keys(data.fields).map(function (k) { return k + " " + data.fields[k]; }) : [];
-          throw new Error(fields.length ? fields.join("; ") : (data.error || "Not saved (error " + response.status + ")."));
-        }
-        return data;
-      });
-    }).finally(function () { busy -= 1; });
+    return window.floorplans.saveJSON(url, body, box.dataset.csrf).finally(function () { busy -= 1; });
   }
   function itemUrl(id, suffix) { return urls.item.replace(/0$/, String(id)) + (suffix || ""); }
   /* After a refused change: the server's layer again, drawn afresh (a dragged item goes back). */
-  function failed(error) { say("Not saved: " + error.message, true); shownSignature = ""; refresh(); }
+  function failed(error) {
+    var problems = error.fields || {};
+    var fields = Object.keys(problems).map(function (k) { return k + " " + problems[k]; });
+    say(fields.length ? "Not saved: " + fields.join("; ") : error.message, true);
+    shownSignature = "";
+    refresh();
+  }
 
   function save(body) {
     body.page_id = page().id;

@@ -1,11 +1,11 @@
 /* The partner's marker editor (templates/partners/plan_markers.html, and only there): the
    palette, a click on the plan to place a marker, a drag to move one, the form to edit,
    confirm or remove it, and the list of the floor's markers.  Each change is saved at once
-   through the JSON endpoints of blueprints/partners/markers.py (CSRF token in a header)
-   and the server's copy of the marker replaces ours.
+   through the JSON endpoints of blueprints/partners/markers.py (save.js: CSRF token in a
+   header) and the server's copy of the marker replaces ours.
 
-   Load it after plan.js and markers.js (all deferred, in that order).  It works on the
-   [data-plan] element that has data-markers-editable="true", data-markers-url and
+   Load it after plan.js, markers.js and save.js (all deferred, in that order).  It works on
+   the [data-plan] element that has data-markers-editable="true", data-markers-url and
    data-csrf-token, through markers.js's el.planMarkers: markers.edit({wire, floorChanged})
    hands markers.js the two hooks it calls on each redraw.  A carried-over marker
    (needs_confirmation) is checked one by one, on the plan: there is no "confirm all". */
@@ -63,27 +63,12 @@
       fieldErrors(error.fields || {});
     }
 
-    /* POST JSON with the page's CSRF token; resolves with the answer's JSON, rejects with an
-       Error carrying the server's message and its per-field problems. */
+    /* Saves through save.js; a save at a time: a click on the plan waits for it. */
     function send(path, body) {
       busy = true;
-      return fetch(path, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf },
-        body: JSON.stringify(body || {})
-      }).catch(function () {
-        throw new Error("No connection: the change was not saved. Try again when the network is back.");
-      }).then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          if (!response.ok) {
-            var error = new Error(data.error || "The change was not saved (the server answered " + response.status + ").");
-            error.fields = data.fields || {};
-            throw error;
-          }
-          return data;
-        });
-      }).then(function (data) { busy = false; return data; }, function (error) { busy = false; throw error; });
+      return window.floorplans.saveJSON(path, body, csrf).then(
+        function (data) { busy = false; return data; },
+        function (error) { busy = false; throw error; });
     }
 
     function find(id) {

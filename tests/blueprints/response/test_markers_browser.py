@@ -232,3 +232,39 @@ def test_labels_by_the_edge_of_the_plan_are_read_whole(live_site: LiveSite, chro
         screenshot(page, f"markers-in-car-edges-{width}")
         car.close()
     assert errors == []
+
+
+def test_a_change_made_without_a_network_says_so_and_saves_once_it_is_back(live_site: LiveSite,
+                                                                             chromium: Any) -> None:
+    # The editor saves through static/js/save.js: no answer is "No connection", nothing is
+    # drawn as if it were saved; the same click with the network back saves (CSRF header and all).
+    errors: list[str] = []
+    mosque = live_site.buildings["mosque"]
+    with live_site.db():
+        version_id = db.session.get(type(mosque), mosque.id).published_version_id
+    office = chromium.new_context(viewport={"width": 1280, "height": 900})
+    office.set_default_timeout(15_000)
+    try:
+        page = watch(office.new_page(), errors)
+        editor_url = f"/portal/buildings/{mosque.id}/plans/{version_id}/markers"
+        sign_in(page, live_site, live_site.users["partner"], editor_url)
+        page.wait_for_url(f"**{editor_url}")
+        page.wait_for_selector("[data-plan][data-ready='0']")
+
+        page.click("[data-marker-kind='first_aid']")
+        office.set_offline(True)
+        page.mouse.click(*screen_point(page, 0.30, 0.60))
+        page.wait_for_selector("[data-marker-message].error:has-text('No connection: the change was not saved.')")
+        assert page.locator(".plan-marker[data-kind='first_aid']").count() == 0
+        assert page.locator("[data-marker-kind='first_aid']").get_attribute("aria-pressed") == "true"  # still armed
+
+        office.set_offline(False)
+        page.mouse.click(*screen_point(page, 0.30, 0.60))
+        page.wait_for_selector(".plan-marker[data-kind='first_aid']")
+        page.wait_for_selector("[data-marker-message]:not(.error):has-text('added')")
+    finally:
+        office.close()
+    with live_site.db():
+        kinds = [m.kind for m in db.session.scalars(select(Marker).where(Marker.building_id == mosque.id))]
+    assert kinds.count("first_aid") == 1
+    assert errors == []
