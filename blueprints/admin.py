@@ -103,6 +103,7 @@ def users() -> ResponseReturnValue:
                     role=form.get("role", ""),
                     password=form.get("password", ""),
                     organisation=organisation,
+                    agency=form.get("agency", ""),
                 )
         except InvalidInput as exc:
             errors = exc.fields
@@ -133,6 +134,7 @@ def user(user_id: int) -> ResponseReturnValue:
                         role=form.get("role", ""),
                         organisation=db.session.get(Organisation, form.get("organisation_id", type=int) or 0),
                         active="active" in form,
+                        agency=form.get("agency", ""),
                         name=form.get("name", ""),
                     )
                     if form.get("new_password"):

@@ -42,8 +42,11 @@ def _fail(error: FloorplansError) -> None:
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--organisation", "organisation_name", help="The congregation of a partner.")
 @click.option("--name", default="")
+@click.option("--agency", default="",
+              help='A responder\'s agency (another service\'s officers: "Oakville Fire").')
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user(email: str, role: str, organisation_name: str | None, name: str, password_stdin: bool) -> None:
+def create_user(email: str, role: str, organisation_name: str | None, name: str,
+    agency: str, password_stdin: bool) -> None:
     """Create an account.  Without --password-stdin a password is generated and printed once."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -53,7 +56,8 @@ def create_user(email: str, role: str, organisation_name: str | None, name: str,
         generated = True
     try:
         organisation = accounts.organisation_by_name(organisation_name) if organisation_name else None
-        user = accounts.create_user(email=email, role=role, password=password, name=name, organisation=organisation)
+        user = accounts.create_user(email=email, role=role, password=password, name=name, agency=agency,
+                                    organisation=organisation)
     except FloorplansError as error:
         _fail(error)
         return

@@ -39,6 +39,10 @@ ORGANISATION_FIELDS = RecordFields((
     Field("faith_tradition", "Faith tradition", "choice", required=True, choices=FAITH_TRADITIONS),
 ))
 
+#: The agency of a responder from another service (fire, EMS), shown with their name in a
+#: congregation's access log ("Oakville Fire: J. Smith").  Partners have a congregation instead.
+AGENCY = Field("agency", "Agency", max_length=120)
+
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -108,12 +112,25 @@ def generate_password() -> str:
         return password
 
 
+def _agency(raw: str, role: str, errors: dict[str, str]) -> str:
+    """A responder's agency, cleaned by its field; a partner's account has none."""
+    try:
+        value: str = AGENCY.clean(raw)
+    except ValueError as exc:
+        errors["agency"] = str(exc)
+        return ""
+    if value and role == Role.PARTNER.value:
+        errors["agency"] = "is for responders of other services (fire, EMS); a partner belongs to a congregation."
+    return value
+
+
 def create_user(
     *,
     email: str,
     role: str,
     password: str,
     name: str = "",
+    agency: str = "",
     organisation: Organisation | None = None,
 ) -> User:
     errors: dict[str, str] = {}
@@ -135,12 +152,14 @@ def create_user(
         check_password_strength(password, email=email, name=name, organisation=organisation)
     except InvalidInput as exc:
         errors.update(exc.fields)
+    agency = _agency(agency, role, errors)
     if errors:
         raise InvalidInput(errors)
     user = User(
         email=email,
         name=name.strip()[:200],
         role=role_value.value,
+        agency=agency,
         organisation=organisation,
         password_hash=generate_password_hash(password),
         active=True,
@@ -148,6 +167,7 @@ def create_user(
     db.session.add(user)
     db.session.flush()
     audit.record("account.create", target=user, detail={
+        "agency": user.agency,
         "email": user.email, "role": user.role, "organisation": organisation.name if organisation else None,
     })  # fmt: skip
     return user
@@ -155,6 +175,7 @@ def create_user(
 
 def _permissions_of(user: User) -> dict[str, Any]:
     return {
+        "agency": user.agency,
         "role": user.role,
         "organisation": user.organisation.name if user.organisation else None,
         "active": user.active,
@@ -162,7 +183,8 @@ def _permissions_of(user: User) -> dict[str, Any]:
     }
 
 
-def update_user(user: User, *, role: str, organisation: Organisation | None, active: bool, name: str) -> User:
+def update_user(user: User, *, role: str, organisation: Organisation | None, active: bool, name: str,
+                agency: str | None = None) -> User:
     try:
         role_value = Role(role)
     except ValueError:
@@ -171,12 +193,19 @@ def update_user(user: User, *, role: str, organisation: Organisation | None, act
         raise InvalidInput({"organisation": "is required for a partner."})
     if role_value is not Role.PARTNER:
         organisation = None
+    errors: dict[str, str] = {}
+    if agency is None:  # a caller that does not manage agencies keeps it (a partner has none)
+        agency = user.agency if role_value is not Role.PARTNER else ""
+    agency = _agency(agency, role_value.value, errors)
+    if errors:
+        raise InvalidInput(errors)
     before = _permissions_of(user)
     was_active = user.active
     user.role = role_value.value
     user.organisation = organisation
     user.active = active
     user.name = name.strip()[:200]
+    user.agency = agency
     if was_active and not active:
         end_all_sessions(user)
         tokens.revoke_all_tokens(user, reason="account disabled")  # not revived by enabling it again
