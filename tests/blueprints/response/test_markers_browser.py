@@ -31,6 +31,21 @@ def watch(page: Any, errors: list[str]) -> Any:
     return page
 
 
+def open_editor(live_site: LiveSite, chromium: Any, errors: list[str]) -> tuple[Any, Any]:
+    """The partner's marker editor on the mosque's published plan, ready: (context, page)."""
+    mosque = live_site.buildings["mosque"]
+    with live_site.db():
+        version_id = db.session.get(type(mosque), mosque.id).published_version_id
+    office = chromium.new_context(viewport={"width": 1280, "height": 900})
+    office.set_default_timeout(15_000)
+    page = watch(office.new_page(), errors)
+    editor_url = f"/portal/buildings/{mosque.id}/plans/{version_id}/markers"
+    sign_in(page, live_site, live_site.users["partner"], editor_url)
+    page.wait_for_url(f"**{editor_url}")
+    page.wait_for_selector("[data-plan][data-ready='0']")
+    return office, page
+
+
 def screen_point(page: Any, fx: float, fy: float) -> tuple[float, float]:
     """Where a page-relative point of the floor on screen is, in the window's pixels."""
     return page.evaluate("""([fx, fy]) => {
@@ -59,17 +74,9 @@ def is_green(rgb: tuple[int, int, int]) -> bool:
 def test_partner_places_markers_and_an_officer_sees_them(live_site: LiveSite, chromium: Any) -> None:
     errors: list[str] = []
     mosque = live_site.buildings["mosque"]
-    with live_site.db():
-        version_id = db.session.get(type(mosque), mosque.id).published_version_id
 
     # --- the partner, in the editor ------------------------------------------------------
-    office = chromium.new_context(viewport={"width": 1280, "height": 900})
-    office.set_default_timeout(15_000)
-    page = watch(office.new_page(), errors)
-    editor_url = f"/portal/buildings/{mosque.id}/plans/{version_id}/markers"
-    sign_in(page, live_site, live_site.users["partner"], editor_url)
-    page.wait_for_url(f"**{editor_url}")
-    page.wait_for_selector("[data-plan][data-ready='0']")
+    office, page = open_editor(live_site, chromium, errors)
     assert page.locator("[data-floor]").first.inner_text() == "Basement"
 
     page.click("[data-marker-kind='aed']")
@@ -240,17 +247,8 @@ def test_a_change_made_without_a_network_says_so_and_saves_once_it_is_back(live_
     # drawn as if it were saved; the same click with the network back saves (CSRF header and all).
     errors: list[str] = []
     mosque = live_site.buildings["mosque"]
-    with live_site.db():
-        version_id = db.session.get(type(mosque), mosque.id).published_version_id
-    office = chromium.new_context(viewport={"width": 1280, "height": 900})
-    office.set_default_timeout(15_000)
+    office, page = open_editor(live_site, chromium, errors)
     try:
-        page = watch(office.new_page(), errors)
-        editor_url = f"/portal/buildings/{mosque.id}/plans/{version_id}/markers"
-        sign_in(page, live_site, live_site.users["partner"], editor_url)
-        page.wait_for_url(f"**{editor_url}")
-        page.wait_for_selector("[data-plan][data-ready='0']")
-
         page.click("[data-marker-kind='first_aid']")
         office.set_offline(True)
         page.mouse.click(*screen_point(page, 0.30, 0.60))
