@@ -3,11 +3,11 @@ HTTP errors with a plain one, and anything unexpected as a 500.  An exception th
 view has already rolled its work back (``floorplans.db.App``)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 
 from floorplans import bounds
 from floorplans.auth import is_api_request
@@ -37,7 +37,7 @@ BODY_TOO_LARGE = ("The request is too large: anything but a plan upload may send
                   "Send fewer or shorter fields at a time.")
 
 
-def render_error(status: int, message: str, fields: dict[str, str] | None = None) -> ResponseReturnValue:
+def render_error(status: int, message: str, fields: dict[str, str] | None = None) -> tuple[Response | str, int]:
     if is_api_request() or request.accept_mimetypes.best == "application/json":
         body: dict[str, object] = {"error": message}
         if fields:
@@ -72,11 +72,10 @@ def http_error(error: HTTPException) -> ResponseReturnValue:
         message = message.format(limit=get_settings().url_max_chars)
     elif status in (400, 403, 404) and error.description and error.description != type(error).description:
         message = error.description  # a specific message from abort(..., description=...)
-    response = render_error(status, message)
-    if isinstance(response, tuple) and status == 405:
-        body, code = response
-        return body, code, {"Allow": ", ".join(error.valid_methods or [])}  # type: ignore[attr-defined]
-    return response
+    body, code = render_error(status, message)
+    if isinstance(error, MethodNotAllowed):
+        return body, code, {"Allow": ", ".join(error.valid_methods or [])}
+    return body, code
 
 
 @bp.app_errorhandler(OverflowError)

@@ -14,5 +14,5 @@ bp = Blueprint("limits", __name__)
 
 @bp.app_errorhandler(QuotaExceeded)
 def quota_exceeded(error: QuotaExceeded) -> ResponseReturnValue:
-    body, status = render_error(429, error.message)  # type: ignore[misc]
+    body, status = render_error(429, error.message)
     return body, status, {"Retry-After": str(error.retry_after)}

@@ -3,6 +3,8 @@ confirm a carried-over one.  A marker's ``page`` is the page's number in the PDF
 ``pages[].number`` of GET /plans/<id>), stable for a version whatever the partner's order."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -74,7 +76,7 @@ def _schema(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _answer(description: str, schema: dict[str, object] | None = None) -> dict[str, object]:
+def _answer(description: str, schema: Mapping[str, object] | None = None) -> dict[str, object]:
     if schema is None:
         return {"description": description}
     return {"description": description, "content": {"application/json": {"schema": schema}}}

@@ -87,7 +87,7 @@ def _send(asset: _Asset, cache_control: str) -> ResponseReturnValue:
     etag = asset.digest
     if request.if_none_match.contains(etag):
         response = Response(status=304)
-    elif asset.gzipped is not None and "gzip" in request.accept_encodings:
+    elif asset.gzipped is not None and request.accept_encodings.quality("gzip") > 0:  # not "gzip;q=0"
         response = Response(asset.gzipped, mimetype=asset.mimetype)
         response.headers["Content-Encoding"] = "gzip"
     else:

@@ -250,6 +250,16 @@ def test_fingerprinted_assets_are_immutable_and_gzipped(browser_for, make_user, 
     assert officer.client.get("/r/vendor/leaflet-0.7/leaflet.js").status_code == 404
 
 
+def test_an_asset_is_not_gzipped_for_a_browser_that_refuses_gzip(browser_for, make_user, make_building) -> None:
+    # "gzip;q=0" names gzip to refuse it (RFC 9110 12.5.3): the plain file, still varying on the header.
+    officer = browser_for(make_user(Role.OFFICER))
+    page = officer.get(f"/r/buildings/{make_building().id}").get_data(as_text=True)
+    css_url = re.search(r'href="(/r/assets/css/incar\.css\?v=[0-9a-f]{12})"', page).group(1)
+    response = officer.client.get(css_url, headers={"Accept-Encoding": "gzip;q=0, br"})
+    assert response.status_code == 200 and "Content-Encoding" not in response.headers
+    assert b"html.night" in response.data and "Accept-Encoding" in response.headers["Vary"]
+
+
 def test_in_car_pages_have_no_inline_script_or_style(browser_for, make_user, make_building) -> None:
     officer = browser_for(make_user(Role.OFFICER))
     building = make_building()
