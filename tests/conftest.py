@@ -149,8 +149,10 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    # Hashing is deliberately slow; every test user shares one precomputed hash.
-    return generate_password_hash(PASSWORD)
+    # Every test user shares one precomputed hash, of a cheap kind: the app's own scrypt takes
+    # ~0.1 s to check, paid at each of the suite's thousands of sign-ins.  Passwords the app
+    # sets itself (changes, resets) are still hashed its way; werkzeug checks either kind.
+    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 @pytest.fixture
