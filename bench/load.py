@@ -247,7 +247,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y nginx wrk (or make nginx)")
 
-    from floorplans import tile_links
+    from floorplans import tile_links, tile_urls
 
     load_before = os.getloadavg()[0]
     scenarios = args.only or ["officers", "app-tiles", "nginx-tiles"]
@@ -258,7 +258,7 @@ def main() -> None:
         ids = prepare(instance, database_url)
         key, tiles = ids["version_key"], ids["tiles"]
         # Officers pan over the deeper levels mostly, as a zoomed-in viewer does.
-        tile_paths = [f"/r/tiles/{key}/1/{z}/{x}/{y}.webp" for z, x, y in tiles]
+        tile_paths = [tile_urls.IN_CAR_PREFIX + tile_urls.tile_path(key, 1, z, x, y) for z, x, y in tiles]
         env = {**os.environ, "FLOORPLANS_INSTANCE_PATH": str(instance),
                "FLOORPLANS_STORAGE_URL": str(instance / "storage")}
         if database_url:
@@ -296,7 +296,7 @@ def main() -> None:
                 wait_for(nginx_port, nginx)
                 config = {"TILE_URL_SECRET": SECRET, "TILE_URL_BASE": "/t", "TILE_URL_LIFETIME_SECONDS": 3600}
                 template = tile_links.tile_url_template(config, key, 1)
-                signed = [template.format(z=z, x=x, y=y) for z, x, y in tiles]
+                signed = [tile_urls.tile_url_from_template(template, z, x, y) for z, x, y in tiles]
                 script = wrk_script(folder, "signed", signed)
                 results["signed tiles through nginx"] = run_wrk(nginx_port, script, args.seconds, args.connections,
                                                                 args.threads)

@@ -5,6 +5,8 @@ Keys are built here and nowhere else (never in blueprints):
   originals/<sha256>.pdf
   tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
   imports/<token>.csv (an admin's CSV upload between its preview and its confirmation)
+A tile's key is the tile URL grammar's (floorplans.tile_urls): the routes and the tile front
+end with the same ``<version key>/<page>/<z>/<x>/<y>.webp``.
 
 Must not import blueprints or converters.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 import storage
+from floorplans import tile_urls
 from floorplans.config import get_settings
 from storage import Storage
 
@@ -23,7 +26,12 @@ def init_app(app: Flask) -> None:
 
 
 def get_storage() -> Storage:
-    return current_app.extensions["floorplans.storage"]  # type: ignore[no-any-return]
+    return storage_of(current_app)
+
+
+def storage_of(app: Flask) -> Storage:
+    """The app's store outside a request (the tile gate answers before Flask)."""
+    return app.extensions["floorplans.storage"]  # type: ignore[no-any-return]
 
 
 def original_key(sha256: str) -> str:
@@ -35,20 +43,20 @@ def import_key(token: str) -> str:
 
 
 def version_prefix(version_key: str) -> str:
-    return f"tiles/{version_key}/"
+    return f"{tile_urls.FOLDER}/{version_key}/"
 
 
 def page_prefix(version_key: str, page: int) -> str:
-    return f"tiles/{version_key}/{page}/"
+    return f"{tile_urls.FOLDER}/{tile_urls.page_path(version_key, page)}/"
 
 
 def tile_key(version_key: str, page: int, z: int, x: int, y: int, ext: str = "webp") -> str:
-    return f"tiles/{version_key}/{page}/{z}/{x}/{y}.{ext}"
+    return tile_urls.storage_key(version_key, page, z, x, y, ext)
 
 
 def overview_key(version_key: str, page: int) -> str:
-    return f"tiles/{version_key}/{page}/overview.webp"
+    return page_prefix(version_key, page) + "overview.webp"
 
 
 def manifest_key(version_key: str, page: int) -> str:
-    return f"tiles/{version_key}/{page}/manifest.json"
+    return page_prefix(version_key, page) + "manifest.json"

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app, has_request_context, request, url_for
 
-from floorplans import tile_links
+from floorplans import tile_links, tile_urls
 from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import Building, Contact, Gathering, Marker, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
@@ -54,8 +54,8 @@ def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
     if tile_links.is_enabled(current_app.config):
         return tile_links.tile_url_template(current_app.config, version.key, page.number)
     endpoint = "api.tile" if _for_the_api() else "response.tile"
-    sample = url_for(endpoint, version_key=version.key, page=page.number, z=0, x=0, y=0)
-    return sample.removesuffix("/0/0/0.webp") + "/{z}/{x}/{y}.webp"
+    return tile_urls.template_from_sample(url_for(endpoint, version_key=version.key, page=page.number,
+                                                  **tile_urls.SAMPLE))
 
 
 def marker_json(marker: Marker) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 inline script, nothing from other hosts), no framing, no sniffing, no caching of records;
 the session cookie Secure whenever the request came over HTTPS; the client address and
 scheme from a trusted reverse proxy (ProxyFix, only when configured), in front of the tile
-gate (floorplans.tile_gate, which sends the same headers); and the ``flask audit prune`` command.
+gate (floorplans.tile_gate, installed before this module's ``init_app``, which sends the same
+headers and imports this module); and the ``flask audit prune`` command.
 
 Must not import blueprints, storage or converters.
 """
@@ -12,6 +13,7 @@ from flask import Flask, Response, current_app, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from floorplans import tile_links
 from floorplans.config import get_settings
 
 CSP = "; ".join((
@@ -77,15 +79,13 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    from floorplans import tile_gate, tile_links
-
     origin = tile_links.redirect_origin(app.config, app.extensions["floorplans.storage"])
     if origin:
         app.extensions["floorplans.csp"] = CSP.replace("img-src 'self'", f"img-src 'self' {origin}").replace(
             "connect-src 'self'", f"connect-src 'self' {origin}")
 
-    # Before ProxyFix wraps the app: the gate sees the scheme the proxy reported.
-    tile_gate.install(app)
+    # ProxyFix wraps the tile gate (tile_gate.init_app ran first): the gate sees the scheme
+    # the proxy reported.
     settings = get_settings(app)
     hops = {"x_for": settings.proxy_x_for, "x_proto": settings.proxy_x_proto, "x_host": settings.proxy_x_host,
             "x_prefix": settings.proxy_x_prefix}

@@ -6,11 +6,12 @@ The gate is a WSGI layer in front of Flask that answers a tile GET by itself onl
 full path has just answered the same question: the tile route, once it has let a login
 session read a tile, tells the gate (``remember``) what that session may read (role and
 congregation), keyed by the signed session cookie exactly as the browser sent it.  For
-``TILE_SESSION_RECHECK_SECONDS`` (5) the gate then serves that cookie's tile GETs from the
-same rule (``plan_tiles.TileAccess.allows``), the version's access answer the tile route
-keeps (``services.plan_tiles``) and the storage (or a redirect to a presigned S3 URL, with
-``TILE_REDIRECT_SECONDS``), with the same headers.  Anything else goes
-through the full path untouched and gets its usual answer: no cookie, a cookie the gate has
+``TILE_SESSION_RECHECK_SECONDS`` (5) the gate then serves that cookie's tile GETs at the
+tile route's paths (floorplans.tile_urls) by the same rule (``plan_tiles.may_read_tile``,
+from the version's access answer the tile route keeps in this process) and with the same
+answer (``tile_responses.tile_answer``: the image, its 304, or a redirect to a presigned S3
+URL), plus the headers Flask would have added (security.response_headers, Vary).  Anything
+else goes through the full path untouched and gets its usual answer: no cookie, a cookie the gate has
 not seen or saw too long ago, an API token, another congregation's plan, an unknown version,
 a missing tile, HEAD, odd URLs.
 
@@ -18,22 +19,23 @@ So an ended login (logout, password change, disabled account, idle or absolute l
 getting tiles from a process within those seconds (at once in the process where it ended:
 that process forgets everything it remembered).  docs/security.md states the figure.
 
-Must not import blueprints, storage or converters.
+The gate is installed by ``init_app`` before ``security.init_app`` (whose proxy settings
+wrap it, so it sees the scheme the proxy reported).  It never writes to the database, so it
+needs no commit.  Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g, has_app_context, request
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
-from werkzeug.http import parse_cookie, parse_etags
+from werkzeug.http import parse_cookie
 
-from floorplans import objects, security, tile_links
+from floorplans import security, tile_responses, tile_urls
 from floorplans.models import LoginSession, User
 from floorplans.services import plan_tiles
 
@@ -57,18 +59,17 @@ class TileReader:
 
 
 class TileGate:
-    """WSGI middleware; inert until the tile route opens it (``open_for``)."""
+    """WSGI middleware in front of the app; answers only what the tile route let in lately."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
         self.app = app
         self.wsgi_app = wsgi_app
-        self.pattern: re.Pattern[str] | None = None
-        self.cache_control = ""
+        self.pattern = tile_urls.gate_pattern()
         self.readers: dict[str, TileReader] = {}
         self.clock: Callable[[], float] = time.monotonic
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        answer = self._answer(environ) if self.pattern is not None else None
+        answer = self._answer(environ)
         if answer is None:
             return self.wsgi_app(environ, start_response)
         status, headers, body = answer
@@ -81,7 +82,6 @@ class TileGate:
     def _answer(self, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes] | None:
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_AUTHORIZATION"):
             return None
-        assert self.pattern is not None
         match = self.pattern.fullmatch(environ.get("PATH_INFO", ""))
         if match is None or not environ.get("HTTP_COOKIE"):
             return None
@@ -90,49 +90,28 @@ class TileGate:
         if reader is None or self.clock() - reader.checked_at > self._recheck_seconds():
             return None
         version_key, page, z, x, y = match.group(1), *map(int, match.groups()[1:])
-        access = plan_tiles.cached_tile_access(self.app, version_key)
-        if access is None or not access.allows(reader, page):
+        if not plan_tiles.may_read_tile(self.app, reader, version_key, page, cached_only=True):
             return None
-        etag = f"{version_key}-{page}-{z}-{x}-{y}"
+        answer = tile_responses.tile_answer(self.app, version_key, page, z, x, y,
+                                            if_none_match=environ.get("HTTP_IF_NONE_MATCH"))
+        if answer is None:
+            return None  # not in the store: Flask's 404
+        # What Flask's after_request hooks and its session add on the full path.
         secure = environ.get("wsgi.url_scheme") == "https"
-        common = [*security.response_headers(secure, security.content_security_policy(self.app)), ("Vary", "Cookie")]
-        headers = [("ETag", f'"{etag}"'), ("Cache-Control", self.cache_control), *common]
-        if parse_etags(environ.get("HTTP_IF_NONE_MATCH")).contains(etag):
-            return "304 NOT MODIFIED", headers, b""
-        store, key = self.app.extensions["floorplans.storage"], objects.tile_key(version_key, page, z, x, y)
-        lifetime = tile_links.redirect_lifetime(self.app.config)
-        signed = store.signed_url(key, expires_in=lifetime) if lifetime else None
-        if signed:
-            return "302 FOUND", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "0"),
-                                 ("Location", signed), ("Cache-Control", tile_links.redirect_cache_control(lifetime)),
-                                 *common], b""
-        try:
-            data = store.get(key)
-        except FileNotFoundError:
-            return None
-        return "200 OK", [("Content-Type", "image/webp"), ("Content-Length", str(len(data))), *headers], data
+        added = [*security.response_headers(secure, security.content_security_policy(self.app)), ("Vary", "Cookie")]
+        return answer.status_line, [*answer.headers, *added], answer.body
 
     def _recheck_seconds(self) -> float:
         return float(self.app.config.get("TILE_SESSION_RECHECK_SECONDS", DEFAULT_RECHECK_SECONDS))
 
 
-def install(app: Flask) -> None:
-    """Put the (inert) gate in front of the app; ``security.init_app`` calls this before
-    the proxy settings wrap the app, so the gate sees the scheme the proxy reported."""
+def init_app(app: Flask) -> None:
+    """Put the gate in front of the app; ``create_app`` calls this before
+    ``security.init_app``, so the proxy settings wrap the gate and it sees the scheme the
+    proxy reported."""
     gate = TileGate(app, app.wsgi_app)
     app.extensions[EXTENSION] = gate
     app.wsgi_app = gate  # type: ignore[method-assign]
-
-
-def open_for(app: Flask, prefix: str, *, cache_control: str) -> None:
-    """Let the gate answer ``<prefix><version key>/<page>/<z>/<x>/<y>.webp`` (the tile
-    route's URL) with the route's Cache-Control."""
-    gate: TileGate | None = app.extensions.get(EXTENSION)
-    if gate is None:
-        return
-    numbers = r"/([0-9]{1,6})/([0-9]{1,3})/([0-9]{1,9})/([0-9]{1,9})\.webp"
-    gate.pattern = re.compile(re.escape(prefix) + r"([A-Za-z0-9_-]+)" + numbers)
-    gate.cache_control = cache_control
 
 
 def remember(user: User) -> None:
@@ -177,7 +156,5 @@ def _bulk_delete(state: ORMExecuteState) -> None:
 
 
 def _changed(user: User) -> bool:
-    from sqlalchemy import inspect
-
     state: Any = inspect(user)
     return any(state.attrs[name].history.has_changes() for name in _ACCOUNT_FIELDS)

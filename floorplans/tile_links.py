@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from floorplans import tile_urls
+
 
 def is_enabled(config: Mapping[str, Any]) -> bool:
     return bool(config.get("TILE_URL_SECRET"))
@@ -44,10 +46,9 @@ def signature(secret: str, expires: int, prefix: str) -> str:
 
 
 def tile_url_template(config: Mapping[str, Any], version_key: str, page: int, *, now: float | None = None) -> str:
-    prefix = f"{version_key}/{page}"
     expires = expiry(config, now)
-    base = str(config["TILE_URL_BASE"]).rstrip("/")
-    return f"{base}/{expires}/{signature(config['TILE_URL_SECRET'], expires, prefix)}/{prefix}/{{z}}/{{x}}/{{y}}.webp"
+    signed = signature(config["TILE_URL_SECRET"], expires, tile_urls.page_path(version_key, page))
+    return tile_urls.signed_template(str(config["TILE_URL_BASE"]), expires, signed, version_key, page)
 
 
 def front_path(config: Mapping[str, Any], host: str) -> str | None:
@@ -90,8 +91,7 @@ def nginx_locations(*, secret: str, storage_root: str, base: str = "/t") -> str:
     local-folder store at ``storage_root`` (docs/operations.md; the tests and bench/load.py
     run exactly this)."""
     base = base.rstrip("/")
-    pattern = (f"^{base}/(?<tl_expires>[0-9]+)/(?<tl_sig>[A-Za-z0-9_-]+)"
-               "/(?<tl_prefix>[A-Za-z0-9_-]+/[0-9]+)/(?<tl_rest>[0-9]+/[0-9]+/[0-9]+\\.webp)$")
+    pattern = tile_urls.nginx_pattern(base)
     return f"""
     # Signed tiles: {base}/<expires>/<signature>/<version key>/<page>/<z>/<x>/<y>.webp
     location ~ {pattern} {{
@@ -100,8 +100,8 @@ def nginx_locations(*, secret: str, storage_root: str, base: str = "/t") -> str:
         if ($secure_link = "") {{ return 403; }}
         if ($secure_link = "0") {{ return 410; }}
         default_type image/webp;
-        add_header Cache-Control "private, max-age=31536000, immutable" always;
-        alias {storage_root.rstrip('/')}/tiles/$tl_prefix/$tl_rest;
+        add_header Cache-Control "{tile_urls.CACHE_CONTROL}" always;
+        alias {storage_root.rstrip('/')}/{tile_urls.FOLDER}/$tl_prefix/$tl_rest;
     }}
     location {base}/ {{ return 403; }}
 """

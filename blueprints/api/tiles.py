@@ -4,23 +4,25 @@ nowhere else.  The ``tile_url`` of a page in the API's answers points here; the 
 pages keep theirs under /r/tiles/ (where the tile gate serves browser sessions)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.response.tiles import overview_response, tile_response
+from floorplans import tile_urls
 from floorplans.auth import permission
 from floorplans.permissions import Permission
 
 
-@bp.get("/tiles/<version_key>/<int:page>/<int:z>/<int:x>/<int:y>.webp")
+@bp.get(tile_urls.ROUTE)
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
     return tile_response(version_key, page, z, x, y)  # the in-car route's answer, without its gate
 
 
-@bp.get("/tiles/<version_key>/<int:page>/overview.webp")
+@bp.get(tile_urls.OVERVIEW_ROUTE)
 @permission(Permission.READ_RECORDS)
 def tile_overview(version_key: str, page: int) -> ResponseReturnValue:
     return overview_response(version_key, page)
@@ -41,8 +43,15 @@ _ERRORS = {
     "404": {"$ref": "#/components/responses/NotFound"},
 }
 
+
+
+def _openapi_path(rule: str) -> str:
+    """A Flask rule as OpenAPI writes it: ``<int:page>`` -> ``{page}``."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
 TILE_PATHS: dict[str, Any] = {
-    "/tiles/{version_key}/{page}/{z}/{x}/{y}.webp": {
+    _openapi_path(tile_urls.ROUTE): {
         "parameters": [_KEY, _PAGE, _path_parameter("z", "Zoom level, 0 to the page's max_zoom."),
                        _path_parameter("x", "Column."), _path_parameter("y", "Row.")],
         "get": {
@@ -52,7 +61,7 @@ TILE_PATHS: dict[str, Any] = {
                           **_ERRORS},
         },
     },
-    "/tiles/{version_key}/{page}/overview.webp": {
+    _openapi_path(tile_urls.OVERVIEW_ROUTE): {
         "parameters": [_KEY, _PAGE],
         "get": {"summary": "A small image of the whole page", "responses": {"200": _IMAGE, **_ERRORS}},
     },

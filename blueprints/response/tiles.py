@@ -2,52 +2,28 @@
 
 Most tile GETs never reach these views: once a view has let a login session read a tile, the
 tile gate (floorplans.tile_gate) answers that session's next tile GETs for a few seconds
-with the same rule, without Flask.  Everything the gate does not know goes through here."""
+with the same rule (``plan_tiles.may_read_tile``) and the same answer
+(floorplans.tile_responses), without Flask.  Everything the gate does not know goes through
+here."""
 from __future__ import annotations
 
-from flask import current_app, make_response, request
-from flask.blueprints import BlueprintSetupState
+from flask import Response, current_app, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.response import bp
-from floorplans import tile_gate, tile_links
+from floorplans import tile_gate, tile_responses, tile_urls
 from floorplans.auth import permission
+from floorplans.errors import NotFound
 from floorplans.permissions import Permission
 from floorplans.services import plan_tiles
 
-#: Tile keys never change (a new plan is a new version key), so browsers may keep them for a
-#: year; ``private`` keeps shared caches from storing access-checked images.
-CACHE_CONTROL = "private, max-age=31536000, immutable"
+
+def _sent(answer: tile_responses.TileAnswer) -> Response:
+    return Response(answer.body, answer.status, answer.headers)
 
 
-@bp.record_once
-def _open_gate(state: BlueprintSetupState) -> None:
-    prefix = (state.url_prefix or bp.url_prefix or "").rstrip("/")
-    tile_gate.open_for(state.app, f"{prefix}/tiles/", cache_control=CACHE_CONTROL)
-
-
-def _image(data: bytes, etag: str) -> ResponseReturnValue:
-    if request.if_none_match.contains(etag):
-        response = make_response("", 304)
-    else:
-        response = make_response(data)
-        response.mimetype = "image/webp"
-    response.set_etag(etag)
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
-
-
-def _redirect(url: str) -> ResponseReturnValue:
-    """To a presigned S3 URL (TILE_REDIRECT_SECONDS): S3 sends the bytes."""
-    response = make_response("", 302)
-    response.headers["Location"] = url
-    response.headers["Cache-Control"] = tile_links.redirect_cache_control(
-        tile_links.redirect_lifetime(current_app.config))
-    return response
-
-
-@bp.route("/tiles/<version_key>/<int:page>/<int:z>/<int:x>/<int:y>.webp")
+@bp.route(tile_urls.ROUTE)
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
     response = tile_response(version_key, page, z, x, y)
@@ -58,20 +34,21 @@ def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnV
 def tile_response(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
     """One tile for the signed-in user (the in-car view's route and the API's): 304 when the
     browser has it (still access-checked), a presigned redirect, or the image."""
-    etag = f"{version_key}-{page}-{z}-{x}-{y}"
-    if request.if_none_match.contains(etag):
-        plan_tiles.check_tile_access(current_user, version_key, page)  # still checks access
-        return _image(b"", etag)
-    if signed := plan_tiles.tile_redirect(current_user, version_key, page, z, x, y):
-        return _redirect(signed)
-    return _image(plan_tiles.read_tile(current_user, version_key, page, z, x, y), etag)
+    plan_tiles.check_tile_access(current_user, version_key, page)
+    answer = tile_responses.tile_answer(current_app, version_key, page, z, x, y,
+                                        if_none_match=request.headers.get("If-None-Match"))
+    if answer is None:
+        raise NotFound("There is no such tile.")
+    return _sent(answer)
 
 
 def overview_response(version_key: str, page: int) -> ResponseReturnValue:
-    return _image(plan_tiles.read_overview(current_user, version_key, page), f"{version_key}-{page}-overview")
+    data = plan_tiles.read_overview(current_user, version_key, page)
+    return _sent(tile_responses.image_answer(tile_responses.overview_etag(version_key, page),
+                                             request.headers.get("If-None-Match"), data))
 
 
-@bp.route("/tiles/<version_key>/<int:page>/overview.webp")
+@bp.route(tile_urls.OVERVIEW_ROUTE)
 @permission(Permission.READ_RECORDS)
 def overview(version_key: str, page: int) -> ResponseReturnValue:
     return overview_response(version_key, page)

@@ -12,7 +12,8 @@ import datetime as dt
 import enum
 import uuid
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, ColumnElement, DateTime, Float, ForeignKey, Integer, String, Text, and_, false
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import Model, utcnow
@@ -76,10 +77,17 @@ class PlanVersion(Model):
     def is_active(self) -> bool:
         return self.state in (VersionState.QUEUED, VersionState.RENDERING)
 
-    @property
+    # The rules below are hybrids: ``version.has_tiles`` on a loaded version and
+    # ``PlanVersion.has_tiles`` in a query are the same rule, written once.
+    @hybrid_property
     def has_tiles(self) -> bool:
         """Rendered and not cleaned up: its pages can be drawn (for whoever may see it)."""
         return self.state == VersionState.READY and self.tiles_deleted_at is None
+
+    @has_tiles.inplace.expression
+    @classmethod
+    def _has_tiles_sql(cls) -> ColumnElement[bool]:
+        return and_(cls.state == VersionState.READY.value, cls.tiles_deleted_at.is_(None))
 
     @property
     def is_draft(self) -> bool:
@@ -87,12 +95,17 @@ class PlanVersion(Model):
         to check its sheets and markers before officers do."""
         return self.state == VersionState.READY and self.published_at is None
 
-    @property
+    @hybrid_property
     def shown_to_officers(self) -> bool:
         """The one rule for what officers may see of a version: rendered, published by its
         partner (or an administrator) at some point, tiles still there.  A superseded
         version stays readable until the cleanup, so a car that opened it keeps working."""
         return self.has_tiles and self.published_at is not None
+
+    @shown_to_officers.inplace.expression
+    @classmethod
+    def _shown_to_officers_sql(cls) -> ColumnElement[bool]:
+        return and_(cls.has_tiles, cls.published_at.is_not(None))
 
     @property
     def shown_pages(self) -> list[PlanPage]:

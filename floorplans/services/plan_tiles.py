@@ -14,10 +14,10 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from floorplans import objects, tile_links
+from floorplans import objects
 from floorplans.db import db
 from floorplans.errors import NotFound
-from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
+from floorplans.models import Building, PlanPage, PlanVersion, User
 from floorplans.permissions import can_edit, can_edit_of, can_read_of, can_see_version
 
 
@@ -75,17 +75,16 @@ def forget(version_key: str) -> None:
     _tile_access_cache(current_app).pop(version_key, None)
 
 
-def _tile_access(version_key: str) -> TileAccess | None:
-    hit = cached_tile_access(current_app, version_key)
+def _tile_access(app: Flask, version_key: str) -> TileAccess | None:
+    hit = cached_tile_access(app, version_key)
     if hit is not None:
         return hit
     row = db.session.execute(
         select(Building.organisation_id, PlanVersion.id, PlanVersion.published_at)
         .join(PlanVersion, PlanVersion.building_id == Building.id)
-        .where(PlanVersion.key == version_key, PlanVersion.state == VersionState.READY.value,
-               PlanVersion.tiles_deleted_at.is_(None))
+        .where(PlanVersion.key == version_key, PlanVersion.has_tiles)
     ).first()
-    cache = _tile_access_cache(current_app)
+    cache = _tile_access_cache(app)
     if row is None:
         cache.pop(version_key, None)
         return None
@@ -100,31 +99,23 @@ def _tile_access(version_key: str) -> TileAccess | None:
     return access
 
 
+def may_read_tile(app: Flask, reader: User | Any, version_key: str, page: int, *, cached_only: bool = False) -> bool:
+    """The one rule of who reads a page's tiles, for the tile routes, the API's and the tile
+    gate: the same as ``readable_version_by_key`` and the in-car view's pages (a version with
+    tiles; drafts and hidden sheets for its own congregation and administrators only).
+
+    ``reader``: a user, or what the tile gate remembered of one (role, congregation,
+    ``active``).  ``cached_only``: decide from what this process looked up lately, without
+    the database (the gate, outside any request); an unknown version is then refused here
+    and the full path decides."""
+    access = cached_tile_access(app, version_key) if cached_only else _tile_access(app, version_key)
+    return access is not None and access.allows(reader, page)
+
+
 def check_tile_access(user: User, version_key: str, page: int) -> None:
-    """The tile route's access check: the same rule as ``readable_version_by_key`` and the
-    in-car view's pages (a version with tiles; drafts and hidden sheets for its own
-    congregation and administrators only), one cached lookup."""
-    access = _tile_access(version_key)
-    if access is None or not access.allows(user, page):
+    """``may_read_tile`` for the signed-in user, or the 404 every refusal gets."""
+    if not may_read_tile(current_app, user, version_key, page):
         raise NotFound("There is no such plan, or it is not yours to see.")
-
-
-def read_tile(user: User, version_key: str, page: int, z: int, x: int, y: int) -> bytes:
-    check_tile_access(user, version_key, page)
-    try:
-        return objects.get_storage().get(objects.tile_key(version_key, page, z, x, y))
-    except FileNotFoundError:
-        raise NotFound("There is no such tile.") from None
-
-
-def tile_redirect(user: User, version_key: str, page: int, z: int, x: int, y: int) -> str | None:
-    """A short-lived presigned URL of the tile when TILE_REDIRECT_SECONDS is set and the store
-    has such URLs (S3), after the same access check as ``read_tile``; else None."""
-    lifetime = tile_links.redirect_lifetime(current_app.config)
-    if not lifetime:
-        return None
-    check_tile_access(user, version_key, page)
-    return objects.get_storage().signed_url(objects.tile_key(version_key, page, z, x, y), expires_in=lifetime)
 
 
 def stored_page_preview(version: PlanVersion, number: int) -> bytes:

@@ -1,0 +1,53 @@
+"""The tile URL grammar (floorplans.tile_urls) is the one every tile address follows: the
+routes, the gate, the storage keys, the signed front and the in-car JavaScript's patterns."""
+from __future__ import annotations
+
+import re
+
+from flask import Flask, url_for
+
+from floorplans import objects, tile_gate, tile_links, tile_urls
+
+
+def test_the_routes_and_the_gate_answer_the_grammars_paths(app: Flask) -> None:
+    with app.test_request_context():
+        in_car = url_for("response.tile", version_key="k3y_-", page=2, z=3, x=4, y=5)
+        api = url_for("api.tile", version_key="k3y_-", page=2, z=3, x=4, y=5)
+    assert in_car == tile_urls.IN_CAR_PREFIX + tile_urls.tile_path("k3y_-", 2, 3, 4, 5)
+    assert api.endswith("/" + tile_urls.storage_key("k3y_-", 2, 3, 4, 5))
+    # The gate serves exactly the in-car route's paths, numbers and all.
+    gate: tile_gate.TileGate = app.extensions[tile_gate.EXTENSION]
+    match = gate.pattern.fullmatch(in_car)
+    assert match is not None and match.groups() == ("k3y_-", "2", "3", "4", "5")
+    assert gate.pattern.fullmatch(api) is None
+    assert gate.pattern.fullmatch(in_car.replace(".webp", ".png")) is None
+
+
+def test_storage_keys_and_signed_urls_end_with_the_tile_path() -> None:
+    path = tile_urls.tile_path("abc", 1, 2, 3, 4)
+    assert objects.tile_key("abc", 1, 2, 3, 4) == "tiles/" + path
+    assert objects.overview_key("abc", 1) == objects.page_prefix("abc", 1) + "overview.webp"
+    config = {"TILE_URL_SECRET": "s" * 32, "TILE_URL_BASE": "/t/", "TILE_URL_LIFETIME_SECONDS": 3600}
+    template = tile_links.tile_url_template(config, "abc", 1, now=0)
+    assert template.startswith("/t/") and template.endswith("/abc/1/{z}/{x}/{y}.webp")
+    assert tile_urls.tile_url_from_template(template, 2, 3, 4).endswith("/" + path)
+
+
+def test_the_browsers_patterns_read_the_urls_made_here(app: Flask) -> None:
+    grammar = tile_urls.for_browser()
+    tile, signed, tail = (re.compile(grammar[name]) for name in ("tile", "signed", "signedTail"))
+    with app.test_request_context():
+        url = url_for("response.tile", version_key="abc", page=7, z=3, x=4, y=5)
+    match = tile.search(url)
+    assert match is not None and match.groups() == ("abc", "7", "3", "4", "5")
+    filled = grammar["tileTail"].format(key="abc", page=7, z=3, x=4, y=5)
+    assert url.endswith(filled) and tile.search(filled)
+    config = {"TILE_URL_SECRET": "s" * 32, "TILE_URL_BASE": "/t", "TILE_URL_LIFETIME_SECONDS": 3600}
+    front = tile_urls.tile_url_from_template(tile_links.tile_url_template(config, "abc", 7), 3, 4, 5)
+    after_base = front.removeprefix("/t/")
+    for pattern, text in ((signed, after_base), (tail, front)):
+        found = pattern.search(text)
+        assert found is not None and found.group(1) == tile_urls.tile_path("abc", 7, 3, 4, 5)
+    # Kept under the app's own tile URL: the in-car scope + folder + that path.
+    assert "/r/" + grammar["folder"] + tile_urls.tile_path("abc", 7, 3, 4, 5) == url
+    assert signed.search("x/" + after_base) is None  # anchored after the front's base
