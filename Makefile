@@ -70,6 +70,7 @@ node_modules/.installed-npm: package.json package-lock.json
 lint: install-test node_modules/.installed-npm
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q --severity-level medium -r floorplans blueprints storage converters
+	$(VENV)/bin/mypy
 	node_modules/.bin/eslint static/js eslint.config.js
 
 test: install-test chromium nginx lint
