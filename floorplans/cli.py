@@ -1,6 +1,11 @@
 """Operator commands: ``flask --app wsgi users create``, ``tokens create/list/revoke``, ``demo``.
 
-Each command commits its own work.  Must not import blueprints.
+Each command is one unit of work: it commits once, at its end and before it says what it
+did (nothing is reported saved that was not); what waits for that commit
+(``db.after_commit``: a queued job, files to delete) follows it.  A command that fails exits
+before its commit, and its work is rolled back (``_fail``).  The demo and
+``plans render`` also commit before rendering, which saves its progress as it goes.
+Must not import blueprints.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ reminders = AppGroup("reminders", help="Reminders to partners before records go 
 
 
 def _fail(error: FloorplansError) -> None:
-    db.session.rollback()
+    db.session.rollback()  # now, not when the app context ends: a test's or a shell's outlives the command
     fields = getattr(error, "fields", None)
     if fields:
         for name, problem in fields.items():
@@ -78,6 +83,7 @@ def unlock_user(email: str | None, address: str | None) -> None:
 
     if email is None and address is None:
         raise click.UsageError("Give --email, --address or both.")
+    done: list[str] = []
     if email is not None:
         try:
             user = accounts.user_by_email(email)
@@ -85,13 +91,15 @@ def unlock_user(email: str | None, address: str | None) -> None:
             _fail(error)
             return
         accounts.unlock(user)
-        click.echo(f"{user.email} can sign in again now, from everywhere.")
+        done.append(f"{user.email} can sign in again now, from everywhere.")
     if address is not None:
         key = audit_log.address_key(address.strip())
         attempts.forget_address(key)
         audit_log.record("account.unlock", detail={"address": key})
-        click.echo(f"Failed sign-ins from {key} no longer count.")
+        done.append(f"Failed sign-ins from {key} no longer count.")
     db.session.commit()
+    for line in done:
+        click.echo(line)
 
 
 @tokens.command("create")
@@ -172,7 +180,7 @@ def demo_command() -> None:
     except FloorplansError as error:
         _fail(error)
         return
-    db.session.commit()
+    db.session.commit()  # before the render, which saves its progress as it goes
     if created is None:
         click.echo("The database already holds data; the demo was not created.")
         logins = demo.saved_logins()
@@ -222,7 +230,7 @@ def render_plan(pdf: str, building_id: int, publish: bool) -> None:
     except FloorplansError as error:
         _fail(error)
         return
-    db.session.commit()
+    db.session.commit()  # before the render, which saves its progress as it goes
     click.echo(f"{Path(pdf).name}: {version.page_count} page(s), version {version.number} of {building.name}")
     version_id = version.id
     with click.progressbar(length=100, label="Rendering", show_percent=True) as bar:
@@ -250,7 +258,6 @@ def render_plan(pdf: str, building_id: int, publish: bool) -> None:
     try:
         plan_service.publish(result, by=admin)
     except FloorplansError as error:
-        db.session.rollback()
         click.echo(f"Ready: {result.tiles_done} tiles, left as a draft.", err=True)
         _fail(error)
         return
