@@ -73,7 +73,12 @@ lint: install-test node_modules/.installed-npm
 	$(VENV)/bin/mypy
 	node_modules/.bin/eslint static/js eslint.config.js
 
-test: install-test chromium nginx lint
+# The real OpenID provider the agency sign-in tests start (tests/oidc: panva's oidc-provider).
+tests/oidc/node_modules/.installed-npm: tests/oidc/package.json tests/oidc/package-lock.json
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+test: install-test chromium nginx lint tests/oidc/node_modules/.installed-npm
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \
@@ -91,4 +96,4 @@ test-fast: install-test lint
 	$(PY) -m pytest -m "not browser and not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules tests/oidc/node_modules

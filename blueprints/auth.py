@@ -7,19 +7,19 @@ import time
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from floorplans.auth import login_policy, permission
+from floorplans.auth import PROVIDER_MFA, login_policy, permission
 from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Role, User
 from floorplans.permissions import Permission
 from floorplans.secrets_at_rest import SealBroken
-from floorplans.services import accounts, audit
+from floorplans.services import accounts, audit, identity
 from floorplans.services import login as sign_in
 
 bp = Blueprint("auth", __name__)
@@ -106,9 +106,11 @@ def _begin_session(user: User) -> None:
     login_user(user)
 
 
-def _start_session(user: User, target: str | None) -> ResponseReturnValue:
+def _start_session(user: User, target: str | None, *, provider_mfa: bool = False) -> ResponseReturnValue:
     _begin_session(user)
-    if login_policy(get_settings()).requires_two_factor(user) and not user.has_two_factor:
+    if provider_mfa:
+        session[PROVIDER_MFA] = True  # the agency's provider checked the second factor (identity)
+    if login_policy(get_settings()).requires_two_factor(user) and not user.has_two_factor and not provider_mfa:
         # Nothing else until it is on (floorplans.auth holds every other page back too).
         flash("Your account must use two-factor sign-in. Add it to an authenticator app with the key below, "
               "then type the code the app shows.", "info")
@@ -141,7 +143,8 @@ def login() -> ResponseReturnValue:
             session[_PENDING] = pending
             return redirect(url_for("auth.login_code"))
         error, status = (ADDRESS_LIMITED, 429) if outcome is sign_in.Outcome.ADDRESS_LIMITED else (LOGIN_FAILED, 401)
-    return render_template("auth/login.html", error=error, email=email, policy=policy), status
+    return render_template("auth/login.html", error=error, email=email, policy=policy,
+                           agency=identity.agency()), status
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -172,11 +175,16 @@ def login_code() -> ResponseReturnValue:
 @bp.route("/logout", methods=["POST"])
 @permission(Permission.SIGNED_IN)
 def logout() -> ResponseReturnValue:
+    agency = identity.agency() if current_user.identity_subject else None
     if current_user.login_session_id:
         accounts.end_session(current_user.login_session_id)
     audit.record("logout", target=current_user._get_current_object())
     logout_user()
     session.clear()
+    if agency is not None:
+        # Signed out here; the agency's own sign-in is offered, not forced (it may serve other apps).
+        return render_template("auth/signed_out.html", agency=agency,
+                               end_session_url=identity.end_session_url(_external("auth.login")))
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -268,3 +276,61 @@ def _enrolment_secret() -> str | None:
 @permission(Permission.SIGNED_IN)
 def index() -> ResponseReturnValue:
     return redirect(home_for(current_user.role))
+
+
+# --- agency sign-in (OpenID Connect: floorplans.services.identity, docs/identity.md) ------
+
+_AGENCY_NEXT = "agency_next"  # where to go once the provider has signed the person in
+
+
+def _external(endpoint: str) -> str:
+    """A URL of this service as the provider must see it: under BASE_URL when it is set (a
+    proxy in front), else from the request.  It must match the app's registration exactly."""
+    base = get_settings().base_url
+    return base.rstrip("/") + url_for(endpoint) if base else url_for(endpoint, _external=True)
+
+
+def _agency() -> identity.Agency:
+    agency = identity.agency()
+    if agency is None:
+        abort(404)
+    return agency
+
+
+def _agency_refused(refused: identity.Refused) -> ResponseReturnValue:
+    identity.record_refusal(refused, ip_address=_client())
+    return render_template("auth/login.html", error=refused.message, email="",
+                           policy=login_policy(get_settings()), agency=identity.agency()), refused.status
+
+
+@bp.route("/login/agency")
+@permission(Permission.PUBLIC)
+def agency_login() -> ResponseReturnValue:
+    """Off to the agency's provider (its sign-in and second factor); back at the callback."""
+    _agency()
+    session[_AGENCY_NEXT] = _safe_next(request.args.get("next"))
+    try:
+        return identity.start(_external("auth.agency_callback"))
+    except identity.Refused as refused:
+        return _agency_refused(refused)
+
+
+@bp.route("/login/agency/callback")
+@permission(Permission.PUBLIC)
+def agency_callback() -> ResponseReturnValue:
+    """The provider's answer: checked, then a login like any other (the same server-side
+    session, idle and absolute limits, audit), or a refusal that says why."""
+    agency = _agency()
+    target = session.pop(_AGENCY_NEXT, None)
+    try:
+        claims = identity.finish()
+        user = identity.account_for(claims, agency)
+    except identity.Refused as refused:
+        return _agency_refused(refused)
+    if user.has_two_factor and not agency.checks_second_factor:
+        # The provider stood in for the password; the account's own code still follows.
+        session.clear()
+        session[_PENDING] = {"user": user.id, "at": time.time(), "next": target}
+        return redirect(url_for("auth.login_code"))
+    identity.record_sign_in(user, claims, ip_address=_client())
+    return _start_session(user, target, provider_mfa=agency.checks_second_factor)

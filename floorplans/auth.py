@@ -27,6 +27,7 @@ from flask import (
     jsonify,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -52,6 +53,9 @@ F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 #: Where an administrator who must enrol in two-factor login may still go.
 _ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
+#: The session key set on a login whose second factor the agency's identity provider checked
+#: (services.identity, when OIDC_REQUIRED_AMR/ACR are set): it stands in for a local TOTP key.
+PROVIDER_MFA = "provider_mfa"
 #: Methods that only read: all a read-only token may send.
 _READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -129,6 +133,7 @@ def _must_enrol(user: User) -> bool:
         login_policy(get_settings()).requires_two_factor(user)
         and not user.has_two_factor
         and g.get("auth_channel") != "token"
+        and not session.get(PROVIDER_MFA)
     )
 
 

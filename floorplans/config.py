@@ -68,6 +68,24 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_CODE_MINUTES": 5,  # time to type the TOTP code after the password
     # Roles that must sign in with two-factor (TOTP): sent to enrol right after signing in.
     "TWO_FACTOR_REQUIRED_ROLES": ["admin"],
+    # Agency sign-in (OpenID Connect; docs/identity.md): off while OIDC_ISSUER is unset.
+    "OIDC_ISSUER": None,  # the provider's issuer URL, e.g. https://login.microsoftonline.com/<tenant>/v2.0
+    "OIDC_CLIENT_ID": None,
+    "OIDC_CLIENT_SECRET": None,
+    "OIDC_SCOPES": ["openid", "email", "profile"],
+    "OIDC_GROUPS_CLAIM": "groups",  # the ID token claim that lists the person's groups (or app roles)
+    # The provider's groups that give each staff role (someone in several gets the highest).
+    "OIDC_GROUPS_OFFICER": [],
+    "OIDC_GROUPS_PLANNER": [],
+    "OIDC_GROUPS_ADMIN": [],
+    # The provider's second factor, required: the ID token's amr must hold one of these, its
+    # acr be one of these; either set, it replaces the local TOTP code for agency sign-ins.
+    "OIDC_REQUIRED_AMR": [],
+    "OIDC_REQUIRED_ACR": [],
+    "OIDC_AGENCY_NAME": "your agency account",  # the sign-in button: "Sign in with <name>"
+    "OIDC_STAFF_LOCAL_PASSWORDS": False,  # officers, planners, admins may still use local passwords
+    "OIDC_CLOCK_SKEW_SECONDS": 60,
+    "OIDC_TIMEOUT_SECONDS": 10,
     "AUDIT_RETENTION_DAYS": 365,
     # Proxy hops to trust for X-Forwarded-For/-Proto/-Host/-Prefix (0 = none; see docs/security.md).
     "PROXY_X_FOR": 0,
@@ -248,6 +266,21 @@ class Settings:
     login_known_device_days: float = _rule("number", at_least=0)
     login_code_minutes: float = _rule("number", above=0)
     two_factor_required_roles: tuple[str, ...] = _rule("names")
+    # Agency sign-in (OpenID Connect; floorplans.services.identity checks them together)
+    oidc_issuer: str | None = _rule("text", optional=True)
+    oidc_client_id: str | None = _rule("text", optional=True)
+    oidc_client_secret: str | None = _rule("text", optional=True, secret=True)
+    oidc_scopes: tuple[str, ...] = _rule("names")
+    oidc_groups_claim: str = _rule("text")
+    oidc_groups_officer: tuple[str, ...] = _rule("names")
+    oidc_groups_planner: tuple[str, ...] = _rule("names")
+    oidc_groups_admin: tuple[str, ...] = _rule("names")
+    oidc_required_amr: tuple[str, ...] = _rule("names")
+    oidc_required_acr: tuple[str, ...] = _rule("names")
+    oidc_agency_name: str = _rule("text")
+    oidc_staff_local_passwords: bool = _rule("flag")
+    oidc_clock_skew_seconds: int = _rule("whole", at_least=0, at_most=600)
+    oidc_timeout_seconds: float = _rule("number", above=0)
     audit_retention_days: int = _rule("whole", at_least=1)
     # Reverse proxy hops to trust
     proxy_x_for: int = _rule("whole", at_least=0)

@@ -52,6 +52,8 @@ class LoginPolicy:
     account_max_failures: int = 100  # failures on one account from all unknown devices, per hour
     known_device: dt.timedelta = dt.timedelta(days=90)  # a browser stays known this long after a sign-in
     two_factor_roles: frozenset[str] = frozenset({Role.ADMIN.value})  # who must use two-factor sign-in
+    # Officers, planners and admins may use a local password (not when agency sign-in replaces it).
+    staff_passwords: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LoginPolicy:
@@ -64,6 +66,7 @@ class LoginPolicy:
             account_max_failures=settings.login_account_max_failures_per_hour,
             known_device=dt.timedelta(days=settings.login_known_device_days),
             two_factor_roles=frozenset(Role(r).value for r in settings.two_factor_required_roles),  # ValueError
+            staff_passwords=not settings.oidc_issuer or settings.oidc_staff_local_passwords,
         )
 
     def requires_two_factor(self, user: User) -> bool:
@@ -214,6 +217,11 @@ def attempt_login(email: str, password: str, *, ip_address: str, policy: LoginPo
     if not user.active:
         # Counted like a failure: the answer must not tell a disabled account's password apart.
         _refused(user, email, "account disabled", ip_address)
+        _keep(slots, user, ip_address, now)
+        return Attempt(Outcome.FAILED)
+    if not policy.staff_passwords and Role(user.role) is not Role.PARTNER:
+        # Staff sign in with the agency's account (services.identity); counted like a disabled one.
+        _refused(user, email, "staff sign in with the agency account", ip_address)
         _keep(slots, user, ip_address, now)
         return Attempt(Outcome.FAILED)
     if user.has_two_factor:
