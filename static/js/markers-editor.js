@@ -13,7 +13,6 @@
   "use strict";
   var el = document.querySelector("[data-plan][data-markers-editable='true']");
   if (!el) return;
-  var SVG = "http://www.w3.org/2000/svg";
 
   function start() {
     var markers = el.planMarkers;
@@ -185,13 +184,7 @@
         var button = document.createElement("button");
         button.type = "button";
         button.dataset.listMarker = String(m.id);
-        var svg = document.createElementNS(SVG, "svg");
-        svg.setAttribute("viewBox", "0 0 24 24");
-        svg.setAttribute("aria-hidden", "true");
-        var use = document.createElementNS(SVG, "use");
-        use.setAttribute("href", sprite + "#marker-" + m.kind);
-        svg.appendChild(use);
-        button.appendChild(svg);
+        button.appendChild(markers.kindIcon(m.kind));
         button.appendChild(document.createTextNode(fullText(m) || m.kind_label || m.kind));
         if (m.needs_confirmation) {
           var flag = document.createElement("span");

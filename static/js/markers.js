@@ -18,9 +18,10 @@
      not open their panel; markers-editor.js does the rest (palette, click to place, the
      form) through edit() below.
    - It sets el.planMarkers = {layer, visible, setVisible(bool), redraw(), markersOf(page),
-     drawn(id), doorText(m), fullText(m), edit(hooks)}: layer is the Leaflet layer group of
-     the floor on screen, drawn(id) a marker of it; edit({wire(page, m, marker),
-     floorChanged(page)}) hands the editor's hooks, called on every redraw.
+     drawn(id), doorText(m), fullText(m), kindIcon(kind), edit(hooks)}: layer is the Leaflet
+     layer group of the floor on screen, drawn(id) a marker of it, kindIcon(kind) a kind's
+     <svg> icon from the sprite; edit({wire(page, m, marker), floorChanged(page)}) hands the
+     editor's hooks, called on every redraw.
    - Optional, outside the editor: a [data-legend-toggle] button (aria-expanded) and the
      [data-marker-legend] panel it opens.
    The icons are drawn in Leaflet's marker pane, above the tiles: night mode's filter
@@ -96,17 +97,20 @@
     return parts.join(" · ");
   }
 
+  /* A kind's icon from the sprite (no kind: its <use> gets one later). */
+  function kindIcon(kind) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var use = svg.appendChild(document.createElementNS(SVG, "use"));
+    if (kind) use.setAttribute("href", sprite + "#marker-" + kind);
+    return svg;
+  }
+
   function iconElement(m) {
     var box = document.createElement("span");
     box.className = "marker-body";
-    var svg = document.createElementNS(SVG, "svg");
-    svg.setAttribute("class", "marker-icon");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    var use = document.createElementNS(SVG, "use");
-    use.setAttribute("href", sprite + "#marker-" + m.kind);
-    svg.appendChild(use);
-    box.appendChild(svg);
+    box.appendChild(kindIcon(m.kind)).setAttribute("class", "marker-icon");
     var text = fullText(m);
     if (text) {
       var label = document.createElement("span");
@@ -309,6 +313,7 @@
     drawn: function (id) { return drawn[id]; },
     doorText: doorText,
     fullText: fullText,
+    kindIcon: kindIcon,
     editing: false,
     edit: function (hooks) {
       editor = hooks;
@@ -354,10 +359,7 @@
     panel.dataset.markerInfo = "";
     var head = panel.appendChild(document.createElement("div"));
     head.className = "plan-panel-head";
-    var svg = head.appendChild(document.createElementNS(SVG, "svg"));
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    var use = svg.appendChild(document.createElementNS(SVG, "use"));
+    var use = head.appendChild(kindIcon(null)).firstChild;
     var title = head.appendChild(document.createElement("h2"));
     title.id = "marker-info-title";
     var close = head.appendChild(document.createElement("button"));
