@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -16,7 +17,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from floorplans import mail
 from floorplans.config import get_settings, keep_private
-from floorplans.db import after_commit, db
+from floorplans.db import after_commit, db, unit_of_work
 from floorplans.services import reminders, rendering
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,13 @@ class Jobs:
         def recover_stalled_plans() -> None:
             with app.app_context():
                 try:
-                    ids = rendering.recover_stalled(silent_for=silent_for, queued_for=dt.timedelta(minutes=10))
+                    with unit_of_work():
+                        for version_id in rendering.recover_stalled(
+                                silent_for=silent_for, queued_for=dt.timedelta(minutes=10)):
+                            log.warning("Plan version %s was abandoned; queued again.", version_id)
+                            after_commit(partial(render_plan, version_id))
                 finally:
                     db.session.remove()
-            for version_id in ids:
-                log.warning("Plan version %s was abandoned; queued again.", version_id)
-                render_plan(version_id)
 
         @self.huey.on_startup(name="recover_on_startup")
         def recover_on_startup() -> None:

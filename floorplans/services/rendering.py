@@ -72,7 +72,7 @@ def claim(version_id: int) -> bool:
                 error="", tiles_rendered=0, tiles_done=0, pages_done=0)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    db.session.commit()  # the job's own: every other worker sees the claim at once
     return result.rowcount == 1
 
 
@@ -86,7 +86,7 @@ class _Progress:
         now = time.monotonic()
         if force or now - self.last >= PROGRESS_EVERY:
             self.version.heartbeat_at = utcnow()
-            db.session.commit()
+            db.session.commit()  # progress the partner sees, and the heartbeat recover_stalled reads
             self.last = now
         if self.callback:
             self.callback(self.version)
@@ -166,7 +166,7 @@ def _render_and_store(version: PlanVersion, pages: list[PlanPage], progress: _Pr
             return _fail(version, STORAGE_FAILED.replace("It will be retried; if", "If"))
         version.state = VersionState.QUEUED.value
         version.error = STORAGE_FAILED
-        db.session.commit()
+        db.session.commit()  # queued again before huey retries the job
         raise RetryLater(str(error)) from error
     return None
 
@@ -290,7 +290,7 @@ def _fail(version: PlanVersion, message: str) -> PlanVersion:
     version.state = VersionState.FAILED.value
     version.error = message
     version.finished_at = utcnow()
-    db.session.commit()
+    db.session.commit()  # the job's end: failed
     log.info("Plan version %s failed: %s", version.id, message)
     return version
 
@@ -308,13 +308,14 @@ def _finish(version: PlanVersion) -> None:
     it.  The published plan's markers are carried onto it, flagged, in the same commit."""
     _mark_ready(version)
     prepare_draft(version)
-    db.session.commit()
+    db.session.commit()  # the job's end: a draft, markers carried, in one commit
 
 
 def recover_stalled(*, silent_for: dt.timedelta, queued_for: dt.timedelta) -> list[int]:
     """Find work a crashed worker abandoned: versions rendering whose heartbeat stopped go
     back to the queue (or fail after MAX_ATTEMPTS), and versions queued for long are returned
-    too.  Returns the ids to enqueue again; a duplicate job is harmless, ``claim`` lets one run."""
+    too.  Returns the ids to enqueue again once this is committed (flushes only); a duplicate
+    job is harmless, ``claim`` lets one run."""
     now = utcnow()
     stalled = db.session.scalars(
         select(PlanVersion).where(
@@ -336,5 +337,5 @@ def recover_stalled(*, silent_for: dt.timedelta, queued_for: dt.timedelta) -> li
             continue
         version.state = VersionState.QUEUED.value
         requeue.append(version.id)
-    db.session.commit()
+    db.session.flush()
     return requeue
