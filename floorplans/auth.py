@@ -190,7 +190,7 @@ def _load_user_from_request(req: Request) -> User | None:
     if check.user is None:
         # A wrong, revoked, expired or ended token is an authentication attempt: check_token
         # recorded it; keep that, and tell the client why in its 401.
-        db.session.commit()
+        db.session.commit()  # before any view: no unit of work of a request would keep it
         g.token_refusal = check.message
         return None
     g.auth_channel = "token"

@@ -25,7 +25,7 @@ def _database() -> bool:
         return True
     except Exception:  # any failure means "not ready"; the log says which
         log.exception("Readiness: the database does not answer.")
-        db.session.rollback()
+        db.session.rollback()  # the failed statement's transaction: the request's commit would fail on it
         return False
 
 

@@ -61,7 +61,7 @@ def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> Cle
         report.objects_deleted += store.delete_prefix(objects.version_prefix(version.key))
         version.tiles_deleted_at = now
         report.versions.append(version.id)
-        db.session.commit()
+        db.session.commit()  # each version as its tiles go: a run stopped midway keeps what it did
 
     known = set(db.session.scalars(select(PlanVersion.key)))
     seen: set[str] = set()

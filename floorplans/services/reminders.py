@@ -156,9 +156,9 @@ def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None
             db.session.add(claim)
             try:
                 db.session.flush()
-                commit()
+                commit()  # claimed before the mail goes: a second run at once does not send it again
             except IntegrityError:  # another run claimed it first
-                db.session.rollback()
+                db.session.rollback()  # only this claim: every earlier one is committed
                 run.already_sent += 1
                 continue
             claim_id = claim.id
@@ -168,7 +168,7 @@ def send_reminders(commit: Callable[[], None], *, now: dt.datetime | None = None
             except (smtplib.SMTPException, OSError) as error:
                 log.warning("Reminder for building %s not sent: %s", building.id, type(error).__name__)
                 db.session.execute(delete(BuildingReminder).where(BuildingReminder.id == claim_id))
-                commit()
+                commit()  # unclaimed at once: the next run tries again
                 run.failed.append(building.id)
                 continue
             run.sent.append((building.id, item.threshold, len(recipients)))
