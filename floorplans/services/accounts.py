@@ -325,9 +325,9 @@ def resume_session(token: str, policy: SessionPolicy) -> User | None:
     # under an officer's burst of requests, and a login may end that much early, never late.
     if now - login.last_seen_at >= LAST_SEEN_PRECISION:
         login.last_seen_at = now
-        # Committed now (this runs first in a request, when the signed-in user is loaded):
-        # a page that only reads commits nothing, and its request would leave the idle
-        # timer where it was.
+        # Committed now (this runs first in a request, when the signed-in user is loaded,
+        # before any view's unit of work): kept whatever the request answers, a 404 or a
+        # refused form included, so the idle timer follows every use.
         db.session.commit()
     login.user.login_session_id = token
     return login.user
