@@ -247,7 +247,8 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: apt-get install -y nginx wrk (or make nginx)")
 
-    from floorplans import tile_links, tile_urls
+    from floorplans import create_app, tile_links, tile_urls
+    from floorplans.config import get_settings
 
     load_before = os.getloadavg()[0]
     scenarios = args.only or ["officers", "app-tiles", "nginx-tiles"]
@@ -294,8 +295,9 @@ def main() -> None:
                 nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", str(folder / "nginx"), "-c", str(conf),
                                           "-e", str(folder / "nginx" / "error.log")])
                 wait_for(nginx_port, nginx)
-                config = {"TILE_URL_SECRET": SECRET, "TILE_URL_BASE": "/t", "TILE_URL_LIFETIME_SECONDS": 3600}
-                template = tile_links.tile_url_template(config, key, 1)
+                settings = get_settings(create_app({"INSTANCE_PATH": str(instance), "TILE_URL_SECRET": SECRET,
+                                                    "TILE_URL_BASE": "/t", "TILE_URL_LIFETIME_SECONDS": 3600}))
+                template = tile_links.tile_url_template(settings, key, 1)
                 signed = [tile_urls.tile_url_from_template(template, z, x, y) for z, x, y in tiles]
                 script = wrk_script(folder, "signed", signed)
                 results["signed tiles through nginx"] = run_wrk(nginx_port, script, args.seconds, args.connections,

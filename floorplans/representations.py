@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, has_request_context, request, url_for
+from flask import has_request_context, request, url_for
 
 from floorplans import tile_links, tile_urls
+from floorplans.config import get_settings
 from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import Building, Contact, Gathering, Marker, PlanPage, PlanVersion, VersionState
 from floorplans.services.buildings import BUILDING_FIELDS
@@ -51,8 +52,9 @@ def _for_the_api() -> bool:
 def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
     """Leaflet's URL template for a page: ``.../{z}/{x}/{y}.webp``; a short-lived signed URL
     on the tile front (nginx) when ``TILE_URL_SECRET`` is set (floorplans.tile_links)."""
-    if tile_links.is_enabled(current_app.config):
-        return tile_links.tile_url_template(current_app.config, version.key, page.number)
+    settings = get_settings()
+    if tile_links.is_enabled(settings):
+        return tile_links.tile_url_template(settings, version.key, page.number)
     endpoint = "api.tile" if _for_the_api() else "response.tile"
     return tile_urls.template_from_sample(url_for(endpoint, version_key=version.key, page=page.number,
                                                   **tile_urls.SAMPLE))

@@ -79,14 +79,14 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    origin = tile_links.redirect_origin(app.config, app.extensions["floorplans.storage"])
+    settings = get_settings(app)
+    origin = tile_links.redirect_origin(settings, app.extensions["floorplans.storage"])
     if origin:
         app.extensions["floorplans.csp"] = CSP.replace("img-src 'self'", f"img-src 'self' {origin}").replace(
             "connect-src 'self'", f"connect-src 'self' {origin}")
 
     # ProxyFix wraps the tile gate (tile_gate.init_app ran first): the gate sees the scheme
     # the proxy reported.
-    settings = get_settings(app)
     hops = {"x_for": settings.proxy_x_for, "x_proto": settings.proxy_x_proto, "x_host": settings.proxy_x_host,
             "x_prefix": settings.proxy_x_prefix}
     if any(hops.values()):

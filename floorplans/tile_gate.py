@@ -36,6 +36,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from werkzeug.http import parse_cookie
 
 from floorplans import security, tile_responses, tile_urls
+from floorplans.config import get_settings
 from floorplans.models import LoginSession, User
 from floorplans.services import plan_tiles
 
@@ -85,7 +86,7 @@ class TileGate:
         match = self.pattern.fullmatch(environ.get("PATH_INFO", ""))
         if match is None or not environ.get("HTTP_COOKIE"):
             return None
-        cookie = parse_cookie(environ).get(self.app.config["SESSION_COOKIE_NAME"])
+        cookie = parse_cookie(environ).get(get_settings(self.app).session_cookie_name)
         reader = self.readers.get(cookie) if cookie else None
         if reader is None or self.clock() - reader.checked_at > self._recheck_seconds():
             return None
@@ -102,7 +103,7 @@ class TileGate:
         return answer.status_line, [*answer.headers, *added], answer.body
 
     def _recheck_seconds(self) -> float:
-        return float(self.app.config.get("TILE_SESSION_RECHECK_SECONDS", DEFAULT_RECHECK_SECONDS))
+        return get_settings(self.app).tile_session_recheck_seconds
 
 
 def init_app(app: Flask) -> None:
@@ -120,7 +121,7 @@ def remember(user: User) -> None:
     gate: TileGate | None = current_app.extensions.get(EXTENSION)
     if gate is None or g.get("auth_channel") == "token" or request.authorization is not None:
         return
-    cookie = request.cookies.get(current_app.config["SESSION_COOKIE_NAME"])
+    cookie = request.cookies.get(get_settings().session_cookie_name)
     if not cookie:
         return
     if len(gate.readers) >= _MAX_REMEMBERED:

@@ -17,22 +17,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from floorplans import tile_urls
+from floorplans.config import Settings
 
 
-def is_enabled(config: Mapping[str, Any]) -> bool:
-    return bool(config.get("TILE_URL_SECRET"))
+def is_enabled(settings: Settings) -> bool:
+    return bool(settings.tile_url_secret)
 
 
-def expiry(config: Mapping[str, Any], now: float | None = None) -> int:
-    """The expiry (Unix seconds) of URLs handed out now: at least the lifetime away, rounded
-    up to a quarter of it, so the URLs of one page stay the same for a while and browsers'
-    caches (and the in-car offline copies) keep hitting."""
-    lifetime = int(config["TILE_URL_LIFETIME_SECONDS"])
+def expiry(lifetime: int, now: float | None = None) -> int:
+    """The expiry (Unix seconds) of URLs handed out now: at least ``lifetime`` seconds away,
+    rounded up to a quarter of it, so the URLs of one page stay the same for a while and
+    browsers' caches (and the in-car offline copies) keep hitting."""
     step = max(60, lifetime // 4)
     moment = int(time.time() if now is None else now) + lifetime
     return -(-moment // step) * step
@@ -45,34 +44,34 @@ def signature(secret: str, expires: int, prefix: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def tile_url_template(config: Mapping[str, Any], version_key: str, page: int, *, now: float | None = None) -> str:
-    expires = expiry(config, now)
-    signed = signature(config["TILE_URL_SECRET"], expires, tile_urls.page_path(version_key, page))
-    return tile_urls.signed_template(str(config["TILE_URL_BASE"]), expires, signed, version_key, page)
+def tile_url_template(settings: Settings, version_key: str, page: int, *, now: float | None = None) -> str:
+    expires = expiry(settings.tile_url_lifetime_seconds, now)
+    signed = signature(settings.tile_url_secret or "", expires, tile_urls.page_path(version_key, page))
+    return tile_urls.signed_template(settings.tile_url_base, expires, signed, version_key, page)
 
 
-def front_path(config: Mapping[str, Any], host: str) -> str | None:
+def front_path(settings: Settings, host: str) -> str | None:
     """The path under which the front serves signed tiles on the app's own host (``/t/``),
     for the service worker to keep them offline; None without a front, or when it is on
     another host (the page's Content-Security-Policy would have to allow it, and a worker
     cannot read another origin's images to keep them)."""
-    if not is_enabled(config):
+    if not is_enabled(settings):
         return None
-    base = urlsplit(str(config["TILE_URL_BASE"]))
+    base = urlsplit(settings.tile_url_base)
     if base.netloc and base.netloc != host:
         return None
     return base.path.rstrip("/") + "/"
 
 
-def redirect_lifetime(config: Mapping[str, Any]) -> int:
+def redirect_lifetime(settings: Settings) -> int:
     """Seconds a presigned S3 URL handed out by the tile route lives (0: no redirects)."""
-    return max(0, int(config.get("TILE_REDIRECT_SECONDS") or 0))
+    return settings.tile_redirect_seconds
 
 
-def redirect_origin(config: Mapping[str, Any], store: Any) -> str | None:
+def redirect_origin(settings: Settings, store: Any) -> str | None:
     """The origin (``https://bucket.s3.example``) presigned tile URLs point at, for the
     Content-Security-Policy; None when tiles are not redirected or the store has no such URLs."""
-    lifetime = redirect_lifetime(config)
+    lifetime = redirect_lifetime(settings)
     url = store.signed_url("tiles/origin-probe.webp", expires_in=lifetime) if lifetime else None
     if not url:
         return None

@@ -15,6 +15,7 @@ from flask import Flask
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, quote_etag
 
 from floorplans import objects, tile_links, tile_urls
+from floorplans.config import get_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +58,7 @@ def tile_answer(app: Flask, version_key: str, page: int, z: int, x: int, y: int,
     if parse_etags(if_none_match).contains(etag):
         return TileAnswer(304, _cached(etag))  # without reading the store
     store, key = objects.storage_of(app), objects.tile_key(version_key, page, z, x, y)
-    lifetime = tile_links.redirect_lifetime(app.config)
+    lifetime = tile_links.redirect_lifetime(get_settings(app))
     signed = store.signed_url(key, expires_in=lifetime) if lifetime else None
     if signed:
         # S3 sends the bytes; the browser may reuse this redirect for half the URL's life.

@@ -18,6 +18,7 @@ import requests
 from flask import Flask
 
 from floorplans import objects, tile_links
+from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.models import PlanPage, PlanVersion, VersionState
 from floorplans.representations import page_json
@@ -143,7 +144,7 @@ def test_nginx_serves_signed_tiles_and_refuses_altered_or_expired_ones(
     assert requests.get(second, timeout=5).content == b"RIFF-tile-2-2-1-3"
 
     # A URL handed out long ago has expired: nginx says so (410), the tile exists all the same.
-    old = tile_links.tile_url_template(app.config, version.key, 1, now=time.time() - 7200)
+    old = tile_links.tile_url_template(get_settings(app), version.key, 1, now=time.time() - 7200)
     assert requests.get(f"http://127.0.0.1:{front_app[0]}" + old.split(str(front_app[0]), 1)[1].format(
         z=2, x=1, y=3), timeout=5).status_code == 410
     # Nothing outside the tiles is reachable through the front.
@@ -159,6 +160,5 @@ def test_signatures_match_what_nginx_computes() -> None:
 
     expected = base64.urlsafe_b64encode(hashlib.md5(b"1700000000 abc/1 s3cret").digest()).rstrip(b"=").decode()
     assert tile_links.signature("s3cret", 1700000000, "abc/1") == expected
-    config = {"TILE_URL_LIFETIME_SECONDS": 3600}
-    assert tile_links.expiry(config, now=1_000_000) >= 1_000_000 + 3600
-    assert tile_links.expiry(config, now=1_000_000) == tile_links.expiry(config, now=1_000_100)  # stable URLs
+    assert tile_links.expiry(3600, now=1_000_000) >= 1_000_000 + 3600
+    assert tile_links.expiry(3600, now=1_000_000) == tile_links.expiry(3600, now=1_000_100)  # stable URLs

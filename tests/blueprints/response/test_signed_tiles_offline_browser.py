@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from floorplans import tile_links
+from floorplans.config import apply_settings
 from tests.blueprints.response.conftest import LiveSite, sign_in
 from tests.blueprints.response.test_in_car_browser import visible_tiles, wait_for_floor, wait_for_service_worker, watch
 from tests.test_tile_front import NGINX, _free_port, nginx_conf
@@ -42,6 +43,7 @@ def front(live_site: LiveSite, tmp_path: Path) -> Iterator[LiveSite]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     before = dict(live_site.app.config)
     live_site.app.config.update(TILE_URL_SECRET=SECRET, TILE_URL_BASE="/t", TILE_URL_LIFETIME_SECONDS=3600)
+    apply_settings(live_site.app)  # the running site reads its settings again
     try:
         deadline = time.monotonic() + 10
         while not (folder / "nginx.pid").exists():
@@ -51,6 +53,7 @@ def front(live_site: LiveSite, tmp_path: Path) -> Iterator[LiveSite]:
     finally:
         live_site.app.config.update({key: before.get(key) for key in ("TILE_URL_SECRET", "TILE_URL_BASE",
                                                                       "TILE_URL_LIFETIME_SECONDS")})
+        apply_settings(live_site.app)
         process.terminate()
         process.wait(10)
 
@@ -77,6 +80,7 @@ def test_signed_tiles_are_kept_offline_whatever_their_signature(front: LiveSite,
     # The app now signs with a secret nginx does not know: any tile fetched from the network
     # would be refused (403), yet the plan shows, every tile from what the worker kept.
     front.app.config["TILE_URL_SECRET"] = SECRET + "-rotated"
+    apply_settings(front.app)
     page.reload()
     wait_for_floor(page, 0)
     again = visible_tiles(page)
@@ -84,6 +88,7 @@ def test_signed_tiles_are_kept_offline_whatever_their_signature(front: LiveSite,
 
     # "Keep offline" with URLs signed for a later expiry: each tile stored once, under its key.
     front.app.config.update(TILE_URL_SECRET=SECRET, TILE_URL_LIFETIME_SECONDS=7200)
+    apply_settings(front.app)
     page.goto(front.url + "/r/?q=toronto")
     page.click("[data-keep-offline-start]")
     page.wait_for_selector("[data-keep-offline][data-state]")
