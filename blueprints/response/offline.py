@@ -45,7 +45,7 @@ def service_worker() -> ResponseReturnValue:
         f"const SHELL = {json.dumps(shell)};\n"
         f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
         f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
-        f"const TILE_FRONT = {json.dumps(tile_links.front_path(current_app.config, request.host))};\n"
+        f"const TILE_FRONT = {json.dumps(tile_links.front_path(get_settings(), request.host))};\n"
         f"const OFFLINE_MAX_DAYS = {get_settings().offline_max_days:g};\n"  # above 0, at most 365 (Settings)
         f"const LOGIN_PATH = {json.dumps(url_for('auth.login'))};\n"
         f"const SESSION_URL = {json.dumps(url_for('response.session_state'))};\n"

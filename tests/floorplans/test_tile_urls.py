@@ -3,10 +3,12 @@ routes, the gate, the storage keys, the signed front and the in-car JavaScript's
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from flask import Flask, url_for
 
 from floorplans import objects, tile_gate, tile_links, tile_urls
+from floorplans.config import get_settings
 
 
 def test_the_routes_and_the_gate_answer_the_grammars_paths(app: Flask) -> None:
@@ -23,12 +25,12 @@ def test_the_routes_and_the_gate_answer_the_grammars_paths(app: Flask) -> None:
     assert gate.pattern.fullmatch(in_car.replace(".webp", ".png")) is None
 
 
-def test_storage_keys_and_signed_urls_end_with_the_tile_path() -> None:
+def test_storage_keys_and_signed_urls_end_with_the_tile_path(app: Flask) -> None:
     path = tile_urls.tile_path("abc", 1, 2, 3, 4)
     assert objects.tile_key("abc", 1, 2, 3, 4) == "tiles/" + path
     assert objects.overview_key("abc", 1) == objects.page_prefix("abc", 1) + "overview.webp"
-    config = {"TILE_URL_SECRET": "s" * 32, "TILE_URL_BASE": "/t/", "TILE_URL_LIFETIME_SECONDS": 3600}
-    template = tile_links.tile_url_template(config, "abc", 1, now=0)
+    settings = replace(get_settings(app), tile_url_secret="s" * 32, tile_url_base="/t/", tile_url_lifetime_seconds=3600)
+    template = tile_links.tile_url_template(settings, "abc", 1, now=0)
     assert template.startswith("/t/") and template.endswith("/abc/1/{z}/{x}/{y}.webp")
     assert tile_urls.tile_url_from_template(template, 2, 3, 4).endswith("/" + path)
 
@@ -42,8 +44,8 @@ def test_the_browsers_patterns_read_the_urls_made_here(app: Flask) -> None:
     assert match is not None and match.groups() == ("abc", "7", "3", "4", "5")
     filled = grammar["tileTail"].format(key="abc", page=7, z=3, x=4, y=5)
     assert url.endswith(filled) and tile.search(filled)
-    config = {"TILE_URL_SECRET": "s" * 32, "TILE_URL_BASE": "/t", "TILE_URL_LIFETIME_SECONDS": 3600}
-    front = tile_urls.tile_url_from_template(tile_links.tile_url_template(config, "abc", 7), 3, 4, 5)
+    settings = replace(get_settings(app), tile_url_secret="s" * 32, tile_url_base="/t", tile_url_lifetime_seconds=3600)
+    front = tile_urls.tile_url_from_template(tile_links.tile_url_template(settings, "abc", 7), 3, 4, 5)
     after_base = front.removeprefix("/t/")
     for pattern, text in ((signed, after_base), (tail, front)):
         found = pattern.search(text)
