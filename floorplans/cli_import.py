@@ -16,7 +16,7 @@ from sqlalchemy import select
 from floorplans.db import db
 from floorplans.errors import FloorplansError, InvalidInput
 from floorplans.models import Role, User
-from floorplans.services import imports
+from floorplans.services import audit, imports
 
 buildings = AppGroup("buildings", help="Building records in bulk.")
 
@@ -47,7 +47,8 @@ def import_command(path: str, dry_run: bool, invite: bool) -> None:
             shown = done
 
         try:
-            report = imports.import_buildings(data, filename=Path(path).name, by=operator, on_progress=advance)
+            with audit.acting(audit.Origin("cli", actor=operator)):  # the creations too, not only the summary
+                report = imports.import_buildings(data, filename=Path(path).name, by=operator, on_progress=advance)
         except FloorplansError as error:
             db.session.rollback()
             message = error.fields.get("file", error.message) if isinstance(error, InvalidInput) else error.message
@@ -58,10 +59,9 @@ def import_command(path: str, dry_run: bool, invite: bool) -> None:
         db.session.rollback()
         click.echo("Dry run: nothing was changed.")
         return
-    db.session.commit()
+    invited = imports.invite_new_partners(report.new_partners, by=operator) if invite else []
+    db.session.commit()  # a command commits its own work; the invitations' mail follows the commit
     if invite and report.new_partners:
-        invited = imports.invite_new_partners(report.new_partners, by=operator)
-        db.session.commit()
         if invited:
             click.echo(f"Invited {len(invited)} new partner(s).")
         else:

@@ -18,7 +18,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from floorplans import mail
 from floorplans.config import get_settings, keep_private
 from floorplans.db import after_commit, db, unit_of_work
-from floorplans.services import reminders, rendering
+from floorplans.services import imports, reminders, rendering
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,17 @@ class Jobs:
             with mail.connection(mail_settings) as smtp:
                 smtp.send_message(mail.message(mail_settings, to=to, subject=subject, body=body))
 
+        @self.huey.task(name="import_buildings")
+        def import_buildings(token: str, by_id: int | None, invite: bool) -> None:
+            # An admin's CSV preview or import (services.imports): seconds to minutes.
+            with app.app_context():
+                try:
+                    imports.run_job(token, by_id=by_id, invite=invite)
+                finally:
+                    db.session.remove()
+
         self.render_plan = render_plan
+        self.import_buildings = import_buildings
         self.send_reminders = send_reminders
         self.send_mail = send_mail
         self.recover_stalled_plans = recover_stalled_plans
@@ -116,3 +126,9 @@ def queue_render(version_id: int) -> None:
     reached then is logged, and ``recover_stalled_plans`` queues the version again."""
     render_plan = get_jobs().render_plan
     after_commit(lambda: render_plan(version_id))
+
+
+def queue_import(token: str, *, by_id: int | None, invite: bool = False) -> None:
+    """Queue an admin's CSV preview or import now: its file and state wait in the object
+    store (services.imports), not in a transaction the worker would have to find committed."""
+    get_jobs().import_buildings(token, by_id, invite)

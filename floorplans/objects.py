@@ -4,7 +4,7 @@ from ``FLOORPLANS_STORAGE_URL``, and the storage keys of everything the app keep
 Keys are built here and nowhere else (never in blueprints):
   originals/<sha256>.pdf
   tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
-  imports/<token>.csv (an admin's CSV upload between its preview and its confirmation)
+  imports/<token>.csv (an admin's CSV upload until it is imported), imports/<token>.json (its job's state)
 A tile's key is the tile URL grammar's (floorplans.tile_urls): the routes and the tile front
 end with the same ``<version key>/<page>/<z>/<x>/<y>.webp``.
 
@@ -40,6 +40,10 @@ def original_key(sha256: str) -> str:
 
 def import_key(token: str) -> str:
     return f"imports/{token}.csv"
+
+
+def import_state_key(token: str) -> str:
+    return f"imports/{token}.json"
 
 
 def version_prefix(version_key: str) -> str:

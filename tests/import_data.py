@@ -43,7 +43,7 @@ class Expected:
     partners: int = 0
 
 
-def messy_rows(count: int, *, seed: int = 17) -> tuple[list[list[str] | None], Expected]:
+def messy_rows(count: int, *, seed: int = 17, numbers_from: int = 100) -> tuple[list[list[str] | None], Expected]:
     """``count`` buildings as rows (None: a blank line), with a repeated row and bad lines
     mixed in; and what a correct import of them gives."""
     rng = random.Random(seed)
@@ -60,7 +60,7 @@ def messy_rows(count: int, *, seed: int = 17) -> tuple[list[list[str] | None], E
         if organisation.startswith("Diocèse"):
             tradition = spelt = "Christian"
         email = f"partner{n}@exemple.org" if n % 2 == 0 and not organisation.startswith("Diocèse") else ""
-        row = [name, f"{100 + n} {_STREETS[n % len(_STREETS)]}", city, region, postal,
+        row = [name, f"{numbers_from + n} {_STREETS[n % len(_STREETS)]}", city, region, postal,
                f"{45 + rng.random():.6f}", f"{-73 - rng.random() * 7:.6f}", organisation, spelt, email,
                f"Ward {n % 12}", str(9000 + n)]
         rows.append(row)
@@ -88,10 +88,11 @@ def messy_rows(count: int, *, seed: int = 17) -> tuple[list[list[str] | None], E
 
 
 def messy_csv(count: int, *, encoding: str = "utf-8-sig", delimiter: str = ";", seed: int = 17,
-              crlf: bool = True) -> tuple[bytes, Expected]:
+              crlf: bool = True, numbers_from: int = 100) -> tuple[bytes, Expected]:
     """The file's bytes and what an import of it gives (line numbers of the rejected lines
-    counted as a text editor shows them, the header being line 1)."""
-    rows, expected = messy_rows(count, seed=seed)
+    counted as a text editor shows them, the header being line 1).  Another ``numbers_from``
+    puts every building at another street number: another city's list."""
+    rows, expected = messy_rows(count, seed=seed, numbers_from=numbers_from)
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if crlf else "\n")
     writer.writerow(HEADER)

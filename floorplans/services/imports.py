@@ -19,6 +19,7 @@ admin's upload, preview and confirm pages run the same ``import_buildings``.
   usable password until the person accepts an invitation (``invite_new_partners``).
 - A dry run is the real import rolled back by the caller: the preview can never disagree
   with what the import does.  The caller commits; invitations go out after the commit.
+- The admin's pages run it as a job (``run_job``), its state and progress beside the file.
 
 Must not import blueprints, storage or converters.
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +41,7 @@ from sqlalchemy.orm import selectinload
 from floorplans import objects
 from floorplans.addresses import words_of
 from floorplans.db import db
-from floorplans.errors import InvalidInput, NotFound
+from floorplans.errors import Conflict, InvalidInput, NotFound
 from floorplans.fields import Field
 from floorplans.models import FAITH_TRADITIONS, Building, Organisation, Role, User
 from floorplans.search import fold
@@ -394,22 +396,35 @@ def invite_new_partners(partners: Sequence[User], *, by: User | None) -> list[st
     return []
 
 
-# --- the admin's upload, kept between the preview and the confirmation ------------------
+# --- the admin's import: a job, with progress the page polls -----------------------------
+#
+# A couple of thousand lines take seconds to tens of seconds on a busy machine
+# (docs/benchmarks.md), longer than a web request should wait, so the admin's preview and
+# import run as a job (floorplans.jobs).  The uploaded file waits in the object store, where
+# every web host and worker sees it, with a small JSON record of the job's state, its progress
+# and, once done, its report: imports/<token>.csv and imports/<token>.json (objects.py).
 
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
+PREVIEW, IMPORT = "preview", "import"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
-def stage(data: bytes) -> str:
-    """Keep an uploaded file in the object store (every web host sees it) until the admin
-    confirms the preview; returns the token the confirmation names it by."""
+def check_readable(data: bytes) -> None:
+    """Refuse at once (InvalidInput on ``file``) a file the job would refuse: unreadable,
+    too large, no header, a required column missing."""
+    read_rows(data)
+
+
+def stage(data: bytes, filename: str) -> str:
+    """Keep an uploaded file until its import is confirmed; the token that names it."""
     token = secrets.token_hex(16)
     objects.get_storage().put(objects.import_key(token), data, content_type="text/csv")
+    write_state(token, {"kind": PREVIEW, "state": QUEUED, "filename": filename[:200], "done": 0, "total": 0})
     return token
 
 
 def staged(token: str) -> bytes:
-    if not _TOKEN.match(token):
-        raise NotFound("There is no such uploaded file: upload it again.")
+    _check_token(token)
     try:
         return objects.get_storage().get(objects.import_key(token))
     except FileNotFoundError:
@@ -417,5 +432,89 @@ def staged(token: str) -> bytes:
 
 
 def discard(token: str) -> None:
-    if _TOKEN.match(token):
-        objects.get_storage().delete(objects.import_key(token))
+    _check_token(token)
+    objects.get_storage().delete(objects.import_key(token))
+
+
+def write_state(token: str, state: Mapping[str, Any]) -> None:
+    _check_token(token)
+    objects.get_storage().put(objects.import_state_key(token), json.dumps(state).encode(),
+                              content_type="application/json")
+
+
+def read_state(token: str) -> dict[str, Any]:
+    """The job's kind (preview or import), state, progress and, when done, its report."""
+    _check_token(token)
+    try:
+        state: dict[str, Any] = json.loads(objects.get_storage().get(objects.import_state_key(token)))
+    except FileNotFoundError:
+        raise NotFound("There is no such import: upload the file again.") from None
+    return state
+
+
+def _check_token(token: str) -> None:
+    if not _TOKEN.match(token):
+        raise NotFound("There is no such import: upload the file again.")
+
+
+def confirm(token: str) -> None:
+    """Mark a previewed file for import (the caller queues the job); refused unless its
+    preview is done and it is not imported or importing already."""
+    state = read_state(token)
+    if state["kind"] != PREVIEW or state["state"] != DONE:
+        raise Conflict("This file is being imported or was imported already; its result is on this page.")
+    write_state(token, {**state, "kind": IMPORT, "state": QUEUED, "done": 0})
+
+
+def run_job(token: str, *, by_id: int | None, invite: bool = False) -> None:
+    """The job: the preview (the import rolled back) or the import (committed, then its
+    invitations), with its progress and report written to the token's state."""
+    state = read_state(token)
+    kind, filename = state["kind"], state["filename"]
+    by = db.session.get(User, by_id) if by_id is not None else None
+    step = 1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal step
+        step = max(1, total // 50)  # some fifty writes, however long the file
+        if done % step == 0 or done == total:
+            write_state(token, {**state, "state": RUNNING, "done": done, "total": total})
+
+    try:
+        data = staged(token)
+        write_state(token, {**state, "state": RUNNING})
+        with audit.acting(audit.Origin("job", actor=by)):
+            report = import_buildings(data, filename=filename, by=by, on_progress=progress)
+            invited = invite_new_partners(report.new_partners, by=by) if kind == IMPORT and invite else []
+    except InvalidInput as exc:
+        db.session.rollback()
+        write_state(token, {**state, "state": FAILED, "error": f"{filename} {exc.fields.get('file', exc.message)}"})
+        return
+    except BaseException:
+        db.session.rollback()
+        write_state(token, {**state, "state": FAILED,
+                            "error": "The import stopped on an unexpected error and changed nothing; the service's "
+                                     "log has the details. Try again, or tell the service's administrators."})
+        raise
+    total, result = len(report.lines), report_json(report, invited=invited, invite=invite)
+    if kind == PREVIEW:
+        db.session.rollback()  # what will be done, not done
+    else:
+        db.session.commit()
+        discard(token)
+    write_state(token, {**state, "state": DONE, "done": total, "total": total, "report": result})
+
+
+def report_json(report: ImportReport, *, invited: Sequence[str] = (), invite: bool = False) -> dict[str, Any]:
+    """What the report page shows, as the job's state keeps it."""
+    return {
+        "filename": report.filename, "encoding": report.encoding, "delimiter": report.delimiter,
+        "unknown_columns": report.unknown_columns, "counts": report.counts, "lines_read": len(report.lines),
+        "organisations_created": report.organisations_created,
+        "new_partners": [user.email for user in report.new_partners], "invite": invite, "invited": list(invited),
+        "lines": {outcome: [{"number": line.number, "name": line.name, "address": line.address,
+                             "organisation": line.organisation, "reasons": line.reasons, "changes": line.changes,
+                             "building_id": line.building_id}
+                            for line in report.of(outcome)]
+                  for outcome in ("rejected", "created", "updated")},
+    }  # fmt: skip

@@ -1,15 +1,24 @@
-"""The admin's CSV import pages: upload, a preview that changes nothing, confirm."""
+"""The admin's CSV import pages: upload, a preview that changes nothing, confirm; both run
+as a job (here at once: JOBS_IMMEDIATE) whose state the page shows."""
 
 from __future__ import annotations
 
 import io
 import re
+import time
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from floorplans.db import db
 from floorplans.models import AuditEvent, Building, Organisation, Role, User
 from tests.import_data import messy_csv
+
+
+@pytest.fixture(autouse=True)
+def jobs_at_once(app_config: dict[str, Any]) -> None:
+    app_config["JOBS_IMMEDIATE"] = True
 
 
 def _count(model: object) -> int:
@@ -20,13 +29,20 @@ def _upload(browser, data: bytes, name: str = "places.csv"):  # type: ignore[no-
     return browser.post("/admin/import", {"file": (io.BytesIO(data), name)})
 
 
+def _followed(browser, response):  # type: ignore[no-untyped-def]
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return browser.get(response.headers["Location"])
+
+
 def test_upload_previews_line_by_line_then_confirm_imports(browser_for, make_user) -> None:
     admin = make_user(Role.ADMIN)
     browser = browser_for(admin)
     assert "Import buildings from CSV" in browser.get("/admin/").get_data(as_text=True)
     data, expected = messy_csv(80)
 
-    preview = _upload(browser, data)
+    uploaded = _upload(browser, data)
+    token = re.fullmatch(r"/admin/import/([0-9a-f]{32})", uploaded.headers["Location"]).group(1)
+    preview = _followed(browser, uploaded)
     page = preview.get_data(as_text=True)
     assert preview.status_code == 200, page
     assert f"<strong>{expected.buildings}</strong> buildings to create" in page
@@ -37,9 +53,11 @@ def test_upload_previews_line_by_line_then_confirm_imports(browser_for, make_use
         assert f'<td data-label="Line">{number}</td>' in page
     assert "latitude: must be at most 90" in page
     assert _count(Building) == 0 and _count(Organisation) == 0  # a preview changes nothing
-    token = re.search(r'name="token" value="([0-9a-f]{32})"', page).group(1)
+    assert browser.get(f"/admin/import/{token}/progress").get_json() == {
+        "kind": "preview", "state": "done", "done": expected.buildings + len(expected.rejected),
+        "total": expected.buildings + len(expected.rejected)}
 
-    done = browser.post("/admin/import/confirm", {"token": token, "filename": "places.csv", "invite": "1"})
+    done = _followed(browser, browser.post(f"/admin/import/{token}/confirm", {"invite": "1"}))
     page = done.get_data(as_text=True)
     assert done.status_code == 200, page
     assert f"<strong>{expected.buildings}</strong> buildings created" in page
@@ -47,11 +65,15 @@ def test_upload_previews_line_by_line_then_confirm_imports(browser_for, make_use
     assert db.session.scalar(select(func.count()).select_from(User).where(User.role == Role.PARTNER.value)) \
         == expected.partners
     summary = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "buildings.import"))
-    assert summary.actor_id == admin.id and summary.channel == "web" and summary.detail["created"] == expected.buildings
+    assert summary.actor_id == admin.id and summary.channel == "job" and summary.detail["created"] == expected.buildings
+    creations = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "building.create")).all()
+    assert len(creations) == expected.buildings and {e.actor_id for e in creations} == {admin.id}
 
-    # The same confirmation again finds nothing to import; the same file again changes nothing.
-    assert browser.post("/admin/import/confirm", {"token": token}).status_code == 404
-    again = _upload(browser, data).get_data(as_text=True)
+    # The same confirmation again imports nothing twice; the same file again changes nothing.
+    twice = _followed(browser, browser.post(f"/admin/import/{token}/confirm", {}))
+    assert "is being imported or was imported already" in twice.get_data(as_text=True)
+    assert _count(Building) == expected.buildings
+    again = _followed(browser, _upload(browser, data)).get_data(as_text=True)
     assert "<strong>0</strong> buildings to create" in again
     assert f"<strong>{expected.buildings}</strong> unchanged" in again
 
@@ -64,7 +86,8 @@ def test_a_file_that_cannot_be_read_is_refused_on_the_form(browser_for, make_use
     assert "list.csv has no &#39;street&#39; and &#39;city&#39; columns: the first line must name" in page
     assert "choose it again" in page
     assert browser.post("/admin/import", {}).status_code == 422
-    assert browser.post("/admin/import/confirm", {"token": "../../etc/passwd"}).status_code == 404
+    assert browser.get("/admin/import/0123456789abcdef0123456789abcdef").status_code == 404
+    assert browser.post("/admin/import/..%2F..%2Fetc/confirm", {}).status_code == 404
 
 
 def test_only_administrators_import(browser_for, make_user) -> None:
@@ -73,3 +96,33 @@ def test_only_administrators_import(browser_for, make_user) -> None:
         assert browser.get("/admin/import").status_code == 403
         assert _upload(browser, messy_csv(5)[0]).status_code == 403
     assert _count(Building) == 0
+
+
+@pytest.fixture
+def queued(app_config: dict[str, Any]) -> None:
+    app_config["JOBS_IMMEDIATE"] = False  # after jobs_at_once: the job waits for a worker
+
+
+def test_the_page_follows_a_job_that_a_real_worker_runs(queued, app, browser_for, make_user) -> None:
+    from floorplans.jobs import get_jobs
+
+    browser = browser_for(make_user(Role.ADMIN))
+    data, expected = messy_csv(120)
+    uploaded = _upload(browser, data)
+    waiting = _followed(browser, uploaded).get_data(as_text=True)
+    assert "Waiting to start…" in waiting and "js/import_progress.js" in waiting
+    progress_url = re.search(r'data-progress-url="([^"]+)"', waiting).group(1)
+    assert browser.get(progress_url).get_json()["state"] == "queued"
+
+    consumer = get_jobs().huey.create_consumer(workers=1, worker_type="thread", periodic=False, max_delay=0.2)
+    consumer.start()  # huey's own consumer, in threads of this process
+    try:
+        deadline = time.monotonic() + 120
+        while (job := browser.get(progress_url).get_json())["state"] != "done":
+            assert job["state"] in ("queued", "running") and time.monotonic() < deadline, job
+            time.sleep(0.2)
+    finally:
+        consumer.stop(graceful=True)
+    page = browser.get(uploaded.headers["Location"]).get_data(as_text=True)
+    assert f"<strong>{expected.buildings}</strong> buildings to create" in page
+    assert "import_progress.js" not in page and _count(Building) == 0
