@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -18,6 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from floorplans.db import Model, db, utcnow
 from floorplans.models.accounts import User
 from floorplans.models.plans import PlanPage
+
+if TYPE_CHECKING:
+    from floorplans.models.buildings import Building  # which imports this module
 
 
 class Marker(Model):
@@ -80,7 +83,7 @@ class Exercise(Model):
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    buildings = relationship("Building", secondary=exercise_buildings, order_by="Building.name")
+    buildings: Mapped[list[Building]] = relationship(secondary=exercise_buildings, order_by="Building.name")
     planners: Mapped[list[User]] = relationship(secondary=exercise_planners, order_by=User.email)
     items: Mapped[list[ExerciseItem]] = relationship(
         back_populates="exercise", cascade="all, delete-orphan", order_by=lambda: ExerciseItem.id

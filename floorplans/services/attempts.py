@@ -22,15 +22,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, case, delete, or_, select, update
+from sqlalchemy import Table, and_, case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from floorplans.db import db
 from floorplans.models.accounts import AttemptCounter
 
-_COUNTERS = AttemptCounter.__table__
+_COUNTERS = cast(Table, AttemptCounter.__table__)  # a mapped class's Table, typed as any FromClause
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Table, create_engine, func, insert, select, types, update
@@ -121,7 +121,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
 def write_backup(path: Path, *, progress: Progress | None = None) -> BackupReport:
     """Write the archive to ``path`` (atomically: a partial archive never has the final name)."""
     store = objects.get_storage()
-    mode = "w:gz" if path.name.endswith((".tgz", ".tar.gz")) else "w"
+    mode: Literal["w:gz", "w"] = "w:gz" if path.name.endswith((".tgz", ".tar.gz")) else "w"
     partial = path.with_name(path.name + ".partial")
     rows: dict[str, int] = {}
     hashes: dict[str, str] = {}

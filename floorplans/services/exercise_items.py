@@ -167,7 +167,7 @@ def add_item(exercise: Exercise, building: Building, raw: Mapping[str, Any], *, 
         raise NotFound("This building is not part of the exercise.")
     errors = _unknown(raw, _ITEM_NAMES)
     try:
-        shape = ItemShape(raw.get("shape"))
+        shape = ItemShape(raw.get("shape", ""))
     except ValueError:
         errors["shape"] = "must be one of: marker, line, area, note."
         shape = None

@@ -176,6 +176,8 @@ def nearest(user: User, latitude: float, longitude: float, *, limit: int = 10) -
     query = readable_buildings(user).where(Building.latitude.is_not(None), Building.longitude.is_not(None))
     rows = []
     for building in db.session.scalars(query):
+        if building.latitude is None or building.longitude is None:
+            continue  # never: the query leaves them out
         metres, bearing = distance_and_bearing(latitude, longitude, building.latitude, building.longitude)
         rows.append(Nearby(building, metres, bearing))
     return sorted(rows, key=lambda n: (n.metres, n.building.id))[:limit]

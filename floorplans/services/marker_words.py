@@ -76,6 +76,8 @@ class MarkerWords:
                                      AuditEvent.target_id.in_(marker_ids)).order_by(AuditEvent.id.desc())
         )  # fmt: skip
         for event in history:
+            if event.target_id is None:  # never: the query asks for these markers' ids
+                continue
             detail = detail_of(event)
             current = state.get(event.target_id)
             if (event.action == "marker.delete" or current is None or event.at < current.get("since", event.at)

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from zxcvbn import zxcvbn
 
@@ -83,6 +84,7 @@ def _problem(password: str, *, email: str, context: Iterable[str]) -> str | None
     for word in words:
         rest = re.sub(re.escape(word), " ", rest, flags=re.IGNORECASE)
     rest = " ".join(rest.split())
+    estimate: Mapping[str, Any]  # zxcvbn's result, or the two keys read below
     if rest:
         with _ZXCVBN:
             estimate = zxcvbn(rest[:SCORED_CHARACTERS], user_inputs=words)

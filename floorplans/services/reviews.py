@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TypeVarTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ REVIEWED_KINDS = ("building", "contact", "gathering", "plan", "marker")
 NOT_CHANGES = ("building.verify", "building.review")
 #: Changes on one page of a building's review: a page an administrator reads to the end.
 PAGE_SIZE = 50
+_Row = TypeVarTuple("_Row")  # a query's column types, kept through _waiting
 #: At most this many changes marked reviewed by one request (a page's worth, with room).
 MARK_AT_MOST = 200
 
@@ -64,7 +65,7 @@ def _reviewed() -> ColumnElement[bool]:
     return exists().where(ReviewedChange.audit_event_id == AuditEvent.id)
 
 
-def _waiting(query: Select[Any]) -> Select[Any]:
+def _waiting(query: Select[*_Row]) -> Select[*_Row]:
     """``query`` (over the audit log) narrowed to changes waiting for review: not marked
     reviewed, and newer than the building's reviews made before marks existed
     (``BuildingReview``, joined once rather than asked again for every event)."""
@@ -102,7 +103,7 @@ def queue(*, limit: int = 500, now: dt.datetime | None = None) -> list[QueueEntr
         .order_by(func.min(AuditEvent.at), AuditEvent.building_id)
         .limit(limit)
     ).all()
-    ids = [building_id for building_id, _count, _oldest in rows]
+    ids = [building_id for building_id, _count, _oldest in rows if building_id is not None]
     buildings = {b.id: b for b in db.session.scalars(
         select(Building).where(Building.id.in_(ids)).options(selectinload(Building.organisation))
     )}  # fmt: skip
@@ -117,11 +118,13 @@ def queue(*, limit: int = 500, now: dt.datetime | None = None) -> list[QueueEntr
 def last_reviews(building_ids: Sequence[int]) -> dict[int, tuple[dt.datetime, str]]:
     """Building id -> when its latest review was made and by whom (either kind of review)."""
     found: dict[int, tuple[dt.datetime, str]] = {}
-    for model in (ReviewedChange, BuildingReview):
+    models: tuple[type[ReviewedChange] | type[BuildingReview], ...] = (ReviewedChange, BuildingReview)
+    for model in models:
         latest = select(func.max(model.id)).where(model.building_id.in_(building_ids)).group_by(model.building_id)
-        for review in db.session.scalars(select(model).where(model.id.in_(latest))):
-            if review.building_id not in found or found[review.building_id][0] < review.reviewed_at:
-                found[review.building_id] = (review.reviewed_at, review.reviewed_by_email)
+        reviews = select(model.building_id, model.reviewed_at, model.reviewed_by_email).where(model.id.in_(latest))
+        for building_id, reviewed_at, reviewed_by_email in db.session.execute(reviews):
+            if building_id not in found or found[building_id][0] < reviewed_at:
+                found[building_id] = (reviewed_at, reviewed_by_email)
     return found
 
 
@@ -182,7 +185,7 @@ def reviewed_page(building: Building, number: int = 1, *, size: int = PAGE_SIZE)
     return _page(building, query, total, number, size, with_marks=True)
 
 
-def _page(building: Building, query: Select[tuple[AuditEvent]], total: int, number: int, size: int,
+def _page(building: Building, query: Select[AuditEvent], total: int, number: int, size: int,
           *, with_marks: bool = False) -> ChangesPage:  # fmt: skip
     pages = max(1, -(-total // size))
     number = min(max(1, number), pages)  # past the end (the last changes were just reviewed): the last page
