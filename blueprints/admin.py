@@ -16,16 +16,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from floorplans.auth import permission
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
-from floorplans.models import Building, Organisation, Role, User
+from floorplans.models import Role
 from floorplans.permissions import Permission
-from floorplans.services import access, accounts, audit, login, reviews, tokens
+from floorplans.services import access, accounts, administration, audit, buildings, login, reviews, tokens
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -34,12 +33,7 @@ bp = Blueprint("admin", __name__)
 @bp.route("/")
 @permission(Permission.ADMIN)
 def index() -> ResponseReturnValue:
-    counts = {
-        "organisations": db.session.scalar(select(func.count(Organisation.id))),
-        "buildings": db.session.scalar(select(func.count(Building.id))),
-        "users": db.session.scalar(select(func.count(User.id))),
-    }
-    return render_template("admin/index.html", counts=counts)
+    return render_template("admin/index.html", counts=administration.counts())
 
 
 @bp.route("/organisations", methods=["GET", "POST"])
@@ -57,17 +51,16 @@ def organisations() -> ResponseReturnValue:
         else:
             flash(f"{organisation.name} is added. Now give it a partner account.", "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
-    listing = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     return render_template(
-        "admin/organisations.html", organisations=listing, fields=ORGANISATION_FIELDS, values=values,
-        errors=errors,
+        "admin/organisations.html", organisations=administration.organisations(), fields=ORGANISATION_FIELDS,
+        values=values, errors=errors,
     ), (422 if errors else 200)
 
 
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
 @permission(Permission.ADMIN)
 def organisation(organisation_id: int) -> ResponseReturnValue:
-    record = db.session.get(Organisation, organisation_id) or abort(404)
+    record = administration.organisation(organisation_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, ORGANISATION_FIELDS)
@@ -76,7 +69,7 @@ def organisation(organisation_id: int) -> ResponseReturnValue:
                 accounts.update_organisation(record, values)
         except InvalidInput as exc:
             errors = exc.fields
-            record = db.session.get(Organisation, organisation_id)
+            record = administration.organisation(organisation_id)
         else:
             flash("Saved.", "success")
             return redirect(url_for("admin.organisation", organisation_id=record.id))
@@ -94,7 +87,7 @@ def users() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":
-        organisation = db.session.get(Organisation, form.get("organisation_id", type=int) or 0)
+        organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
         try:
             with db.session.begin_nested():
                 user = accounts.create_user(
@@ -110,9 +103,9 @@ def users() -> ResponseReturnValue:
         else:
             flash(f"The account {user.email} is created. Give them the password in person or by phone.", "success")
             return redirect(url_for("admin.users"))
-    listing = db.session.scalars(select(User).order_by(User.role, User.email)).all()
     return render_template(
-        "admin/users.html", users=listing, roles=list(Role), organisations=_organisations(),
+        "admin/users.html", users=administration.accounts(), roles=list(Role),
+        organisations=administration.organisations(),
         errors=errors, form=form,
     ), (422 if errors else 200)
 
@@ -120,7 +113,7 @@ def users() -> ResponseReturnValue:
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @permission(Permission.ADMIN)
 def user(user_id: int) -> ResponseReturnValue:
-    account = db.session.get(User, user_id) or abort(404)
+    account = administration.account(user_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         form = request.form
@@ -132,7 +125,7 @@ def user(user_id: int) -> ResponseReturnValue:
                     accounts.update_user(
                         account,
                         role=form.get("role", ""),
-                        organisation=db.session.get(Organisation, form.get("organisation_id", type=int) or 0),
+                        organisation=administration.chosen_organisation(form.get("organisation_id", type=int)),
                         active="active" in form,
                         agency=form.get("agency", ""),
                         name=form.get("name", ""),
@@ -141,12 +134,13 @@ def user(user_id: int) -> ResponseReturnValue:
                         accounts.set_password(account, form["new_password"])
             except InvalidInput as exc:
                 errors = exc.fields
-                account = db.session.get(User, user_id)
+                account = administration.account(user_id)
             else:
                 flash(f"{account.email} is saved.", "success")
                 return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user.html", account=account, roles=list(Role), organisations=_organisations(), errors=errors,
+        "admin/user.html", account=account, roles=list(Role), organisations=administration.organisations(),
+        errors=errors,
         held_back=login.held_back(account), api_tokens=tokens.tokens_of(account), token_status=tokens.status,
     ), (422 if errors else 200)
 
@@ -155,7 +149,7 @@ def user(user_id: int) -> ResponseReturnValue:
 @permission(Permission.ADMIN)
 def unlock_user(user_id: int) -> ResponseReturnValue:
     """End a login lock before it runs out (the person called and proved who they are)."""
-    account = db.session.get(User, user_id) or abort(404)
+    account = administration.account(user_id)
     accounts.unlock(account)
     flash(f"{account.email} can sign in again now.", "success")
     return redirect(url_for("admin.user", user_id=account.id))
@@ -165,7 +159,7 @@ def unlock_user(user_id: int) -> ResponseReturnValue:
 @permission(Permission.ADMIN)
 def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
     """Revoke one API token of this account (a leaked token, a retired integration)."""
-    account = db.session.get(User, user_id) or abort(404)
+    account = administration.account(user_id)
     api_token = tokens.get_revocable(current_user, token_id)
     if api_token.user_id != account.id:
         abort(404)
@@ -183,7 +177,7 @@ def revoke_token(user_id: int, token_id: int) -> ResponseReturnValue:
 @permission(Permission.ADMIN)
 def reset_two_factor(user_id: int) -> ResponseReturnValue:
     """Turn off someone's two-factor sign-in (a lost phone); they enrol again."""
-    account = db.session.get(User, user_id) or abort(404)
+    account = administration.account(user_id)
     if account.has_two_factor:
         login.disable_two_factor(account, by_admin=True)
         flash(f"Two-factor sign-in of {account.email} is off; they can turn it on again with a new phone.", "success")
@@ -265,10 +259,6 @@ def _retention() -> int:
     return get_settings().audit_retention_days
 
 
-def _organisations() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
-
-
 @bp.route("/review")
 @permission(Permission.ADMIN)
 def review_queue() -> ResponseReturnValue:
@@ -281,7 +271,7 @@ def review_queue() -> ResponseReturnValue:
 def review(building_id: int) -> ResponseReturnValue:
     """A building's changes not yet reviewed (or, ``?show=reviewed``, those reviewed), in
     words, a page at a time; POST marks the changes named in the form reviewed."""
-    building = db.session.get(Building, building_id) or abort(404)
+    building = buildings.get_readable(current_user, building_id)
     page = max(1, request.values.get("page", 1, type=int) or 1)
     if request.method == "POST":
         try:
