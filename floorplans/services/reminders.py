@@ -22,6 +22,7 @@ import logging
 import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -208,7 +209,7 @@ def _date(value: dt.datetime) -> str:
     return local_time(value, "%Y-%m-%d")  # as the portal shows it
 
 
-def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-def]
+def _reminder_mail(item: DueBuilding, user: User) -> EmailMessage:
     settings = get_settings()
     building = item.building
     service = settings.service_name
@@ -243,7 +244,7 @@ def _reminder_mail(item: DueBuilding, user: User):  # type: ignore[no-untyped-de
     return mail.message(settings, to=user.email, subject=subject, body=body)
 
 
-def _draft_mail(version: PlanVersion, user: User):  # type: ignore[no-untyped-def]
+def _draft_mail(version: PlanVersion, user: User) -> EmailMessage:
     settings = get_settings()
     building = version.building
     service = settings.service_name
