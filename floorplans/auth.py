@@ -53,6 +53,8 @@ F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 #: Where an administrator who must enrol in two-factor login may still go.
 _ENROLMENT_ENDPOINTS = frozenset({"auth.two_factor", "auth.logout", "static"})
+#: Where someone whose password an administrator set (a temporary one) may still go.
+_PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static"})
 #: The session key set on a login whose second factor the agency's identity provider checked
 #: (services.identity, when OIDC_REQUIRED_AMR/ACR are set): it stands in for a local TOTP key.
 PROVIDER_MFA = "provider_mfa"
@@ -107,6 +109,18 @@ def enforce_permission() -> ResponseReturnValue | None:
                                  "integration. Ask the service's administrator for a token that may make changes.")
         response.status_code = 403
         return response
+    if current_user.must_change_password and g.get("auth_channel") != "token":
+        # Before anything else, two-factor enrolment included: a password someone else chose
+        # is replaced by the person's own (an account like this has no API token either).
+        if request.endpoint in _PASSWORD_CHANGE_ENDPOINTS:
+            return None
+        if is_api_request():
+            response = jsonify(error="Your password was set by an administrator: choose your own first "
+                                     "(Account, Password).")
+            response.status_code = 403
+            return response
+        flash("Your password was set by an administrator. Choose your own password now, one only you know.", "info")
+        return redirect(url_for("auth.change_password"))
     if _must_enrol(current_user) and request.endpoint not in _ENROLMENT_ENDPOINTS:
         if is_api_request():
             response = jsonify(error="Your account must turn on two-factor sign-in first (Account, Two-factor).")

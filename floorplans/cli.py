@@ -50,9 +50,15 @@ def _fail(error: FloorplansError) -> None:
 @click.option("--agency", default="",
               help='A responder\'s agency (another service\'s officers: "Oakville Fire").')
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_user(email: str, role: str, organisation_name: str | None, name: str,
-    agency: str, password_stdin: bool) -> None:
-    """Create an account.  Without --password-stdin a password is generated and printed once."""
+@click.option("--permanent", is_flag=True,
+              help="The password is the owner's own: not to be changed at the first sign-in.")
+def create_user(
+    email: str, role: str, organisation_name: str | None, name: str,
+    agency: str, password_stdin: bool, permanent: bool
+) -> None:
+    """Create an account.  Without --password-stdin a password is generated and printed once.
+    The password is temporary (its owner chooses their own at the first sign-in) unless
+    --permanent."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
         generated = False
@@ -62,12 +68,15 @@ def create_user(email: str, role: str, organisation_name: str | None, name: str,
     try:
         organisation = accounts.organisation_by_name(organisation_name) if organisation_name else None
         user = accounts.create_user(email=email, role=role, password=password, name=name, agency=agency,
-                                    organisation=organisation)
+                                    organisation=organisation,
+                                    temporary=not permanent)
     except FloorplansError as error:
         _fail(error)
         return
     db.session.commit()
     click.echo(f"Created {user.role} account {user.email}" + (f" ({organisation.name})" if organisation else ""))
+    if not permanent:
+        click.echo("The password is temporary: its owner chooses their own at the first sign-in.")
     if generated:
         click.echo(f"Password: {password}")
 

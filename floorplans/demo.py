@@ -80,6 +80,7 @@ def create_demo() -> tuple[list[Login], int] | None:
             password=password,
             name=f"Demo {role.label.lower()}",
             organisation=organisation if role is Role.PARTNER else None,
+            temporary=False,  # the printed demo logins stay usable as printed
         )
         logins.append((role.value, email, password))
 

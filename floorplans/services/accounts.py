@@ -132,7 +132,11 @@ def create_user(
     name: str = "",
     agency: str = "",
     organisation: Organisation | None = None,
+    temporary: bool = True,
 ) -> User:
+    """A new account.  The password an administrator typed is ``temporary`` (to be replaced
+    at the first sign-in: they read or sent it to the person); the demo's printed logins and
+    ``flask users create --permanent`` are not."""
     errors: dict[str, str] = {}
     email = normalise_email(email)
     if not email or "@" not in email or len(email) > 254:
@@ -163,12 +167,14 @@ def create_user(
         organisation=organisation,
         password_hash=generate_password_hash(password),
         active=True,
+        must_change_password=temporary,
     )
     db.session.add(user)
     db.session.flush()
     audit.record("account.create", target=user, detail={
         "agency": user.agency,
         "email": user.email, "role": user.role, "organisation": organisation.name if organisation else None,
+        "temporary_password": temporary,
     })  # fmt: skip
     return user
 
@@ -229,17 +235,22 @@ def password_matches(user: User | None, password: str) -> bool:
     return check_password_hash(user.password_hash, password)
 
 
-def set_password(user: User, new: str, *, action: str = "account.password_reset") -> None:
+def set_password(user: User, new: str, *, action: str = "account.password_reset", temporary: bool = True) -> None:
     """Set a new password and end every existing login of this user, everywhere.  (A
-    person's own change confirms the current one first: services.login.confirm_password.)"""
+    person's own change confirms the current one first: services.login.confirm_password.)
+
+    A password someone else chose (an administrator's reset, the default) is ``temporary``:
+    the person must replace it before reaching any other page (floorplans.auth).  The
+    person's own choice (their change, an invitation or reset link) is not."""
     check_password_strength(new, email=user.email, name=user.name, organisation=user.organisation)
     if check_password_hash(user.password_hash, new):
         raise InvalidInput({"password": f"must not be the current password. {passwords.ADVICE}"})
     user.password_hash = generate_password_hash(new)
     user.password_changed_at = utcnow()
+    user.must_change_password = temporary
     end_all_sessions(user)
     db.session.flush()
-    audit.record(action, target=user, detail={"email": user.email})
+    audit.record(action, target=user, detail={"email": user.email, "temporary": temporary})
     tokens.revoke_all_tokens(user, reason="password changed")  # a copied token dies with the password
 
 

@@ -308,7 +308,7 @@ def change_own_password(user: User, current: str, new: str, *, policy: LoginPoli
     """A person changes their own password: the current one first (counted), then the new
     one against the policy and the current one; every other login of theirs ends."""
     confirm_password(user, current, form="password.change", field="current_password", policy=policy)
-    accounts.set_password(user, new, action="password.change")
+    accounts.set_password(user, new, action="password.change", temporary=False)
 
 
 # --- TOTP (RFC 6238) --------------------------------------------------------------------

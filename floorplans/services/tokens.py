@@ -56,6 +56,9 @@ def create_token(
         raise InvalidInput({"expires_days": f"must be between 1 and {MAX_EXPIRY_DAYS} days."})
     if not user.active:
         raise InvalidInput({"email": "is a disabled account; enable it first."})
+    if user.must_change_password:
+        raise InvalidInput({"email": "has a temporary password an administrator set; its owner signs in and "
+                                     "chooses their own first, then it can have a token."})
     now = utcnow()
     token = PREFIX + secrets.token_urlsafe(32)
     api_token = ApiToken(
