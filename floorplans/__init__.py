@@ -40,7 +40,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
 
-    from blueprints import admin, api, errors, health, limits, partners, planning, response
+    from blueprints import account_links, admin, api, errors, health, invitations, limits, partners, planning, response
     from blueprints import auth as auth_pages
 
     app.register_blueprint(errors.bp)
@@ -52,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(planning.bp, url_prefix="/exercises")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(account_links.bp)  # invitations and password resets
+    app.register_blueprint(invitations.bp)
     auth.csrf.exempt(api.bp)  # the API checks CSRF itself for browser sessions (auth.enforce_permission)
 
     undeclared = sorted(

@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_STARTTLS": False,  # STARTTLS before logging in (port 587 servers)
     "SMTP_TIMEOUT_SECONDS": 30,
     "MAIL_FROM": "floorplans@localhost",
+    # E-mailed links (services.account_links): how long an invitation and a password reset work.
+    "INVITATION_HOURS": 72,
+    "PASSWORD_RESET_MINUTES": 60,
     "SESSION_IDLE_MINUTES": 30,
     "SESSION_MAX_HOURS": 12,
     # Idle limit per role, e.g. SESSION_IDLE_MINUTES_OFFICER=60; unset = SESSION_IDLE_MINUTES;
@@ -247,6 +250,8 @@ class Settings:
     smtp_starttls: bool = _rule("flag")
     smtp_timeout_seconds: float = _rule("number", above=0)
     mail_from: str = _rule("text")
+    invitation_hours: float = _rule("number", above=0)
+    password_reset_minutes: float = _rule("number", above=0)
     # Sessions and signing in (the policies themselves: floorplans.auth)
     session_idle_minutes: float = _rule("number", at_least=0)
     session_max_hours: float = _rule("number", above=0)

@@ -18,7 +18,7 @@ from huey import Huey, RedisHuey, SqliteHuey, crontab
 from floorplans import mail
 from floorplans.config import get_settings, keep_private
 from floorplans.db import after_commit, db, unit_of_work
-from floorplans.services import imports, reminders, rendering
+from floorplans.services import account_links, imports, reminders, rendering
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,24 @@ class Jobs:
             with mail.connection(mail_settings) as smtp:
                 smtp.send_message(mail.message(mail_settings, to=to, subject=subject, body=body))
 
+        @self.huey.task(retries=3, retry_delay=60, name="send_password_reset")
+        def send_password_reset(email: str, ip_address: str) -> None:
+            # Forgot password: the web request only queued this (as long for any address).
+            mail_settings = get_settings(app)
+            if not mail.is_configured(mail_settings):
+                log.warning("A password reset was asked for, but no mail server is set (SMTP_HOST).")
+                return
+            with app.app_context():
+                try:
+                    with unit_of_work():
+                        found = account_links.reset_link(email, ip_address=ip_address)
+                        message = found and (found[0].email, *account_links.reset_mail(*found))
+                finally:
+                    db.session.remove()
+            if message:
+                with mail.connection(mail_settings) as smtp:
+                    smtp.send_message(mail.message(mail_settings, to=message[0], subject=message[1], body=message[2]))
+
         @self.huey.task(name="import_buildings")
         def import_buildings(token: str, by_id: int | None, invite: bool) -> None:
             # An admin's CSV preview or import (services.imports): seconds to minutes.
@@ -98,6 +116,7 @@ class Jobs:
         self.import_buildings = import_buildings
         self.send_reminders = send_reminders
         self.send_mail = send_mail
+        self.send_password_reset = send_password_reset
         self.recover_stalled_plans = recover_stalled_plans
 
 
@@ -118,6 +137,13 @@ def queue_mail(to: str, subject: str, body: str) -> bool:
     send_mail = get_jobs().send_mail
     after_commit(lambda: send_mail(to, subject, body))
     return True
+
+
+def queue_password_reset(email: str, ip_address: str) -> None:
+    """Queue a forgot-password request once the unit of work is committed (whatever the
+    address: the job finds out whether it has an account)."""
+    send_password_reset = get_jobs().send_password_reset
+    after_commit(lambda: send_password_reset(email, ip_address))
 
 
 def queue_render(version_id: int) -> None:

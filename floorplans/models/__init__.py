@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from floorplans.models.accounts import (
     FAITH_TRADITIONS,
+    AccountLink,
     ApiToken,
     LoginSession,
     Organisation,
@@ -22,6 +23,7 @@ from floorplans.models.reviews import ReviewedChange
 __all__ = [
     "FAITH_TRADITIONS",
     "AccessEvent",
+    "AccountLink",
     "ApiToken",
     "AuditEvent",
     "Building",

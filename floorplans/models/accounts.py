@@ -212,3 +212,30 @@ class AttemptCounter(Model):
     failures: Mapped[int] = mapped_column(Integer, default=0)  # including attempts being checked now
     window_started_at: Mapped[dt.datetime] = mapped_column(DateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class LinkKind(enum.StrEnum):
+    INVITATION = "invitation"  # a new account's first password (72 h by default)
+    RESET = "reset"  # forgot password (an hour by default)
+
+
+class AccountLink(Model):
+    """A single-use link e-mailed to a person: an invitation to set their first password or a
+    password reset.  Only the token's sha256 is stored; a link works until it is used,
+    revoked (a resend revokes the one before) or expires (services.account_links)."""
+
+    __tablename__ = "account_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Who sent it (an administrator, a congregation's partner); None: the person asked (reset).
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])

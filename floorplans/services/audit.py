@@ -61,6 +61,8 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "account": (
         "account.create", "account.update", "account.password_reset", "account.unlock",
         "organisation.create", "organisation.update", "token.create", "token.revoke", "token.rejected",
+        "invitation.send", "invitation.resend", "invitation.revoke", "invitation.accept",
+        "password_reset.request", "password_reset.use",
     ),
     "audit": ("audit.read", "audit.export", "audit.prune"),
     "exercise": (

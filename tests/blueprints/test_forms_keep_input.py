@@ -28,6 +28,8 @@ from floorplans.models import (
     Role,
     VersionState,
 )
+from floorplans.models.accounts import LinkKind
+from floorplans.services import account_links
 from tests.conftest import PASSWORD, Browser
 
 PREFIXES = ("/admin", "/portal", "/exercises", "/account", "/invitation", "/password-reset", "/forgot-password")
@@ -108,6 +110,20 @@ CASES = [
          {"email": "  "}, (), "e-mail address"),
     Case("exercise closed without confirming", "planning.close", "planner", "/exercises/{exercise_id}/close",
          {}, (), "confirm"),
+    Case("buildings import of a file that is not a list", "admin.import_upload", "admin", "/admin/import",
+         {}, ("typed-list.csv",), "", files={"file": (b"\x00\x01\x02 not a list", "typed-list.csv")}),
+    Case("invitation to an address with an account", "invitations.admin_invitations", "admin", "/admin/invitations",
+         lambda ids: {"email": ids["officer_email"], "name": "Typed Invitee", "role": "officer"},
+         ("Typed Invitee",), "already has an account"),
+    Case("partner's invitation to no address", "invitations.people", "partner", "/portal/people",
+         {"email": "typed-not-an-address", "name": "Typed Helper"}, ("typed-not-an-address", "Typed Helper"),
+         "is not an e-mail address"),
+    Case("forgot password without an address", "account_links.forgot_password", "anonymous", "/forgot-password",
+         {"email": "typed-not-an-address"}, ("typed-not-an-address",), "type the e-mail address"),
+    Case("reset to a short password", "account_links.reset_password", "anonymous", "/password-reset/{reset_token}",
+         {"password": "short", "confirm_password": "short"}, (), "at least 12"),
+    Case("invitation accepted with a short password", "account_links.accept_invitation", "anonymous",
+         "/invitation/{invitation_token}", {"password": "short", "confirm_password": "short"}, (), "at least 12"),
     Case("password changed to a short one", "auth.change_password", "officer", "/account/password",
          {"current_password": PASSWORD, "new_password": "short", "confirm_password": "short"}, (), "at least 12"),
     Case("two-factor turned on with a wrong code", "auth.two_factor", "officer", "/account/two-factor",
@@ -139,6 +155,11 @@ NOT_TYPED = {
     "planning.add_item": "JSON (the drawing tools)",
     "planning.update_item": "JSON (the drawing tools)",
     "planning.delete_item": "JSON (the drawing tools)",
+    "admin.import_confirm": "a button",
+    "invitations.admin_resend": "a button",
+    "invitations.admin_revoke": "a button",
+    "invitations.resend": "a button",
+    "invitations.revoke": "a button",
 }
 
 
@@ -172,14 +193,21 @@ def world(
     db.session.add_all([exercise, item, marker])
     version.published_at = utcnow()
     db.session.commit()
+    _invitee, invitation_token = account_links.invite(email="invitee@example.org", name="", role="partner",
+                                                      organisation=own, by=users["admin"])
+    reset_token = account_links._new_link(users["officer"], LinkKind.RESET, by=None)
+    db.session.commit()
     ids = {
+        "invitation_token": invitation_token, "reset_token": reset_token,
         "organisation_id": own.id, "building_id": building.id, "row_version": building.row_version,
         "contact_id": contact.id, "gathering_id": gathering.id, "version_id": version.id,
         "page_id": version.pages[0].id, "exercise_id": exercise.id, "item_id": item.id, "marker_id": marker.id,
         "officer_id": users["officer"].id, "officer_email": users["officer"].email, "user_id": users["officer"].id,
         "token_id": 0,
     }
-    return ids, {name: browser_for(user) for name, user in users.items()}
+    browsers = {name: browser_for(user) for name, user in users.items()}
+    browsers["anonymous"] = Browser(app.test_client())
+    return ids, browsers
 
 
 def test_every_form_has_a_case(app: Flask) -> None:

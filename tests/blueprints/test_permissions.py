@@ -17,6 +17,7 @@ from floorplans import objects
 from floorplans.auth import declared_permission
 from floorplans.db import db, utcnow
 from floorplans.models import (
+    AccountLink,
     ApiToken,
     Building,
     Contact,
@@ -31,6 +32,7 @@ from floorplans.models import (
 )
 from floorplans.permissions import ROLE_PERMISSIONS, Permission
 from floorplans.representations import building_record
+from floorplans.services import account_links
 from tests.conftest import Browser
 
 VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "planner_other", "admin"]
@@ -95,6 +97,9 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
     officer_spare, admin_spare = (db.session.scalars(select(ApiToken).where(ApiToken.user_id == users[name].id)
                                                      .order_by(ApiToken.id.desc())).first()
                                   for name in ("officer", "admin"))
+    account_links.invite(email="invited@example.org", name="", role="partner", organisation=own, by=users["admin"])
+    db.session.commit()
+    invitation = db.session.scalars(select(AccountLink)).one()
     ids = {
         "building_id": building.id,
         "contact_id": contacts[0].id,
@@ -110,6 +115,7 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "marker_id": markers[0].id,
         "api_marker_id": markers[1].id,
         "token_id": officer_spare.id,
+        "link_id": invitation.id,
         "api_token_id": admin_spare.id,
         "page": 1,
         "z": 0,
@@ -151,13 +157,15 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     required = declared_permission(app, rule.endpoint)
     assert required is not None, f"{rule.endpoint} declares no permission"
     if required is Permission.PUBLIC:
-        return "allowed"
+        # An e-mailed link's page with a made-up token: the one answer, 404, for anyone.
+        return "not found" if rule.endpoint.startswith("account_links.") and "token" in rule.arguments else "allowed"
     if visitor == "anonymous":
         return "sign in"
     role = Role(visitor.split("_")[0])
     if required not in ROLE_PERMISSIONS[role]:
         return "forbidden"
-    if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key", "marker_id"}:
+    if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key", "marker_id",
+                                                        "link_id"}:
         return "not found"
     if visitor == "planner_other" and "exercise_id" in rule.arguments:
         return "not found"
