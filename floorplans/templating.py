@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from flask_login import current_user
 
+from floorplans import tile_urls
 from floorplans.bounds import neutralise_bidi
 from floorplans.config import get_settings
 from floorplans.fields import WEEKDAYS
@@ -90,3 +91,5 @@ def init_app(app: Flask) -> None:
     app.context_processor(_globals)
     # A true global, not a context variable: imported form macros see globals only.
     app.jinja_env.globals["WEEKDAYS"] = WEEKDAYS
+    # The in-car pages hand the tile URL grammar to their scripts (static/js/incar.js).
+    app.jinja_env.globals["tile_grammar"] = tile_urls.for_browser

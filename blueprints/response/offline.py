@@ -21,7 +21,7 @@ from flask_login import current_user
 from blueprints.response import bp
 from blueprints.response.assets import shell_urls
 from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
-from floorplans import tile_links
+from floorplans import tile_links, tile_urls
 from floorplans.auth import permission
 from floorplans.bounds import fits_record_id
 from floorplans.config import get_settings
@@ -46,6 +46,7 @@ def service_worker() -> ResponseReturnValue:
         f"const SHELL_VERSION = {json.dumps(hashlib.sha256(json.dumps(shell).encode()).hexdigest()[:12])};\n"
         f"const OFFLINE_COPY_HEADER = {json.dumps(OFFLINE_COPY_HEADER)};\n"
         f"const TILE_FRONT = {json.dumps(tile_links.front_path(get_settings(), request.host))};\n"
+        f"const TILE_GRAMMAR = {json.dumps(tile_urls.for_browser())};\n"  # floorplans/tile_urls.py
         f"const OFFLINE_MAX_DAYS = {get_settings().offline_max_days:g};\n"  # above 0, at most 365 (Settings)
         f"const LOGIN_PATH = {json.dumps(url_for('auth.login'))};\n"
         f"const SESSION_URL = {json.dumps(url_for('response.session_state'))};\n"

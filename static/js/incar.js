@@ -202,10 +202,12 @@
     return urls;
   }
   /* A signed tile URL of the tile front (<front>/<expires>/<signature>/<version>/<page>/<z>/<x>/<y>.webp)
-     is kept under the app's own tile URL, as sw.js keeps it, so a newer signature finds it. */
+     is kept under the app's own tile URL, as sw.js keeps it, so a newer signature finds it.  The
+     grammar is the page's (data-tile-grammar, from floorplans/tile_urls.py), never spelt here. */
   function tileKey(url) {
-    var signed = /\/\d+\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/\d+\/\d+\/\d+\/\d+\.webp)$/.exec(new URL(url, location.href).pathname);
-    return signed ? new URL(body.dataset.swScope + "tiles/" + signed[1], location.href).href : url;
+    var grammar = JSON.parse(body.dataset.tileGrammar);
+    var signed = new RegExp(grammar.signedTail).exec(new URL(url, location.href).pathname);
+    return signed ? new URL(body.dataset.swScope + grammar.folder + signed[1], location.href).href : url;
   }
   function keepOffline(box) {
     var button = box.querySelector("[data-keep-offline-start]");

@@ -1,5 +1,5 @@
 /* The in-car view's service worker (served as /r/sw.js, scope /r/; SHELL, SHELL_VERSION,
-   OFFLINE_COPY_HEADER, TILE_FRONT, OFFLINE_MAX_DAYS, LOGIN_PATH and SESSION_URL are written
+   OFFLINE_COPY_HEADER, TILE_FRONT, TILE_GRAMMAR, OFFLINE_MAX_DAYS, LOGIN_PATH and SESSION_URL are written
    in front of this file by the server: blueprints/response/offline.py).
 
    - Pages (cards, plans, the find page): network first; a copy of every page that loaded is
@@ -23,7 +23,7 @@
 
    The served script starts with "use strict" (the server writes it before those constants,
    where a directive still counts): the worker runs in strict mode. */
-/* global SHELL, SHELL_VERSION, OFFLINE_COPY_HEADER, TILE_FRONT, OFFLINE_MAX_DAYS, LOGIN_PATH, SESSION_URL */
+/* global SHELL, SHELL_VERSION, OFFLINE_COPY_HEADER, TILE_FRONT, TILE_GRAMMAR, OFFLINE_MAX_DAYS, LOGIN_PATH, SESSION_URL */
 const PAGES = "floorplans-pages";
 const TILES = "floorplans-tiles";
 const SHELL_CACHE = "floorplans-shell-" + SHELL_VERSION;
@@ -195,8 +195,9 @@ function page(event) {
   });
 }
 
-const TILE = /\/tiles\/([^/]+)\/(\d+)\/(\d+)\/(\d+)\/(\d+)\.webp$/;
-const SIGNED = /^\d+\/[A-Za-z0-9_-]+\/([A-Za-z0-9_-]+\/\d+\/\d+\/\d+\/\d+\.webp)$/;
+// The tile URL grammar comes from the server (floorplans/tile_urls.py), never spelt here.
+const TILE = new RegExp(TILE_GRAMMAR.tile);
+const SIGNED = new RegExp(TILE_GRAMMAR.signed);
 
 function isFrontTile(url) {
   return Boolean(TILE_FRONT) && url.origin === self.location.origin && url.pathname.startsWith(TILE_FRONT) &&
@@ -207,7 +208,12 @@ function isFrontTile(url) {
 function tileKey(url) {
   const parsed = new URL(url);
   if (!isFrontTile(parsed)) return url;
-  return parsed.origin + SCOPE + "tiles/" + SIGNED.exec(parsed.pathname.slice(TILE_FRONT.length))[1];
+  return parsed.origin + SCOPE + TILE_GRAMMAR.folder + SIGNED.exec(parsed.pathname.slice(TILE_FRONT.length))[1];
+}
+
+// A tile's path from its parts (key, page, z, x, y), as the grammar writes it.
+function tilePath(parts) {
+  return TILE_GRAMMAR.tileTail.replace(/\{(\w+)\}/g, (placeholder, name) => String(parts[name]));
 }
 
 function fromParent(cache, url) {
@@ -217,8 +223,7 @@ function fromParent(cache, url) {
   const z = Number(zText), x = Number(xText), y = Number(yText);
   const tryLevel = (up) => {
     if (up > 4 || z - up < 0) return Promise.resolve(Response.error());
-    const parent = url.replace(TILE, (all, key, pageNo) =>
-      `/tiles/${key}/${pageNo}/${z - up}/${x >> up}/${y >> up}.webp`);
+    const parent = url.replace(TILE, (all, key, pageNo) => tilePath({ key, page: pageNo, z: z - up, x: x >> up, y: y >> up }));
     return keptCopy(cache, parent).then((hit) => {
       if (!hit) return tryLevel(up + 1);
       return hit.blob().then((blob) => createImageBitmap(blob)).then((bitmap) => {
@@ -274,7 +279,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin || !url.pathname.startsWith(SCOPE)) return;
   if (request.headers.get(OFFLINE_COPY_HEADER)) return; // "keep offline" stores what it fetches itself
   const path = url.pathname.slice(SCOPE.length);
-  if (path.startsWith("tiles/")) {
+  if (path.startsWith(TILE_GRAMMAR.folder)) {
     event.respondWith(tile(event));
   } else if ((path.startsWith("assets/") && url.searchParams.has("v")) || path.startsWith("vendor/")) {
     event.respondWith(shellFirst(request));

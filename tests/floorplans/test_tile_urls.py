@@ -2,6 +2,8 @@
 routes, the gate, the storage keys, the signed front and the in-car JavaScript's patterns."""
 from __future__ import annotations
 
+import html
+import json
 import re
 from dataclasses import replace
 
@@ -9,6 +11,8 @@ from flask import Flask, url_for
 
 from floorplans import objects, tile_gate, tile_links, tile_urls
 from floorplans.config import get_settings
+from floorplans.models import Role
+from tests.test_layout import ROOT
 
 
 def test_the_routes_and_the_gate_answer_the_grammars_paths(app: Flask) -> None:
@@ -53,3 +57,27 @@ def test_the_browsers_patterns_read_the_urls_made_here(app: Flask) -> None:
     # Kept under the app's own tile URL: the in-car scope + folder + that path.
     assert "/r/" + grammar["folder"] + tile_urls.tile_path("abc", 7, 3, 4, 5) == url
     assert signed.search("x/" + after_base) is None  # anchored after the front's base
+
+
+def _code(script: str) -> str:
+    """A script without its comments: those that start a line (a regex literal or a string
+    may hold comment markers elsewhere) and ``// ...`` after code."""
+    return re.sub(r"^\s*/\*.*?\*/|^\s*//[^\n]*|\s//\s[^\n]*", "", script, flags=re.S | re.M)
+
+
+def test_no_script_spells_the_tile_address() -> None:
+    scripts = sorted((ROOT / "static" / "js").glob("*.js"))
+    assert scripts
+    spelt = [path.name for path in scripts if re.search(r"\.webp|tiles\\?/", _code(path.read_text()))]
+    assert spelt == []
+    assert re.search(r"\.webp|tiles\\?/", _code("/* tiles/x.webp */\nconst A = /\\/tiles\\/(\\d+)/;\n"))
+
+
+def test_the_in_car_page_and_its_worker_carry_the_grammar(make_user, browser_for) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    page = officer.get("/r/")
+    assert page.status_code == 200
+    found = re.search(r"data-tile-grammar='([^']*)'", page.get_data(as_text=True))
+    assert found is not None and json.loads(html.unescape(found.group(1))) == tile_urls.for_browser()
+    worker = officer.get("/r/sw.js").get_data(as_text=True)
+    assert f"const TILE_GRAMMAR = {json.dumps(tile_urls.for_browser())};" in worker
