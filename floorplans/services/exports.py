@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from converters import packet as drawing
 from converters import plan_drawing, stitch
-from converters.tiling import grid_size, level_size
+from converters.pyramid import grid_size, level_size
 from floorplans import marker_kinds, objects
 from floorplans.bounds import neutralise_bidi as plain
 from floorplans.config import get_settings
