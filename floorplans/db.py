@@ -9,9 +9,11 @@ a 4xx, a bug).  The commit happens before the response is made, so a commit that
 command or job does not commit either, except where a line says why.  A step that may be
 refused while the rest is kept goes in a savepoint (``db.session.begin_nested()``).
 
-Work that must follow the commit (queueing a job the worker has to find committed) is
+Work that must follow the commit (queueing a job the worker has to find committed, a mail
+whose link must work, deleting stored files the rolled-back record would still need) is
 handed to ``after_commit``: it runs once the unit of work is committed and is forgotten if
-it is rolled back, so no caller can get the order wrong.
+it is rolled back, so no caller can get the order wrong.  On SQLite a savepoint first opens
+the transaction it belongs to (``_sqlite_savepoint_in_a_transaction``).
 
 Must not import blueprints, storage or converters.
 """
@@ -89,8 +91,10 @@ def unit_of_work() -> Iterator[None]:
 
 class App(Flask):
     """Flask with one unit of work per request: the view's changes are committed when it
-    returns (before the response is made and sent) and rolled back when it raises.  Nothing
-    before the view (permission checks, a refused request) commits anything."""
+    returns (before the response is made and sent) and rolled back when it raises.  What
+    runs before the view (loading the user, the permission check) is outside it: a request
+    refused there commits nothing, but for the lines that say why (a login's last-seen
+    time, a refused token counted)."""
 
     def dispatch_request(self) -> ResponseReturnValue:
         with unit_of_work():
@@ -137,7 +141,7 @@ def _forget_rolled_back(session: Session, previous: SessionTransaction) -> None:
 def _run_after_commit(session: Session, transaction: SessionTransaction) -> None:
     """The unit of work is over: run what its commit was waiting for (here rather than in
     ``after_commit``, where the session may not read), or forget it when it closed without
-    a commit (the session removed at the end of a request or job)."""
+    a commit (the session closed at the end of a request or job)."""
     if transaction.parent is not None:
         return
     session.info.pop(_AFTER_COMMIT, None)
