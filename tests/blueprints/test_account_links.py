@@ -85,6 +85,8 @@ def test_an_admins_reset_is_temporary_too_and_gives_no_api_token(app: Flask, mak
                                                          "new_password": OTHER_PASSWORD})
     assert response.status_code == 302
     assert fresh(officer).must_change_password
+    assert "temporary password" in admin.get("/admin/users").get_data(as_text=True)
+    assert "Has a temporary password" in admin.get(f"/admin/users/{officer.id}").get_data(as_text=True)
     refused = runner.invoke(args=["tokens", "create", "--email", officer.email])
     assert refused.exit_code == 1 and "temporary password" in refused.output
     assert db.session.scalar(select(ApiToken).where(ApiToken.user_id == officer.id)) is None
