@@ -65,8 +65,9 @@ def build_site(folder: Path, plan: str) -> tuple[Any, int, int, dict[str, Any]]:
         upgrade()
         organisation = accounts.create_organisation({"name": "Masjid Al-Noor Society", "faith_tradition": "Muslim"})
         partner = accounts.create_user(email="partner@bench.local", role="partner", password=PASSWORD,
-                                       organisation=organisation)
-        officer = accounts.create_user(email="officer@bench.local", role="officer", password=PASSWORD)
+                                       organisation=organisation, temporary=False)
+        officer = accounts.create_user(email="officer@bench.local", role="officer", password=PASSWORD,
+                                       temporary=False)
         building = buildings.create_building(organisation, {
             "name": "Masjid Al-Noor", "street": "123 Main Street", "city": "Toronto", "region": "ON",
             "postal_code": "M5V 2T6", "latitude": "43.6455", "longitude": "-79.3951", "capacity": "600",

@@ -117,8 +117,9 @@ def test_two_web_processes_and_two_consumers(deployment: dict[str, Any]) -> None
         partner_org = accounts.create_organisation({"name": "Masjid Al-Huda", "faith_tradition": "Muslim"})
         password = "velvet harbour quarry lantern"  # the password policy wants a phrase, not "x" * 16
         partner = accounts.create_user(email="p@example.org", role=Role.PARTNER.value, password=password,
-                                       organisation=partner_org)
-        officer = accounts.create_user(email="o@example.org", role=Role.OFFICER.value, password=password)
+                                       organisation=partner_org, temporary=False)  # API tokens below
+        officer = accounts.create_user(email="o@example.org", role=Role.OFFICER.value, password=password,
+                                       temporary=False)
         buildings = [Building(organisation=partner_org, name=f"Hall {n}", street="1 King St", city="Toronto")
                      for n in range(2)]
         db.session.add_all(buildings)
