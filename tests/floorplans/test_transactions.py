@@ -18,9 +18,10 @@ from typing import Any
 import click
 import pytest
 from flask import Blueprint, Flask, abort, request
+from flask_login import current_user
 from sqlalchemy import create_engine, func, select, text
 
-from floorplans import cli, jobs
+from floorplans import cli, jobs, objects
 from floorplans.auth import permission
 from floorplans.db import after_commit, db, utcnow
 from floorplans.errors import Conflict, InvalidInput
@@ -91,6 +92,14 @@ def _add_test_views(app: Flask) -> None:
             except InvalidInput:
                 pass
         return "Saved.", 200
+
+    @bp.post("/delete/<int:version_id>/<then>")
+    @permission(Permission.EDIT_RECORDS)
+    def delete(version_id: int, then: str) -> Any:
+        plans.delete_version(plans.get_version(current_user, version_id, edit=True), by=current_user)
+        if then == "failing-commit":
+            db.session.add(_organisation(NAME))
+        return "Deleted.", 200
 
     app.register_blueprint(bp, url_prefix="/transactions-test")
 
@@ -214,6 +223,28 @@ def test_a_refused_file_keeps_its_upload_attempt_and_nothing_else(queued_jobs, a
     assert db.session.get(RateLimit, quotas.upload_key(partner)) is not None  # the attempt counted
     assert db.session.scalar(select(func.count(PlanVersion.id)).where(PlanVersion.building_id == building.id)) == 0
     assert _pending_renders(app) == []
+
+
+def test_a_deleted_versions_file_goes_only_once_the_deletion_is_committed(queued_jobs, app, browser_for,
+                                                                          make_user, make_building) -> None:
+    _add_test_views(app)
+    admin = browser_for(make_user(Role.ADMIN))
+    db.session.add(_organisation(NAME))
+    version = _version(app, make_user, make_building)
+    version.state = VersionState.FAILED.value  # a failed upload: its partner may delete it
+    db.session.commit()
+    version_id, original = version.id, objects.original_key(version.original_sha256)
+    store = objects.get_storage()
+
+    assert admin.post(f"/transactions-test/delete/{version_id}/failing-commit").status_code == 500
+    assert store.exists(original)  # the version is still there, and so is its file
+    db.session.expire_all()
+    assert db.session.get(PlanVersion, version_id) is not None
+
+    assert admin.post(f"/transactions-test/delete/{version_id}/then-commit").status_code == 200
+    assert not store.exists(original)
+    db.session.expire_all()
+    assert db.session.get(PlanVersion, version_id) is None
 
 
 # --- a CLI command and a job -------------------------------------------------------------
