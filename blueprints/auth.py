@@ -194,6 +194,9 @@ def logout() -> ResponseReturnValue:
 @bp.route("/account/password", methods=["GET", "POST"])
 @permission(Permission.SIGNED_IN)
 def change_password() -> ResponseReturnValue:
+    if current_user.password_hash == identity.NO_PASSWORD:
+        # An account made by agency sign-in: its password is the agency's, changed there.
+        return render_template("auth/agency_password.html", agency=identity.agency())
     errors: dict[str, str] = {}
     if request.method == "POST":
         new = request.form.get("new_password", "")

@@ -36,13 +36,13 @@ from floorplans.config import SettingError
 from floorplans.db import db
 from floorplans.models import AuditEvent, LoginSession, Role, User
 from floorplans.services import accounts
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import Browser
 
 OIDC = Path(__file__).resolve().parent / "oidc"
 APP = "http://localhost"  # the Flask test client's host
 CLIENT_ID = "floorplans"
-CLIENT_SECRET = "floorplans-test-secret"  # noqa: S105 (the test provider's registration)
-PROVIDER_PASSWORD = "agency-pass"  # noqa: S105
+CLIENT_SECRET = "floorplans-test-secret"
+PROVIDER_PASSWORD = "agency-pass"
 GROUPS = {"officer": "Patrol Division", "planner": "Emergency Planning", "admin": "Floorplans Admins"}
 
 
@@ -240,7 +240,7 @@ def test_first_sign_in_makes_the_account_with_its_role(app: Flask, browser: Brow
     user = account(provider, sub)
     assert user is not None and user.role == Role.OFFICER.value
     assert user.email == f"{sub}@police.example" and user.name == f"Officer {sub[-4:]}"
-    assert user.password_hash == "!"  # noqa: S105 (no local password matches)
+    assert user.password_hash == "!"
     assert logins_of(user) == 1  # the same server-side login as a password sign-in
     assert browser.get("/r/").status_code == 200
     created = last_event("account.create")
@@ -250,6 +250,10 @@ def test_first_sign_in_makes_the_account_with_its_role(app: Flask, browser: Brow
     assert success.detail["amr"] == ["pwd", "mfa"]
     # No local password works for it, whatever is typed.
     assert Browser(app.test_client()).login(user.email, "!").status_code == 401
+    # Nor is there one to change here.
+    page = browser.get("/account/password")
+    assert page.status_code == 200 and "Your password is your agency account's" in text(page)
+    assert 'name="current_password"' not in page.get_data(as_text=True)
 
 
 def test_the_highest_mapped_role_wins(app: Flask, browser: Browser, provider: Provider) -> None:
@@ -357,6 +361,15 @@ def test_a_replayed_callback_is_refused(app: Flask, provider: Provider) -> None:
     assert logins_of(user) == 1
     assert "state" in last_event("login.refused").detail["reason"]
 
+    # A refused answer replayed in the browser that got it (its session kept, unlike a signed-in
+    # one's, which starts afresh): the state went with the first use.
+    outsider = provider.person("Canteen Committee")
+    refused = Browser(app.test_client())
+    refused_callback = at_provider(start(refused), outsider)
+    assert refused.get(local(refused_callback)).status_code == 403
+    again = refused.get(local(refused_callback))
+    assert again.status_code == 401 and "used already" in text(again)
+
     # A state this browser never started (another browser's answer, forged links) is no better.
     attacker = Browser(app.test_client())
     their_callback = at_provider(start(attacker), sub)
@@ -459,7 +472,7 @@ def test_an_existing_staff_account_is_linked_a_partner_is_not(app: Flask, make_u
     assert agency_sign_in(Browser(app.test_client()), sub).status_code == 302
     db.session.expire_all()
     assert officer.identity_subject == sub and officer.role == Role.PLANNER.value
-    assert officer.password_hash == "!"  # noqa: S105
+    assert officer.password_hash == "!"
 
     response = agency_sign_in(Browser(app.test_client()), provider.person(GROUPS["admin"], email=partner.email))
     assert response.status_code == 403 and "already belongs to another account" in text(response)
@@ -513,8 +526,9 @@ def live_app(provider: Provider, tmp_path_factory: pytest.TempPathFactory,
     folder = tmp_path_factory.mktemp("oidc-live")
     shutil.copyfile(sqlite_template, folder / "db.sqlite3")
     app = create_app({
-        "TESTING": True, "INSTANCE_PATH": str(folder / "instance"), "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}",
-        "STORAGE_URL": str(folder / "storage"), "SECRET_KEY": "oidc-browser-test", "TWO_FACTOR_REQUIRED_ROLES": [],
+        "TESTING": True, "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}", "STORAGE_URL": str(folder / "storage"),
+        "SECRET_KEY": "oidc-browser-test", "TWO_FACTOR_REQUIRED_ROLES": [],
         **agency_settings(provider), "OIDC_REQUIRED_AMR": ["mfa"],
     })
     server: BaseWSGIServer = make_server("127.0.0.1", provider.live_port, app, threaded=True)
