@@ -96,4 +96,4 @@ test-fast: install-test lint
 	$(PY) -m pytest -m "not browser and not slow"
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info node_modules tests/oidc/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info node_modules tests/oidc/node_modules
