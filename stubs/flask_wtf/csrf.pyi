@@ -1,0 +1,16 @@
+"""The part of Flask-WTF's CSRF protection that floorplans uses, typed for mypy."""
+
+from typing import TypeVar
+
+from flask import Flask
+from werkzeug.exceptions import BadRequest
+
+_Exempt = TypeVar("_Exempt")  # a view function or a blueprint, returned as given
+
+class CSRFError(BadRequest): ...
+
+class CSRFProtect:
+    def __init__(self, app: Flask | None = ...) -> None: ...
+    def init_app(self, app: Flask) -> None: ...
+    def protect(self) -> None: ...
+    def exempt(self, view: _Exempt) -> _Exempt: ...
