@@ -110,7 +110,7 @@ def test_the_page_follows_a_job_that_a_real_worker_runs(queued, app, browser_for
     data, expected = messy_csv(120)
     uploaded = _upload(browser, data)
     waiting = _followed(browser, uploaded).get_data(as_text=True)
-    assert "Waiting to start…" in waiting and "js/import_progress.js" in waiting
+    assert "Waiting to start…" in waiting and "js/progress.js" in waiting
     progress_url = re.search(r'data-progress-url="([^"]+)"', waiting).group(1)
     assert browser.get(progress_url).get_json()["state"] == "queued"
 
@@ -125,4 +125,4 @@ def test_the_page_follows_a_job_that_a_real_worker_runs(queued, app, browser_for
         consumer.stop(graceful=True)
     page = browser.get(uploaded.headers["Location"]).get_data(as_text=True)
     assert f"<strong>{expected.buildings}</strong> buildings to create" in page
-    assert "import_progress.js" not in page and _count(Building) == 0
+    assert "progress.js" not in page and _count(Building) == 0
