@@ -30,12 +30,12 @@ from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
 from floorplans.grid import column_label, plan_grid
+from floorplans.local_times import local_time
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_buildings
 from floorplans.permissions import Permission, can_see_version, has_permission
 from floorplans.services import access, buildings
 from floorplans.services.briefing import brief, hours_text
-from floorplans.templating import local_time
 from storage import Storage
 
 PAPERS = tuple(drawing.PAPERS)  # letter, tabloid, a4, a3
@@ -299,7 +299,7 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
     sketches = _sketches_of(exercise, building, pages) if exercise is not None else {}
     long_side = drawing.plan_pixels(sheet)
     store = objects.get_storage()
-    pyramids = [_pyramid(version, page) for page in pages]  # type: ignore[arg-type]
+    pyramids = [_pyramid(version, page) for page in pages] if version is not None else []
     # Stitching and encoding are Pillow and zlib, which let go of the GIL: two pages at once.
     with ThreadPoolExecutor(max_workers=PACKET_THREADS) as pool:
         images = list(pool.map(lambda pyramid: _print_image(store, pyramid, long_side), pyramids))
