@@ -93,7 +93,5 @@ def number_too_large(error: Exception) -> ResponseReturnValue:
 
 @bp.app_errorhandler(InternalServerError)
 def server_error(error: InternalServerError) -> ResponseReturnValue:
-    # A failure outside a view (a hook before it, the request's commit) may leave the
-    # session needing a rollback before the page can be drawn.
-    db.session.rollback()
+    db.session.rollback()  # a failure outside a view (a hook, the commit) may leave the session needing it
     return render_error(500, MESSAGES[500])

@@ -23,9 +23,7 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
     if upload is None:
         raise plans.PlanRejected("Send the PDF as multipart/form-data in a field named 'file'.")
     quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
-    # Committed now: the attempt counts even if the file is refused below, and no write lock
-    # is held while the file is checked (seconds; see services/quotas).
-    db.session.commit()
+    db.session.commit()  # counted even if the file is refused; no write lock held while it is checked
     version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
     jobs.queue_render(version.id)  # once the request has committed the version
     response = jsonify(version_json(version))

@@ -32,9 +32,7 @@ def plans_page(building_id: int) -> ResponseReturnValue:
         else:
             try:
                 quotas.take_upload(current_user)
-                # Committed now: the attempt counts even if the file is refused below, and no
-                # write lock is held while the file is checked (seconds; see services/quotas).
-                db.session.commit()
+                db.session.commit()  # counted even if the file is refused; no write lock while it is checked
                 version = plans.upload_plan(building, upload.stream, upload.filename, by=current_user)
             except quotas.QuotaExceeded as over:
                 error, refused = over.message, over
