@@ -48,7 +48,7 @@ def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:
     building = version.building
     access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
                          detail=f"markers of version {version.number}")
-    editable = version.state == VersionState.READY and version.tiles_deleted_at is None
+    editable = version.has_tiles
     flagged = markers.flagged_count(version)
     return render_template(
         "partners/plan_markers.html", building=building, version=version, kinds=KINDS,

@@ -57,9 +57,8 @@ def card(building_id: int) -> ResponseReturnValue:
 
 
 def published_plan(building: Building) -> PlanVersion | None:
-    """The plan officers see: the published version, if its tiles are there to show."""
-    version = building.published_version
-    return version if version is not None and version.shown_to_officers else None
+    """The plan officers see (``Building.shown_plan``)."""
+    return building.shown_plan
 
 
 def viewer_pages(version: PlanVersion, *, with_hidden: bool = False) -> list[dict[str, Any]]:

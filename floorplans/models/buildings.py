@@ -79,6 +79,13 @@ class Building(Model):
     )
 
     @property
+    def shown_plan(self) -> PlanVersion | None:
+        """The plan officers see: the published version, if its tiles are there to show
+        (``PlanVersion.shown_to_officers``)."""
+        version = self.published_version
+        return version if version is not None and version.shown_to_officers else None
+
+    @property
     def address(self) -> str:
         return ", ".join(p for p in (self.street, self.city, self.region, self.postal_code) if p)
 

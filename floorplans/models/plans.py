@@ -132,7 +132,7 @@ class PlanVersion(Model):
         rendered, and counts a page's last tile only once its manifest is written)."""
         pages = sorted(self.pages, key=lambda page: page.number)
         if self.state == VersionState.READY:
-            return [] if self.tiles_deleted_at is not None else [page.number for page in pages]
+            return [page.number for page in pages] if self.has_tiles else []
         if self.state != VersionState.RENDERING:
             return []
         stored: list[int] = []

@@ -33,8 +33,8 @@ from floorplans.grid import column_label, plan_grid
 from floorplans.local_times import local_time
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_buildings
-from floorplans.permissions import Permission, can_see_version, has_permission
-from floorplans.services import access, buildings
+from floorplans.permissions import Permission, has_permission
+from floorplans.services import access, buildings, plan_tiles
 from floorplans.services.briefing import brief, hours_text
 from storage import Storage
 
@@ -67,9 +67,8 @@ def _record(user: User, building: Building, action: str, *, channel: str, ip_add
 
 
 def printable_version(building: Building) -> PlanVersion | None:
-    """The plan officers see, if its tiles are there to export."""
-    version = building.published_version
-    return version if version is not None and version.shown_to_officers else None
+    """The plan officers see, if its tiles are there to export (``Building.shown_plan``)."""
+    return building.shown_plan
 
 
 def _version(user: User, building: Building, version_id: int | None) -> PlanVersion:
@@ -79,8 +78,7 @@ def _version(user: User, building: Building, version_id: int | None) -> PlanVers
             raise NotFound("This building has no plan to export yet.")
         return version
     version = db.session.get(PlanVersion, version_id)
-    if (version is None or version.building_id != building.id or not version.has_tiles
-            or not can_see_version(user, version)):
+    if version is None or version.building_id != building.id or not plan_tiles.may_read_version(user, version):
         raise NotFound("This building has no such plan version ready.")
     return version
 

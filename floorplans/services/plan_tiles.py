@@ -18,14 +18,14 @@ from floorplans import objects
 from floorplans.db import db
 from floorplans.errors import NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User
-from floorplans.permissions import can_edit, can_edit_of, can_read_of, can_see_version
+from floorplans.permissions import can_edit_of, can_read_of, can_see_version
 
 
-def readable_version_by_key(user: User, version_key: str) -> PlanVersion:
-    version = db.session.scalar(select(PlanVersion).where(PlanVersion.key == version_key))
-    if version is None or not version.has_tiles or not can_see_version(user, version):
-        raise NotFound("There is no such plan, or it is not yours to see.")
-    return version
+def may_read_version(user: User, version: PlanVersion) -> bool:
+    """Whether ``user`` may see this version's plan: it has tiles, and it is their
+    congregation's (or they administer), or it was published for officers
+    (``PlanVersion.has_tiles``, ``shown_to_officers``).  ``TileAccess`` is its cached form."""
+    return version.has_tiles and can_see_version(user, version)
 
 
 #: Tile requests are most of the load (bench/load.py): what a version key may show is kept
@@ -101,7 +101,7 @@ def _tile_access(app: Flask, version_key: str) -> TileAccess | None:
 
 def may_read_tile(app: Flask, reader: User | Any, version_key: str, page: int, *, cached_only: bool = False) -> bool:
     """The one rule of who reads a page's tiles, for the tile routes, the API's and the tile
-    gate: the same as ``readable_version_by_key`` and the in-car view's pages (a version with
+    gate: ``may_read_version`` for one page, as the in-car view's pages show it (a version with
     tiles; drafts and hidden sheets for its own congregation and administrators only).
 
     ``reader``: a user, or what the tile gate remembered of one (role, congregation,
@@ -128,9 +128,8 @@ def stored_page_preview(version: PlanVersion, number: int) -> bytes:
 
 
 def read_overview(user: User, version_key: str, page: int) -> bytes:
-    version = readable_version_by_key(user, version_key)
-    if not can_edit(user, version.building) and page not in {p.number for p in version.shown_pages}:
-        raise NotFound("There is no such plan, or it is not yours to see.")
+    """A page's small image, for whoever may read its tiles (``may_read_tile``)."""
+    check_tile_access(user, version_key, page)
     return _overview(version_key, page)
 
 

@@ -34,7 +34,7 @@ from floorplans import mail
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.local_times import local_time
-from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User, VersionState
+from floorplans.models import Building, BuildingReminder, PlanVersion, Role, User
 from floorplans.models.keeping_current import NEVER_VERIFIED
 
 log = logging.getLogger(__name__)
@@ -109,8 +109,7 @@ def waiting_drafts(*, organisation_id: int | None = None, now: dt.datetime | Non
     older_than = now - dt.timedelta(days=get_settings().draft_remind_after_days)
     query = (
         select(PlanVersion).join(Building, Building.id == PlanVersion.building_id)
-        .where(PlanVersion.state == VersionState.READY.value, PlanVersion.published_at.is_(None),
-               PlanVersion.tiles_deleted_at.is_(None), PlanVersion.finished_at <= older_than)
+        .where(PlanVersion.has_tiles, PlanVersion.published_at.is_(None), PlanVersion.finished_at <= older_than)
         .order_by(PlanVersion.building_id, PlanVersion.number.desc())
     )
     if organisation_id is not None:
