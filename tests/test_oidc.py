@@ -379,6 +379,19 @@ def test_a_replayed_callback_is_refused(app: Flask, provider: Provider) -> None:
     assert victim.get("/r/").status_code == 302
 
 
+def test_pressing_the_button_again_and_again(app: Flask, browser: Browser, provider: Provider) -> None:
+    """Each sign-in started waits in the session cookie; a dozen must not push it past 4 KB."""
+    sub = provider.person(GROUPS["officer"])
+    first = start(browser)
+    for _ in range(12):
+        last = start(browser)
+    cookie = browser.client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    assert cookie is not None and len(cookie.value) < 2500
+    # The oldest of them is forgotten (its answer refused), the newest goes through.
+    assert browser.get(local(at_provider(first, sub))).status_code == 401
+    assert browser.get(local(at_provider(last, sub))).status_code == 302
+
+
 def test_the_provider_saying_no_is_shown(app: Flask, browser: Browser) -> None:
     start(browser)
     response = browser.get("/login/agency/callback?error=access_denied&error_description=The+user+cancelled")

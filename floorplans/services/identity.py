@@ -24,7 +24,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
 from flask.typing import ResponseReturnValue
 from joserfc import errors as jose
 from sqlalchemy import select
@@ -183,6 +183,13 @@ def start(redirect_uri: str) -> ResponseReturnValue:
     nonce and the PKCE verifier in the (signed) session until the callback."""
     settings = _require()
     _metadata(settings)
+    # Authlib keeps each sign-in started in the session cookie for an hour: someone pressing
+    # the button again and again would grow the cookie past a browser's 4 KB, and lose it.
+    # The newest earlier one stays (a second tab); older ones are forgotten.
+    started = sorted((key for key in session if key.startswith(f"_state_{_CLIENT}_")),
+                     key=lambda key: session[key].get("exp", 0))
+    for key in started[:-1]:
+        session.pop(key)
     extra = {"acr_values": " ".join(settings.required_acr)} if settings.required_acr else {}
     try:
         response: ResponseReturnValue = _client().authorize_redirect(redirect_uri, **extra)
