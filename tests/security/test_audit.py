@@ -77,7 +77,8 @@ def test_permission_changes_are_recorded(app, browser_for, make_user, make_organ
                                           "password": "velvet harbour quarry lantern"})
     assert created.status_code == 302
     assert audit_events("account.create")[0].detail == {"email": "new@example.org", "role": "planner",
-                                                       "organisation": None}
+                                                       "organisation": None, "agency": "",
+                                                       "temporary_password": True}
     assert "velvet harbour" not in repr([e.detail for e in audit_events()])
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from floorplans import objects
 from floorplans.auth import csrf, declared_permission, permission
 from floorplans.db import db, utcnow
+from floorplans.errors import InvalidInput
 from floorplans.models import ApiToken, Building, LoginSession, PlanPage, PlanVersion, Role, User, VersionState
 from floorplans.permissions import Permission
 from floorplans.services import accounts, login, tokens
@@ -222,6 +223,14 @@ def test_a_password_set_by_an_admin_ends_the_users_tokens(app: Flask, make_user,
     (revoked,) = audit_events("token.revoke")
     assert revoked.detail["reason"] == "password changed" and revoked.actor_role == "admin"
     assert token_row(token).revoked_reason == "password changed"
+    # The admin's password is temporary: no token until its owner has chosen their own.
+    with pytest.raises(InvalidInput, match="temporary password"):
+        new_token(officer)
+    owner = Browser(app.test_client())
+    owner.login(officer.email, NEW_PASSWORD)
+    assert owner.post("/account/password", {"current_password": NEW_PASSWORD, "new_password": NEW_PASSWORD + " own",
+                                            "confirm_password": NEW_PASSWORD + " own"}).status_code == 302
+    db.session.expire_all()
     assert works(app, new_token(officer)) == 200  # a token made after the change works
 
 
