@@ -2,7 +2,9 @@
 routes, the gate, the storage keys, the signed front and the in-car JavaScript's patterns."""
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import re
 from dataclasses import replace
@@ -81,3 +83,16 @@ def test_the_in_car_page_and_its_worker_carry_the_grammar(make_user, browser_for
     assert found is not None and json.loads(html.unescape(found.group(1))) == tile_urls.for_browser()
     worker = officer.get("/r/sw.js").get_data(as_text=True)
     assert f"const TILE_GRAMMAR = {json.dumps(tile_urls.for_browser())};" in worker
+
+
+def test_the_nginx_command_in_the_operations_guide_prints_the_grammars_locations() -> None:
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    found = re.search(r"flask --app wsgi shell -c '([^']+)'", guide)
+    assert found is not None, "docs/operations.md no longer prints the nginx locations"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(found.group(1), {})  # the guide's own one-liner, as an operator runs it
+    locations = printed.getvalue()
+    assert f"location ~ {tile_urls.nginx_pattern('/t')} {{" in locations
+    assert f"alias /srv/floorplans/storage/{tile_urls.FOLDER}/$tl_prefix/$tl_rest;" in locations
+    assert f'add_header Cache-Control "{tile_urls.CACHE_CONTROL}" always;' in locations
