@@ -179,8 +179,6 @@ def test_api_upload_answers_202_and_reports_progress(app, make_user, make_buildi
 def test_a_render_that_hangs_fails_the_version_and_keeps_the_published_plan(
     app, browser_for, make_user, make_building, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app.config["RENDER_PAGE_SECONDS"] = 3
-    apply_settings(app)
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
     browser = browser_for(partner)
@@ -189,6 +187,8 @@ def test_a_render_that_hangs_fails_the_version_and_keeps_the_published_plan(
     # The corpus's hanging file is refused at validation now (it hangs MuPDF reading the
     # page); a file that validates and then hangs the renderer is made by the workers' hook.
     monkeypatch.setattr(isolation, "TEST_HOOK", "hang_pages")
+    app.config["RENDER_PAGE_SECONDS"] = 3  # after the first upload: a loaded machine may take that long
+    apply_settings(app)
     upload(browser, building, "plan-university-hall-floor1-legal-rot90-vector.pdf")
     failed = latest_version(building)
     assert failed.state == VersionState.FAILED
