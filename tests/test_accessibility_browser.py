@@ -108,8 +108,8 @@ def a11y_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
         db.session.commit()
         partner = site.users["partner"]
         published = plans.upload_plan(synagogue, io.BytesIO(demo_plan_pdf()), "demo.pdf", by=partner)
+        queue_render(published.id)  # JOBS_IMMEDIATE: rendered at the commit
         db.session.commit()
-        queue_render(published.id)  # JOBS_IMMEDIATE: rendered now
         publish_reviewed(published, partner)
         ground = published.pages[0]
         db.session.add_all([
@@ -118,8 +118,8 @@ def a11y_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
         ])
         db.session.commit()
         draft = plans.upload_plan(synagogue, io.BytesIO(demo_plan_pdf()), "demo-2.pdf", by=partner)
-        db.session.commit()
         queue_render(draft.id)  # a draft: its carried markers wait for the partner's check
+        db.session.commit()
         db.session.refresh(draft)
         assert draft.state == "ready", draft.error
         exercise = Exercise(name="Kitchen fire at the kiddush", buildings=[synagogue],
@@ -220,6 +220,7 @@ CHECKS = (
     Check("who-looked", "partner", B + "/access-log"),
     Check("password", "partner", "/account/password"),
     Check("two-factor", "partner", "/account/two-factor"),
+    Check("people", "partner", "/portal/people"),
     Check("find", "officer", "/r/"),
     Check("find-results", "officer", "/r/?q=shalom"),
     Check("card", "officer", "/r/buildings/{synagogue}"),
@@ -237,6 +238,7 @@ CHECKS = (
     Check("admin-organisation", "admin", "/admin/organisations/{organisation}"),
     Check("admin-users", "admin", "/admin/users"),
     Check("admin-user", "admin", "/admin/users/{account}"),
+    Check("admin-invitations", "admin", "/admin/invitations"),
     Check("admin-audit", "admin", "/admin/audit"),
     Check("admin-access-log", "admin", "/admin/access-log"),
     Check("admin-review-queue", "admin", "/admin/review"),
