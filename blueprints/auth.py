@@ -225,6 +225,10 @@ def change_password() -> ResponseReturnValue:
 def two_factor() -> ResponseReturnValue:
     """Turn two-factor sign-in on (a new key, confirmed by a code) or off (with the password)."""
     user: User = current_user._get_current_object()
+    agency = identity.agency()
+    if agency is not None and agency.checks_second_factor and user.password_hash == identity.NO_PASSWORD:
+        # The provider checks a second factor at every sign-in of this account: nothing to manage here.
+        return render_template("auth/agency_password.html", agency=agency, topic="two-factor")
     errors: dict[str, str] = {}
     policy = login_policy(get_settings())
     required = policy.requires_two_factor(user)
@@ -311,6 +315,8 @@ def _agency_refused(refused: identity.Refused) -> ResponseReturnValue:
 def agency_login() -> ResponseReturnValue:
     """Off to the agency's provider (its sign-in and second factor); back at the callback."""
     _agency()
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user.role))
     session[_AGENCY_NEXT] = _safe_next(request.args.get("next"))
     try:
         return identity.start(_external("auth.agency_callback"))

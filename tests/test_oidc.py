@@ -417,6 +417,10 @@ def test_required_amr_missing_is_refused(app_config: dict[str, Any], request: py
     response = agency_sign_in(admin, with_mfa)
     assert response.headers["Location"] == "/admin/"
     assert admin.get("/admin/").status_code == 200
+    page = admin.get("/account/two-factor")  # and has none to manage here
+    assert "Your second factor is your agency account's" in text(page)
+    assert 'name="code"' not in page.get_data(as_text=True)
+    assert admin.get("/login/agency").headers["Location"] == "/admin/"  # signed in already
 
 
 def test_without_a_required_amr_admins_still_enrol_totp(app_config: dict[str, Any],
