@@ -24,14 +24,14 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from flask import Flask
 from flask.typing import ResponseReturnValue
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event, make_url
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine, Result
 from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -71,6 +71,12 @@ else:
 def utcnow() -> dt.datetime:
     """Naive UTC: the same on SQLite (no time zones) and PostgreSQL (timestamp without time zone)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE matched.  ``Session.execute()`` is typed to return a
+    ``Result``; for those statements it is a ``CursorResult``, which counts them."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 @contextmanager
