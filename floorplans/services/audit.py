@@ -53,6 +53,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
         "building.create", "building.update", "building.verify", "building.review",
         "contact.create", "contact.update", "contact.delete", "contact.move",
         "gathering.create", "gathering.update", "gathering.delete",
+        "buildings.import",  # services.imports: one per import, with its counts
     ),
     "plan": ("plan.upload", "plan.pages", "plan.publish", "plan.delete"),
     "marker": (

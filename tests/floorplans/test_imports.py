@@ -3,6 +3,8 @@ import``): messy real files, idempotent re-runs, each refused line with its numb
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +193,16 @@ def test_the_command_refuses_an_unreadable_file(app: Flask, runner, tmp_path) ->
     result = runner.invoke(args=["buildings", "import", str(path)])
     assert result.exit_code == 1
     assert "error: list.csv has no 'street' column" in result.output
+
+
+def test_the_example_of_docs_import_md_imports_as_it_says(app: Flask) -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
+    example = re.search(r"```csv\n(.*?)```", docs, re.S).group(1)
+    report = _import(example.encode("utf-8"))
+    assert report.counts == {"created": 3, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert report.unknown_columns == ["Ward"] and report.delimiter == "semicolon"
+    eglise = db.session.scalar(select(Building).where(Building.name == "Église Saint-Rémi"))
+    assert (eglise.latitude, eglise.longitude) == (45.5101, -73.562)
+    assert eglise.organisation.name == "Paroisse Saint-Rémi"
+    mosque = db.session.scalar(select(Building).where(Building.name == "Masjid Al-Noor"))
+    assert (mosque.organisation.name, mosque.organisation.faith_tradition) == ("Masjid Al-Noor", "Muslim")
