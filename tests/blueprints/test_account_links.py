@@ -322,6 +322,8 @@ def test_forgot_password_takes_as_long_for_an_unknown_address(
             assert response.status_code == 302
     known, unknown = statistics.median(timings["known"]), statistics.median(timings["unknown"])
     print(f"forgot password: known {known * 1000:.1f} ms, unknown {unknown * 1000:.1f} ms (medians)")
-    assert abs(known - unknown) < max(0.015, 0.5 * unknown), (known, unknown)
+    # Within half of each other, plus 10 ms of noise on a busy machine (when the request made
+    # the link itself, a known address took twice as long: 63 against 33 ms).
+    assert known < 1.5 * unknown + 0.010 and unknown < 1.5 * known + 0.010, (known, unknown)
     assert not smtp_config.messages  # queued, not sent by the request
     assert db.session.scalar(select(AccountLink)) is None  # nor the link made
