@@ -123,8 +123,8 @@ def bearer(app: Flask, caller: str, make_user, make_building, api_token) -> dict
                              start_time=dt.time(13, 0), end_time=dt.time(14, 30)))
     db.session.commit()
     version = plans.upload_plan(building, io.BytesIO(two_sheet_pdf()), "plans.pdf", by=partner)
+    queue_render(version.id)  # JOBS_IMMEDIATE: rendered at the commit
     db.session.commit()
-    queue_render(version.id)
     db.session.refresh(version)
     publish_reviewed(version, partner)
     markers.place(version.pages[0], {"kind": "door", "x": 0.5, "y": 0.9, "number": 1, "side": "A"}, by=partner)

@@ -57,8 +57,8 @@ def _upload(building: Building, pdf: str, by: User, labels: list[str] | None = N
         by_number = {p.number: p.id for p in version.pages}
         plans.update_pages(version, {p.id: label for p, label in zip(version.pages, labels, strict=True)},
                            [by_number[n] for n in order or []])
+    queue_render(version.id)  # JOBS_IMMEDIATE: renders once committed, a draft
     db.session.commit()
-    queue_render(version.id)  # JOBS_IMMEDIATE: renders now, a draft
     publish_reviewed(version, by)
 
 

@@ -63,8 +63,8 @@ def drill_site(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
         db.session.add_all([synagogue, *site.users.values()])
         db.session.commit()
         version = plans.upload_plan(synagogue, io.BytesIO(demo_plan_pdf()), "demo.pdf", by=site.users["partner"])
+        queue_render(version.id)  # JOBS_IMMEDIATE: rendered at the commit, a draft its partner publishes
         db.session.commit()
-        queue_render(version.id)  # JOBS_IMMEDIATE: rendered now, a draft its partner publishes
         publish_reviewed(version, site.users["partner"])
         db.session.refresh(synagogue)
         assert synagogue.published_version is not None, "the demo plan did not render"
