@@ -21,12 +21,14 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from floorplans import mail
 from floorplans.config import Settings, get_settings
-from floorplans.db import db, utcnow
+from floorplans.db import after_commit, db, utcnow
 from floorplans.errors import Forbidden, InvalidInput, NotFound
 from floorplans.models import AccountLink, Organisation, Role, User
 from floorplans.models.accounts import LinkKind
@@ -173,6 +175,27 @@ def revoke(link: AccountLink, *, by: User) -> None:
         link.user.active = False
     db.session.flush()
     audit.record("invitation.revoke", target=link.user, detail={"email": link.user.email})
+
+
+def send_invitations(users: Sequence[User], *, by: User | None) -> list[str]:
+    """Invite accounts made without a password (a CSV import's new partners): the links now,
+    the e-mails over one SMTP connection once the unit of work is committed.  Returns the
+    addresses invited; none when no mail server is set (they wait for an administrator)."""
+    settings = get_settings()
+    if not mail.is_configured(settings):
+        return []
+    messages = []
+    for user in users:
+        subject, body = invitation_mail(user, invite_account(user, by=by), by=by)
+        messages.append(mail.message(settings, to=user.email, subject=subject, body=body))
+
+    def send() -> None:
+        with mail.connection(settings) as smtp:
+            for message in messages:
+                smtp.send_message(message)
+
+    after_commit(send)  # a failure is logged; each invitation can be sent again from its list
+    return [user.email for user in users]
 
 
 @dataclass(frozen=True)

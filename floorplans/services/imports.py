@@ -45,7 +45,7 @@ from floorplans.errors import Conflict, InvalidInput, NotFound
 from floorplans.fields import Field
 from floorplans.models import FAITH_TRADITIONS, Building, Organisation, Role, User
 from floorplans.search import fold
-from floorplans.services import accounts, audit, buildings
+from floorplans.services import account_links, accounts, audit, buildings
 from floorplans.services.accounts import ORGANISATION_FIELDS
 from floorplans.services.buildings import BUILDING_FIELDS
 
@@ -391,9 +391,9 @@ def _create_partner(email: str, organisation: Organisation, *, by: User | None) 
 
 def invite_new_partners(partners: Sequence[User], *, by: User | None) -> list[str]:
     """Invitations for the partner accounts an import created, after its commit; returns
-    the e-mails invited.  The hook for the invitation service (issue 17): until it exists
-    nobody is invited and the accounts wait for an administrator to invite or set a password."""
-    return []
+    the e-mails invited (none without a mail server: the accounts wait for an administrator
+    to invite them from Administration, Invitations, or set a password)."""
+    return account_links.send_invitations(partners, by=by)
 
 
 # --- the admin's import: a job, with progress the page polls -----------------------------

@@ -327,3 +327,22 @@ def test_forgot_password_takes_as_long_for_an_unknown_address(
     assert known < 1.5 * unknown + 0.010 and unknown < 1.5 * known + 0.010, (known, unknown)
     assert not smtp_config.messages  # queued, not sent by the request
     assert db.session.scalar(select(AccountLink)) is None  # nor the link made
+
+
+def test_a_csv_import_invites_its_new_partners(smtp_config: Mailbox, app: Flask, runner, tmp_path) -> None:
+    """``flask buildings import FILE --invite``: each new partner e-mail gets an invitation
+    whose link works like any other."""
+    csv = tmp_path / "places.csv"
+    csv.write_text("name,street,city,organisation,faith_tradition,partner_email\n"
+                   "Beth Shalom,1 King St,Toronto,Beth Shalom Congregation,Jewish,rabbi@bethshalom.example\n"
+                   "St. Mark's,2 Queen St,Toronto,St. Mark's Parish,Christian,office@stmarks.example\n")
+    result = runner.invoke(args=["buildings", "import", str(csv), "--invite"])
+    assert result.exit_code == 0, result.output
+    assert "Invited 2 new partner(s)" in result.output
+    assert sorted(rcpt[0] for rcpt, _ in smtp_config.messages) == ["office@stmarks.example",
+                                                                     "rabbi@bethshalom.example"]
+    path = link_in(smtp_config, "rabbi@bethshalom.example")
+    person = Browser(app.test_client())
+    assert "Beth Shalom Congregation" in person.get(path).get_data(as_text=True)
+    assert person.post(path, {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}).status_code == 302
+    assert person.login("rabbi@bethshalom.example", NEW_PASSWORD).status_code == 302
