@@ -103,13 +103,19 @@ def may_invite(by: User, role: Role, organisation: Organisation | None) -> bool:
 
 def invite(*, email: str, name: str, role: str, organisation: Organisation | None, by: User) -> tuple[User, str]:
     """Make the account (no password yet: nobody can sign in to it) and its invitation;
-    returns the account and the link's token, for the e-mail."""
+    returns the account and the link's token, for the e-mail.  An account that exists
+    without a password (a CSV import's partner, a withdrawn invitation) is invited as it is."""
     errors: dict[str, str] = {}
     address = accounts.normalise_email(email)
+    existing = db.session.scalar(select(User).where(User.email == address)) if address else None
+    if (existing is not None and existing.password_hash == NO_PASSWORD and existing.identity_issuer is None
+            and may_invite(by, Role(existing.role), existing.organisation)):
+        existing.active = True
+        return existing, invite_account(existing, by=by)
     if not address or "@" not in address or len(address) > 254 or any(ch.isspace() for ch in address):
         errors["email"] = "is not an e-mail address (for example name@example.org)."
-    elif db.session.scalar(select(User.id).where(User.email == address)):
-        errors["email"] = "already has an account (resend its invitation from the list below)."
+    elif existing is not None:
+        errors["email"] = "already has an account."
     try:
         role_value = Role(role)
     except ValueError:

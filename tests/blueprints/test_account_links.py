@@ -346,3 +346,18 @@ def test_a_csv_import_invites_its_new_partners(smtp_config: Mailbox, app: Flask,
     assert "Beth Shalom Congregation" in person.get(path).get_data(as_text=True)
     assert person.post(path, {"password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD}).status_code == 302
     assert person.login("rabbi@bethshalom.example", NEW_PASSWORD).status_code == 302
+
+
+def test_an_imported_partner_without_an_invitation_is_invited_from_the_admin_page(
+    smtp_config: Mailbox, app: Flask, runner, tmp_path, make_user, browser_for
+) -> None:
+    csv = tmp_path / "places.csv"
+    csv.write_text("name,street,city,organisation,faith_tradition,partner_email\n"
+                   "Beth Shalom,1 King St,Toronto,Beth Shalom Congregation,Jewish,rabbi@bethshalom.example\n")
+    assert runner.invoke(args=["buildings", "import", str(csv)]).exit_code == 0  # no --invite
+    assert not smtp_config.messages
+    admin = browser_for(make_user(Role.ADMIN))
+    sent = admin.post("/admin/invitations", {"email": "rabbi@bethshalom.example", "role": "partner"})
+    assert sent.status_code == 302  # the account as it is: Beth Shalom's partner
+    path = link_in(smtp_config, "rabbi@bethshalom.example")
+    assert "Beth Shalom Congregation" in Browser(app.test_client()).get(path).get_data(as_text=True)
