@@ -30,6 +30,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from floorplans import tile_urls  # noqa: E402  (the tile URL grammar; nothing of the app runs at import)
+
 CORPUS = ROOT.parent / "shared" / "corpus"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -155,7 +157,7 @@ class Wire:
         rows: dict[str, float] = {}
         for request_id, size in self.bytes.items():
             url = self.urls.get(request_id, "?").split("//", 1)[-1].split("/", 1)[-1]
-            key = "tiles" if url.startswith("r/tiles/") else url.split("?")[0]
+            key = "tiles" if ("/" + url).startswith(tile_urls.IN_CAR_PREFIX) else url.split("?")[0]
             rows[key] = rows.get(key, 0) + size
         return sorted(rows.items(), key=lambda item: -item[1])
 
@@ -206,7 +208,7 @@ def measure(base: str, building_id: int, runs: int) -> dict[str, list[float]]:
             page.wait_for_timeout(300)
             figures["plan_ms"].append(float(page.get_attribute("[data-plan]", "data-ready-at") or "nan"))
             figures["plan_kb"].append(wire.total() / 1024)
-            figures["plan_tiles"].append(sum(1 for u in wire.urls.values() if "/r/tiles/" in u))
+            figures["plan_tiles"].append(sum(1 for u in wire.urls.values() if tile_urls.IN_CAR_PREFIX in u))
             breakdowns["plan"] = wire.breakdown()
             if run == 0:  # what the officer sees, to look at (test-artifacts/ is git-ignored)
                 (ROOT / "test-artifacts").mkdir(exist_ok=True)

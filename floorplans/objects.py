@@ -46,12 +46,21 @@ def import_state_key(token: str) -> str:
     return f"imports/{token}.json"
 
 
+#: Where every version's tiles are kept (``tiles/<version key>/...``).
+TILES_PREFIX = f"{tile_urls.FOLDER}/"
+
+
+def version_key_of(key: str) -> str:
+    """The version key of a key under ``TILES_PREFIX``."""
+    return key.removeprefix(TILES_PREFIX).split("/", 1)[0]
+
+
 def version_prefix(version_key: str) -> str:
-    return f"{tile_urls.FOLDER}/{version_key}/"
+    return f"{TILES_PREFIX}{version_key}/"
 
 
 def page_prefix(version_key: str, page: int) -> str:
-    return f"{tile_urls.FOLDER}/{tile_urls.page_path(version_key, page)}/"
+    return f"{TILES_PREFIX}{tile_urls.page_path(version_key, page)}/"
 
 
 def tile_key(version_key: str, page: int, z: int, x: int, y: int, ext: str = "webp") -> str:

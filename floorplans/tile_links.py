@@ -72,7 +72,7 @@ def redirect_origin(settings: Settings, store: Any) -> str | None:
     """The origin (``https://bucket.s3.example``) presigned tile URLs point at, for the
     Content-Security-Policy; None when tiles are not redirected or the store has no such URLs."""
     lifetime = redirect_lifetime(settings)
-    url = store.signed_url("tiles/origin-probe.webp", expires_in=lifetime) if lifetime else None
+    url = store.signed_url(f"{tile_urls.FOLDER}/origin-probe.webp", expires_in=lifetime) if lifetime else None
     if not url:
         return None
     parts = urlsplit(url)

@@ -65,8 +65,8 @@ def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> Cle
 
     known = set(db.session.scalars(select(PlanVersion.key)))
     seen: set[str] = set()
-    for key in store.list("tiles/"):
-        version_key = key.split("/", 2)[1]
+    for key in store.list(objects.TILES_PREFIX):
+        version_key = objects.version_key_of(key)
         if version_key not in known and version_key not in seen:
             seen.add(version_key)
     for version_key in sorted(seen):
