@@ -59,7 +59,7 @@ MAX_BYTES = 5 * 1024 * 1024
 #: The e-mail of a partner, judged like any account's e-mail (at most 254 characters).
 PARTNER_EMAIL = Field("partner_email", "Partner e-mail", "email", max_length=254)
 #: A password hash no password matches: the account signs in once an invitation is accepted.
-NO_PASSWORD = "!"  # noqa: S105  (not a password: a hash no password matches)
+NO_PASSWORD = account_links.NO_PASSWORD
 _DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
 _TRADITIONS = {re.sub(r"[^a-z]", "", fold(name)): name for name in FAITH_TRADITIONS}

@@ -13,7 +13,12 @@ from sqlalchemy import func, select
 
 from floorplans.db import db
 from floorplans.models import AuditEvent, Building, Organisation, Role, User
+from tests.floorplans import test_reminders
 from tests.import_data import messy_csv
+
+# The real SMTP server on loopback the reminders' tests use.
+mailbox = test_reminders.mailbox
+smtp_config = test_reminders.smtp_config
 
 
 @pytest.fixture(autouse=True)
@@ -126,3 +131,22 @@ def test_the_page_follows_a_job_that_a_real_worker_runs(queued, app, browser_for
     page = browser.get(uploaded.headers["Location"]).get_data(as_text=True)
     assert f"<strong>{expected.buildings}</strong> buildings to create" in page
     assert "progress.js" not in page and _count(Building) == 0
+
+
+def test_confirming_with_invitations_mails_each_new_partner_once_imported(
+    smtp_config, browser_for, make_user
+) -> None:
+    from tests.blueprints.test_account_links import link_in
+
+    browser = browser_for(make_user(Role.ADMIN, name="Service Admin"))
+    data = (b"name,street,city,organisation,faith_tradition,partner_email\n"
+            b"Beth Shalom,1 King St,Toronto,Beth Shalom Congregation,Jewish,rabbi@bethshalom.example\n"
+            b"Masjid Al-Noor,9 Elm St,Oakville,,Muslim,imam@alnoor.example\n")
+    uploaded = _upload(browser, data)
+    preview = _followed(browser, uploaded).get_data(as_text=True)
+    assert "Invite the 2 new partners by e-mail" in preview
+    assert not smtp_config.messages  # a preview invites nobody
+    done = _followed(browser, browser.post(uploaded.headers["Location"] + "/confirm", {"invite": "1"}))
+    assert "2 new partners invited by e-mail." in done.get_data(as_text=True)
+    assert sorted(rcpt[0] for rcpt, _ in smtp_config.messages) == ["imam@alnoor.example", "rabbi@bethshalom.example"]
+    assert link_in(smtp_config, "imam@alnoor.example").startswith("/invitation/")
