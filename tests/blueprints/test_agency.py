@@ -19,6 +19,7 @@ def test_an_admin_gives_a_responder_an_agency_and_changes_it(browser_for, make_u
     assert created.status_code == 302, created.get_data(as_text=True)
     responder = db.session.scalar(select(User).where(User.email == "j.smith@oakville.ca"))
     assert (responder.role, responder.agency) == ("officer", "Oakville Fire")
+    assert '<td data-label="Role">officer (Oakville Fire)</td>' in browser.get("/admin/users").get_data(as_text=True)
     created_event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "account.create"))
     assert created_event.detail["agency"] == "Oakville Fire"
 
