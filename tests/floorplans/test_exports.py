@@ -44,8 +44,8 @@ def render_plan(building: Building, by: User, name: str = PLAN, *, show_every_sh
 
     with corpus(name).open("rb") as stream:
         version = plans.upload_plan(building, stream, name, by=by)
+    queue_render(version.id)  # JOBS_IMMEDIATE: rendered at the commit
     db.session.commit()
-    queue_render(version.id)
     db.session.expire_all()
     version = db.session.get(PlanVersion, version.id)
     assert version is not None and version.status == "draft", version and version.error
