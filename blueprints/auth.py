@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from floorplans import agency_sign_in
 from floorplans.auth import PROVIDER_MFA, login_policy, permission
 from floorplans.config import get_settings
 from floorplans.db import db
@@ -184,7 +185,7 @@ def logout() -> ResponseReturnValue:
     if agency is not None:
         # Signed out here; the agency's own sign-in is offered, not forced (it may serve other apps).
         return render_template("auth/signed_out.html", agency=agency,
-                               end_session_url=identity.end_session_url(_external("auth.login")))
+                               end_session_url=agency_sign_in.end_session_url(_external("auth.login")))
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -319,7 +320,7 @@ def agency_login() -> ResponseReturnValue:
         return redirect(home_for(current_user.role))
     session[_AGENCY_NEXT] = _safe_next(request.args.get("next"))
     try:
-        return identity.start(_external("auth.agency_callback"))
+        return agency_sign_in.start(_external("auth.agency_callback"))
     except identity.Refused as refused:
         return _agency_refused(refused)
 
@@ -332,7 +333,7 @@ def agency_callback() -> ResponseReturnValue:
     agency = _agency()
     target = session.pop(_AGENCY_NEXT, None)
     try:
-        claims = identity.finish()
+        claims = agency_sign_in.finish()
         user = identity.account_for(claims, agency)
     except identity.Refused as refused:
         return _agency_refused(refused)

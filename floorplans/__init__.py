@@ -13,8 +13,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    from floorplans import acting, auth, bounds, cli, config, db, jobs, objects, security, templating, tile_gate
-    from floorplans.services import identity
+    from floorplans import (
+        acting,
+        agency_sign_in,
+        auth,
+        bounds,
+        cli,
+        config,
+        db,
+        jobs,
+        objects,
+        security,
+        templating,
+        tile_gate,
+    )
 
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("FLOORPLANS_INSTANCE_PATH")
     app = db.App(  # Flask with one unit of work per request (floorplans.db)
@@ -33,8 +45,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     objects.init_app(app)
     jobs.init_app(app)
     auth.init_app(app)
-    identity.init_app(app)  # agency sign-in (OpenID Connect), when OIDC_ISSUER is set
     acting.init_app(app)  # each request's origin for the audit log, declared before its other hooks
+    agency_sign_in.init_app(app)  # agency sign-in (OpenID Connect), when OIDC_ISSUER is set
     tile_gate.init_app(app)  # before security: the proxy settings wrap the gate
     security.init_app(app)
     templating.init_app(app)
