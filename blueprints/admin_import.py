@@ -4,7 +4,7 @@ will be created, updated, left unchanged or rejected (line by line), then confir
 Routes on the admin blueprint (imported at the end of blueprints/admin.py).  The preview
 is the import itself, rolled back, so it cannot promise what the import will not do.  Both
 run as a job (a couple of thousand lines take from seconds to tens of seconds on a busy
-machine: docs/benchmarks.md) whose progress the page polls (static/js/import_progress.js);
+machine: docs/benchmarks.md) whose progress the page polls (static/js/progress.js);
 the file and the job's state wait in the object store (``services.imports``).
 """
 from __future__ import annotations

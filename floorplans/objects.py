@@ -38,12 +38,15 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256}.pdf"
 
 
+IMPORTS_PREFIX = "imports/"
+
+
 def import_key(token: str) -> str:
-    return f"imports/{token}.csv"
+    return f"{IMPORTS_PREFIX}{token}.csv"
 
 
 def import_state_key(token: str) -> str:
-    return f"imports/{token}.json"
+    return f"{IMPORTS_PREFIX}{token}.json"
 
 
 #: Where every version's tiles are kept (``tiles/<version key>/...``).

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -40,7 +41,7 @@ from sqlalchemy.orm import selectinload
 
 from floorplans import objects
 from floorplans.addresses import words_of
-from floorplans.db import db
+from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput, NotFound
 from floorplans.fields import Field
 from floorplans.models import FAITH_TRADITIONS, Building, Organisation, Role, User
@@ -415,12 +416,40 @@ def check_readable(data: bytes) -> None:
     read_rows(data)
 
 
-def stage(data: bytes, filename: str) -> str:
+#: How long an upload nobody confirmed, and an import's report, are kept.
+KEPT_FOR = dt.timedelta(days=7)
+
+
+def stage(data: bytes, filename: str, *, now: dt.datetime | None = None) -> str:
     """Keep an uploaded file until its import is confirmed; the token that names it."""
+    now = now or utcnow()
+    forget_old(now)
     token = secrets.token_hex(16)
     objects.get_storage().put(objects.import_key(token), data, content_type="text/csv")
-    write_state(token, {"kind": PREVIEW, "state": QUEUED, "filename": filename[:200], "done": 0, "total": 0})
+    write_state(token, {"kind": PREVIEW, "state": QUEUED, "filename": filename[:200], "done": 0, "total": 0,
+                        "staged_at": now.isoformat()})
     return token
+
+
+def forget_old(now: dt.datetime) -> int:
+    """Remove the uploads and reports older than ``KEPT_FOR`` (but a running job's); each
+    upload tidies up after the earlier ones: a few files a month, no periodic job needed."""
+    store = objects.get_storage()
+    removed = 0
+    for key in list(store.list(objects.IMPORTS_PREFIX)):
+        token = key.removeprefix(objects.IMPORTS_PREFIX).removesuffix(".json")
+        if not key.endswith(".json") or not _TOKEN.match(token):
+            continue
+        try:
+            state = json.loads(store.get(key))
+            staged_at = dt.datetime.fromisoformat(state["staged_at"])
+        except (FileNotFoundError, ValueError, KeyError):
+            continue
+        if now - staged_at > KEPT_FOR and state.get("state") != RUNNING:
+            store.delete(objects.import_key(token))
+            store.delete(key)
+            removed += 1
+    return removed
 
 
 def staged(token: str) -> bytes:

@@ -72,7 +72,7 @@ def test_the_import_pages_follow_the_jobs_by_themselves(service: dict[str, Any],
         page.wait_for_selector("progress[data-progress-bar]")
         assert "Waiting to start" in page.content()  # no worker runs yet
         service["worker"].start()
-        # Nobody reloads: import_progress.js polls and reloads when the preview is ready.
+        # Nobody reloads: progress.js polls and reloads when the preview is ready.
         page.wait_for_selector("h1:has-text('Preview of')", timeout=120_000)
         screenshot(page, "admin-import-preview")
         assert f"{expected.buildings}</strong> buildings to create" in page.content()

@@ -3,6 +3,7 @@ import``): messy real files, idempotent re-runs, each refused line with its numb
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from floorplans.db import db
-from floorplans.errors import InvalidInput
+from floorplans.errors import InvalidInput, NotFound
 from floorplans.models import AuditEvent, Building, Organisation, Role, User
 from floorplans.services import imports
 from tests.import_data import messy_csv
@@ -206,3 +207,18 @@ def test_the_example_of_docs_import_md_imports_as_it_says(app: Flask) -> None:
     assert eglise.organisation.name == "Paroisse Saint-Rémi"
     mosque = db.session.scalar(select(Building).where(Building.name == "Masjid Al-Noor"))
     assert (mosque.organisation.name, mosque.organisation.faith_tradition) == ("Masjid Al-Noor", "Muslim")
+
+
+def test_uploads_nobody_confirmed_are_forgotten_after_a_week(app: Flask, storage_backend: str) -> None:
+    from floorplans.db import utcnow
+
+    now = utcnow()
+    old = imports.stage(b"name,street,city\n", "old.csv", now=now - imports.KEPT_FOR - dt.timedelta(hours=1))
+    recent = imports.stage(b"name,street,city\n", "recent.csv", now=now - dt.timedelta(days=1))
+    assert imports.staged(old) and imports.read_state(old)["filename"] == "old.csv"
+    imports.stage(b"name,street,city\n", "new.csv", now=now)
+    with pytest.raises(NotFound):
+        imports.staged(old)
+    with pytest.raises(NotFound):
+        imports.read_state(old)
+    assert imports.staged(recent) == b"name,street,city\n"
