@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
 
 from floorplans import mail
 from floorplans.config import Settings, get_settings
@@ -220,7 +221,8 @@ def invitations(organisation: Organisation | None = None) -> list[Invitation]:
     """The latest invitation of each invited account (of one congregation, or all), the
     newest first."""
     query = select(AccountLink).join(User, AccountLink.user_id == User.id).where(
-        AccountLink.kind == LinkKind.INVITATION.value)
+        AccountLink.kind == LinkKind.INVITATION.value).options(  # a CSV import invites hundreds at once
+        selectinload(AccountLink.user).selectinload(User.organisation), selectinload(AccountLink.created_by))
     if organisation is not None:
         query = query.where(User.organisation_id == organisation.id)
     latest: dict[int, AccountLink] = {}
