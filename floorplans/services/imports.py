@@ -465,19 +465,35 @@ def discard(token: str) -> None:
     objects.get_storage().delete(objects.import_key(token))
 
 
+#: A job not heard from for this long has stopped (no worker runs, or it was restarted).
+SILENT_FOR = dt.timedelta(minutes=10)
+
+
 def write_state(token: str, state: Mapping[str, Any]) -> None:
     _check_token(token)
+    state = {**state, "updated_at": utcnow().isoformat()}
+    state.pop("stalled", None)
     objects.get_storage().put(objects.import_state_key(token), json.dumps(state).encode(),
                               content_type="application/json")
 
 
-def read_state(token: str) -> dict[str, Any]:
-    """The job's kind (preview or import), state, progress and, when done, its report."""
+def read_state(token: str, *, now: dt.datetime | None = None) -> dict[str, Any]:
+    """The job's kind (preview or import), state, progress and, when done, its report;
+    ``stalled`` says why a job waiting or running has not been heard from for SILENT_FOR."""
     _check_token(token)
     try:
         state: dict[str, Any] = json.loads(objects.get_storage().get(objects.import_state_key(token)))
     except FileNotFoundError:
         raise NotFound("There is no such import: upload the file again.") from None
+    silent = (now or utcnow()) - dt.datetime.fromisoformat(state["updated_at"])
+    if state["state"] == QUEUED and silent > SILENT_FOR:
+        minutes = int(silent.total_seconds() // 60)
+        state["stalled"] = (f"No job worker has taken this {state['kind']} for {minutes} minutes: "
+                            "is `flask --app wsgi jobs worker` running? It starts as soon as one runs.")
+    elif state["state"] == RUNNING and silent > SILENT_FOR:
+        state["stalled"] = ("This job has not moved for over ten minutes: its worker was probably restarted. "
+                            "Nothing of it was saved (an import is saved whole or not at all): upload the "
+                            "file again.")
     return state
 
 

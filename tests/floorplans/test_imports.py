@@ -222,3 +222,16 @@ def test_uploads_nobody_confirmed_are_forgotten_after_a_week(app: Flask, storage
     with pytest.raises(NotFound):
         imports.read_state(old)
     assert imports.staged(recent) == b"name,street,city\n"
+
+
+def test_a_job_not_heard_from_says_why(app: Flask) -> None:
+    from floorplans.db import utcnow
+
+    token = imports.stage(b"name,street,city\n", "list.csv")
+    later = utcnow() + imports.SILENT_FOR + dt.timedelta(minutes=1)
+    assert "stalled" not in imports.read_state(token)
+    assert "No job worker has taken this preview for 11 minutes" in imports.read_state(token, now=later)["stalled"]
+    imports.write_state(token, {**imports.read_state(token), "state": imports.RUNNING})
+    assert "its worker was probably restarted" in imports.read_state(token, now=later)["stalled"]
+    imports.write_state(token, {**imports.read_state(token, now=later), "state": imports.DONE})
+    assert "stalled" not in imports.read_state(token, now=later)
