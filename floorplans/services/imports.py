@@ -79,6 +79,7 @@ class Line:
     organisation: str = ""
     reasons: list[str] = field(default_factory=list)  # why it was rejected
     changes: list[str] = field(default_factory=list)  # what an update changed, in words
+    notes: list[str] = field(default_factory=list)  # what the administrator should check
     building_id: int | None = None
 
 
@@ -251,6 +252,11 @@ def import_buildings(
         _key(b.organisation.name, b.street, b.city): b
         for b in db.session.scalars(select(Building).options(selectinload(Building.organisation)))
     }
+    # Who has a building at each address: the same place under another congregation's name
+    # is a new building by the matching rule, and the preview says so.
+    at_address: dict[tuple[str, str], list[str]] = {}
+    for key, building in on_record.items():
+        at_address.setdefault(key[1:], []).append(building.organisation.name)
     partners = {u.email: u for u in db.session.scalars(select(User))}
     seen: dict[tuple[str, str, str], int] = {}
     # A line without an organisation gets one named after its building; two such lines with
@@ -265,7 +271,7 @@ def import_buildings(
     for done, (number, cells) in enumerate(rows.rows, start=1):
         report.lines.append(_import_line(
             number, cells, rows, report, by=by, organisations=organisations, on_record=on_record,
-            partners=partners, seen=seen, unnamed_addresses=unnamed_addresses,
+            partners=partners, seen=seen, unnamed_addresses=unnamed_addresses, at_address=at_address,
         ))
         if on_progress is not None:
             on_progress(done, total)
@@ -300,6 +306,7 @@ def _import_line(
     partners: dict[str, User],
     seen: dict[tuple[str, str, str], int],
     unnamed_addresses: Mapping[str, set[tuple[str, str]]],
+    at_address: dict[tuple[str, str], list[str]],
 ) -> Line:
     cell = _cells(cells, rows)
     organisation_name = cell.get("organisation", "")
@@ -360,6 +367,11 @@ def _import_line(
         building = buildings.create_building(organisation, given, by=by)
         on_record[key] = building
         line.outcome = "created"
+        others = [name for name in at_address.get(key[1:], ()) if name.lower() != key[0]]
+        if others:
+            line.notes.append(f"{', '.join(others)} has a building at this address: check it is not the same place "
+                              "(a line matches a building of its own organisation only)")
+        at_address.setdefault(key[1:], []).append(organisation.name)
     else:
         changed = {name: value for name, value in values.items()
                    if name not in ("street", "city") and getattr(building, name) != value}
@@ -559,7 +571,7 @@ def report_json(report: ImportReport, *, invited: Sequence[str] = (), invite: bo
         "new_partners": [user.email for user in report.new_partners], "invite": invite, "invited": list(invited),
         "lines": {outcome: [{"number": line.number, "name": line.name, "address": line.address,
                              "organisation": line.organisation, "reasons": line.reasons, "changes": line.changes,
-                             "building_id": line.building_id}
+                             "notes": line.notes, "building_id": line.building_id}
                             for line in report.of(outcome)]
                   for outcome in ("rejected", "created", "updated")},
     }  # fmt: skip

@@ -112,6 +112,12 @@ def test_lines_match_records_by_organisation_street_and_city_as_addresses_are_co
     other = _import((HEADER + "St. Andrew's Hall,14 Main St W,Montréal,QC,,,,St. Andrew's,,\n").encode())
     assert other.counts["created"] == 1 and other.organisations_created == []
     assert _count(Organisation) == 1
+    # The same door under another congregation's name is another building, and the report says so.
+    moved = _import((HEADER + "St. Andrew's Church,12 Main Street W,Montreal,QC,,,,Paroisse Saint-André,Christian,\n")
+                    .encode())
+    assert moved.counts["created"] == 1
+    assert moved.lines[0].notes == ["St. Andrew's has a building at this address: check it is not the same place "
+                                    "(a line matches a building of its own organisation only)"]
 
 
 def test_lines_without_an_organisation_each_get_their_own(app: Flask) -> None:
