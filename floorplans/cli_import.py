@@ -76,6 +76,9 @@ def _print(report: imports.ImportReport) -> None:
                    f"(known: {', '.join(imports.COLUMNS)}).", err=True)
     for line in report.of("rejected"):
         click.echo(f"line {line.number}: rejected: {'; '.join(line.reasons)}", err=True)
+    for line in report.lines:
+        for note in line.notes:
+            click.echo(f"line {line.number}: check: {note}", err=True)
     click.echo(report.summary() + ".")
 
 

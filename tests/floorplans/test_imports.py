@@ -202,6 +202,15 @@ def test_the_command_refuses_an_unreadable_file(app: Flask, runner, tmp_path) ->
     assert "error: list.csv has no 'street' column" in result.output
 
 
+def test_the_command_says_what_to_check(app: Flask, runner, tmp_path, make_organisation, make_building) -> None:
+    make_building(make_organisation("Grace Church", "Christian"), street="5 Elm St", city="Oakville")
+    path = tmp_path / "list.csv"
+    path.write_bytes((HEADER + "Grace Chapel,5 Elm Street,Oakville,ON,,,,Grace Fellowship,Christian,\n").encode())
+    result = runner.invoke(args=["buildings", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "line 2: check: Grace Church has a building at this address" in result.output
+
+
 def test_the_example_of_docs_import_md_imports_as_it_says(app: Flask) -> None:
     docs = (Path(__file__).resolve().parents[2] / "docs" / "import.md").read_text(encoding="utf-8")
     example = re.search(r"```csv\n(.*?)```", docs, re.S).group(1)
