@@ -76,6 +76,8 @@ def _print(report: imports.ImportReport) -> None:
                    f"(known: {', '.join(imports.COLUMNS)}).", err=True)
     for line in report.of("rejected"):
         click.echo(f"line {line.number}: rejected: {'; '.join(line.reasons)}", err=True)
+    for line in report.of("updated"):
+        click.echo(f"line {line.number}: update {line.name}: {'; '.join(line.changes)}")
     for line in report.lines:
         for note in line.notes:
             click.echo(f"line {line.number}: check: {note}", err=True)

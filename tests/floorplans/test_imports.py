@@ -209,6 +209,9 @@ def test_the_command_says_what_to_check(app: Flask, runner, tmp_path, make_organ
     result = runner.invoke(args=["buildings", "import", str(path)])
     assert result.exit_code == 0, result.output
     assert "line 2: check: Grace Church has a building at this address" in result.output
+    path.write_bytes((HEADER + "Grace Chapel,5 Elm Street,Oakville,ON,L6J 1H8,,,Grace Fellowship,,\n").encode())
+    result = runner.invoke(args=["buildings", "import", str(path), "--dry-run"])
+    assert "line 2: update Grace Chapel: postal code: (empty) → L6J 1H8" in result.output
 
 
 def test_the_example_of_docs_import_md_imports_as_it_says(app: Flask) -> None:
