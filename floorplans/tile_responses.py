@@ -5,17 +5,22 @@ image, and their caching rules.  Whether the reader may have the tile is decided
 added by Flask's ``after_request`` on the full path and by the gate itself on the lean one.
 
 An answer is plain data (status, headers, body) so that a Flask view and the WSGI gate send
-the same bytes.  Must not import blueprints, storage or converters.
+the same bytes; ``tile_response`` and ``overview_response`` are the routes' whole answer
+(the in-car view's and the API's: one reader, checked, answered).  Must not import
+blueprints, storage or converters.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Flask
+from flask import Flask, Response, current_app, request
 from werkzeug.http import HTTP_STATUS_CODES, parse_etags, quote_etag
 
 from floorplans import objects, tile_links, tile_urls
 from floorplans.config import get_settings
+from floorplans.errors import NotFound
+from floorplans.models import User
+from floorplans.services import plan_tiles
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +74,24 @@ def tile_answer(app: Flask, version_key: str, page: int, z: int, x: int, y: int,
     except FileNotFoundError:
         return None
     return image_answer(etag, if_none_match, data)
+
+
+def _sent(answer: TileAnswer) -> Response:
+    return Response(answer.body, answer.status, answer.headers)
+
+
+def tile_response(reader: User, version_key: str, page: int, z: int, x: int, y: int) -> Response:
+    """A tile route's answer to ``reader`` (the signed-in user or the API token's): 404 unless
+    ``may_read_tile``, then ``tile_answer`` (304 still access-checked, a presigned redirect, or
+    the image), 404 for a tile not in the store."""
+    plan_tiles.check_tile_access(reader, version_key, page)
+    answer = tile_answer(current_app, version_key, page, z, x, y, if_none_match=request.headers.get("If-None-Match"))
+    if answer is None:
+        raise NotFound("There is no such tile.")
+    return _sent(answer)
+
+
+def overview_response(reader: User, version_key: str, page: int) -> Response:
+    """A page's small image for ``reader``, under the tiles' rule and caching."""
+    data = plan_tiles.read_overview(reader, version_key, page)
+    return _sent(image_answer(overview_etag(version_key, page), request.headers.get("If-None-Match"), data))

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from blueprints.api import bp
-from blueprints.response.tiles import overview_response, tile_response
-from floorplans import tile_urls
+from floorplans import tile_responses, tile_urls
 from floorplans.auth import permission
 from floorplans.permissions import Permission
 
@@ -19,13 +19,13 @@ from floorplans.permissions import Permission
 @bp.get(tile_urls.ROUTE)
 @permission(Permission.READ_RECORDS)
 def tile(version_key: str, page: int, z: int, x: int, y: int) -> ResponseReturnValue:
-    return tile_response(version_key, page, z, x, y)  # the in-car route's answer, without its gate
+    return tile_responses.tile_response(current_user, version_key, page, z, x, y)  # the in-car route's, no gate
 
 
 @bp.get(tile_urls.OVERVIEW_ROUTE)
 @permission(Permission.READ_RECORDS)
 def tile_overview(version_key: str, page: int) -> ResponseReturnValue:
-    return overview_response(version_key, page)
+    return tile_responses.overview_response(current_user, version_key, page)
 
 
 def _path_parameter(name: str, description: str, kind: str = "integer") -> dict[str, Any]:
