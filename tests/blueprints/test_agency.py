@@ -60,7 +60,9 @@ def test_flask_users_create_takes_an_agency(app, runner) -> None:
     assert refused.exit_code == 1 and "agency: must be one line" in refused.output
 
 
-def test_the_congregation_sees_the_agency_with_the_name_in_its_access_log(browser_for, make_user, make_building) -> None:
+def test_the_congregation_sees_the_agency_with_the_name_in_its_access_log(
+    browser_for, make_user, make_building
+) -> None:
     partner = make_user(Role.PARTNER)
     building = make_building(partner.organisation)
     firefighter = make_user(Role.OFFICER, name="J. Smith", agency="Oakville Fire")
