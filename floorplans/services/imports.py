@@ -362,6 +362,9 @@ def _import_line(
         organisation = accounts.create_organisation({"name": organisation_name, "faith_tradition": tradition})
         organisations[organisation.name.lower()] = organisation
         report.organisations_created.append(organisation.name)
+    elif tradition and tradition != organisation.faith_tradition:
+        line.notes.append(f"{organisation.name} is {organisation.faith_tradition} on record; the file's "
+                          f"{tradition!r} is not applied (change it on the congregation's page)")
     building = on_record.get(key)
     if building is None:
         building = buildings.create_building(organisation, given, by=by)
@@ -574,4 +577,6 @@ def report_json(report: ImportReport, *, invited: Sequence[str] = (), invite: bo
                              "notes": line.notes, "building_id": line.building_id}
                             for line in report.of(outcome)]
                   for outcome in ("rejected", "created", "updated")},
+        "to_check": [{"number": line.number, "name": line.name, "address": line.address, "notes": line.notes}
+                     for line in report.lines if line.notes],
     }  # fmt: skip

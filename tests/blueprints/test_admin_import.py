@@ -78,7 +78,10 @@ def test_upload_previews_line_by_line_then_confirm_imports(browser_for, make_use
     twice = _followed(browser, browser.post(f"/admin/import/{token}/confirm", {}))
     assert "is being imported or was imported already" in twice.get_data(as_text=True)
     assert _count(Building) == expected.buildings
-    again = _followed(browser, _upload(browser, data)).get_data(as_text=True)
+    # (with one line giving a congregation on record another faith tradition)
+    other_faith = data.replace("Diocèse 0;Christian".encode(), "Diocèse 0;Muslim".encode(), 1)
+    again = _followed(browser, _upload(browser, other_faith)).get_data(as_text=True)
+    assert "<h2>To check</h2>" in again and "Diocèse 0 is Christian on record; the file&#39;s &#39;Muslim&#39;" in again
     assert "<strong>0</strong> buildings to create" in again
     assert f"<strong>{expected.buildings}</strong> unchanged" in again
 

@@ -108,6 +108,10 @@ def test_lines_match_records_by_organisation_street_and_city_as_addresses_are_co
     db.session.refresh(building)
     assert (building.region, building.postal_code, building.street) == ("QC", "H2X 1K4", "12 Main Street West")
     assert _import(data).counts["unchanged"] == 1
+    other_faith = _import(data.replace(b"st. andrew's,,", b"st. andrew's,Muslim,"))
+    assert other_faith.counts["unchanged"] == 1 and congregation.faith_tradition == "Christian"
+    assert other_faith.lines[0].notes == ["St. Andrew's is Christian on record; the file's 'Muslim' is not applied "
+                                          "(change it on the congregation's page)"]
     # Another street is another building of the same congregation.
     other = _import((HEADER + "St. Andrew's Hall,14 Main St W,Montréal,QC,,,,St. Andrew's,,\n").encode())
     assert other.counts["created"] == 1 and other.organisations_created == []
