@@ -67,7 +67,8 @@
   function failed(error) {
     var problems = error.fields || {};
     var fields = Object.keys(problems).map(function (k) { return k + " " + problems[k]; });
-    say(fields.length ? "Not saved: " + fields.join("; ") : error.message, true);
+    // The server's refusal after "Not saved:"; no answer at all says so itself (save.js).
+    say(error.status ? "Not saved: " + (fields.join("; ") || error.message) : error.message, true);
     shownSignature = "";
     refresh();
   }

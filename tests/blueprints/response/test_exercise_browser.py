@@ -293,3 +293,43 @@ def test_the_drawing_tools_never_cover_a_grid_reference(drill_site: LiveSite, ch
             for item_id in drawn_ids:
                 db.session.delete(db.session.get(ExerciseItem, item_id))
             db.session.commit()
+
+
+def test_a_refused_or_lost_save_says_why_and_keeps_nothing(drill_site: LiveSite, chromium: Any) -> None:
+    # The layer saves through static/js/save.js: the server's refusal names the field after
+    # "Not saved:", no network says "No connection", and neither leaves an item behind.
+    with drill_site.db():
+        exercise = db.session.scalars(select(Exercise)).one()
+        url = f"/exercises/{exercise.id}/buildings/{drill_site.buildings['synagogue'].id}"
+    context = chromium.new_context(viewport={"width": 1024, "height": 768}, locale="en-CA")
+    context.set_default_timeout(15_000)
+    errors: list[str] = []
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        sign_in(page, drill_site, drill_site.users["planner"], url)
+        page.wait_for_url(f"**{url}")
+        wait_for_plan(page)
+        status = "[data-exercise-status].error"
+
+        page.click("[data-tool='note']")
+        page.evaluate("document.querySelector('[data-label]').removeAttribute('maxlength')")
+        page.fill("[data-label]", "x" * 201)
+        page.mouse.click(*screen_point(page, 0.3, 0.35))
+        page.wait_for_selector(f"{status}:has-text('Not saved: label is too long (201 characters')")
+
+        page.fill("[data-label]", "Command post")
+        context.set_offline(True)
+        page.mouse.click(*screen_point(page, 0.3, 0.35))
+        page.wait_for_selector(f"{status}:has-text('No connection: the change was not saved.')")
+        context.set_offline(False)
+
+        page.mouse.click(*screen_point(page, 0.3, 0.35))
+        page.wait_for_selector("[data-exercise-status]:not(.error):has-text('Saved.')")
+        assert errors == []
+    finally:
+        context.close()
+    with drill_site.db():
+        notes = db.session.scalars(select(ExerciseItem).where(ExerciseItem.shape == "note")).all()
+        assert [n.label for n in notes].count("Command post") == 1
+        assert not [n for n in notes if n.label.startswith("xxx")]
