@@ -108,6 +108,17 @@ def wait_for_plan(page: Any) -> None:
     page.wait_for_selector(".plan-marker[data-kind='aed']")  # the real markers, drawn by markers.js
 
 
+def open_drawing(context: Any, drill_site: LiveSite, url: str, errors: list[str]) -> Any:
+    """The drawing page at url, signed in as the planner, once the plan and its real markers
+    are drawn; script errors go to errors."""
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    sign_in(page, drill_site, drill_site.users["planner"], url)
+    page.wait_for_url(f"**{url}")
+    wait_for_plan(page)
+    return page
+
+
 def test_a_planner_draws_an_area_and_finds_it_after_a_reload(drill_site: LiveSite, chromium: Any) -> None:
     with drill_site.db():
         exercise = db.session.scalars(select(Exercise)).one()
@@ -245,11 +256,7 @@ def test_the_drawing_tools_never_cover_a_grid_reference(drill_site: LiveSite, ch
         return seen
 
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, drill_site, drill_site.users["planner"], url)
-        page.wait_for_url(f"**{url}")
-        wait_for_plan(page)
+        page = open_drawing(context, drill_site, url, errors)
         page.wait_for_selector(".exercise-note:has-text('Command post')")
         page.click("[data-fit]")
         settle(page)
@@ -305,11 +312,7 @@ def test_a_refused_or_lost_save_says_why_and_keeps_nothing(drill_site: LiveSite,
     context.set_default_timeout(15_000)
     errors: list[str] = []
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        sign_in(page, drill_site, drill_site.users["planner"], url)
-        page.wait_for_url(f"**{url}")
-        wait_for_plan(page)
+        page = open_drawing(context, drill_site, url, errors)
         status = "[data-exercise-status].error"
 
         page.click("[data-tool='note']")
@@ -318,7 +321,7 @@ def test_a_refused_or_lost_save_says_why_and_keeps_nothing(drill_site: LiveSite,
         page.mouse.click(*screen_point(page, 0.3, 0.35))
         page.wait_for_selector(f"{status}:has-text('Not saved: label is too long (201 characters')")
 
-        page.fill("[data-label]", "Command post")
+        page.fill("[data-label]", "Staging area for the drill")
         context.set_offline(True)
         page.mouse.click(*screen_point(page, 0.3, 0.35))
         page.wait_for_selector(f"{status}:has-text('No connection: the change was not saved.')")
@@ -331,5 +334,5 @@ def test_a_refused_or_lost_save_says_why_and_keeps_nothing(drill_site: LiveSite,
         context.close()
     with drill_site.db():
         notes = db.session.scalars(select(ExerciseItem).where(ExerciseItem.shape == "note")).all()
-        assert [n.label for n in notes].count("Command post") == 1
+        assert [n.label for n in notes].count("Staging area for the drill") == 1
         assert not [n for n in notes if n.label.startswith("xxx")]
