@@ -201,35 +201,11 @@ def parse_wrk(output: str) -> dict[str, Any]:
     return {"rps": rps, "requests": total, "p50_ms": p50, "p99_ms": p99, "errors": errors}
 
 
-def nginx_conf(folder: Path, port: int, storage: Path) -> Path:
+def tile_front_conf(folder: Path, port: int, storage: Path) -> Path:
+    from bench.nginx import nginx_conf
     from floorplans import tile_links
 
-    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    user = "user root root;" if os.geteuid() == 0 else ""
-    conf = folder / "nginx.conf"
-    conf.write_text(f"""{user}
-daemon off;
-worker_processes auto;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    sendfile on;
-    open_file_cache max=10000 inactive=60s;
-    client_body_temp_path {folder}/client_body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        {tile_links.nginx_locations(secret=SECRET, storage_root=str(storage))}
-    }}
-}}
-""")
-    return conf
+    return nginx_conf(folder, port, tile_links.nginx_locations(secret=SECRET, storage_root=str(storage)), tuned=True)
 
 
 def main() -> None:
@@ -291,7 +267,7 @@ def main() -> None:
                                                            args.threads)
             if "nginx-tiles" in scenarios:
                 nginx_port = free_port()
-                conf = nginx_conf(folder / "nginx", nginx_port, instance / "storage")
+                conf = tile_front_conf(folder / "nginx", nginx_port, instance / "storage")
                 nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", str(folder / "nginx"), "-c", str(conf),
                                           "-e", str(folder / "nginx" / "error.log")])
                 wait_for(nginx_port, nginx)

@@ -5,7 +5,6 @@ nginx target); the test runs whenever /usr/sbin/nginx exists."""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -17,6 +16,7 @@ import pytest
 import requests
 from flask import Flask
 
+from bench.nginx import nginx_conf
 from floorplans import objects, tile_links
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
@@ -33,37 +33,6 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def nginx_conf(folder: Path, port: int, locations: str) -> Path:
-    """A whole nginx configuration of our own: no root, no system paths, foreground."""
-    for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-    conf = folder / "nginx.conf"
-    # Started as root (CI), nginx's workers would drop to "nobody", who cannot read pytest's
-    # private temporary folders: keep them as the user who owns the files.
-    user = "user root root;" if os.geteuid() == 0 else ""
-    conf.write_text(f"""
-{user}
-daemon off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/client_body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        {locations}
-    }}
-}}
-""")
-    return conf
 
 
 @pytest.fixture
