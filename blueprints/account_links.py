@@ -56,26 +56,22 @@ def forgot_password() -> ResponseReturnValue:
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
 @permission(Permission.PUBLIC)
 def reset_password(token: str) -> ResponseReturnValue:
-    link = account_links.usable(token, LinkKind.RESET)
-    if link is None:
-        return _gone()
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            account_links.use(link, request.form.get("password", ""), request.form.get("confirm_password", ""))
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
-            flash("Your new password is set, and every sign-in of this account has ended. Sign in with it now.",
-                  "success")
-            return redirect(url_for("auth.login"))
-    return render_template("links/reset_password.html", link=link, errors=errors), (422 if errors else 200)
+    return _choose_password(token, LinkKind.RESET, "links/reset_password.html")
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
 @permission(Permission.PUBLIC)
 def accept_invitation(token: str) -> ResponseReturnValue:
-    link = account_links.usable(token, LinkKind.INVITATION)
+    # Two-factor sign-in is offered, not imposed (administrators' roles impose it anyway):
+    # the box is ticked when the page opens, and a ticked box leads to its page right after
+    # signing in.
+    return _choose_password(token, LinkKind.INVITATION, "links/invitation.html",
+                            two_factor="two_factor" in request.form or request.method == "GET")
+
+
+def _choose_password(token: str, kind: LinkKind, template: str, *, two_factor: bool = False) -> ResponseReturnValue:
+    """A link's page: the person chooses their password (the policy applies), once."""
+    link = account_links.usable(token, kind)
     if link is None:
         return _gone()
     errors: dict[str, str] = {}
@@ -85,11 +81,12 @@ def accept_invitation(token: str) -> ResponseReturnValue:
         except InvalidInput as exc:
             errors = exc.fields
         else:
+            if kind is LinkKind.RESET:
+                flash("Your new password is set, and every sign-in of this account has ended. Sign in with it now.",
+                      "success")
+                return redirect(url_for("auth.login"))
             flash(f"Welcome! Your password is set. Sign in as {user.email}.", "success")
-            # Two-factor sign-in is offered, not imposed (administrators' roles impose it
-            # anyway): a ticked box leads to its page right after signing in.
-            if "two_factor" in request.form:
+            if two_factor:
                 return redirect(url_for("auth.login", next=url_for("auth.two_factor")))
             return redirect(url_for("auth.login"))
-    return render_template("links/invitation.html", link=link, errors=errors,
-                           two_factor="two_factor" in request.form or request.method == "GET"), (422 if errors else 200)
+    return render_template(template, link=link, errors=errors, two_factor=two_factor), (422 if errors else 200)
