@@ -23,6 +23,7 @@ __all__ = [
     "StorageError",
     "is_key_segment",
     "validate_expiry",
+    "validate_folder",
     "validate_key",
     "validate_prefix",
 ]
@@ -98,6 +99,18 @@ def validate_prefix(prefix: object, *, allow_empty: bool = True) -> str:
     except InvalidKey:
         raise InvalidKey(f"invalid storage prefix {prefix!r}") from None
     return prefix
+
+
+def validate_folder(prefix: object) -> str:
+    """Return ``prefix`` if it names a folder (a valid prefix ending in ``/``), as
+    ``delete_prefix`` requires, else raise :class:`InvalidKey`."""
+    folder = validate_prefix(prefix, allow_empty=False)
+    if not folder.endswith("/"):
+        raise InvalidKey(
+            f"delete_prefix({folder!r}) would also take every key that merely starts "
+            f"with it; pass a folder ending in '/', e.g. {folder + '/'!r}"
+        )
+    return folder
 
 
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600

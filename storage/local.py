@@ -33,6 +33,7 @@ from storage.base import (
     StorageError,
     is_key_segment,
     validate_expiry,
+    validate_folder,
     validate_key,
     validate_prefix,
 )
@@ -212,12 +213,7 @@ class LocalStorage(Storage):
             self._prune(path.parent)
 
     def delete_prefix(self, prefix: str) -> int:
-        validate_prefix(prefix, allow_empty=False)
-        if not prefix.endswith("/"):
-            raise InvalidKey(
-                f"delete_prefix({prefix!r}) would also take every key that merely starts "
-                f"with it; pass a folder ending in '/', e.g. {prefix + '/'!r}"
-            )
+        validate_folder(prefix)
         deleted = 0
         for key in self.list(prefix):
             if self._unlink(key, self.root.joinpath(*key.split("/"))):

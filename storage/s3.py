@@ -41,6 +41,7 @@ from storage.base import (
     Storage,
     StorageError,
     validate_expiry,
+    validate_folder,
     validate_key,
     validate_prefix,
 )
@@ -243,12 +244,7 @@ class S3Storage(Storage):
             self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
     def delete_prefix(self, prefix: str) -> int:
-        validate_prefix(prefix, allow_empty=False)
-        if not prefix.endswith("/"):
-            raise InvalidKey(
-                f"delete_prefix({prefix!r}) would also take every key that merely starts "
-                f"with it; pass a folder ending in '/', e.g. {prefix + '/'!r}"
-            )
+        validate_folder(prefix)
         deleted = 0
         # builtins.list: in this class, ``list`` is the listing method above.
         batch: builtins.list[str] = []
