@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
 
 from floorplans import jobs
 from floorplans.auth import permission
@@ -15,7 +14,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import AccountLink, Organisation, Role, User
 from floorplans.permissions import Permission
-from floorplans.services import account_links
+from floorplans.services import account_links, administration
 
 bp = Blueprint("invitations", __name__)
 
@@ -37,17 +36,13 @@ def _invite(organisation: Organisation | None, role: str) -> User:
     return user
 
 
-def _organisations() -> list[Organisation]:
-    return list(db.session.scalars(select(Organisation).order_by(Organisation.name)))
-
-
 @bp.route("/admin/invitations", methods=["GET", "POST"])
 @permission(Permission.ADMIN)
 def admin_invitations() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":
-        organisation = db.session.get(Organisation, form.get("organisation_id", type=int) or 0)
+        organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
         try:
             with db.session.begin_nested():  # a refusal keeps nothing of it
                 _invite(organisation, form.get("role", ""))
@@ -57,7 +52,7 @@ def admin_invitations() -> ResponseReturnValue:
             return redirect(url_for("invitations.admin_invitations"))
     return render_template(
         "admin/invitations.html", invitations=account_links.invitations(), roles=list(Role),
-        organisations=_organisations(), errors=errors, form=form, hours=get_settings().invitation_hours,
+        organisations=administration.organisations(), errors=errors, form=form, hours=get_settings().invitation_hours,
     ), (422 if errors else 200)
 
 
