@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import io
-import platform
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -114,12 +112,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000, help="buildings in the file")
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite)")
     args = parser.parse_args()
-    from load import own_database  # bench/load.py, beside this script
+    from own_run import on_own_database  # bench/own_run.py, beside this script
 
-    print(f"{platform.node()} {platform.machine()} python {platform.python_version()}; "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder, own_database(args.database_url) as url:
-        run(args, url, Path(folder))
+    on_own_database(args, run)
 
 
 if __name__ == "__main__":

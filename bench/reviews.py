@@ -15,11 +15,9 @@ page of changes within 300 ms with a million events in the log.
 from __future__ import annotations
 
 import argparse
-import platform
 import random
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -127,12 +125,9 @@ def main() -> None:
     parser.add_argument("--busy", type=int, default=60, help="buildings whose partners make the changes")
     parser.add_argument("--database-url", help="a PostgreSQL server URL (default: SQLite)")
     args = parser.parse_args()
-    from load import own_database  # bench/load.py, beside this script
+    from own_run import on_own_database  # bench/own_run.py, beside this script
 
-    print(f"{platform.node()} {platform.machine()} python {platform.python_version()}; "
-          f"{'PostgreSQL' if args.database_url else 'SQLite'}")  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder, own_database(args.database_url) as url:
-        run(args, url, Path(folder))
+    on_own_database(args, run)
 
 
 if __name__ == "__main__":
