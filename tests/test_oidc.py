@@ -284,6 +284,26 @@ def test_role_follows_the_groups_at_each_sign_in(app: Flask, provider: Provider)
     assert db.session.scalar(select(func.count()).select_from(User).where(User.identity_subject == sub)) == 1
 
 
+def test_an_agency_account_has_no_password_here(app: Flask, provider: Provider) -> None:
+    """Its password is the agency's: the admin's account page offers none to set, and the
+    service refuses one set anyway (a temporary password would open a second way in)."""
+    officer_sub = provider.person(GROUPS["officer"])
+    agency_sign_in(Browser(app.test_client()), officer_sub)
+    officer = account(provider, officer_sub)
+    assert officer is not None
+    admin = Browser(app.test_client())
+    assert agency_sign_in(admin, provider.person(GROUPS["admin"])).status_code == 302
+    page = admin.get(f"/admin/users/{officer.id}")
+    assert page.status_code == 200 and 'name="new_password"' not in page.get_data(as_text=True)
+    assert "Signs in with the agency's own account" in text(page)
+    assert "agency sign-in" in text(admin.get("/admin/users"))
+    refused = admin.post(f"/admin/users/{officer.id}", {"name": officer.name, "role": "officer", "active": "1",
+                                                        "new_password": "Quiet-harbour-lantern-1987"})
+    assert refused.status_code == 422 and "signs in with the agency's own account" in text(refused)
+    db.session.expire_all()
+    assert db.session.get(User, officer.id).password_hash == "!"
+
+
 def test_a_person_in_no_mapped_group_is_refused_with_a_message(app: Flask, browser: Browser,
                                                                provider: Provider) -> None:
     sub = provider.person("Canteen Committee")

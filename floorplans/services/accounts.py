@@ -241,7 +241,11 @@ def set_password(user: User, new: str, *, action: str = "account.password_reset"
 
     A password someone else chose (an administrator's reset, the default) is ``temporary``:
     the person must replace it before reaching any other page (floorplans.auth).  The
-    person's own choice (their change, an invitation or reset link) is not."""
+    person's own choice (their change, an invitation or reset link) is not.  An account that
+    signs in through the agency (OpenID Connect) has no password here to set."""
+    if user.identity_issuer:
+        raise InvalidInput({"password": "is not set here: this account signs in with the agency's own account, "
+                                        "whose password the agency's service desk resets."})
     check_password_strength(new, email=user.email, name=user.name, organisation=user.organisation)
     if check_password_hash(user.password_hash, new):
         raise InvalidInput({"password": f"must not be the current password. {passwords.ADVICE}"})
