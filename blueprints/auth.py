@@ -7,10 +7,11 @@ import time
 import unicodedata
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.wrappers import Response  # what redirect() makes (Flask's Response is one)
 
 from floorplans import agency_sign_in
 from floorplans.auth import PROVIDER_MFA, login_policy, permission
@@ -70,7 +71,7 @@ def _client() -> str:
 # --- the known-device cookie -------------------------------------------------------------
 
 def _device_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)  # type: ignore[arg-type]
+    return URLSafeTimedSerializer(get_settings().secret_key, salt=_DEVICE_SALT)
 
 
 def _known_device() -> sign_in.KnownDevice | None:
@@ -78,7 +79,7 @@ def _known_device() -> sign_in.KnownDevice | None:
     raw = request.cookies.get(DEVICE_COOKIE)
     if not raw:
         return None
-    max_age = login_policy(get_settings()).known_device.total_seconds()
+    max_age = int(login_policy(get_settings()).known_device.total_seconds())
     try:
         value = _device_serializer().loads(raw, max_age=max_age)
         return sign_in.KnownDevice(str(value["d"]), frozenset(int(i) for i in value["u"]))

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 # this first), PyMuPDF's own ``try: import ...`` finds nothing and carries on.
 # docs/benchmarks.md has create_app()'s memory before and after.
 for _unused in ("pymupdf.layout", "pymupdf4llm"):
-    sys.modules.setdefault(_unused, None)  # type: ignore[assignment]  # None: "absent" to the import system
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]  # None: "absent" to the import system
 
 if TYPE_CHECKING:
     from converters.errors import PdfRejected, RenderFailed

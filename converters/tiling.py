@@ -22,6 +22,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from PIL import Image
 
@@ -97,7 +98,7 @@ def posterize(image: Image.Image) -> Image.Image:
     grey takes the YCbCr route (0.6 ms), which keeps near-greys grey where separate
     channels would round apart into a tint."""
     snapped = image.point(_GREY_TABLE)
-    colours = snapped.getcolors(_PALETTE_SIZE)
+    colours = _rgb_colours(snapped, _PALETTE_SIZE)
     if colours is not None and all(red == green == blue for _, (red, green, blue) in colours):
         return snapped
     return image.convert("YCbCr").point(_POSTERIZE_TABLE).convert("RGB")
@@ -195,10 +196,16 @@ def band_tiles(
 
 def single_colour(tile: Image.Image) -> tuple[int, int, int] | None:
     # getcolors gives up at the second colour: ~2.5x faster than getextrema on plans.
-    colours = tile.getcolors(1)
+    colours = _rgb_colours(tile, 1)
     if colours is None:
         return None
-    return colours[0][1]  # type: ignore[return-value]
+    return colours[0][1]
+
+
+def _rgb_colours(image: Image.Image, most: int) -> list[tuple[int, tuple[int, int, int]]] | None:
+    """``getcolors`` of an RGB image: (count, (red, green, blue)) pairs, None past ``most``
+    colours.  Pillow types it for every mode (a one-band image's colours are numbers)."""
+    return cast("list[tuple[int, tuple[int, int, int]]] | None", image.getcolors(most))
 
 
 # What lets a tile share the file of an identical one: its colour when it is a single

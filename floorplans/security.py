@@ -47,7 +47,8 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 def content_security_policy(app: Flask) -> str:
     """CSP, plus the object store's origin for images when tiles are redirected to presigned
     S3 URLs (TILE_REDIRECT_SECONDS; the service worker's fetch follows them: connect-src)."""
-    return app.extensions.get("floorplans.csp", CSP)  # type: ignore[no-any-return]
+    policy: str = app.extensions.get("floorplans.csp", CSP)
+    return policy
 
 
 def response_headers(secure: bool, csp: str = CSP) -> list[tuple[str, str]]:
@@ -90,7 +91,7 @@ def init_app(app: Flask) -> None:
     hops = {"x_for": settings.proxy_x_for, "x_proto": settings.proxy_x_proto, "x_host": settings.proxy_x_host,
             "x_prefix": settings.proxy_x_prefix}
     if any(hops.values()):
-        app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]  # Flask's way to wrap it
     app.session_interface = SessionInterface()
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)  # Flask-Login's; unused, kept safe anyway
     app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")

@@ -112,7 +112,7 @@ def init_app(app: Flask) -> None:
     proxy reported."""
     gate = TileGate(app, app.wsgi_app)
     app.extensions[EXTENSION] = gate
-    app.wsgi_app = gate  # type: ignore[method-assign]
+    app.wsgi_app = gate  # type: ignore[method-assign]  # Flask's documented way to wrap it
 
 
 def remember(user: User) -> None:

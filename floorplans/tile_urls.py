@@ -21,7 +21,7 @@ JavaScript's settings read it without an app.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 #: The folder of every version's tiles, in the store and under the tile routes.
 FOLDER = "tiles"
@@ -64,9 +64,17 @@ def leaflet_template(page_url: str) -> str:
     return page_url.rstrip("/") + LEAFLET_TAIL
 
 
+class TileAddress(TypedDict):
+    """A tile's place in a page's pyramid: the route's numbers, as ``url_for`` takes them."""
+
+    z: int
+    x: int
+    y: int
+
+
 #: The tile whose route URL ``template_from_sample`` turns into a template (``url_for``
 #: cannot write Leaflet's placeholders where the route wants numbers).
-SAMPLE = {"z": 0, "x": 0, "y": 0}
+SAMPLE: TileAddress = {"z": 0, "x": 0, "y": 0}
 
 
 def template_from_sample(sample_url: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TypedDict
 
 from flask import Response, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
@@ -32,6 +33,27 @@ from floorplans.services import buildings, finding
 from floorplans.services.offline import offline_levels
 
 MAX_PACK_BUILDINGS = 200
+
+
+# The offline pack as incar.js reads it.
+class _Level(TypedDict):
+    zoom: int
+    columns: int
+    rows: int
+
+
+class _PlanPage(TypedDict):
+    label: str
+    tile_url: str
+    levels: list[_Level]
+    tiles: int
+
+
+class _Building(TypedDict):
+    id: int
+    name: str
+    pages: list[str]
+    plan_pages: list[_PlanPage]
 
 
 @bp.route("/sw.js")
@@ -91,16 +113,16 @@ def offline_pack() -> ResponseReturnValue:
         chosen = finding.in_city(current_user, request.args["city"], limit=MAX_PACK_BUILDINGS)
     else:
         chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_PACK_BUILDINGS))
-    packs = []
+    packs: list[_Building] = []
     for building in chosen:
         version = published_plan(building)
-        pages = []
+        pages: list[_PlanPage] = []
         for page in version.shown_pages if version else []:
             levels = offline_levels(page)
             if levels:
                 pages.append({
                     "label": page.label,
-                    "tile_url": tile_url_template(version, page),  # type: ignore[arg-type]
+                    "tile_url": tile_url_template(page.version, page),
                     "levels": [{"zoom": lv.zoom, "columns": lv.columns, "rows": lv.rows} for lv in levels],
                     "tiles": sum(lv.tiles for lv in levels),
                 })

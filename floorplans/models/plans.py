@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ColumnElement, DateTime, Float, ForeignKey, Integer, String, Text, and_, false
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -18,6 +19,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from floorplans.db import Model, utcnow
 from floorplans.models.accounts import User
+
+if TYPE_CHECKING:
+    from floorplans.models.buildings import Building  # which imports this module
 
 
 class VersionState(enum.StrEnum):
@@ -61,7 +65,7 @@ class PlanVersion(Model):
     # Set when the cleanup removed the tiles of a superseded version; republishing renders again.
     tiles_deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
-    building = relationship("Building", foreign_keys=[building_id], back_populates="plan_versions")
+    building: Mapped[Building] = relationship(foreign_keys=[building_id], back_populates="plan_versions")
     uploaded_by: Mapped[User | None] = relationship()
     pages: Mapped[list[PlanPage]] = relationship(
         back_populates="version",

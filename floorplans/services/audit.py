@@ -34,7 +34,7 @@ import click
 from sqlalchemy import Select, delete, event, func, select
 from sqlalchemy.orm import Session
 
-from floorplans.db import db, utcnow
+from floorplans.db import db, rowcount, utcnow
 from floorplans.models import AccessEvent, AuditEvent, Building, User
 from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
 
@@ -297,7 +297,7 @@ event.listen(Session, "before_flush", _mirror_access_events)
 
 # --- reading ---------------------------------------------------------------------------
 
-def _query(filters: Filters) -> Select[tuple[AuditEvent]]:
+def _query(filters: Filters) -> Select[AuditEvent]:
     query = select(AuditEvent)
     if filters.start is not None:
         query = query.where(AuditEvent.at >= filters.start)
@@ -391,12 +391,12 @@ def prune(retention_days: int, *, now: dt.datetime | None = None) -> Pruned:
         raise ValueError(f"the audit log is kept at least {AUDIT_MIN_RETENTION_DAYS} days")
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days)
     # Core statements: they bypass the ORM's append-only guard on purpose, and only here.
-    audit_count = db.session.execute(
+    audit_count = rowcount(db.session.execute(
         delete(AuditEvent).where(AuditEvent.at < cutoff).execution_options(synchronize_session=False)
-    ).rowcount
-    access_count = db.session.execute(
+    ))
+    access_count = rowcount(db.session.execute(
         delete(AccessEvent).where(AccessEvent.at < cutoff).execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     record("audit.prune", detail={
         "retention_days": retention_days, "before": cutoff, "audit_events": audit_count, "access_events": access_count,
     })  # fmt: skip

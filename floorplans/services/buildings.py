@@ -60,7 +60,7 @@ def _check_coordinates(values: Mapping[str, Any], building: Building | None) -> 
         raise InvalidInput({missing: "is needed too: give both latitude and longitude, or neither."})
 
 
-def create_building(organisation: Organisation, raw: Mapping[str, Any], *, by: User) -> Building:
+def create_building(organisation: Organisation, raw: Mapping[str, Any], *, by: User | None) -> Building:
     values = BUILDING_FIELDS.clean(raw)
     _check_coordinates(values, None)
     building = Building(organisation=organisation, **values)

@@ -58,7 +58,8 @@ class TileAccess:
 
 
 def _tile_access_cache(app: Flask) -> dict[str, TileAccess]:
-    return app.extensions.setdefault("floorplans.tile_access", {})  # type: ignore[no-any-return]
+    cache: dict[str, TileAccess] = app.extensions.setdefault("floorplans.tile_access", {})
+    return cache
 
 
 def cached_tile_access(app: Flask, version_key: str) -> TileAccess | None:

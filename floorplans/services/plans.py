@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from flask import current_app
 from sqlalchemy import func, select, update
@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 import converters
 from floorplans import objects
 from floorplans.config import get_settings
-from floorplans.db import after_commit, db, utcnow
+from floorplans.db import after_commit, db, rowcount, utcnow
 from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_see_version, is_own_building
@@ -47,7 +47,7 @@ def upload_limits() -> converters.UploadLimits:
     )
 
 
-def _spool(stream: BinaryIO, folder: Path, max_bytes: int) -> tuple[Path, str, int]:
+def _spool(stream: IO[bytes], folder: Path, max_bytes: int) -> tuple[Path, str, int]:
     """Copy the upload to a private temporary file, hashing it on the way; stop at the limit."""
     digest = hashlib.sha256()
     size = 0
@@ -76,7 +76,7 @@ def work_folder() -> Path:
     return folder
 
 
-def upload_plan(building: Building, stream: BinaryIO, filename: str, *, by: User | None) -> PlanVersion:
+def upload_plan(building: Building, stream: IO[bytes], filename: str, *, by: User | None) -> PlanVersion:
     """Validate an upload and record it as a new queued version.  Nothing about the published
     plan changes.  A refused file (``PlanRejected``) is refused before anything is written.
     The caller queues the rendering (``jobs.queue_render``: it starts once this is committed)."""
@@ -289,12 +289,12 @@ def publish(version: PlanVersion, *, by: User | None) -> bool:
         raise Conflict("This plan cannot be shown to officers yet. " + " ".join(reasons))
     # One conditional UPDATE: it moves the pointer only if nobody changed the building since we
     # read it, so of two racing publishes exactly one wins and the other is told.
-    moved = db.session.execute(
+    moved = rowcount(db.session.execute(
         update(Building)
         .where(Building.id == building.id, Building.row_version == building.row_version)
         .values(published_version_id=version.id, row_version=Building.row_version + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ))
     db.session.expire(building)
     if moved != 1:
         raise Conflict(

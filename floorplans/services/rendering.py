@@ -31,7 +31,7 @@ from sqlalchemy import or_, select, update
 import converters
 from floorplans import objects
 from floorplans.config import get_settings
-from floorplans.db import db, utcnow
+from floorplans.db import db, rowcount, utcnow
 from floorplans.models import PlanPage, PlanVersion, VersionState
 from floorplans.services.plans import prepare_draft, work_folder
 from storage import Storage, StorageError
@@ -73,7 +73,7 @@ def claim(version_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     db.session.commit()  # the job's own: every other worker sees the claim at once
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 @dataclass
@@ -238,8 +238,9 @@ class _PageStore:
 
     def _raise_failure(self) -> None:
         for future in self._futures:
-            if future.done() and not future.cancelled() and future.exception() is not None:
-                raise future.exception()  # type: ignore[misc]
+            error = future.exception() if future.done() and not future.cancelled() else None
+            if error is not None:
+                raise error
 
     def _store_page(self, result: converters.PageResult) -> None:
         start, number = self.tiles, result.number
