@@ -32,7 +32,7 @@ from floorplans.models import (
 )
 from floorplans.permissions import ROLE_PERMISSIONS, Permission
 from floorplans.representations import building_record
-from floorplans.services import account_links
+from floorplans.services import account_links, imports
 from tests.conftest import Browser
 
 VISITORS = ["anonymous", "partner_own", "partner_other", "officer", "planner", "planner_other", "admin"]
@@ -116,6 +116,9 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "api_marker_id": markers[1].id,
         "token_id": officer_spare.id,
         "link_id": invitation.id,
+        # A CSV import waiting for its preview (the admin's import pages; another's link
+        # token it is not: the e-mailed links' pages still answer 404 to it).
+        "token": imports.stage(b"name,street,city\nSt. Mary's,12 King Street,Oakville\n", "region.csv"),
         "api_token_id": admin_spare.id,
         "page": 1,
         "z": 0,
@@ -158,7 +161,11 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     assert required is not None, f"{rule.endpoint} declares no permission"
     if required is Permission.PUBLIC:
         # An e-mailed link's page with a made-up token: the one answer, 404, for anyone.
-        return "not found" if rule.endpoint.startswith("account_links.") and "token" in rule.arguments else "allowed"
+        if rule.endpoint.startswith("account_links.") and "token" in rule.arguments:
+            return "not found"
+        # Agency sign-in is off in this world (no OIDC_ISSUER): its pages are not there.
+        # tests/test_oidc.py runs them against a real provider.
+        return "not found" if rule.endpoint in {"auth.agency_login", "auth.agency_callback"} else "allowed"
     if visitor == "anonymous":
         return "sign in"
     role = Role(visitor.split("_")[0])

@@ -36,7 +36,8 @@ def fuzz_validation(progress: Path) -> dict[str, Any]:
     while start < INPUTS:
         child = subprocess.run(
             [sys.executable, "-m", "tests.security.fuzzing", str(start), str(INPUTS - start), str(progress)],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+            # MuPDF's warnings on stderr quote the mutant's bytes, which need not be UTF-8.
+            cwd=ROOT, capture_output=True, text=True, errors="replace", timeout=120, check=False,
         )
         if child.returncode == 0:
             result = json.loads(child.stdout.strip().splitlines()[-1])
