@@ -89,11 +89,13 @@ test: install-test chromium nginx lint tests/oidc/node_modules/.installed-npm
 	  export FLOORPLANS_TEST_REDIS_URL=redis://127.0.0.1:6379/0; \
 	  echo "Redis answers on 127.0.0.1:6379: job tests run on the SQLite queue and on Redis"; \
 	fi; \
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto
 
-# For your own iterations: no browser, no long corpus renders, SQLite only.
-test-fast: install-test lint
-	$(PY) -m pytest -m "not browser and not slow"
+# For your own iterations: no browser, no long corpus renders, SQLite only, ruff only (the
+# whole lint, mypy and ESLint included, is `make lint`).  Both run on every core (pytest-xdist).
+test-fast: install-test
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -n auto -m "not browser and not slow"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache *.egg-info node_modules tests/oidc/node_modules
