@@ -167,11 +167,8 @@ def main() -> int:
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    # PyMuPDF 2.0 imports its ONNX layout analyser (onnxruntime, numpy) and pymupdf4llm
-    # whenever they are installed: ~0.6 s of every worker's start, for features we never
-    # use. PyMuPDF treats them as optional, so an import that fails is fine.
-    for optional in ("pymupdf.layout", "pymupdf4llm"):
-        sys.modules.setdefault(optional, None)  # type: ignore[arg-type]  # None: "absent" to imports
+    # PyMuPDF's optional extras are kept out by converters/__init__.py, which `python -m
+    # converters.worker` runs first (~0.6 s of every worker's start, and ~90 MB).
     try:
         job = json.loads(sys.stdin.readline())
         _test_hook(job.get("test_hook"), int(job.get("memory_mb", 1024)), channel)
