@@ -135,7 +135,8 @@ def own_database(server_url: str | None) -> Iterator[str | None]:
         admin.dispose()
 
 
-def sign_in(port: int) -> str:
+def signed_in(port: int, email: str, password: str) -> Any:
+    """A requests session signed in to the app on ``port`` (waiting for its workers)."""
     import requests
 
     session = requests.Session()
@@ -151,8 +152,14 @@ def sign_in(port: int) -> str:
     token = re.search(r'name="csrf_token" value="([^"]+)"', form)
     assert token is not None
     response = session.post(f"http://127.0.0.1:{port}/login", timeout=10, allow_redirects=False,
-                            data={"email": "officer@bench.example", "password": PASSWORD, "csrf_token": token.group(1)})
-    assert response.status_code == 302, response.status_code
+                            data={"email": email, "password": password, "csrf_token": token.group(1)})
+    assert response.status_code == 302, (response.status_code, response.text[-300:])
+    return session
+
+
+def sign_in(port: int) -> str:
+    """The bench officer's session cookie, for wrk."""
+    session = signed_in(port, "officer@bench.example", PASSWORD)
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import secrets
 import socket
 import sqlite3
@@ -108,24 +107,9 @@ def prepare(instance: Path, uploads: int) -> dict[str, Any]:
 
 
 def sign_in(port: int, email: str) -> Any:
-    import requests
+    from load import signed_in  # bench/load.py, beside this script
 
-    session = requests.Session()
-    deadline = time.monotonic() + 120  # gunicorn's workers import the app after the port opens
-    while True:
-        try:
-            form = session.get(f"http://127.0.0.1:{port}/login", timeout=10).text
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form)
-    assert token is not None
-    response = session.post(f"http://127.0.0.1:{port}/login", timeout=10, allow_redirects=False,
-                            data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)})
-    assert response.status_code == 302, (response.status_code, response.text[-300:])
-    return session
+    return signed_in(port, email, PASSWORD)
 
 
 @dataclass
