@@ -6,9 +6,11 @@ Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import secrets
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -176,15 +178,21 @@ def keep_private(path: Path) -> None:
 
 
 def _instance_secret(path: Path) -> str:
-    """Generate the secret key once and keep it, so sessions survive a restart."""
-    if path.exists():
-        keep_private(path)
-        return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    """Generate the secret key once and keep it, so sessions survive a restart.  The web
+    workers of a first start all come here at once: the key is written whole under another
+    name and then linked into place, so no worker reads a half-written (empty) key, and
+    every worker keeps the one that got there first."""
+    if not path.exists():
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".secret_key.")  # 0600
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+            with contextlib.suppress(FileExistsError):  # another worker's key is in place
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
+    keep_private(path)
+    return path.read_text().strip()
 
 
 def _sqlalchemy_url(url: str) -> str:

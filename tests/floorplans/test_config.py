@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import multiprocessing
 import types
 import typing
 from pathlib import Path
@@ -133,3 +134,32 @@ def test_settings_change_only_when_read_again(app: Flask) -> None:
 def test_a_missing_key_takes_its_default(app: Flask) -> None:
     config = {key: value for key, value in app.config.items() if key != "PLAN_GRACE_DAYS"}
     assert Settings.from_config(config).plan_grace_days == 7.0
+
+
+def _secret_after(start: Any, path: Path, keys: Any) -> None:
+    from floorplans.config import _instance_secret
+
+    start.wait()
+    try:
+        keys.put(_instance_secret(path))
+    except Exception as error:  # noqa: BLE001  # the test names what a worker met
+        keys.put(repr(error))
+
+
+def test_workers_starting_at_once_share_one_whole_secret_key(tmp_path: Path) -> None:
+    """gunicorn's workers of a first start each make the app at the same moment: each must
+    get the same key, never an empty one (a worker that read the file between its creation
+    and its writing had no key, and answered every page with a 500)."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(20):
+        path = tmp_path / f"secret_key_{attempt}"
+        start, keys = context.Barrier(6), context.Queue()
+        workers = [context.Process(target=_secret_after, args=(start, path, keys)) for _ in range(6)]
+        for worker in workers:
+            worker.start()
+        found = {keys.get(timeout=30) for _ in workers}
+        for worker in workers:
+            worker.join()
+        assert len(found) == 1 and len(next(iter(found))) == 64, found
+        assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".secret_key.")]
+        assert path.stat().st_mode & 0o777 == 0o600
