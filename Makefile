@@ -12,7 +12,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # compiled the whole tree again, ~7 s of each worker's start.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run dev test test-fast install install-test lint migrate demo clean chromium nginx
+.PHONY: run dev test test-fast install install-test lint migrate demo clean chromium nginx ocr
 
 # Dependencies come from setup.cfg, each at the exact version in constraints.txt (the
 # versions the suite passed with; see that file's header to update them).
@@ -42,7 +42,14 @@ nginx:
 	  apt-cache policy nginx 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk >/dev/null; }
 
-migrate: install
+# Rooms on scanned plans (and text drawn as curves) are read by Debian's Tesseract through
+# PyMuPDF, in English and French. Without it a plan still renders, without those labels.
+ocr:
+	@test -f /usr/share/tesseract-ocr/5/tessdata/fra.traineddata || { \
+	  apt-cache policy tesseract-ocr 2>/dev/null | grep -q 'Candidate: [0-9]' || apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra >/dev/null; }
+
+migrate: install ocr
 	$(FLASK) db upgrade
 
 demo: migrate
@@ -82,7 +89,7 @@ tests/oidc/node_modules/.installed-npm: tests/oidc/package.json tests/oidc/packa
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-test: install-test chromium nginx lint tests/oidc/node_modules/.installed-npm
+test: install-test chromium nginx ocr lint tests/oidc/node_modules/.installed-npm
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
 	  export FLOORPLANS_TEST_DATABASE_URL=$(PG_TEST_URL); \

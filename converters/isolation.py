@@ -101,6 +101,9 @@ class _Workers:
                     "page_pixels": limits.page_pixels,
                     "target_dpi": limits.target_dpi,
                     "cpu_seconds": limits.cpu_seconds,
+                    # OCR of a scanned page (converters.rooms) gets a third of the page's
+                    # time; past it the page keeps its tiles without OCR labels.
+                    "ocr_seconds": limits.wall_seconds / 3,
                 }
                 self.children.append(
                     ChildProcess(

@@ -73,3 +73,9 @@ class PageResult:
     directory: Path
     overview_width: int
     overview_height: int
+
+    @property
+    def labels_file(self) -> Path:
+        """The page's room labels (converters.rooms.PageLabels as JSON), beside ``directory``;
+        absent when the worker could not write them."""
+        return self.directory.parent / f"{self.directory.name}.labels.json"

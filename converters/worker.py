@@ -4,9 +4,10 @@ do it, and answer in JSON lines on stdout.
 The first stdin line is the job. ``{"task": "validate", "pdf": path, "limits": {...}}``
 answers ``checking`` as each page's checks begin, then ``summary`` or ``rejected``.
 ``{"task": "render", "pdf", "index", "workers", "page_pixels", "target_dpi",
-"cpu_seconds"}`` then reads one line per page, ``{"page",
+"cpu_seconds", "ocr_seconds"}`` then reads one line per page, ``{"page",
 "page_dir"}``, and answers each with ``geometry``, ``tiles`` after each band, and ``done``;
-it exits when stdin closes, so a job's pages share one interpreter start. A failure it
+it exits when stdin closes, so a job's pages share one interpreter start. The last
+worker also writes each page's room labels (converters.rooms) beside the page's folder. A failure it
 can catch is an ``error`` line and exit code 4 (3 for memory); anything else (a signal,
 a hang) the parent sees from outside.
 
@@ -118,6 +119,7 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
             data = tiling.encode_webp(renderer.overview(), tiling.OVERVIEW_OPTIONS)
             tiling.write_atomic(page_dir / f"overview.{tiling.FORMAT}", data)
             overview_bytes = len(data)
+            _labels(renderer.page, plan.number, page_dir, float(job.get("ocr_seconds", 40.0)))
         def band_done(done: int, _bytes: int, number: int = plan.number) -> None:
             if hook:
                 _test_page_hook(hook, number)
@@ -128,6 +130,19 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
         _emit(
             channel, "done", page=plan.number, tiles=tiles, bytes=written + overview_bytes, peak_rss_mb=_peak_rss_mb()
         )
+
+
+def _labels(page: Any, number: int, page_dir: Path, ocr_seconds: float) -> None:
+    """The page's room labels, written beside its folder (converters.rooms.labels_path).
+    Never fails the page: labels that cannot be read are "failed" and the tiles go on."""
+    from converters import rooms
+
+    try:
+        labels = rooms.page_labels(page, number, page_dir.parent, ocr_seconds=ocr_seconds)
+    except Exception as error:  # noqa: BLE001 - a page without labels is still a plan
+        print(f"page {number}: labels not read: {type(error).__name__}: {error}"[:300], file=sys.stderr)
+        labels = rooms.PageLabels(number, "failed")
+    rooms.write_page_labels(rooms.labels_path(page_dir), labels)
 
 
 def _peak_rss_mb() -> float:

@@ -4,6 +4,7 @@ from ``FLOORPLANS_STORAGE_URL``, and the storage keys of everything the app keep
 Keys are built here and nowhere else (never in blueprints):
   originals/<sha256>.pdf
   tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
+  tiles/<version key>/labels.json (every page's room labels, converters.rooms; with the tiles)
   imports/<token>.csv (an admin's CSV upload until it is imported), imports/<token>.json (its job's state)
 A tile's key is the tile URL grammar's (floorplans.tile_urls): the routes and the tile front
 end with the same ``<version key>/<page>/<z>/<x>/<y>.webp``.
@@ -77,3 +78,9 @@ def overview_key(version_key: str, page: int) -> str:
 
 def manifest_key(version_key: str, page: int) -> str:
     return page_prefix(version_key, page) + "manifest.json"
+
+
+def labels_key(version_key: str) -> str:
+    """The version's room labels: one JSON object beside its pages, kept, copied and
+    deleted with its tiles (everything under ``version_prefix``)."""
+    return version_prefix(version_key) + "labels.json"

@@ -29,6 +29,7 @@ from pathlib import Path
 from sqlalchemy import or_, select, update
 
 import converters
+from converters import rooms
 from floorplans import objects
 from floorplans.config import get_settings
 from floorplans.db import db, rowcount, utcnow
@@ -148,6 +149,7 @@ def _render_and_store(version: PlanVersion, pages: list[PlanPage], progress: _Pr
             # One call for the whole document: the render workers start once, not per page.
             results = _render(pdf, folder / "out", pages, progress, storing)
             version.tiles_total = sum(result.tiles for result in results)
+            store_labels(store, version.key, results)
 
             def tick() -> None:
                 version.tiles_done = storing.tiles
@@ -194,6 +196,23 @@ def _render(
                                       nice=get_settings().render_nice)
     version.tiles_rendered = sum(result.tiles for result in results)
     return results
+
+
+def store_labels(store: Storage, version_key: str, results: list[converters.PageResult]) -> None:
+    """Keep every page's room labels as one JSON object beside the version's pages
+    (objects.labels_key): read with the tiles, copied with them into offline packs and
+    backups. A page whose labels the worker could not write counts as having none."""
+    pages = [rooms.read_page_labels(result.labels_file, result.number) or rooms.PageLabels(result.number, "failed")
+             for result in results]
+    put_labels(store, version_key, pages)
+
+
+def put_labels(store: Storage, version_key: str, pages: list[rooms.PageLabels]) -> None:
+    if any(page.source == "ocr-missing" for page in pages):
+        log.warning("Plan %s: pages without a text layer get no room labels: %s.", version_key, rooms.INSTALL_HINT)
+    document = rooms.version_document(pages)
+    store.put(objects.labels_key(version_key), json.dumps(document, ensure_ascii=False).encode(),
+              content_type="application/json")
 
 
 class _PageStore:

@@ -1,0 +1,324 @@
+"""The words a plan prints, grouped into labels ("Drawing Room", "3602C", "Main entrance")
+with where they are on the page: what an officer's "Find" looks for.
+
+Labels are read from the page's text layer (PyMuPDF's words, on every vector sheet), or,
+for a page without a usable one (a scan, a photo, a CAD export that draws its text as
+curves), by Tesseract through PyMuPDF's OCR. Boxes are page-relative (0-1, origin top
+left) in the orientation the tiles show: the page's /Rotate is applied, as the viewer does.
+
+OCR runs in a forked copy of the render worker (same memory and CPU limits, inherited), so a
+page whose OCR crashes, runs out of memory or overruns its time keeps its tiles: the page
+gets no OCR labels and says why (``PageLabels.source``).
+
+Reading runs in the render worker; must not import Flask, SQLAlchemy, storage or floorplans."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pymupdf
+
+# PyMuPDF is imported where a page is read, never at import: the app reads and searches the
+# stored labels (PageLabels, version_document, pages_of) without loading it.
+
+FORMAT = 1
+# A page "has a usable text layer" with at least this many words of three letters or digits:
+# the art gallery's raster page carries 20 scraps of a bad OCR ("S", "i", "C", "it").
+USABLE_MIN_WORDS = 5
+# Two words of one line further apart than this many text heights are two labels (a room
+# name and the next room's, printed on one baseline in CAD).
+SPLIT_GAP = 1.2
+MAX_LABEL_CHARS = 60
+# Text on this share of a document's pages (3 pages or more) is title-block boilerplate:
+# kept, marked ``repeated``, ranked low by search.
+REPEATED_SHARE = 0.6
+OCR_LANGUAGES = "eng+fra"
+# OCR resolution: 300 dpi (Tesseract's sweet spot), lower for large sheets so the page
+# image stays within OCR_MAX_PIXELS (an A1 sheet at ~140 dpi): memory and time stay bounded.
+OCR_DPI = 300.0
+OCR_MAX_PIXELS = 16_000_000
+TESSDATA_FOLDERS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+)
+INSTALL_HINT = "install Tesseract with `make ocr` (Debian: tesseract-ocr tesseract-ocr-eng tesseract-ocr-fra)"
+
+# What is never a room: dimensions (3'-6", 1200 mm, 4.50, 1:50, 900x2100), and anything
+# without a letter or a digit.
+_DIMENSION = re.compile(
+    r"""^(?:
+        \d+\s*'\s*-?\s*\d*(?:\s*\d+/\d+)?\s*"?          # 12'-6", 3'
+      | \d+(?:\s*\d+/\d+)?\s*"                          # 6", 6 1/2"
+      | \d+[.,]\d+\s*(?:mm|cm|m|m2|m²|ft|in|sf)?        # 4.50, 2,40 m
+      | \d+\s*(?:mm|cm|m|m2|m²|ft|in|sf|sq\.?\s*ft)     # 1200 mm, 85 m²
+      | \d+\s*[:/]\s*\d+                                # 1:50, 1/4
+      | \d+\s*[x×]\s*\d+                                # 900x2100
+      | [+-]\s*\d+(?:[.,]\d+)?                          # +3.20 levels
+      | \d{7,}                                          # long numbers: dates, references
+    )$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_ALNUM = re.compile(r"[^\W_]", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label: its text and its box (x0, y0, x1, y1), page-relative 0-1 as shown."""
+
+    text: str
+    box: tuple[float, float, float, float]
+    repeated: bool = False
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return (self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"text": self.text, "box": [round(value, 5) for value in self.box]}
+        if self.repeated:
+            data["repeated"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class PageLabels:
+    """A page's labels and where they come from: "text" (the PDF's text layer), "ocr",
+    "none" (no text, and OCR found none), "ocr-missing" (Tesseract not installed),
+    "ocr-failed" (it crashed or overran its time: the page has no labels, its tiles are fine)."""
+
+    number: int
+    source: str
+    labels: tuple[Label, ...] = field(default=())
+    seconds: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source, "seconds": round(self.seconds, 3),
+            "labels": [label.as_json() for label in self.labels],
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, number: int, data: dict[str, Any]) -> PageLabels:
+        return cls(
+            number=number,
+            source=str(data.get("source", "none")),
+            labels=tuple(_label_from_json(item) for item in data.get("labels", ())),
+            seconds=float(data.get("seconds", 0.0)),
+        )
+
+
+def _label_from_json(item: dict[str, Any]) -> Label:
+    x0, y0, x1, y1 = (float(value) for value in item["box"])
+    return Label(str(item["text"]), (x0, y0, x1, y1), bool(item.get("repeated")))
+
+
+def clean(text: str) -> str:
+    from converters.titles import clean as clean_text  # the sheet titles' spelling rules
+
+    return clean_text(text)
+
+
+def is_noise(text: str) -> bool:
+    """A dimension, a scale, a lone character or punctuation: never a room."""
+    if len(_ALNUM.findall(text)) < 2:
+        return True
+    return bool(_DIMENSION.match(text))
+
+
+def _gap(a: pymupdf.Rect, b: pymupdf.Rect) -> float:
+    """The distance between two boxes (0 when they touch or overlap)."""
+    dx = max(0.0, b.x0 - a.x1, a.x0 - b.x1)
+    dy = max(0.0, b.y0 - a.y1, a.y0 - b.y1)
+    return math.hypot(dx, dy)
+
+
+def group_words(words: Iterable[Sequence[Any]], rotation: pymupdf.Matrix, width: float, height: float) -> list[Label]:
+    """PyMuPDF words (x0, y0, x1, y1, text, block, line, word) grouped into labels: the
+    words of one text line, split where two are far apart; boxes turned by ``rotation``
+    (the page's rotation matrix) and divided by the shown page's size."""
+    import pymupdf
+
+    lines: dict[tuple[int, int], list[tuple[pymupdf.Rect, str]]] = {}
+    for word in words:
+        text = clean(str(word[4]))
+        if not text:
+            continue
+        box = pymupdf.Rect(word[:4]) * rotation
+        lines.setdefault((int(word[5]), int(word[6])), []).append((box, text))
+    labels: list[Label] = []
+    for entries in lines.values():
+        run: list[tuple[pymupdf.Rect, str]] = []
+        for box, text in entries:
+            if run:
+                thickness = min(min(run[-1][0].width, run[-1][0].height), min(box.width, box.height))
+                if _gap(run[-1][0], box) > SPLIT_GAP * max(thickness, 1.0):
+                    labels.extend(_label(run, width, height))
+                    run = []
+            run.append((box, text))
+        labels.extend(_label(run, width, height))
+    return labels
+
+
+def _label(run: list[tuple[pymupdf.Rect, str]], width: float, height: float) -> list[Label]:
+    import pymupdf
+
+    if not run:
+        return []
+    text = " ".join(text for _, text in run)
+    if len(text) > MAX_LABEL_CHARS or is_noise(text):
+        return []
+    box = pymupdf.Rect(run[0][0])
+    for other, _ in run[1:]:
+        box |= other
+    x0, y0 = max(0.0, box.x0 / width), max(0.0, box.y0 / height)
+    x1, y1 = min(1.0, box.x1 / width), min(1.0, box.y1 / height)
+    if x1 <= x0 or y1 <= y0:
+        return []  # off the visible page
+    return [Label(text, (x0, y0, x1, y1))]
+
+
+def usable(words: Sequence[Sequence[Any]]) -> bool:
+    return sum(1 for word in words if len(_ALNUM.findall(str(word[4]))) >= 3) >= USABLE_MIN_WORDS
+
+
+def text_labels(page: pymupdf.Page, words: Sequence[Sequence[Any]] | None = None) -> list[Label]:
+    import pymupdf
+
+    if words is None:
+        words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    return group_words(words, page.rotation_matrix, page.rect.width, page.rect.height)
+
+
+def tessdata() -> str | None:
+    """Tesseract's language folder holding English and French, or None when it is missing."""
+    folders = [os.environ.get("TESSDATA_PREFIX", ""), *TESSDATA_FOLDERS]
+    for folder in folders:
+        if folder and all((Path(folder) / f"{language}.traineddata").is_file() for language in ("eng", "fra")):
+            return folder
+    return None
+
+
+def ocr_dpi(page: pymupdf.Page) -> int:
+    area = page.rect.width * page.rect.height
+    return max(50, int(min(OCR_DPI, 72.0 * math.sqrt(OCR_MAX_PIXELS / max(area, 1.0)))))
+
+
+def ocr_labels(page: pymupdf.Page, folder: str) -> list[Label]:
+    """The page OCR'd whole (as the viewer shows it) by Tesseract, grouped into labels."""
+    import pymupdf
+
+    textpage = page.get_textpage_ocr(
+        flags=pymupdf.TEXT_MEDIABOX_CLIP, language=OCR_LANGUAGES, dpi=ocr_dpi(page), full=True, tessdata=folder
+    )
+    words = page.get_text("words", textpage=textpage)
+    # Tesseract reads noise in hatching as short "words" ("|", "i", "—"): only words with a
+    # letter or digit in them count, and is_noise drops what is left of it per label.
+    return text_labels(page, [word for word in words if _ALNUM.search(str(word[4]))])
+
+
+def _ocr_in_fork(page: pymupdf.Page, folder: str, out: Path, seconds: float) -> str:
+    """OCR in a forked copy of this worker, so a crash, a memory blow-up or an overrun costs
+    the labels only. Returns the source: "ocr" or "ocr-failed"."""
+    out.unlink(missing_ok=True)
+    pid = os.fork()
+    if pid == 0:  # the copy: OCR, write, and leave without any teardown
+        code = 1
+        try:
+            labels = ocr_labels(page, folder)
+            temporary = out.with_suffix(".part")
+            temporary.write_text(json.dumps([label.as_json() for label in labels]))
+            temporary.replace(out)
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return "ocr" if os.waitstatus_to_exitcode(status) == 0 and out.is_file() else "ocr-failed"
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return "ocr-failed"
+        time.sleep(0.05)
+
+
+def page_labels(page: pymupdf.Page, number: int, work: Path, *, ocr_seconds: float) -> PageLabels:
+    """The labels of one page: from its text layer when it has a usable one, else OCR'd
+    within ``ocr_seconds`` (files under ``work`` meanwhile)."""
+    import pymupdf
+
+    started = time.perf_counter()
+    words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    if usable(words):
+        return PageLabels(number, "text", tuple(text_labels(page, words)), time.perf_counter() - started)
+    folder = tessdata()
+    if folder is None:
+        return PageLabels(number, "ocr-missing", tuple(text_labels(page, words)), time.perf_counter() - started)
+    out = work / f"{number}.ocr.json"
+    source = _ocr_in_fork(page, folder, out, ocr_seconds)
+    labels: tuple[Label, ...] = ()
+    if source == "ocr":
+        labels = PageLabels.from_json(number, {"labels": json.loads(out.read_text())}).labels
+        out.unlink(missing_ok=True)
+    return PageLabels(number, source if labels or source != "ocr" else "none", labels, time.perf_counter() - started)
+
+
+def labels_path(page_dir: Path) -> Path:
+    """Where the render worker leaves a page's labels: beside the page's tile folder, which
+    holds tiles and nothing else."""
+    return page_dir.parent / f"{page_dir.name}.labels.json"
+
+
+def write_page_labels(path: Path, labels: PageLabels) -> None:
+    temporary = path.with_suffix(".part")
+    temporary.write_text(json.dumps(labels.as_json()))
+    temporary.replace(path)
+
+
+def read_page_labels(path: Path, number: int) -> PageLabels | None:
+    try:
+        return PageLabels.from_json(number, json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def mark_repeated(pages: Sequence[PageLabels]) -> list[PageLabels]:
+    """Labels printed on most pages of a document (3 pages or more): the project's name,
+    the firm, "SCALE": kept, marked ``repeated`` so search ranks them low."""
+    if len(pages) < 3:
+        return list(pages)
+    counts = Counter(text for page in pages for text in {label.text.casefold() for label in page.labels})
+    common = {text for text, count in counts.items() if count >= REPEATED_SHARE * len(pages)}
+    return [
+        PageLabels(
+            page.number, page.source,
+            tuple(Label(label.text, label.box, label.text.casefold() in common) for label in page.labels),
+            page.seconds,
+        )
+        for page in pages
+    ]
+
+
+def version_document(pages: Sequence[PageLabels]) -> dict[str, Any]:
+    """The one JSON object kept beside a version's tiles: every page's labels."""
+    return {"format": FORMAT, "pages": {str(page.number): page.as_json() for page in mark_repeated(pages)}}
+
+
+def pages_of(document: dict[str, Any]) -> list[PageLabels]:
+    """The pages of a document written by ``version_document`` (unknown format: none)."""
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        return []
+    return [PageLabels.from_json(int(number), data) for number, data in document.get("pages", {}).items()]
