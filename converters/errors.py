@@ -22,3 +22,12 @@ class RenderFailed(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ImageRejected(Exception):
+    """An uploaded picture (a photo, or a photo of a plan) is refused; ``str(e)`` says what
+    is wrong and what to do about it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -31,6 +31,8 @@ MAX_LINE = 64 * 1024
 # Seconds between the soft CPU limit (SIGXCPU, which Python does not catch) and the hard
 # one (SIGKILL), in case the soft signal is blocked.
 CPU_GRACE = 5
+#: The child entry points: the PDF validator and renderer, and the picture reader.
+WORKER_MODULES = ("converters.worker", "converters.image_worker")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
 
 
@@ -90,17 +92,27 @@ class ChildProcess:
     (SIGKILL, plus a grace period): a worker that serves several pages raises its soft
     limit page by page, never past the hard one. ``nice`` is the child's scheduling
     priority (0 = as the parent; 19 = the lowest): render workers run below the web
-    processes on the same cores, so officers' requests come first."""
+    processes on the same cores, so officers' requests come first. ``module`` is the
+    worker's entry point (``converters.image_worker`` for photos)."""
 
     def __init__(
-        self, job: dict[str, Any], *, memory_mb: int, cpu_seconds: int, cpu_total: int | None = None, nice: int = 0
+        self,
+        job: dict[str, Any],
+        *,
+        memory_mb: int,
+        cpu_seconds: int,
+        cpu_total: int | None = None,
+        nice: int = 0,
+        module: str = "converters.worker",
     ) -> None:
         self.job = job
         self._stderr = tempfile.TemporaryFile()
         self._buffer = b""
         self.outcome: Outcome | None = None
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "converters.worker"],
+        if module not in WORKER_MODULES:
+            raise ValueError(f"not a worker entry point: {module!r}")
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter and one of WORKER_MODULES
+            [sys.executable, "-m", module],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
