@@ -118,8 +118,8 @@ def open_pdf(data: bytes, limits: UploadLimits) -> pymupdf.Document:
     check_size(len(data), limits)
     if data.startswith(_OTHER_FORMATS) or b"%PDF-" not in data[:HEADER_WINDOW]:
         raise PdfRejected(
-            "This file is not a PDF. Save or print the floor plan as a PDF (for example with "
-            "'Print to PDF') and upload that file."
+            "This file is not a PDF, nor a photo of a plan (JPEG, PNG or HEIC). Save or print the floor "
+            "plan as a PDF (for example with 'Print to PDF'), or take a photo of it, and upload that file."
         )
     try:
         document = pymupdf.open(stream=data, filetype="pdf")
@@ -146,7 +146,10 @@ def check_document(document: pymupdf.Document, data: bytes, limits: UploadLimits
             "Upload the complete file again, or export the drawing to PDF again."
         )
     if not document.is_pdf:
-        raise PdfRejected("This file is not a PDF. Save or print the floor plan as a PDF and upload that file.")
+        raise PdfRejected(
+            "This file is not a PDF, nor a photo of a plan (JPEG, PNG or HEIC). Save or print the floor plan as "
+            "a PDF, or take a photo of it, and upload that file."
+        )
     if document.needs_pass:
         raise PdfRejected(
             "This PDF is protected by a password. Open it, remove the password "

@@ -1,4 +1,5 @@
-"""Plans through the API: upload a PDF (202, rendered in the background into a draft),
+"""Plans through the API: upload a PDF or a photo of a plan (JPEG, PNG, HEIC: it becomes a
+one-page PDF) (202, rendered in the background into a draft),
 follow it, publish it once reviewed, delete a draft or a failed upload."""
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     upload = request.files.get("file")
     if upload is None:
-        raise plans.PlanRejected("Send the PDF as multipart/form-data in a field named 'file'.")
+        raise plans.PlanRejected(
+            "Send the PDF (or a JPEG, PNG or HEIC photo of the plan) as multipart/form-data in a field named 'file'."
+        )
     quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
     db.session.commit()  # counted even if the file is refused; no write lock held while it is checked
     version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)

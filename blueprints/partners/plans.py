@@ -28,7 +28,7 @@ def plans_page(building_id: int) -> ResponseReturnValue:
     if request.method == "POST":
         upload = request.files.get("file")
         if upload is None or not upload.filename:
-            error = "Choose the PDF file of your plans, then press Upload."
+            error = "Choose the PDF of your plans (or a photo of the plan), then press Upload."
         else:
             try:
                 quotas.take_upload(current_user)

@@ -21,6 +21,8 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 import converters
+from converters import image_isolation, images
+from converters.errors import ImageRejected
 from floorplans import objects
 from floorplans.config import get_settings
 from floorplans.db import after_commit, db, rowcount, utcnow
@@ -76,25 +78,53 @@ def work_folder() -> Path:
     return folder
 
 
+def _image_as_pdf(path: Path, limits: converters.UploadLimits) -> tuple[Path, str, int, str]:
+    """A photo or scan of a plan (JPEG, PNG, HEIC, recognised by its bytes) as a one-page PDF
+    beside it: upright, sized from its pixels and resolution, without the photo's metadata
+    (converters.images, in a child process). Returns the PDF's path, sha256, size and the
+    picture's kind."""
+    pdf = path.with_suffix(".image.pdf")
+    try:
+        made = image_isolation.image_pdf_isolated(
+            path, pdf, images.ImageLimits(max_bytes=limits.max_bytes)
+        )
+    except ImageRejected as rejected:
+        pdf.unlink(missing_ok=True)
+        raise PlanRejected(rejected.message) from None
+    data = pdf.read_bytes()
+    return pdf, hashlib.sha256(data).hexdigest(), len(data), made.kind
+
+
 def upload_plan(building: Building, stream: IO[bytes], filename: str, *, by: User | None) -> PlanVersion:
     """Validate an upload and record it as a new queued version.  Nothing about the published
     plan changes.  A refused file (``PlanRejected``) is refused before anything is written.
-    The caller queues the rendering (``jobs.queue_render``: it starts once this is committed)."""
+    The caller queues the rendering (``jobs.queue_render``: it starts once this is committed).
+
+    A photo or scan of the plan (JPEG, PNG or HEIC, whatever its name) becomes a one-page PDF
+    first, which is then checked, kept as the version's original and rendered like any
+    scanned PDF."""
     limits = upload_limits()
     path, sha256, size = _spool(stream, work_folder(), limits.max_bytes)
+    made_pdf: Path | None = None
+    from_image: str | None = None
     try:
         if size == 0:
             raise PlanRejected("The file is empty. Choose the PDF of your floor plan and upload it again.")
+        with path.open("rb") as head:
+            if images.sniff(head.read(16)) is not None:
+                made_pdf, sha256, size, from_image = _image_as_pdf(path, limits)
         try:
-            summary = converters.validate_pdf_isolated(path, limits)
+            summary = converters.validate_pdf_isolated(made_pdf or path, limits)
         except converters.PdfRejected as rejected:
             raise PlanRejected(str(rejected)) from None
         store = objects.get_storage()
         key = objects.original_key(sha256)
         if not store.exists(key):
-            store.put_file(key, path, content_type="application/pdf")
+            store.put_file(key, made_pdf or path, content_type="application/pdf")
     finally:
         path.unlink(missing_ok=True)
+        if made_pdf is not None:
+            made_pdf.unlink(missing_ok=True)
 
     number = (db.session.scalar(
         select(func.max(PlanVersion.number)).where(PlanVersion.building_id == building.id)
@@ -125,7 +155,7 @@ def upload_plan(building: Building, stream: IO[bytes], filename: str, *, by: Use
     db.session.flush()
     audit.record("plan.upload", actor=by, building=building, target=version, detail={
         "number": number, "file": version.original_filename, "bytes": size, "sha256": sha256,
-        "pages": summary.page_count,
+        "pages": summary.page_count, **({"from_image": from_image} if from_image else {}),
     })  # fmt: skip
     return version
 

@@ -53,7 +53,8 @@ def generated() -> dict[str, tuple[Callable[[], bytes], str, tuple[str, ...]]]:
     plan = hostile.simple_plan
     real = (CORPUS / "plan-university-hall-floor1-legal-rot90-vector.pdf").read_bytes
     return {
-        "png under a .pdf name": (hostile.png_bytes, REFUSED, ("not a PDF",)),
+        # A picture, whatever its name, is a photo of a plan: a one-page version (issue 18).
+        "png under a .pdf name": (hostile.png_bytes, READY, ()),
         "zip holding a pdf": (lambda: hostile.zip_of("plan.pdf", plan()), REFUSED, ("not a PDF",)),
         "html first, pdf inside": (lambda: b"<html><script>alert(1)</script>" + plan(), REFUSED, ("not a PDF",)),
         "elf executable": (lambda: b"\x7fELF\x02\x01\x01" + b"\x00" * 500, REFUSED, ("not a PDF",)),
