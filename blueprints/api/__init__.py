@@ -13,6 +13,7 @@ from blueprints.api import (  # noqa: E402,F401  (routes register on bp)
     markers,
     openapi,
     plans,
+    rooms,
     tiles,
     tokens,
 )

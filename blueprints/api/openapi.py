@@ -17,6 +17,7 @@ from floorplans.permissions import Permission
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
 from floorplans.services.gatherings import GATHERING_FIELDS
+from floorplans.services.rooms import MAX_QUERY_CHARS as ROOM_QUERY_CHARS
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -86,6 +87,18 @@ GEOJSON = {
 REMOVED = {"description": "Removed."}
 
 
+ROOM_MATCH = {
+    "type": "object",
+    "required": ["text", "floor", "page", "x", "y", "cell"],
+    "properties": {
+        "text": {"type": "string", "description": "The label as the plan prints it."},
+        "floor": {"type": "string", "description": "The sheet's name in the floor switcher."},
+        "page": {"type": "integer", "description": "Page number in the PDF."},
+        "x": {"type": "number", "minimum": 0, "maximum": 1, "description": "The label's centre, 0 = left edge."},
+        "y": {"type": "number", "minimum": 0, "maximum": 1, "description": "The label's centre, 0 = top edge."},
+        "cell": {"type": "string", "description": "The grid cell the plan draws there (\"C4\")."},
+    },
+}
 PLAN_PAGE = {
     "type": "object",
     "properties": {
@@ -248,6 +261,28 @@ def document(server_url: str) -> dict[str, Any]:
                     "responses": {"200": _json(_ref("Building"), "The record."), **ERRORS},
                 },
             },
+            "/buildings/{building_id}/rooms": {
+                "parameters": [BUILDING_ID],
+                "get": {
+                    "summary": "Find a room on the plan officers see (its shown sheets)",
+                    "description": "Labels the plan prints (its text, or OCR of a scanned sheet), matched without "
+                                   "regard to case or accents and forgiving small typos; room numbers match "
+                                   "exactly or as a prefix (\"204\" finds 204 and 204A). Best first. No shown "
+                                   "plan: no matches. The read is logged.",
+                    "parameters": [{"name": "q", "in": "query", "required": True,
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": ROOM_QUERY_CHARS},
+                                    "description": "A room's name or number: kitchen, nursery, 204, stairs."}],
+                    "responses": {
+                        "200": _json(
+                            {"type": "object", "required": ["matches"],
+                             "properties": {"matches": {"type": "array", "items": _ref("RoomMatch")}}},
+                            "The matches (at most 50).",
+                        ),
+                        "400": _json(_ref("Error"), "q is empty, too long or has no letter or digit."),
+                        **QUERY_ERRORS,
+                    },
+                },
+            },
             "/buildings/{building_id}/contacts": {
                 "parameters": [BUILDING_ID],
                 "post": {
@@ -383,6 +418,7 @@ def document(server_url: str) -> dict[str, Any]:
                     },
                 },
                 "BuildingSummary": summary,
+                "RoomMatch": ROOM_MATCH,
                 "Building": record,
                 "Contact": contact,
                 "Gathering": gathering,
