@@ -305,7 +305,8 @@ def mark_repeated(pages: Sequence[PageLabels]) -> list[PageLabels]:
     return [
         PageLabels(
             page.number, page.source,
-            tuple(Label(label.text, label.box, label.text.casefold() in common) for label in page.labels),
+            tuple(Label(label.text, label.box, label.repeated or label.text.casefold() in common)
+                  for label in page.labels),
             page.seconds,
         )
         for page in pages

@@ -18,7 +18,7 @@ from floorplans.marker_kinds import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json, tile_url_template
-from floorplans.services import access, buildings, markers
+from floorplans.services import access, buildings, markers, rooms
 from floorplans.services.briefing import brief
 
 #: Sent by incar.js when it fetches pages for "keep offline": the read is logged as
@@ -53,6 +53,7 @@ def card(building_id: int) -> ResponseReturnValue:
     return render_template(
         "response/card.html", building=building, brief=summary, has_plan=version is not None,
         floors=[page.label for page in version.shown_pages] if version else [],
+        places=rooms.card_places(building),
     )
 
 

@@ -205,3 +205,58 @@ def search(building: Building, q: str | None, *, limit: int = MAX_MATCHES) -> li
         parse_query(q)  # a bad query is still said to be bad
         return []
     return search_version(version, q, limit=limit)
+
+
+# What the card names when the plan does: where the children are, the boiler or mechanical
+# room (gas, fire's fuel, the shut-offs), the kitchen (gas, fire's start). Words compared
+# folded (no accents, lower case), whole words; phrases as consecutive words.
+CARD_PLACES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("children", ("nursery", "nurseries", "children", "childrens", "child", "kids", "creche", "garderie",
+                  "sunday school", "daycare", "day care", "toddler", "toddlers", "preschool", "cry room",
+                  "enfants", "pouponniere")),
+    ("mechanical", ("boiler", "boilers", "mechanical", "mech", "furnace", "electrical", "elec", "plant room",
+                    "chaufferie", "chaudiere", "mecanique", "electrique", "utility room")),
+    ("kitchen", ("kitchen", "kitchenette", "cuisine")),
+)
+CARD_PLACES_EACH = 3  # lines per kind at most: the card is one screen
+
+
+@dataclass(frozen=True)
+class CardPlace:
+    kind: str  # children, mechanical or kitchen
+    text: str  # the label as the plan prints it
+    floor: str
+    cell: str
+
+
+def _names(label: list[str], phrase: str) -> bool:
+    wanted = phrase.split()
+    return any(label[i:i + len(wanted)] == wanted for i in range(len(label) - len(wanted) + 1))
+
+
+def card_places(building: Building) -> list[CardPlace]:
+    """The children's areas, boiler or mechanical rooms and kitchens the shown plan names,
+    in that order (then in the partner's floor order, top to bottom), each once."""
+    version = building.shown_plan
+    if version is None:
+        return []
+    pages = {page.number: page for page in version.shown_pages}
+    found: list[CardPlace] = []
+    for kind, phrases in CARD_PLACES:
+        places: list[tuple[int, float, float, CardPlace]] = []
+        seen: set[tuple[str, str, str]] = set()
+        for labels in version_labels(version):
+            page = pages.get(labels.number)
+            if page is None:
+                continue
+            for label in labels.labels:
+                if label.repeated or not any(_names(words(label.text), phrase) for phrase in phrases):
+                    continue
+                match = _match(page, label, 1.0)
+                if (key := (match.text.casefold(), match.floor, match.cell)) in seen:
+                    continue  # the same label printed twice in one cell (a room and its door tag)
+                seen.add(key)
+                places.append((page.position, match.y, match.x, CardPlace(kind, match.text, match.floor, match.cell)))
+        places.sort(key=lambda entry: entry[:3])
+        found.extend(entry[3] for entry in places[:CARD_PLACES_EACH])
+    return found
