@@ -6,6 +6,7 @@ Keys are built here and nowhere else (never in blueprints):
   tiles/<version key>/<page>/<z>/<x>/<y>.webp, .../overview.webp, .../manifest.json (written last)
   tiles/<version key>/labels.json (every page's room labels, converters.rooms; with the tiles)
   imports/<token>.csv (an admin's CSV upload until it is imported), imports/<token>.json (its job's state)
+  buildings/<building id>/photos/<token>/<size>.webp (a photo's stored sizes, services.photos)
 A tile's key is the tile URL grammar's (floorplans.tile_urls): the routes and the tile front
 end with the same ``<version key>/<page>/<z>/<x>/<y>.webp``.
 
@@ -84,3 +85,16 @@ def labels_key(version_key: str) -> str:
     """The version's room labels: one JSON object beside its pages, kept, copied and
     deleted with its tiles (everything under ``version_prefix``)."""
     return version_prefix(version_key) + "labels.json"
+
+
+def building_photos_prefix(building_id: int) -> str:
+    """Everything photographed of one building (a building's deletion or backup takes it all)."""
+    return f"buildings/{building_id}/photos/"
+
+
+def photo_prefix(building_id: int, token: str) -> str:
+    return f"{building_photos_prefix(building_id)}{token}/"
+
+
+def photo_key(building_id: int, token: str, size: int) -> str:
+    return f"{photo_prefix(building_id, token)}{size}.webp"

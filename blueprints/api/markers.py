@@ -16,7 +16,7 @@ from floorplans.bounds import MAX_RECORD_ID
 from floorplans.models import Marker
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json
-from floorplans.services import access, markers, plans
+from floorplans.services import access, markers, photos, plans
 
 
 def _marker_response(marker: Marker, status: int = 200) -> ResponseReturnValue:
@@ -55,6 +55,7 @@ def get_marker(marker_id: int) -> ResponseReturnValue:
 def change_marker(marker_id: int) -> ResponseReturnValue:
     marker = markers.get_marker(current_user, marker_id, edit=True)
     if request.method == "DELETE":
+        photos.forget_marker(marker)  # its photo's stored sizes, once the deletion is committed
         markers.delete(marker, by=current_user)
         return "", 204
     body = json_body()

@@ -7,4 +7,4 @@ from flask import Blueprint
 
 bp = Blueprint("partners", __name__)
 
-from blueprints.partners import buildings, markers, people, plans  # noqa: E402,F401  (routes register on bp)
+from blueprints.partners import buildings, markers, people, photos, plans  # noqa: E402,F401  (routes register on bp)

@@ -17,7 +17,7 @@ from floorplans.marker_kinds import KINDS
 from floorplans.models import Marker, PlanVersion, VersionState
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json
-from floorplans.services import access, buildings, markers, plans
+from floorplans.services import access, buildings, markers, photos, plans
 
 
 def _version(building_id: int, version_id: int) -> PlanVersion:
@@ -80,6 +80,7 @@ def change_marker(building_id: int, version_id: int, marker_id: int) -> Response
 @permission(Permission.EDIT_RECORDS)
 def delete_marker(building_id: int, version_id: int, marker_id: int) -> ResponseReturnValue:
     marker = markers.marker_of(_version(building_id, version_id), marker_id)
+    photos.forget_marker(marker)  # its photo's stored sizes, once the deletion is committed
     markers.delete(marker, by=current_user)
     return jsonify(deleted=marker_id)
 

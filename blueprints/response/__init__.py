@@ -31,4 +31,4 @@ def forget_offline_copies(response: Response) -> Response:
     return response
 
 
-from blueprints.response import assets, building, exports, find, offline, tiles  # noqa: E402,F401  (routes register on bp)
+from blueprints.response import assets, building, exports, find, offline, photos, tiles  # noqa: E402,F401  (routes register on bp)

@@ -16,6 +16,7 @@ from floorplans.models.accounts import (
 from floorplans.models.audit import AccessEvent, AuditEvent
 from floorplans.models.buildings import Building, Contact, Gathering
 from floorplans.models.keeping_current import BuildingReminder, BuildingReview
+from floorplans.models.photos import Photo, PhotoSubject
 from floorplans.models.planning import Exercise, ExerciseItem, ExerciseState, ItemShape, Marker
 from floorplans.models.plans import PlanPage, PlanVersion, VersionState
 from floorplans.models.reviews import ReviewedChange
@@ -38,6 +39,8 @@ __all__ = [
     "LoginSession",
     "Marker",
     "Organisation",
+    "Photo",
+    "PhotoSubject",
     "PlanPage",
     "PlanVersion",
     "ReviewedChange",
