@@ -101,8 +101,9 @@ def _megabytes(count: int) -> str:
     return f"{count / (1024 * 1024):.0f} MB"
 
 
-def describe(head: bytes) -> str:
-    """What a file that is not one of our image kinds looks like, in a partner's words."""
+def describe(head: bytes) -> str | None:
+    """What a file that is not one of our image kinds looks like, in a partner's words
+    (None: nothing we recognise)."""
     if b"%PDF-" in head[:1024]:
         return "a PDF"
     if head.startswith(b"PK\x03\x04"):
@@ -117,7 +118,7 @@ def describe(head: bytes) -> str:
         return "a video or a picture format we cannot read"
     if head.lstrip().startswith((b"<", b"\xef\xbb\xbf<")):
         return "a web page or an SVG drawing"
-    return "not a picture we can read"
+    return None
 
 
 def sniff(head: bytes) -> str | None:
@@ -191,8 +192,9 @@ def check_structure(data: bytes, limits: ImageLimits = DEFAULT_IMAGE_LIMITS) -> 
         )
     kind = sniff(data[:16])
     if kind is None:
+        what = describe(data[:1024])
         raise ImageRejected(
-            f"This file is {describe(data[:1024])}, not a photo we can read. "
+            f"This file is {what + ', not' if what else 'not'} a photo we can read. "
             "Upload a JPEG, PNG or HEIC photo (what phones and cameras save)."
         )
     if kind == JPEG:

@@ -44,7 +44,9 @@ def marker_words(marker: Marker) -> dict[str, str]:
 
 
 def _page(building: Building, errors: dict[str, str] | None = None, error: str = "",
-          status: int = 200) -> ResponseReturnValue:
+          status: int = 200, photo_id: int | None = None) -> ResponseReturnValue:
+    """The page; after a refusal, what the partner typed comes back in the form they sent
+    (``typed``: its subject, marker or photo, and caption; the file must be chosen again)."""
     version = _marker_version(building)
     version_markers = markers.markers_of(version) if version is not None else []
     rows: list[dict[str, Any]] = [
@@ -57,7 +59,17 @@ def _page(building: Building, errors: dict[str, str] | None = None, error: str =
         front=photos.front_photo(building),
         entrances=[p for p in all_photos if p.subject == "entrance"],
         errors=errors or {}, error=error, sizes=photos.SIZES, small=photos.SMALL, large=photos.LARGE,
+        typed=_typed(photo_id) if status >= 400 else {},
     ), status
+
+
+def _typed(photo_id: int | None) -> dict[str, Any]:
+    upload = request.files.get("file")
+    return {
+        "subject": request.form.get("subject", ""), "marker_id": request.form.get("marker_id", type=int),
+        "caption": request.form.get("caption", ""), "photo_id": photo_id,
+        "filename": upload.filename if upload is not None and upload.filename else "",
+    }
 
 
 @bp.route("/buildings/<int:building_id>/photos", methods=["GET", "POST"], endpoint="photos")
@@ -109,11 +121,14 @@ def change_photo(building_id: int, photo_id: int) -> ResponseReturnValue:
         if "caption" in request.form:
             photos.set_caption(current_user, photo, request.form.get("caption"))
     except quotas.QuotaExceeded as over:
-        return _page(buildings.get_editable(current_user, building_id), error=over.message, status=429)
+        return _page(buildings.get_editable(current_user, building_id), error=over.message, status=429,
+                     photo_id=photo_id)
     except photos.PhotoRejected as rejected:
-        return _page(buildings.get_editable(current_user, building_id), error=rejected.message, status=422)
+        return _page(buildings.get_editable(current_user, building_id), error=rejected.message, status=422,
+                     photo_id=photo_id)
     except InvalidInput as invalid:
-        return _page(building, errors=invalid.fields, error=invalid.message, status=422)
+        return _page(building, errors=invalid.fields, error="The caption " + invalid.fields.get("caption", ""),
+                     status=422, photo_id=photo_id)
     flash("Saved.", "success")
     return redirect(url_for("partners.photos", building_id=building.id, **_version_arg()) + f"#photo-{photo.id}")
 

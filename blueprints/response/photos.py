@@ -25,13 +25,13 @@ def photo_response(photo_id: int, token: str, size: int) -> Response:
     return Response(answer.body, answer.status, answer.headers)
 
 
-@bp.route("/photos/<int:photo_id>/<string(length=32):token>/<int:size>.webp")
+@bp.route("/photos/<int:photo_id>/<photo_token>/<int:size>.webp")
 @permission(Permission.READ_RECORDS)
-def photo(photo_id: int, token: str, size: int) -> ResponseReturnValue:
-    return photo_response(photo_id, token, size)
+def photo(photo_id: int, photo_token: str, size: int) -> ResponseReturnValue:
+    return photo_response(photo_id, photo_token, size)
 
 
 @bp.app_template_global("photo_url")
 def photo_url(photo: Photo, size: int = photos.SMALL) -> str:
     """A photo's size, as pages link it (the API links its own route)."""
-    return url_for("response.photo", photo_id=photo.id, token=photo.token, size=size)
+    return url_for("response.photo", photo_id=photo.id, photo_token=photo.token, size=size)

@@ -23,6 +23,7 @@ from floorplans.models import (
     ExerciseItem,
     Gathering,
     Marker,
+    Photo,
     PlanPage,
     PlanVersion,
     Role,
@@ -97,6 +98,12 @@ CASES = [
          {"label": "Typed Vigil", "start_time": "25:99", "end_time": "23:00"}, ("Typed Vigil", "25:99"), "Starts"),
     Case("plan that is not a PDF", "partners.plans", "partner", "/portal/buildings/{building_id}/plans",
          {}, ("typed-floor-plan.txt",), "PDF", files={"file": (b"not a pdf at all", "typed-floor-plan.txt")}),
+    Case("photo that is not a photo", "partners.photos", "partner", "/portal/buildings/{building_id}/photos",
+         {"subject": "entrance", "caption": "Typed door 3, side C"}, ("Typed door 3, side C", "typed-door.txt"),
+         "not a photo we can read", files={"file": (b"not a photo at all", "typed-door.txt")}),
+    Case("photo caption too long", "partners.change_photo", "partner",
+         "/portal/buildings/{building_id}/photos/{photo_id}", {"caption": "Typed caption " + "x" * 200},
+         ("Typed caption " + "x" * 200,), "too long"),
     Case("sheet with no name", "partners.plan_pages", "partner",
          "/portal/buildings/{building_id}/plans/{version_id}/pages",
          lambda ids: {f"label-{ids['page_id']}": "", f"position-{ids['page_id']}": "1",
@@ -142,6 +149,7 @@ NOT_TYPED = {
     "partners.move_contact": "up/down buttons",
     "partners.delete_gathering": "a button",
     "partners.delete_plan": "a button",
+    "partners.delete_photo": "a button",
     "partners.publish_plan": "a button",
     "partners.verify": "a button",
     "partners.place_marker": "JSON (the marker editor)",
@@ -190,7 +198,9 @@ def world(
     item = ExerciseItem(exercise=exercise, building_id=building.id, page=version.pages[0], shape="area",
                         points=[[0.1, 0.1], [0.5, 0.1], [0.3, 0.4]], colour="#2563eb")
     marker = Marker(building_id=building.id, page=version.pages[0], kind="aed", x=0.5, y=0.5)
-    db.session.add_all([exercise, item, marker])
+    photo = Photo(building_id=building.id, subject="entrance", token="0" * 32, width=10, height=10,
+                  sizes=[{"size": 320, "width": 10, "height": 10, "bytes": 9}])
+    db.session.add_all([exercise, item, marker, photo])
     version.published_at = utcnow()
     db.session.commit()
     _invitee, invitation_token = account_links.invite(email="invitee@example.org", name="", role="partner",
@@ -202,6 +212,7 @@ def world(
         "organisation_id": own.id, "building_id": building.id, "row_version": building.row_version,
         "contact_id": contact.id, "gathering_id": gathering.id, "version_id": version.id,
         "page_id": version.pages[0].id, "exercise_id": exercise.id, "item_id": item.id, "marker_id": marker.id,
+        "photo_id": photo.id,
         "officer_id": users["officer"].id, "officer_email": users["officer"].email, "user_id": users["officer"].id,
         "token_id": 0,
     }

@@ -25,6 +25,7 @@ from floorplans.models import (
     ExerciseItem,
     Gathering,
     Marker,
+    Photo,
     PlanPage,
     PlanVersion,
     Role,
@@ -84,6 +85,12 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
     # Two markers: the portal and the API each delete their own.
     markers = [Marker(building_id=building.id, page=version.pages[0], kind="aed", x=0.5, y=0.5) for _ in (1, 2)]
     db.session.add_all(markers)
+    # Two photos of an entrance (the portal and the API each delete their own), their sizes stored.
+    photos = [Photo(building_id=building.id, subject="entrance", token=f"{n:032x}", width=10, height=10,
+                    sizes=[{"size": 320, "width": 10, "height": 10, "bytes": 9}]) for n in (1, 2)]
+    db.session.add_all(photos)
+    for photo in photos:
+        store.put(objects.photo_key(building.id, photo.token, 320), b"RIFF-photo")
     db.session.commit()
     browsers = {"anonymous": Browser(app.test_client())}
     tokens: dict[str, dict[str, str]] = {"anonymous": {}}
@@ -114,6 +121,11 @@ def world(app: Flask, make_organisation, make_user, make_building, browser_for, 
         "item_id": item.id,
         "marker_id": markers[0].id,
         "api_marker_id": markers[1].id,
+        "photo_id": photos[0].id,
+        "api_photo_id": photos[1].id,
+        "photo_token": photos[0].token,
+        "api_photo_token": photos[1].token,
+        "size": 320,
         "token_id": officer_spare.id,
         "link_id": invitation.id,
         # A CSV import waiting for its preview (the admin's import pages; another's link
@@ -172,7 +184,7 @@ def expected(app: Flask, rule: Rule, visitor: str) -> str:
     if required not in ROLE_PERMISSIONS[role]:
         return "forbidden"
     if visitor == "partner_other" and rule.arguments & {"building_id", "version_id", "version_key", "marker_id",
-                                                        "link_id"}:
+                                                        "link_id", "photo_id"}:
         return "not found"
     if visitor == "planner_other" and "exercise_id" in rule.arguments:
         return "not found"
