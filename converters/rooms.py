@@ -225,7 +225,19 @@ def ocr_labels(page: pymupdf.Page, folder: str) -> list[Label]:
     words = page.get_text("words", textpage=textpage)
     # Tesseract reads noise in hatching as short "words" ("|", "i", "—"): only words with a
     # letter or digit in them count, and is_noise drops what is left of it per label.
-    return text_labels(page, [word for word in words if _ALNUM.search(str(word[4]))])
+    labels = text_labels(page, [word for word in words if _ALNUM.search(str(word[4]))])
+    return [label for label in labels if ocr_plausible(label.text)]
+
+
+_VOWEL_OR_DIGIT = re.compile(r"[aeiouyàâäéèêëîïôöùûüÿ0-9]", re.IGNORECASE)
+_CASE_FLIP = re.compile(r"[a-z][A-Z][a-z]")
+
+
+def ocr_plausible(text: str) -> bool:
+    """What OCR reads in a drawing's lines and hatching ("JE", "em", "salTlci", "=Êi") is
+    short, vowelless or flips case mid-word; a room's name or number is not."""
+    return (len(_ALNUM.findall(text)) >= 3 and bool(_VOWEL_OR_DIGIT.search(text))
+            and not _CASE_FLIP.search(text))
 
 
 def _ocr_in_fork(page: pymupdf.Page, folder: str, out: Path, seconds: float) -> str:

@@ -141,7 +141,7 @@ def shell_urls() -> list[str]:
     return [
         asset_url("css/incar.css"), asset_url("js/theme.js"), asset_url("js/incar.js"),
         asset_url("css/plan.css"), asset_url("js/plan.js"), leaflet_url("leaflet.js"), leaflet_url("leaflet.css"),
-        asset_url("css/markers.css"), asset_url("js/markers.js"), marker_sprite_url(),
+        asset_url("css/markers.css"), asset_url("js/markers.js"), marker_sprite_url(), asset_url("js/rooms.js"),
     ]
 
 

@@ -62,12 +62,15 @@ def published_plan(building: Building) -> PlanVersion | None:
     return building.shown_plan
 
 
-def viewer_pages(version: PlanVersion, *, with_hidden: bool = False) -> list[dict[str, Any]]:
+def viewer_pages(version: PlanVersion, *, with_hidden: bool = False, with_labels: bool = False) -> list[dict[str, Any]]:
     """What plan.js needs for each page, in the partner's order: the pyramid's geometry,
     the tile URL template, the reference grid (page-relative, see floorplans.grid) and the
     page's markers (``marker_json``, drawn by markers.js).  Sheets hidden from officers are
-    left out unless ``with_hidden`` (the partner's marker editor shows every sheet)."""
+    left out unless ``with_hidden`` (the partner's marker editor shows every sheet).
+    ``with_labels``: each page's room labels too, for the Find box (rooms.js), so a plan
+    kept offline finds rooms without a connection (services.rooms.viewer_labels)."""
     by_page = markers.markers_by_page(version)
+    labels = rooms.viewer_labels(version) if with_labels else {}
     pages = []
     for page in version.pages if with_hidden else version.shown_pages:
         if not (page.width and page.height and page.tile_size and page.max_zoom is not None):
@@ -80,6 +83,8 @@ def viewer_pages(version: PlanVersion, *, with_hidden: bool = False) -> list[dic
             "grid": plan_grid(page.width, page.height).as_json(),
             "markers": [marker_json(marker) for marker in by_page.get(page.id, [])],
         })
+        if with_labels:
+            pages[-1]["labels"] = labels.get(page.number, [])
     return pages
 
 
@@ -96,7 +101,7 @@ def plan(building_id: int) -> ResponseReturnValue:
     version = published_plan(building)
     if version is not None:
         _log(building, "plan")
-    pages = viewer_pages(version) if version else []
+    pages = viewer_pages(version, with_labels=True) if version else []
     return render_template(
         "response/plan.html", building=building, version=version, pages=pages, legend=marker_legend(pages),
         card_url=url_for("response.card", building_id=building.id),

@@ -175,6 +175,19 @@ def _match(page: PlanPage, label: rooms.Label, score: float) -> RoomMatch:
     return RoomMatch(label.text, page.label, page.number, x, y, cell, score)
 
 
+def viewer_labels(version: PlanVersion) -> dict[int, list[list[object]]]:
+    """Each page's labels as the in-car Find box reads them (static/js/rooms.js), compact:
+    [text, x0, y0, x1, y1] (page-relative, 4 decimals: a tenth of a millimetre on an A0
+    sheet), with a sixth item 1 for title-block boilerplate."""
+    found: dict[int, list[list[object]]] = {}
+    for page in version_labels(version):
+        found[page.number] = [
+            [label.text, *(round(value, 4) for value in label.box), *([1] if label.repeated else [])]
+            for label in page.labels
+        ]
+    return found
+
+
 def search_version(version: PlanVersion, q: str | None, *, limit: int = MAX_MATCHES) -> list[RoomMatch]:
     """Labels of the version's shown sheets matching ``q``, best first (then in the
     partner's floor order, top to bottom)."""

@@ -45,6 +45,12 @@ def test_room_names_and_numbers_are_kept(text: str) -> None:
     assert not rooms.is_noise(text)
 
 
+@pytest.mark.parametrize(("text", "kept"), [("JE", False), ("salTlci", False), ("=Êi", False), ("Tl", False),
+                                            ("Sayles First Floor", True), ("108", True), ("Cuisine", True)])
+def test_what_ocr_reads_in_hatching_is_dropped(text: str, kept: bool) -> None:
+    assert rooms.ocr_plausible(text) is kept
+
+
 def test_text_on_most_pages_is_marked_repeated() -> None:
     def page(number: int, *texts: str) -> rooms.PageLabels:
         return rooms.PageLabels(number, "text", tuple(rooms.Label(text, (0, 0, 0.1, 0.1)) for text in texts))
