@@ -52,8 +52,10 @@ ocr:
 migrate: install ocr
 	$(FLASK) db upgrade
 
+# find-rooms: a database made before Find existed gets its plans' room labels (quick when they have them).
 demo: migrate
 	$(FLASK) demo
+	$(FLASK) plans find-rooms
 
 # The web server (gunicorn, several processes, settings in gunicorn.conf.py) and a job worker
 # together; Ctrl-C (or either one ending: `wait -n`) stops both.

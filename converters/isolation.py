@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import shutil
 import signal
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from converters import rooms
 from converters.errors import PdfRejected, RenderFailed
 from converters.process import (
     EXIT_MEMORY,
@@ -366,3 +368,56 @@ def validate_pdf_isolated(
         "This PDF could not be read safely; it is probably damaged. Export the drawing again from "
         "the program that made it (or print it to PDF) and upload the new file."
     )
+
+
+def read_labels_isolated(
+    pdf_path: Path,
+    page_numbers: Sequence[int],
+    *,
+    limits: RenderLimits = DEFAULT_RENDER_LIMITS,
+    on_page: Callable[[int], None] | None = None,
+    nice: int = RENDER_NICE,
+) -> list[rooms.PageLabels]:
+    """The room labels of ``page_numbers`` (converters.rooms), read in one child process with
+    a render worker's limits, nothing drawn: for versions rendered before labels were read.
+    A page the child cannot finish (a crash, its time or memory limit) and the pages after
+    it are "failed" (no labels); ``on_page(number)`` after each page."""
+    pdf_path = Path(pdf_path).resolve()
+    found: dict[int, rooms.PageLabels] = {}
+    if not page_numbers:
+        return []
+    with tempfile.TemporaryDirectory(prefix="labels-") as work:
+        fields = {
+            "task": "labels", "pdf": str(pdf_path), "pages": list(page_numbers), "work_dir": work,
+            "ocr_seconds": limits.wall_seconds / 3, "cpu_seconds": limits.cpu_seconds,
+        }  # fmt: skip
+        child = ChildProcess(_job(fields, limits.memory_mb), memory_mb=limits.memory_mb,
+                             cpu_seconds=limits.cpu_seconds, cpu_total=limits.cpu_seconds * len(page_numbers),
+                             nice=nice)
+        deadline = time.monotonic() + limits.wall_seconds
+
+        def current_deadline() -> float:
+            return deadline
+
+        try:
+            for _, message in exchange([child], current_deadline):
+                if message is None:
+                    break
+                if message.get("event") == "checking":
+                    deadline = time.monotonic() + limits.wall_seconds
+                elif message.get("event") == "labels" and isinstance(message.get("page"), int):
+                    number = message["page"]
+                    found[number] = rooms.PageLabels.from_json(number, message.get("labels") or {})
+                    if on_page is not None:
+                        on_page(number)
+                else:
+                    logger.warning("reading labels of %s: %s", pdf_path.name, str(message)[:300])
+                    break
+        except (WallTimeout, ProtocolError) as error:
+            logger.warning("reading labels of %s stopped: %s", pdf_path.name, type(error).__name__)
+        finally:
+            summary = child.stderr_summary()
+            child.close()
+        if summary:
+            logger.info("reading labels of %s: %s", pdf_path.name, summary)
+    return [found.get(number) or rooms.PageLabels(number, "failed") for number in page_numbers]

@@ -3,6 +3,8 @@ do it, and answer in JSON lines on stdout.
 
 The first stdin line is the job. ``{"task": "validate", "pdf": path, "limits": {...}}``
 answers ``checking`` as each page's checks begin, then ``summary`` or ``rejected``.
+``{"task": "labels", "pdf", "pages", "work_dir", "ocr_seconds", "cpu_seconds"}`` answers
+``checking`` and then ``labels`` for each page (converters.rooms), without drawing anything.
 ``{"task": "render", "pdf", "index", "workers", "page_pixels", "target_dpi",
 "cpu_seconds", "ocr_seconds"}`` then reads one line per page, ``{"page",
 "page_dir"}``, and answers each with ``geometry``, ``tiles`` after each band, and ``done``;
@@ -132,6 +134,22 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
         )
 
 
+def _read_labels(job: dict[str, Any], channel: TextIO) -> None:
+    """Only the room labels of ``job["pages"]`` (a version rendered before labels were read:
+    its tiles stay as they are), one ``labels`` line per page."""
+    import pymupdf
+
+    from converters import rooms
+
+    document = pymupdf.open(job["pdf"], filetype="pdf")
+    for number in job["pages"]:
+        _allow_cpu(job["cpu_seconds"])
+        _emit(channel, "checking", page=number)
+        page = document.load_page(number - 1)
+        labels = rooms.page_labels(page, number, Path(job["work_dir"]), ocr_seconds=float(job["ocr_seconds"]))
+        _emit(channel, "labels", page=number, labels=labels.as_json())
+
+
 def _labels(page: Any, number: int, page_dir: Path, ocr_seconds: float) -> None:
     """The page's room labels, written beside its folder (converters.rooms.labels_path).
     Never fails the page: labels that cannot be read are "failed" and the tiles go on."""
@@ -192,6 +210,8 @@ def main() -> int:
             _validate(job, channel)
         elif task == "render":
             _render(job, channel)
+        elif task == "labels":
+            _read_labels(job, channel)
         elif task == "environment":
             _environment(channel)
         else:

@@ -281,6 +281,27 @@ def _operator() -> User | None:
     return db.session.scalar(select(User).where(User.role == Role.ADMIN.value).order_by(User.id))
 
 
+@plans.command("find-rooms")
+@click.option("--all", "every_version", is_flag=True, default=False,
+              help="Every rendered version whose tiles are kept (drafts, earlier ones), not only the plans "
+                   "officers see.")
+def find_rooms_command(every_version: bool) -> None:
+    """Read the room labels of plans rendered before Find existed, from their kept PDFs (the
+    tiles stay as they are); versions that have labels are skipped."""
+    from floorplans.services import rooms
+
+    versions = rooms.versions_without_labels(every_version=every_version)
+    with click.progressbar(length=len(versions), label="Finding rooms", show_pos=True) as bar:
+        report = rooms.find_rooms(versions, on_version=lambda _version, _done, _total: bar.update(1))
+    click.echo(f"Labels read for {report.versions} version(s): {report.labels} labels; {report.skipped} version(s) "
+               "had them already.")
+    if report.pages_without:
+        from converters.rooms import INSTALL_HINT
+
+        click.echo(f"{report.pages_without} page(s) got no labels (no text layer, and OCR missing or failed: "
+                   f"{INSTALL_HINT}).", err=True)
+
+
 @plans.command("cleanup")
 @click.option("--grace-days", type=float, default=None, help="Default: FLOORPLANS_PLAN_GRACE_DAYS (7).")
 def cleanup_command(grace_days: float | None) -> None:

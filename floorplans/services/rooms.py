@@ -21,6 +21,7 @@ import json
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from threading import Lock
 
@@ -273,3 +274,63 @@ def card_places(building: Building) -> list[CardPlace]:
         places.sort(key=lambda entry: entry[:3])
         found.extend(entry[3] for entry in places[:CARD_PLACES_EACH])
     return found
+
+
+@dataclass
+class FindRoomsReport:
+    versions: int = 0  # versions given labels
+    labels: int = 0
+    pages_without: int = 0  # pages whose labels could not be read (OCR missing or failed)
+    skipped: int = 0  # versions that had labels already
+
+
+def versions_without_labels(*, every_version: bool) -> list[PlanVersion]:
+    """The versions to give labels: those officers see (one per building), or with
+    ``every_version`` every rendered version whose tiles are kept (drafts and earlier ones)."""
+    from sqlalchemy import select
+
+    from floorplans.db import db
+    from floorplans.models import VersionState
+
+    if every_version:
+        query = select(PlanVersion).where(PlanVersion.state == VersionState.READY.value,
+                                          PlanVersion.tiles_deleted_at.is_(None)).order_by(PlanVersion.id)
+        return list(db.session.scalars(query))
+    buildings = db.session.scalars(select(Building).where(Building.published_version_id.is_not(None))
+                                   .order_by(Building.id))
+    return [version for building in buildings if (version := building.shown_plan) is not None]
+
+
+def find_rooms(
+    versions: list[PlanVersion], *, on_version: Callable[[PlanVersion, int, int], None] | None = None,
+) -> FindRoomsReport:
+    """Give each version without labels its labels, read from its kept original PDF in a
+    child process with the render's limits (converters.isolation.read_labels_isolated);
+    the tiles are left as they are. Writes storage only (no database change).
+    ``on_version(version, done, total)`` after each version."""
+    import tempfile
+    from pathlib import Path
+
+    from converters.isolation import read_labels_isolated
+    from floorplans.services.plans import work_folder
+    from floorplans.services.rendering import put_labels, render_limits
+
+    store = objects.get_storage()
+    report = FindRoomsReport()
+    for done, version in enumerate(versions, start=1):
+        if store.exists(objects.labels_key(version.key)):
+            report.skipped += 1
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"rooms-{version.key}-", dir=work_folder()) as folder:
+                pdf = Path(folder) / "original.pdf"
+                pdf.write_bytes(store.get(objects.original_key(version.original_sha256)))
+                numbers = sorted(page.number for page in version.pages)
+                pages = read_labels_isolated(pdf, numbers, limits=render_limits())
+            put_labels(store, version.key, pages)
+            forget(version.key)
+            report.versions += 1
+            report.labels += sum(len(page.labels) for page in pages)
+            report.pages_without += sum(1 for page in pages if page.source in ("failed", "ocr-failed", "ocr-missing"))
+        if on_version is not None:
+            on_version(version, done, len(versions))
+    return report
