@@ -106,6 +106,7 @@ class _Workers:
                     # OCR of a scanned page (converters.rooms) gets a third of the page's
                     # time; past it the page keeps its tiles without OCR labels.
                     "ocr_seconds": limits.wall_seconds / 3,
+                    "labels": limits.labels,
                 }
                 self.children.append(
                     ChildProcess(

@@ -31,6 +31,9 @@ class RenderLimits:
     cpu_seconds: int = 240
     memory_mb: int = 1024
     workers: int = 2
+    # Read each page's room labels (converters.rooms) while rendering; bench/rooms.py turns
+    # it off to measure what reading them adds.
+    labels: bool = True
 
 
 DEFAULT_RENDER_LIMITS = RenderLimits()

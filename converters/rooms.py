@@ -137,33 +137,45 @@ def is_noise(text: str) -> bool:
     return bool(_DIMENSION.match(text))
 
 
-def _gap(a: pymupdf.Rect, b: pymupdf.Rect) -> float:
+Box = tuple[float, float, float, float]
+
+
+def _gap(a: Box, b: Box) -> float:
     """The distance between two boxes (0 when they touch or overlap)."""
-    dx = max(0.0, b.x0 - a.x1, a.x0 - b.x1)
-    dy = max(0.0, b.y0 - a.y1, a.y0 - b.y1)
+    dx = max(0.0, b[0] - a[2], a[0] - b[2])
+    dy = max(0.0, b[1] - a[3], a[1] - b[3])
     return math.hypot(dx, dy)
 
 
-def group_words(words: Iterable[Sequence[Any]], rotation: pymupdf.Matrix, width: float, height: float) -> list[Label]:
+def _turned(x0: float, y0: float, x1: float, y1: float, m: Sequence[float]) -> Box:
+    """The box (x0, y0, x1, y1) through the matrix m = (a, b, c, d, e, f), axis-aligned."""
+    xs = [m[0] * x + m[2] * y + m[4] for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+    ys = [m[1] * x + m[3] * y + m[5] for x, y in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def group_words(words: Iterable[Sequence[Any]], rotation: Sequence[float], width: float, height: float) -> list[Label]:
     """PyMuPDF words (x0, y0, x1, y1, text, block, line, word) grouped into labels: the
     words of one text line, split where two are far apart; boxes turned by ``rotation``
-    (the page's rotation matrix) and divided by the shown page's size."""
-    import pymupdf
-
-    lines: dict[tuple[int, int], list[tuple[pymupdf.Rect, str]]] = {}
+    (the page's rotation matrix, or the identity for words already as shown) and divided by
+    the shown page's size. Plain floats: PyMuPDF's Rect costs more than the reading."""
+    identity = tuple(rotation) == (1, 0, 0, 1, 0, 0)
+    lines: dict[tuple[int, int], list[tuple[Box, str]]] = {}
     for word in words:
         text = clean(str(word[4]))
         if not text:
             continue
-        box = pymupdf.Rect(word[:4]) * rotation
+        x0, y0, x1, y1 = float(word[0]), float(word[1]), float(word[2]), float(word[3])
+        box = (x0, y0, x1, y1) if identity else _turned(x0, y0, x1, y1, rotation)
         lines.setdefault((int(word[5]), int(word[6])), []).append((box, text))
     labels: list[Label] = []
     for entries in lines.values():
-        run: list[tuple[pymupdf.Rect, str]] = []
+        run: list[tuple[Box, str]] = []
         for box, text in entries:
             if run:
-                thickness = min(min(run[-1][0].width, run[-1][0].height), min(box.width, box.height))
-                if _gap(run[-1][0], box) > SPLIT_GAP * max(thickness, 1.0):
+                last = run[-1][0]
+                thickness = min(last[2] - last[0], last[3] - last[1], box[2] - box[0], box[3] - box[1])
+                if _gap(last, box) > SPLIT_GAP * max(thickness, 1.0):
                     labels.extend(_label(run, width, height))
                     run = []
             run.append((box, text))
@@ -171,19 +183,16 @@ def group_words(words: Iterable[Sequence[Any]], rotation: pymupdf.Matrix, width:
     return labels
 
 
-def _label(run: list[tuple[pymupdf.Rect, str]], width: float, height: float) -> list[Label]:
-    import pymupdf
-
+def _label(run: list[tuple[Box, str]], width: float, height: float) -> list[Label]:
     if not run:
         return []
     text = " ".join(text for _, text in run)
     if len(text) > MAX_LABEL_CHARS or is_noise(text):
         return []
-    box = pymupdf.Rect(run[0][0])
-    for other, _ in run[1:]:
-        box |= other
-    x0, y0 = max(0.0, box.x0 / width), max(0.0, box.y0 / height)
-    x1, y1 = min(1.0, box.x1 / width), min(1.0, box.y1 / height)
+    x0 = max(0.0, min(box[0] for box, _ in run) / width)
+    y0 = max(0.0, min(box[1] for box, _ in run) / height)
+    x1 = min(1.0, max(box[2] for box, _ in run) / width)
+    y1 = min(1.0, max(box[3] for box, _ in run) / height)
     if x1 <= x0 or y1 <= y0:
         return []  # off the visible page
     return [Label(text, (x0, y0, x1, y1))]
@@ -193,12 +202,31 @@ def usable(words: Sequence[Sequence[Any]]) -> bool:
     return sum(1 for word in words if len(_ALNUM.findall(str(word[4]))) >= 3) >= USABLE_MIN_WORDS
 
 
-def text_labels(page: pymupdf.Page, words: Sequence[Sequence[Any]] | None = None) -> list[Label]:
+IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+
+def text_labels(
+    page: pymupdf.Page, words: Sequence[Sequence[Any]] | None = None, *, shown: bool = False
+) -> list[Label]:
+    """Labels of ``words`` (default: the page's text layer). ``shown``: the words are in the
+    page's shown coordinates already (read from its display list), else unrotated."""
     import pymupdf
 
     if words is None:
         words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
-    return group_words(words, page.rotation_matrix, page.rect.width, page.rect.height)
+    rotation = IDENTITY if shown else tuple(page.rotation_matrix)
+    return group_words(words, rotation, page.rect.width, page.rect.height)
+
+
+def shown_words(display_list: pymupdf.DisplayList) -> list[tuple[Any, ...]]:
+    """The words of a page's display list (what the render worker already recorded, so
+    the page is not interpreted again: ~10x faster than Page.get_text on CAD sheets), in
+    the shown page's coordinates."""
+    import pymupdf
+
+    textpage = pymupdf.TextPage(display_list.get_textpage(flags=pymupdf.TEXT_MEDIABOX_CLIP))
+    words: list[tuple[Any, ...]] = textpage.extractWORDS()
+    return words
 
 
 def tessdata() -> str | None:
@@ -267,18 +295,26 @@ def _ocr_in_fork(page: pymupdf.Page, folder: str, out: Path, seconds: float) -> 
         time.sleep(0.05)
 
 
-def page_labels(page: pymupdf.Page, number: int, work: Path, *, ocr_seconds: float) -> PageLabels:
+def page_labels(
+    page: pymupdf.Page, number: int, work: Path, *, ocr_seconds: float, display_list: pymupdf.DisplayList | None = None
+) -> PageLabels:
     """The labels of one page: from its text layer when it has a usable one, else OCR'd
-    within ``ocr_seconds`` (files under ``work`` meanwhile)."""
+    within ``ocr_seconds`` (files under ``work`` meanwhile). ``display_list``: the page's,
+    recorded already (the render worker's): its words are read from it."""
     import pymupdf
 
     started = time.perf_counter()
-    words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    if display_list is not None:
+        words: Sequence[Sequence[Any]] = shown_words(display_list)
+    else:
+        words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
+    shown = display_list is not None
     if usable(words):
-        return PageLabels(number, "text", tuple(text_labels(page, words)), time.perf_counter() - started)
+        return PageLabels(number, "text", tuple(text_labels(page, words, shown=shown)), time.perf_counter() - started)
     folder = tessdata()
     if folder is None:
-        return PageLabels(number, "ocr-missing", tuple(text_labels(page, words)), time.perf_counter() - started)
+        labels = tuple(text_labels(page, words, shown=shown))
+        return PageLabels(number, "ocr-missing", labels, time.perf_counter() - started)
     out = work / f"{number}.ocr.json"
     source = _ocr_in_fork(page, folder, out, ocr_seconds)
     labels: tuple[Label, ...] = ()

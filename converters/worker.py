@@ -121,7 +121,8 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
             data = tiling.encode_webp(renderer.overview(), tiling.OVERVIEW_OPTIONS)
             tiling.write_atomic(page_dir / f"overview.{tiling.FORMAT}", data)
             overview_bytes = len(data)
-            _labels(renderer.page, plan.number, page_dir, float(job.get("ocr_seconds", 40.0)))
+            if job.get("labels", True):
+                _labels(renderer, plan.number, page_dir, float(job.get("ocr_seconds", 40.0)))
         def band_done(done: int, _bytes: int, number: int = plan.number) -> None:
             if hook:
                 _test_page_hook(hook, number)
@@ -150,13 +151,15 @@ def _read_labels(job: dict[str, Any], channel: TextIO) -> None:
         _emit(channel, "labels", page=number, labels=labels.as_json())
 
 
-def _labels(page: Any, number: int, page_dir: Path, ocr_seconds: float) -> None:
-    """The page's room labels, written beside its folder (converters.rooms.labels_path).
-    Never fails the page: labels that cannot be read are "failed" and the tiles go on."""
+def _labels(renderer: Any, number: int, page_dir: Path, ocr_seconds: float) -> None:
+    """The page's room labels, written beside its folder (converters.rooms.labels_path),
+    read from the display list the renderer recorded. Never fails the page: labels that
+    cannot be read are "failed" and the tiles go on."""
     from converters import rooms
 
     try:
-        labels = rooms.page_labels(page, number, page_dir.parent, ocr_seconds=ocr_seconds)
+        labels = rooms.page_labels(renderer.page, number, page_dir.parent, ocr_seconds=ocr_seconds,
+                                   display_list=renderer.display_list)
     except Exception as error:  # noqa: BLE001 - a page without labels is still a plan
         print(f"page {number}: labels not read: {type(error).__name__}: {error}"[:300], file=sys.stderr)
         labels = rooms.PageLabels(number, "failed")

@@ -49,6 +49,9 @@
   var gridOn = true;
   var atFit = false; // the view is the fitted one: a new size of the viewer fits again
   var status = null;
+  // Half a row number's height: measured once, on the first labels drawn.
+  var rowHalf = 12;
+  var rowMeasured = false;
 
   function say(text) {
     if (!status) {
@@ -168,10 +171,23 @@
       if (i === g.rows) break;
       b = map.latLngToContainerPoint(at(page, 0, Math.min(page.height, (i + 1) * g.cell))).y;
       from = Math.max(a, 0); to = Math.min(b, size.y);
-      if (to - from >= 18) rows.appendChild(label("row", String(i + 1), null, (from + to) / 2));
+      // Kept whole inside the strip: a row's last visible sliver near the strip's end (a
+      // shorter viewer, say under the Find box on a phone) would otherwise cut its number.
+      if (to - from >= 18) {
+        rows.appendChild(label("row", String(i + 1), null,
+          Math.max(rowHalf, Math.min(size.y - rowHalf, (from + to) / 2))));
+      }
     }
     columnStrip.appendChild(columns);
     rowStrip.appendChild(rows);
+    if (!rowMeasured) {
+      var measured = rowStrip.querySelector(".grid-label");
+      if (measured && measured.offsetHeight) {
+        rowMeasured = true;
+        rowHalf = measured.offsetHeight / 2 + 0.5;
+        placeLabels();
+      }
+    }
   }
 
   function showFloor(index) {

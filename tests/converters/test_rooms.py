@@ -30,7 +30,7 @@ def test_words_of_one_line_make_one_label_and_far_apart_words_two() -> None:
         (400, 100, 430, 110, "Kitchen", 0, 0, 2),  # same line, far away: another room
         (100, 300, 130, 310, "3602C", 1, 0, 0),
     ]  # fmt: skip
-    labels = rooms.group_words(words, pymupdf.Matrix(1, 1), 1000, 500)
+    labels = rooms.group_words(words, rooms.IDENTITY, 1000, 500)
     assert [label.text for label in labels] == ["Drawing Room", "Kitchen", "3602C"]
     assert label_named(labels, "Drawing Room").box == pytest.approx((0.1, 0.2, 0.17, 0.22))
 
@@ -74,6 +74,20 @@ def test_rotated_sheet_labels_sit_where_the_tiles_show_them() -> None:
     assert y == pytest.approx(0.365, abs=0.01)
     assert len(labels.labels) > 80
     assert all(0 <= value <= 1 for label in labels.labels for value in label.box)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [ROTATED.name, "plan-restaurant-inn-8sheets-A1-rot90-autocad.pdf",
+                                  "plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf"])
+def test_the_render_workers_display_list_gives_the_same_labels(name: str) -> None:
+    """The worker reads words from the display list it recorded (shown coordinates); the
+    same page read from its text layer (unrotated, then turned) gives the same labels."""
+    page = pymupdf.open(CORPUS / name)[0]
+    from_page = rooms.page_labels(page, 1, Path("/nonexistent"), ocr_seconds=1)
+    from_list = rooms.page_labels(page, 1, Path("/nonexistent"), ocr_seconds=1, display_list=page.get_displaylist())
+    assert [label.text for label in from_list.labels] == [label.text for label in from_page.labels]
+    for a, b in zip(from_list.labels, from_page.labels, strict=True):
+        assert a.box == pytest.approx(b.box, abs=1e-4)
 
 
 def test_a_scans_own_text_layer_is_used() -> None:
