@@ -214,7 +214,8 @@ def text_labels(
 
     if words is None:
         words = page.get_text("words", flags=pymupdf.TEXT_MEDIABOX_CLIP)
-    rotation = IDENTITY if shown else tuple(page.rotation_matrix)
+    turn = page.rotation_matrix
+    rotation = IDENTITY if shown else (turn.a, turn.b, turn.c, turn.d, turn.e, turn.f)
     return group_words(words, rotation, page.rect.width, page.rect.height)
 
 
@@ -243,17 +244,44 @@ def ocr_dpi(page: pymupdf.Page) -> int:
     return max(50, int(min(OCR_DPI, 72.0 * math.sqrt(OCR_MAX_PIXELS / max(area, 1.0)))))
 
 
+# Tesseract (as MuPDF drives it: automatic page segmentation) reads little of a coloured,
+# gridded plan; the same page made black on white first reads several times more of it
+# (the scanned school: 3 of 29 rooms found, 10 once binarised; docs/benchmarks.md).
+OCR_THRESHOLD = 150
+_OCR_EDGES = "|_[]{}‘’'\"`~"
+
+
+def ocr_picture(page: pymupdf.Page) -> pymupdf.Pixmap:
+    """The page as shown, at ocr_dpi, grey stretched to full contrast and cut to black on
+    white (paper tones, coloured room fills and hatching mostly drop out), as RGB: MuPDF's
+    OCR reads nothing from a grey pixmap."""
+    import pymupdf
+    from PIL import Image, ImageOps
+
+    grey = page.get_pixmap(dpi=ocr_dpi(page), colorspace=pymupdf.csGRAY, alpha=False)
+    image = Image.frombytes("L", (grey.width, grey.height), grey.samples)
+    del grey
+    image = ImageOps.autocontrast(image, cutoff=1).point(lambda v: 255 if v > OCR_THRESHOLD else 0).convert("RGB")
+    return pymupdf.Pixmap(pymupdf.csRGB, image.width, image.height, image.tobytes(), 0)
+
+
 def ocr_labels(page: pymupdf.Page, folder: str) -> list[Label]:
-    """The page OCR'd whole (as the viewer shows it) by Tesseract, grouped into labels."""
+    """The page OCR'd whole (as the viewer shows it) by Tesseract through PyMuPDF (the
+    picture of ``ocr_picture``, read by Pixmap.pdfocr_tobytes), grouped into labels."""
     import pymupdf
 
-    textpage = page.get_textpage_ocr(
-        flags=pymupdf.TEXT_MEDIABOX_CLIP, language=OCR_LANGUAGES, dpi=ocr_dpi(page), full=True, tessdata=folder
-    )
-    words = page.get_text("words", textpage=textpage)
-    # Tesseract reads noise in hatching as short "words" ("|", "i", "—"): only words with a
-    # letter or digit in them count, and is_noise drops what is left of it per label.
-    labels = text_labels(page, [word for word in words if _ALNUM.search(str(word[4]))])
+    picture = ocr_picture(page)
+    read = pymupdf.open("pdf", picture.pdfocr_tobytes(language=OCR_LANGUAGES, tessdata=folder))
+    ocr_page = read[0]
+    sx, sy = page.rect.width / ocr_page.rect.width, page.rect.height / ocr_page.rect.height
+    words = []
+    for word in ocr_page.get_text("words"):
+        # Tesseract reads table lines and hatching as "|", "_" or "—" stuck to a word, or as
+        # words of their own: those are trimmed, and only words with a letter or digit count.
+        text = str(word[4]).strip(_OCR_EDGES)
+        if _ALNUM.search(text):
+            words.append((word[0] * sx, word[1] * sy, word[2] * sx, word[3] * sy, text, word[5], word[6], word[7]))
+    labels = text_labels(page, words, shown=True)
     return [label for label in labels if ocr_plausible(label.text)]
 
 
@@ -313,8 +341,8 @@ def page_labels(
         return PageLabels(number, "text", tuple(text_labels(page, words, shown=shown)), time.perf_counter() - started)
     folder = tessdata()
     if folder is None:
-        labels = tuple(text_labels(page, words, shown=shown))
-        return PageLabels(number, "ocr-missing", labels, time.perf_counter() - started)
+        return PageLabels(number, "ocr-missing", tuple(text_labels(page, words, shown=shown)),
+                          time.perf_counter() - started)
     out = work / f"{number}.ocr.json"
     source = _ocr_in_fork(page, folder, out, ocr_seconds)
     labels: tuple[Label, ...] = ()
