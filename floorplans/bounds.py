@@ -212,8 +212,11 @@ def check_request() -> ResponseReturnValue | None:
     if request.method in ("POST", "PUT", "PATCH", "DELETE"):
         if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             for key, value in request.form.items(multi=True):
-                _refuse_characters(key, key)
-                _refuse_characters(key, value)
+                # A part whose name werkzeug cannot read comes with a None name (seen with the
+                # photo upload's random extra fields): its value is still checked.
+                name = key or ""
+                _refuse_characters(name, name)
+                _refuse_characters(name, value)
         elif request.is_json:
             data = request.get_data(cache=True)
             if _json_depth(data) > settings.json_max_depth:

@@ -12,7 +12,8 @@ from flask import has_request_context, request, url_for
 from floorplans import tile_links, tile_urls
 from floorplans.config import get_settings
 from floorplans.marker_kinds import BY_KEY, door_label
-from floorplans.models import Building, Contact, Gathering, Marker, PlanPage, PlanVersion, VersionState
+from floorplans.models import Building, Contact, Gathering, Marker, Photo, PlanPage, PlanVersion, VersionState
+from floorplans.services import photos as photo_service
 from floorplans.services.buildings import BUILDING_FIELDS
 from floorplans.services.contacts import CONTACT_FIELDS
 from floorplans.services.gatherings import GATHERING_FIELDS
@@ -60,9 +61,28 @@ def tile_url_template(version: PlanVersion, page: PlanPage) -> str:
                                                   **tile_urls.SAMPLE))
 
 
-def marker_json(marker: Marker) -> dict[str, Any]:
+def photo_url(photo: Photo, size: int) -> str:
+    """A photo's size: the API's own route under /api/ (a bearer token counts only there)."""
+    endpoint = "api.photo" if _for_the_api() else "response.photo"
+    return url_for(endpoint, photo_id=photo.id, photo_token=photo.token, size=size)
+
+
+def photo_json(photo: Photo) -> dict[str, Any]:
+    """A photo as the API lists it and as the in-car pages show it: what it shows, and each
+    stored size with its URL (``small`` and ``large``: the tap panel's and the screen's)."""
+    sizes = [{**size, "url": photo_url(photo, int(size["size"]))} for size in photo.sizes]
+    return {
+        "id": photo.id, "subject": photo.subject, "marker_id": photo.marker_id, "caption": photo.caption or "",
+        "width": photo.width, "height": photo.height, "uploaded_at": _when(photo.uploaded_at),
+        "small": sizes[0]["url"] if sizes else None, "large": sizes[-1]["url"] if sizes else None,
+        "sizes": sizes,
+    }
+
+
+def marker_json(marker: Marker, photo: Photo | None = None) -> dict[str, Any]:
     """A marker as the API returns it and as static/js/markers.js draws it (each viewer page's
-    ``markers``): keep these names stable, other layers read them."""
+    ``markers``): keep these names stable, other layers read them.  ``photo``: the photo it
+    shows (services.photos.photos_for_markers), or None."""
     kind = BY_KEY.get(marker.kind)
     return {
         "id": marker.id, "page_id": marker.page_id, "page": marker.page.number, "kind": marker.kind,
@@ -70,10 +90,12 @@ def marker_json(marker: Marker) -> dict[str, Any]:
         "number": marker.number, "side": marker.side or "", "door": door_label(marker.number, marker.side),
         "label": marker.label or "", "note": marker.note or "", "needs_confirmation": bool(marker.needs_confirmation),
         "carried_from_id": marker.carried_from_id, "updated_at": _when(marker.updated_at),
+        "photo": photo_json(photo) if photo is not None else None,
     }
 
 
-def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None = None) -> dict[str, Any]:
+def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None = None,
+              photos: dict[int, Photo] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": page.id, "number": page.number, "position": page.position, "label": page.label,
         "hidden": page.hidden, "width_pt": page.width_pt, "height_pt": page.height_pt,
@@ -88,7 +110,7 @@ def page_json(version: PlanVersion, page: PlanPage, markers: list[Marker] | None
                                     version_key=version.key, page=page.number),
         })
     if markers is not None:
-        body["markers"] = [marker_json(marker) for marker in markers]
+        body["markers"] = [marker_json(marker, (photos or {}).get(marker.id)) for marker in markers]
     return body
 
 
@@ -97,6 +119,7 @@ def version_json(version: PlanVersion, *, with_hidden: bool = False) -> dict[str
     ``with_hidden`` (for its own congregation and administrators)."""
     by_page = markers_by_page(version) if version.state == VersionState.READY else {}
     pages = version.pages if with_hidden else version.shown_pages
+    photos = photo_service.photos_for_markers(marker for page in pages for marker in by_page.get(page.id, []))
     return {
         "id": version.id,
         "building_id": version.building_id,
@@ -117,7 +140,7 @@ def version_json(version: PlanVersion, *, with_hidden: bool = False) -> dict[str
         "created_at": _when(version.created_at),
         "finished_at": _when(version.finished_at),
         "published_at": _when(version.published_at),
-        "pages": [page_json(version, page, by_page.get(page.id, [])) for page in pages],
+        "pages": [page_json(version, page, by_page.get(page.id, []), photos) for page in pages],
     }
 
 

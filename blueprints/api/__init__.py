@@ -12,6 +12,7 @@ from blueprints.api import (  # noqa: E402,F401  (routes register on bp)
     exports,
     markers,
     openapi,
+    photos,
     plans,
     rooms,
     tiles,

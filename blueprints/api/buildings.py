@@ -12,8 +12,8 @@ from floorplans.auth import permission
 from floorplans.bounds import record_id
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
-from floorplans.representations import building_record, building_summary, contact_json, gathering_json
-from floorplans.services import access, buildings, contacts, gatherings
+from floorplans.representations import building_record, building_summary, contact_json, gathering_json, photo_json
+from floorplans.services import access, buildings, contacts, gatherings, photos
 
 
 def json_body() -> dict[str, Any]:
@@ -37,7 +37,10 @@ def _expected_version() -> int | None:
 
 
 def _record_response(building: Any, status: int = 200) -> ResponseReturnValue:
-    response = jsonify(building_record(building))
+    # The photos the caller may see: the front and entrances, and the published plan's
+    # markers' (all of them for its congregation).
+    seen = photos.readable_photos(current_user, building)
+    response = jsonify({**building_record(building), "photos": [photo_json(photo) for photo in seen]})
     response.status_code = status
     response.headers["ETag"] = f'"{building.row_version}"'
     if status == 201:

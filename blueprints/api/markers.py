@@ -20,7 +20,7 @@ from floorplans.services import access, markers, photos, plans
 
 
 def _marker_response(marker: Marker, status: int = 200) -> ResponseReturnValue:
-    response = jsonify(marker_json(marker))
+    response = jsonify(marker_json(marker, photos.photo_for_marker(marker)))
     response.status_code = status
     if status == 201:
         response.headers["Location"] = url_for("api.get_marker", marker_id=marker.id)
@@ -33,7 +33,9 @@ def list_markers(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
     access.record_access(current_user, version.building, "view_plan", channel="api",
                          ip_address=request.remote_addr or "", detail=f"markers of version {version.number}")
-    return jsonify(markers=[marker_json(marker) for marker in markers.visible_markers(current_user, version)])
+    shown = markers.visible_markers(current_user, version)
+    by_marker = photos.photos_for_markers(shown)
+    return jsonify(markers=[marker_json(marker, by_marker.get(marker.id)) for marker in shown])
 
 
 @bp.post("/plans/<int:version_id>/markers")
@@ -114,6 +116,8 @@ MARKER_SCHEMA = {
         },
         "carried_from_id": {"type": "integer", "nullable": True},
         "updated_at": {"type": "string", "format": "date-time"},
+        "photo": {"allOf": [_schema("Photo")], "nullable": True,
+                  "description": "The photo of what the marker stands for (the shut-off, the key box), or null."},
     },
 }
 _ERRORS = {code: {"$ref": f"#/components/responses/{name}"}

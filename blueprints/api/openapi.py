@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.api.markers import MARKER_PATHS, MARKER_SCHEMA
+from blueprints.api.photos import PHOTO_PATHS, PHOTO_SCHEMA
 from blueprints.api.tiles import TILE_PATHS
 from blueprints.api.tokens import TOKEN_PATHS, TOKEN_SCHEMA
 from floorplans.auth import permission
@@ -197,6 +198,9 @@ def document(server_url: str) -> dict[str, Any]:
                     "gatherings": {"type": "array", "items": _ref("Gathering")},
                     "plan": {"allOf": [_ref("PlanVersion")], "nullable": True,
                              "description": "The published plan, or null."},
+                    "photos": {"type": "array", "items": _ref("Photo"),
+                               "description": "The front, the entrances, and the published plan's markers' photos "
+                                              "the caller may see."},
                 },
             },
         ]
@@ -323,7 +327,8 @@ def document(server_url: str) -> dict[str, Any]:
             "/buildings/{building_id}/plans": {
                 "parameters": [BUILDING_ID],
                 "post": {
-                    "summary": "Upload the building's plans (PDF): validated now, rendered in the background",
+                    "summary": "Upload the building's plans (a PDF, or a JPEG, PNG or HEIC photo of the plan, which "
+                               "becomes a one-page PDF): validated now, rendered in the background",
                     "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
                         "type": "object", "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}}}}}},
@@ -403,6 +408,7 @@ def document(server_url: str) -> dict[str, Any]:
                 },
             },
             **MARKER_PATHS,
+            **PHOTO_PATHS,
             **TILE_PATHS,
             **TOKEN_PATHS,
         },
@@ -424,6 +430,7 @@ def document(server_url: str) -> dict[str, Any]:
                 "Gathering": gathering,
                 "PlanVersion": PLAN_VERSION,
                 "Marker": MARKER_SCHEMA,
+                "Photo": PHOTO_SCHEMA,
                 "ApiToken": TOKEN_SCHEMA,
             },
             "responses": {

@@ -18,7 +18,7 @@ from floorplans.marker_kinds import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json, tile_url_template
-from floorplans.services import access, buildings, markers, rooms
+from floorplans.services import access, buildings, markers, photos, rooms
 from floorplans.services.briefing import brief
 
 #: Sent by incar.js when it fetches pages for "keep offline": the read is logged as
@@ -53,7 +53,7 @@ def card(building_id: int) -> ResponseReturnValue:
     return render_template(
         "response/card.html", building=building, brief=summary, has_plan=version is not None,
         floors=[page.label for page in version.shown_pages] if version else [],
-        places=rooms.card_places(building),
+        places=rooms.card_places(building), front=photos.front_photo(building),
     )
 
 
@@ -65,11 +65,12 @@ def published_plan(building: Building) -> PlanVersion | None:
 def viewer_pages(version: PlanVersion, *, with_hidden: bool = False, with_labels: bool = False) -> list[dict[str, Any]]:
     """What plan.js needs for each page, in the partner's order: the pyramid's geometry,
     the tile URL template, the reference grid (page-relative, see floorplans.grid) and the
-    page's markers (``marker_json``, drawn by markers.js).  Sheets hidden from officers are
+    page's markers (``marker_json`` with each one's photo, drawn by markers.js).  Sheets hidden from officers are
     left out unless ``with_hidden`` (the partner's marker editor shows every sheet).
     ``with_labels``: each page's room labels too, for the Find box (rooms.js), so a plan
     kept offline finds rooms without a connection (services.rooms.viewer_labels)."""
     by_page = markers.markers_by_page(version)
+    by_marker = photos.photos_for_markers(marker for found in by_page.values() for marker in found)
     labels = rooms.viewer_labels(version) if with_labels else {}
     pages = []
     for page in version.pages if with_hidden else version.shown_pages:
@@ -81,7 +82,7 @@ def viewer_pages(version: PlanVersion, *, with_hidden: bool = False, with_labels
             "tile_size": page.tile_size, "max_zoom": page.max_zoom, "background": page.background,
             "tile_url": tile_url_template(version, page),
             "grid": plan_grid(page.width, page.height).as_json(),
-            "markers": [marker_json(marker) for marker in by_page.get(page.id, [])],
+            "markers": [marker_json(marker, by_marker.get(marker.id)) for marker in by_page.get(page.id, [])],
         })
         if with_labels:
             pages[-1]["labels"] = labels.get(page.number, [])

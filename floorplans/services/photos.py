@@ -158,7 +158,10 @@ def _published_markers(building: Building) -> list[Marker]:
 
 def readable_photos(user: User, building: Building) -> list[Photo]:
     """What ``user`` may see of ``building``'s photos: the front and the entrances, and the
-    photos of the published plan's markers they may see (each once)."""
+    photos of the published plan's markers they may see (each once); its congregation and
+    administrators every photo."""
+    if can_edit(user, building):
+        return photos_of(building)
     seen = building_photos(building)
     shown = [marker for marker in _published_markers(building) if _marker_visible(user, marker)]
     for photo in photos_for_markers(shown).values():
@@ -180,6 +183,14 @@ def get_for_edit(user: User, building: Building, photo_id: int) -> Photo:
     photo = db.session.get(Photo, photo_id)
     if photo is None or photo.building_id != building.id or not can_edit(user, building):
         raise NotFound("This building has no such photo.")
+    return photo
+
+
+def get_own(user: User, photo_id: int) -> Photo:
+    """A photo ``user`` may change, by its id alone (the API's address)."""
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or not can_edit(user, photo.building):
+        raise NotFound("There is no such photo, or it is not yours to change.")
     return photo
 
 

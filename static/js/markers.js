@@ -7,8 +7,8 @@
    Contract (keep it stable; other layers rely on it):
    - The [data-plan] element's data-pages JSON: each page object has a "markers" array of
        {id, kind, x, y, label, number, side, note, needs_confirmation}
-     (plus kind_label, door, page, page_id, carried_from_id, updated_at: see
-     floorplans.representations.marker_json).  x and y are page-relative, 0..1 from the
+     (plus kind_label, door, page, page_id, carried_from_id, updated_at and photo, null or
+     {small, large, caption, sizes}: see floorplans.representations.marker_json).  x and y are page-relative, 0..1 from the
      page's left and top edges; kind is a key of floorplans.markers.KINDS.
    - data-marker-sprite on [data-plan]: the URL of the icons' SVG sprite (symbols
      "marker-<kind>"; marker_sprite_url() in templates).  Without it the symbols are looked
@@ -367,6 +367,14 @@
     close.className = "plan-panel-close";
     close.textContent = "Close";
     close.setAttribute("aria-label", "Close this marker's details");
+    // The marker's photo (the shut-off, the key box): a thumbnail beside the text, inside the
+    // panel, so it never covers the grid's rulers or the marker (the panel sits in the other
+    // half of the map); tapping it opens the large size.
+    var figure = panel.appendChild(document.createElement("a"));
+    figure.className = "marker-info-photo";
+    figure.hidden = true;
+    var picture = figure.appendChild(document.createElement("img"));
+    picture.decoding = "async";
     var lines = {};
     ["door", "label", "note", "cell", "flag"].forEach(function (name) {
       lines[name] = panel.appendChild(document.createElement("p"));
@@ -410,6 +418,19 @@
       var cell = cellOf(page, m);
       set("cell", cell ? "Grid square " + cell : "");
       set("flag", m.needs_confirmation ? "Carried over from the previous plan: its place is not checked yet." : "");
+      var photo = m.photo;
+      figure.hidden = !photo;
+      if (photo) {
+        var small = photo.sizes && photo.sizes[0];
+        picture.src = photo.small;
+        picture.width = small ? small.width : 0;
+        picture.height = small ? small.height : 0;
+        picture.alt = "Photo: " + (photo.caption || m.label || m.kind_label || m.kind);
+        figure.href = photo.large;
+        figure.title = "Open the photo larger";
+      } else {
+        picture.removeAttribute("src");
+      }
       // Away from the marker: at the top of the map when the marker is in its lower half.
       var point = viewer.map.latLngToContainerPoint(marker.getLatLng());
       panel.classList.toggle("at-top", point.y > viewer.map.getSize().y / 2);

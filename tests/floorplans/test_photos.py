@@ -151,3 +151,36 @@ def test_the_photos_page_lists_markers(world, browser_for) -> None:
     page = browser_for(world["partner"]).get(f"/portal/buildings/{world['building'].id}/photos")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Front of the building" in text and "Gas shut-off" in text
+
+
+def test_the_api_lists_uploads_and_deletes_photos(world, browser_for, make_user, api_token) -> None:
+    partner, building, marker = world["partner"], world["building"], world["marker"]
+    client = browser_for(partner).client
+    sent = client.post(f"/api/v1/buildings/{building.id}/photos", headers=api_token(partner),
+                       data={"file": (io.BytesIO(samples.phone_jpeg()), "front.jpg"), "subject": "front",
+                             "caption": "Main Street"}, content_type="multipart/form-data")
+    assert sent.status_code == 201, sent.get_json()
+    front = sent.get_json()
+    assert front["subject"] == "front" and [size["size"] for size in front["sizes"]] == list(photos.SIZES)
+    assert front["large"].startswith("/api/v1/photos/")
+    draft = ready_version(building, "Ground floor")
+    unpublished = place(draft.pages[0], partner, kind="key_box", x=0.1, y=0.1)
+    for target, data in ((marker, samples.phone_png()), (unpublished, samples.phone_jpeg())):
+        assert client.post(f"/api/v1/buildings/{building.id}/photos", headers=api_token(partner),
+                           data={"file": (io.BytesIO(data), "m.jpg"), "subject": "marker",
+                                 "marker_id": str(target.id)}, content_type="multipart/form-data").status_code == 201
+
+    officer = make_user(Role.OFFICER)
+    record = client.get(f"/api/v1/buildings/{building.id}", headers=api_token(officer)).get_json()
+    assert sorted((p["subject"], p["marker_id"]) for p in record["photos"]) == [("front", None), ("marker", marker.id)]
+    shown = record["plan"]["pages"][0]["markers"][0]
+    assert shown["photo"]["id"] == only_photo(marker_id=marker.id).id
+    image = client.get(shown["photo"]["small"], headers=api_token(officer))
+    assert image.status_code == 200 and image.mimetype == "image/webp"
+    own = client.get(f"/api/v1/buildings/{building.id}", headers=api_token(partner)).get_json()
+    assert len(own["photos"]) == 3  # its congregation sees the draft's marker photo too
+
+    assert client.delete(f"/api/v1/photos/{front['id']}", headers=api_token(officer)).status_code == 403
+    assert client.delete(f"/api/v1/photos/{front['id']}", headers=api_token(make_user(Role.PARTNER))).status_code == 404
+    assert client.delete(f"/api/v1/photos/{front['id']}", headers=api_token(partner)).status_code == 204
+    assert client.get(front["small"], headers=api_token(partner)).status_code == 404

@@ -1,0 +1,132 @@
+"""Photos in the in-car view, in a real Chromium at 1024 x 768 and 390 x 844, by day and at
+night: a tap on the gas shut-off shows its photo in the marker's panel (loaded, upright,
+never over a grid reference nor over the tapped marker), and the card shows the front of the
+building beside its name without pushing the essentials off the laptop's screen.
+Screenshots go to test-artifacts/photos-*.png."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+
+from floorplans.db import db
+from floorplans.models import Building, Marker, User
+from floorplans.services import photos
+from tests.blueprints.response.conftest import LiveSite, screenshot, sign_in
+from tests.blueprints.response.test_plan_layout_browser import MEASURE, settle
+from tests.converters import photo_samples as samples
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"laptop": (1024, 768), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def with_photos(live_site: LiveSite) -> dict[str, int]:
+    with live_site.db():
+        mosque = db.session.get(Building, live_site.buildings["mosque"].id)
+        partner = db.session.get(User, live_site.users["partner"].id)
+        first = mosque.published_version.shown_pages[0]
+        shutoff = Marker(building_id=mosque.id, page_id=first.id, kind="gas_shutoff", x=0.32, y=0.72,
+                         label="Gas meter", note="Turn a quarter with the wrench on the hook.")
+        db.session.add(shutoff)
+        db.session.flush()
+        photos.add(partner, mosque, io.BytesIO(samples.phone_jpeg(1600, 1200, orientation=6)), subject="marker",
+                   marker=shutoff, caption="The meter, west wall")
+        photos.add(partner, mosque, io.BytesIO(samples.phone_jpeg(1600, 1000, orientation=1)), subject="front",
+                   caption="From Main Street")
+        db.session.commit()
+        return {"mosque": mosque.id, "shutoff": shutoff.id}
+
+
+def open_page(chromium: Any, site: LiveSite, url: str, size: tuple[int, int], night: bool,
+              errors: list[str]) -> tuple[Any, Any]:
+    context = chromium.new_context(viewport={"width": size[0], "height": size[1]}, has_touch=True, locale="en-CA")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    page.on("response", lambda response: errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and not response.url.endswith("/favicon.ico") else None)
+    sign_in(page, site, site.users["officer"], url)
+    page.wait_for_url(f"**{url}")
+    if night:
+        page.click("[data-night-toggle]")
+        assert page.evaluate("document.documentElement.classList.contains('night')")
+    return context, page
+
+
+def box(page: Any, selector: str) -> dict[str, float]:
+    found: dict[str, float] = page.locator(selector).bounding_box()
+    return found
+
+
+def text_box(page: Any, selector: str) -> dict[str, float]:
+    """Where a block's text is drawn (its box spans the line; the text wraps around a float)."""
+    found: dict[str, float] = page.evaluate("""(selector) => {
+        const range = document.createRange();
+        range.selectNodeContents(document.querySelector(selector));
+        const r = range.getBoundingClientRect();
+        return {x: r.left, y: r.top, width: r.width, height: r.height};
+    }""", selector)
+    return found
+
+
+def overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]) > 0.5
+            and min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"]) > 0.5)
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"])
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_a_tap_on_a_marker_shows_its_photo(live_site, with_photos, chromium, size: str, night: bool) -> None:
+    errors: list[str] = []
+    url = f"/r/buildings/{with_photos['mosque']}/plan"
+    context, page = open_page(chromium, live_site, url, SIZES[size], night, errors)
+    try:
+        page.wait_for_selector("[data-plan][data-ready='0']")
+        marker = page.locator(f".plan-marker[data-marker-id='{with_photos['shutoff']}']")
+        marker.wait_for()
+        settle(page)
+        marker.locator(".marker-icon").tap()
+        panel = page.locator("[data-marker-info]:not([hidden])")
+        panel.wait_for()
+        photo = panel.locator(".marker-info-photo img")
+        photo.wait_for()
+        page.wait_for_function("() => document.querySelector('.marker-info-photo img').naturalWidth > 0")
+        settle(page)
+        natural = page.evaluate("(() => { const i = document.querySelector('.marker-info-photo img');"
+                                " return [i.naturalWidth, i.naturalHeight]; })()")
+        assert natural == [240, 320]  # the small size, upright (the phone stored it sideways)
+        assert "The meter, west wall" in photo.get_attribute("alt")
+        assert panel.locator(".marker-info-photo").get_attribute("href").endswith("/1280.webp")
+        seen = page.evaluate(MEASURE)
+        assert seen["problems"] == [], seen["problems"]  # no grid reference covered
+        icon = box(page, f".plan-marker[data-marker-id='{with_photos['shutoff']}'] .marker-icon")
+        assert not overlap(box(page, "[data-marker-info]:not([hidden])"), icon)  # nor the marker tapped
+        screenshot(page, f"photos-tap-{size}-{'night' if night else 'day'}")
+    finally:
+        context.close()
+    assert errors == []
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["day", "night"])
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_the_card_shows_the_front(live_site, with_photos, chromium, size: str, night: bool) -> None:
+    errors: list[str] = []
+    url = f"/r/buildings/{with_photos['mosque']}"
+    context, page = open_page(chromium, live_site, url, SIZES[size], night, errors)
+    try:
+        page.wait_for_function("() => { const i = document.querySelector('[data-card-photo] img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        picture = box(page, "[data-card-photo] img")
+        assert picture["height"] <= 84.5
+        for text in (".card-head h1", ".card-head .address"):
+            assert not overlap(picture, text_box(page, text)), text
+        if size == "laptop":  # the essentials still fit the laptop's screen
+            assert box(page, ".call")["y"] < SIZES[size][1]
+        screenshot(page, f"photos-card-{size}-{'night' if night else 'day'}")
+    finally:
+        context.close()
+    assert errors == []
