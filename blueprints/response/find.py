@@ -11,7 +11,7 @@ from floorplans.addresses import MAX_ADDRESS_CHARS
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings, finding
+from floorplans.services import access, buildings, finding, offline
 
 
 @bp.route("/")
@@ -22,6 +22,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
         lookup=None, query_cut=buildings.search_words(query)[1], max_words=buildings.MAX_SEARCH_WORDS,
+        keep=offline.keep_size(current_user, found) if found else None,
     )
 
 
@@ -38,6 +39,7 @@ def lookup() -> ResponseReturnValue:
     return render_template(
         "response/index.html", q=found.sent, buildings=found.buildings, recent=access.recently_viewed(current_user),
         lookup=found, query_cut=False, max_chars=MAX_ADDRESS_CHARS,
+        keep=offline.keep_size(current_user, found.buildings) if found.buildings else None,
     )
 
 

@@ -28,8 +28,8 @@ from floorplans.bounds import fits_record_id
 from floorplans.config import get_settings
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
-from floorplans.representations import tile_url_template
-from floorplans.services import buildings, finding
+from floorplans.representations import photo_url, tile_url_template
+from floorplans.services import buildings, finding, offline
 from floorplans.services.offline import offline_levels
 
 MAX_PACK_BUILDINGS = 200
@@ -54,6 +54,8 @@ class _Building(TypedDict):
     name: str
     pages: list[str]
     plan_pages: list[_PlanPage]
+    photos: list[str]
+    bytes: int
 
 
 @bp.route("/sw.js")
@@ -126,11 +128,15 @@ def offline_pack() -> ResponseReturnValue:
                     "levels": [{"zoom": lv.zoom, "columns": lv.columns, "rows": lv.rows} for lv in levels],
                     "tiles": sum(lv.tiles for lv in levels),
                 })
+        kept = offline.kept_photos(current_user, building)
         packs.append({
             "id": building.id, "name": building.name,
             "pages": [url_for("response.card", building_id=building.id)]
             + ([url_for("response.plan", building_id=building.id)] if version else []),
             "plan_pages": pages,
+            # Every size: the small one the card and the tap panel show, the large one a tap opens.
+            "photos": [photo_url(photo, int(size["size"])) for photo in kept for size in photo.sizes],
+            "bytes": offline.keep_size(current_user, [building]).bytes,
         })
-    total = sum(len(p["pages"]) + sum(page["tiles"] for page in p["plan_pages"]) for p in packs)
-    return jsonify(buildings=packs, files=total)
+    total = sum(len(p["pages"]) + sum(page["tiles"] for page in p["plan_pages"]) + len(p["photos"]) for p in packs)
+    return jsonify(buildings=packs, files=total, bytes=sum(p["bytes"] for p in packs))

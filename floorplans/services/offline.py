@@ -1,4 +1,6 @@
-"""What "keep offline" stores for a building: which pyramid levels of each plan page.
+"""What "keep offline" stores for a building: which pyramid levels of each plan page, the
+photos the officer may see (both sizes), and about how much room all of it takes, which the
+Find page shows before an officer keeps buildings.
 
 Officers pre-load whole patrol zones, so the choice trades storage on the car's laptop for
 detail: every level up to one below full zoom (room labels are readable there on the plans
@@ -8,9 +10,13 @@ no PyMuPDF in a web process).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 from converters import pyramid
 from converters.pyramid import Level
-from floorplans.models import PlanPage
+from floorplans.models import Building, Photo, PlanPage, User
+from floorplans.services import photos
 
 # Full-zoom tiles of a page are kept offline when there are at most this many (about 2 MB at
 # the sizes our plans compress to); larger sheets keep levels 0..max_zoom-1, a quarter as many.
@@ -30,3 +36,46 @@ def offline_levels(page: PlanPage, *, full_zoom_limit: int = FULL_ZOOM_TILE_LIMI
     if levels[-1].tiles <= full_zoom_limit or len(levels) == 1:
         return levels
     return levels[:-1]
+
+
+# What a kept file takes, on average, where the exact size is not known before fetching it: a
+# plan tile (FULL_ZOOM_TILE_LIMIT's 160 tiles are about 2 MB) and a card or plan page.
+TILE_BYTES = 12_500
+PAGE_BYTES = 30_000
+
+
+@dataclass(frozen=True)
+class KeepSize:
+    """What keeping some buildings offline fetches: files, and about how many bytes."""
+
+    files: int
+    bytes: int
+
+    @property
+    def words(self) -> str:
+        megabytes = self.bytes / 1_000_000
+        size = f"{megabytes:.1f} MB" if megabytes >= 0.1 else f"{max(1, round(self.bytes / 1000))} kB"
+        return f"about {size} on this computer ({self.files:,} files)"
+
+
+def kept_photos(user: User, building: Building) -> list[Photo]:
+    """The photos kept with a building: those its reader may see (services.photos)."""
+    return photos.readable_photos(user, building)
+
+
+def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
+    """Files and bytes that keeping ``buildings`` offline fetches: their cards and plans, the
+    tiles of ``offline_levels`` (estimated), every size of their photos (exact)."""
+    files = size = 0
+    for building in buildings:
+        version = building.shown_plan
+        files += 2 if version is not None else 1
+        size += PAGE_BYTES * (2 if version is not None else 1)
+        for page in version.shown_pages if version is not None else []:
+            tiles = sum(level.tiles for level in offline_levels(page))
+            files += tiles
+            size += tiles * TILE_BYTES
+        for photo in kept_photos(user, building):
+            files += len(photo.sizes)
+            size += photo.stored_bytes
+    return KeepSize(files=files, bytes=size)

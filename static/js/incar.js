@@ -218,11 +218,11 @@
     status.textContent = "Preparing…";
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
     var jobs = [];
-    var done = 0, failed = 0, total = 0, buildings = 0;
+    var done = 0, failed = 0, total = 0, buildings = 0, size = "";
     function progress() {
       bar.max = Math.max(1, total);
       bar.value = done;
-      status.textContent = "Keeping " + buildings + (buildings === 1 ? " building" : " buildings") + " offline: " +
+      status.textContent = "Keeping " + buildings + (buildings === 1 ? " building" : " buildings") + " offline" + size + ": " +
         done.toLocaleString() + " of " + total.toLocaleString() + " files";
     }
     fetch(box.dataset.packUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
@@ -232,10 +232,16 @@
       })
       .then(function (pack) {
         buildings = pack.buildings.length;
+        if (pack.bytes) size = " (about " + (pack.bytes / 1e6).toFixed(1) + " MB)";
         pack.buildings.forEach(function (b) {
           b.pages.forEach(function (url) { jobs.push({ url: url, cache: PAGES, page: true }); });
           b.plan_pages.forEach(function (p) {
             tileUrls(p).forEach(function (url) { jobs.push({ url: url, key: tileKey(url), cache: TILES, page: false }); });
+          });
+          // Photos (the front, the markers'): immutable URLs, kept beside the tiles (sw.js serves both).
+          (b.photos || []).forEach(function (url) {
+            var absolute = new URL(url, location.href).href;
+            jobs.push({ url: url, key: absolute, cache: TILES, page: false });
           });
         });
         total = jobs.length;

@@ -9,6 +9,8 @@
      tile URLs of the tile front (TILE_FRONT/<expires>/<signature>/<version>/<page>/<z>/<x>/<y>.webp,
      floorplans/tile_links.py) are kept under the app's own tile URL (/r/tiles/...): a page
      that hands out a newer signature still finds every tile kept under an older one.
+   - Photos (/r/photos/...): cache first, beside the tiles (their URLs change when a photo is
+     replaced), kept by "keep offline" or once seen.
    - Fingerprinted assets and Leaflet: cache first, kept from installation on.
    Signing out deletes these caches (incar.js and the Clear-Site-Data header).
 
@@ -253,6 +255,21 @@ function tile(event) {
   }).catch(() => fromParent(cache, key))));
 }
 
+/* A photo's size (/r/photos/<id>/<token>/<size>.webp): its URL changes when the photo is
+   replaced, so a kept copy is always right; kept beside the tiles (the same lifetime, wiped
+   with them at sign-out), from "keep offline" or from browsing. */
+function photo(event) {
+  const request = event.request;
+  const generation = wipes;
+  return caches.open(TILES).then((cache) => keptCopy(cache, request.url).then((hit) => hit || fetch(request).then((response) => {
+    watch(event, response);
+    if (response.ok && !response.redirected) {
+      extend(event, stamp(response.clone()).then((s) => generation === wipes && cache.put(request.url, s)));
+    }
+    return response;
+  })));
+}
+
 function shellFirst(request) {
   return caches.match(request.url).then((hit) => hit || fetch(request).then((response) => {
     if (response.ok) {
@@ -281,6 +298,8 @@ self.addEventListener("fetch", (event) => {
   const path = url.pathname.slice(SCOPE.length);
   if (path.startsWith(TILE_GRAMMAR.folder)) {
     event.respondWith(tile(event));
+  } else if (path.startsWith("photos/")) {
+    event.respondWith(photo(event));
   } else if ((path.startsWith("assets/") && url.searchParams.has("v")) || path.startsWith("vendor/")) {
     event.respondWith(shellFirst(request));
   } else if (request.mode === "navigate") {

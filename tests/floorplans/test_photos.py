@@ -184,3 +184,16 @@ def test_the_api_lists_uploads_and_deletes_photos(world, browser_for, make_user,
     assert client.delete(f"/api/v1/photos/{front['id']}", headers=api_token(make_user(Role.PARTNER))).status_code == 404
     assert client.delete(f"/api/v1/photos/{front['id']}", headers=api_token(partner)).status_code == 204
     assert client.get(front["small"], headers=api_token(partner)).status_code == 404
+
+
+def test_keep_offline_takes_the_photos_and_says_how_much(world, browser_for, make_user) -> None:
+    partner, building = world["partner"], world["building"]
+    add(browser_for(partner), building, samples.phone_jpeg(), subject="front")
+    front = only_photo(subject="front")
+    officer = browser_for(make_user(Role.OFFICER))
+    pack = officer.get(f"/r/offline/pack?ids={building.id}").get_json()
+    kept = pack["buildings"][0]
+    assert kept["photos"] == [url(front, size) for size in photos.SIZES]
+    assert pack["bytes"] >= front.stored_bytes and pack["files"] >= 2 + len(photos.SIZES)
+    page = officer.get("/r/?q=Brigid").get_data(as_text=True)
+    assert "data-keep-offline-size" in page and "on this computer" in page

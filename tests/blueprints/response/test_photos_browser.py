@@ -130,3 +130,48 @@ def test_the_card_shows_the_front(live_site, with_photos, chromium, size: str, n
     finally:
         context.close()
     assert errors == []
+
+
+def test_photos_are_kept_offline_with_the_building(live_site, with_photos, car) -> None:
+    """The Find page says how much keeping takes before the officer presses the button; kept,
+    the card's front photo and the gas shut-off's photo show without a network."""
+    errors: list[str] = []
+    page = car.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    sign_in(page, live_site, live_site.users["officer"], "/r/?q=masjid")
+    page.wait_for_url("**/r/?q=masjid")
+    size = page.locator("[data-keep-offline-size]").inner_text()
+    assert "MB on this computer" in size or "kB on this computer" in size, size
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.click("[data-keep-offline-start]")
+    page.wait_for_selector("[data-keep-offline][data-state]")
+    status = page.locator(".keep-offline-status").inner_text()
+    assert page.get_attribute("[data-keep-offline]", "data-state") == "done", status
+    kept = page.evaluate("""async () => {
+        const cache = await caches.open('floorplans-tiles');
+        return (await cache.keys()).map(r => new URL(r.url).pathname).filter(p => p.startsWith('/r/photos/'));
+    }""")
+    assert len(kept) == 4, kept  # two photos, two sizes each
+
+    served: list[tuple[str, bool]] = []
+    page.on("response", lambda response: served.append((response.url, response.from_service_worker))
+            if "/r/photos/" in response.url else None)
+    car.set_offline(True)
+    try:
+        page.goto(live_site.url + f"/r/buildings/{with_photos['mosque']}")
+        page.wait_for_function("() => { const i = document.querySelector('[data-card-photo] img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        page.goto(live_site.url + f"/r/buildings/{with_photos['mosque']}/plan")
+        page.wait_for_selector("[data-plan][data-ready='0']")
+        marker = page.locator(f".plan-marker[data-marker-id='{with_photos['shutoff']}']")
+        marker.wait_for()
+        settle(page)
+        marker.locator(".marker-icon").click()
+        page.wait_for_function("() => { const i = document.querySelector('.marker-info-photo img');"
+                               " return i && i.complete && i.naturalWidth > 0; }")
+        screenshot(page, "photos-offline-tap")
+    finally:
+        car.set_offline(False)
+    # From what the service worker kept (the browser's own cache may drop them at any time).
+    assert len(served) >= 2 and all(from_worker for _, from_worker in served), served
+    assert errors == []
