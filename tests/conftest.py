@@ -100,6 +100,35 @@ def fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     engine.dispose()
 
 
+CHILD_PROCESS_UNMARKED = (
+    "this test starts a render or image child process (converters.process.ChildProcess): mark it "
+    "@pytest.mark.slow, which `make test-fast` leaves out (a child costs a Python start and PyMuPDF)"
+)
+
+
+@pytest.fixture(autouse=True)
+def _children_only_in_slow_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keeps the fast tier fast as tests are added: a test that starts a render, validation
+    or image child process and is not marked ``slow`` (or ``browser``) fails, saying so.
+    The refusal is raised where the child would start (a render job records it as its
+    error) and the test fails at its end whatever the code made of it."""
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("browser"):
+        yield
+        return
+    from converters import process
+
+    started: list[str] = []
+
+    def refuse(self: process.ChildProcess, job: dict[str, Any], **options: Any) -> None:
+        started.append(str(options.get("module", "converters.worker")))
+        raise RuntimeError(CHILD_PROCESS_UNMARKED)
+
+    monkeypatch.setattr(process.ChildProcess, "__init__", refuse)
+    yield
+    if started:
+        pytest.fail(f"{CHILD_PROCESS_UNMARKED}; it started {', '.join(sorted(set(started)))}", pytrace=False)
+
+
 @pytest.fixture(params=_backends())
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield from fresh_database(request.param, request, tmp_path)

@@ -8,6 +8,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # new Python processes measured
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("numpy", "onnxruntime")
 

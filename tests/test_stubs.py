@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # mypy's stubtest against the installed packages
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -18,7 +18,7 @@ from floorplans.models import AccessEvent, Building, Role
 from floorplans.models.planning import Exercise, ExerciseItem, Marker
 from tests.floorplans.test_exports import SQLITE_ONLY, render_plan
 
-pytestmark = [pytest.mark.usefixtures("fast_render"), SQLITE_ONLY]
+pytestmark = [pytest.mark.usefixtures("fast_render"), SQLITE_ONLY, pytest.mark.slow]  # packets of rendered plans
 
 PLAN = "plan-conference-centre-lecture-halls-A4-vector.pdf"
 

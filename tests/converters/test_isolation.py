@@ -25,6 +25,8 @@ from converters import (
     validate_pdf_isolated,
 )
 
+pytestmark = pytest.mark.slow  # the render and validation children themselves
+
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus"
 HANG = CORPUS / "bad-render-hang-structtree-cycle.pdf"
 SMALL_PLAN = CORPUS / "plan-conference-centre-lecture-halls-A4-vector.pdf"

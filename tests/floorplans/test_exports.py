@@ -27,7 +27,7 @@ from floorplans.services import exports, plans
 from tests.conftest import publish_reviewed
 from tests.floorplans.conftest import corpus
 
-pytestmark = pytest.mark.usefixtures("fast_render")
+pytestmark = [pytest.mark.usefixtures("fast_render"), pytest.mark.slow]  # packets of rendered plans
 
 #: An architect's five A2 sheets (AutoCAD): a real multi-page plan.
 PLAN = "plan-university-lab-5sheets-A2-autocad.pdf"

@@ -26,6 +26,8 @@ from tests.conftest import fresh_database
 from tests.floorplans.conftest import corpus
 from tests.security import hostile
 
+pytestmark = pytest.mark.slow  # a real job worker (huey's consumer) rendering in child processes
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -20,7 +20,8 @@ from floorplans.services import rendering
 from tests.conftest import publish_reviewed
 from tests.floorplans.conftest import corpus
 
-pytestmark = pytest.mark.usefixtures("fast_render")
+# Each upload is validated and rendered in child processes.
+pytestmark = [pytest.mark.usefixtures("fast_render"), pytest.mark.slow]
 
 
 def upload(browser, building: Building, name: str, data: bytes | None = None) -> Any:

@@ -19,7 +19,7 @@ from floorplans.models import AuditEvent, Building, Marker, PlanVersion, Role, V
 from floorplans.services import markers, plans
 from tests.conftest import publish_reviewed
 
-pytestmark = pytest.mark.usefixtures("fast_render")
+pytestmark = [pytest.mark.usefixtures("fast_render"), pytest.mark.slow]  # each upload is rendered in child processes
 
 
 def upload_demo(browser: Any, building: Building) -> PlanVersion:

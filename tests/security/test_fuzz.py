@@ -23,6 +23,8 @@ import converters
 from converters.validate import UploadLimits
 from tests.security.fuzzing import SEED, mutant
 
+pytestmark = pytest.mark.slow  # thousands of mutants through MuPDF and the isolated renderer
+
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = 3000
 LIMITS = UploadLimits(max_page_pixels=4_000_000)

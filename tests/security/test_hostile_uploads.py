@@ -24,6 +24,8 @@ from tests.conftest import CORPUS
 from tests.floorplans.test_plans import latest_version
 from tests.security import bombs, hostile
 
+pytestmark = pytest.mark.slow  # each file is validated and rendered in child processes
+
 WALL_LIMIT = 30.0
 RESOURCE = ("took longer than", "more memory", "processor time")
 
