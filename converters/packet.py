@@ -13,6 +13,7 @@ Pure PyMuPDF over data and bytes: must not import Flask, SQLAlchemy, storage or 
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -38,7 +39,7 @@ from converters.plan_drawing import (
 )
 from converters.stitch import Raster
 
-__all__ = ["PAPERS", "Card", "CardContact", "Floor", "KindStyle", "Mark", "Packet", "Paper", "Sketch",
+__all__ = ["PAPERS", "Card", "CardContact", "Floor", "KindStyle", "Mark", "MarkPhoto", "Packet", "Paper", "Sketch",
            "build_packet", "plan_pixels"]
 
 
@@ -87,6 +88,17 @@ class Card:
 
 
 @dataclass(frozen=True)
+class MarkPhoto:
+    """A marker's photo, printed under the floor's legend: the icon, what it is, its grid
+    square, and the picture (our own stored WebP, JPEG or PNG: never a partner's file)."""
+
+    kind: str
+    text: str  # "Gas shut-off · Gas meter"
+    cell: str  # "C8"
+    image: bytes
+
+
+@dataclass(frozen=True)
 class Packet:
     paper: Paper
     card: Card
@@ -97,6 +109,7 @@ class Packet:
     plan_version: int | None
     sensitivity: str = "Sensitive: security plan of a place of worship. Do not share."
     exercise: str = ""  # the exercise's name when its layer is drawn
+    photos: Sequence[Sequence[MarkPhoto]] = ()  # each floor's markers' photos, in the floors' order
 
 
 EXERCISE_TITLE = "EXERCISE — not the building's record"
@@ -211,6 +224,9 @@ def _legend_rows(kinds: Sequence[str], columns: int) -> int:
 
 LEGEND_COLUMN = 150.0
 LEGEND_ROW = 13.0
+PHOTO_COLUMN = 180.0  # a marker's photo beside its icon, name and grid square
+PHOTO_ROW = 62.0
+PHOTO_SIDE = 56.0
 GUTTER = 15.0  # around the plan, for the grid's letters and numbers
 HEADER = 30.0
 FOOTER = 26.0
@@ -221,9 +237,14 @@ def _kinds_on(floor: Floor, kinds: Mapping[str, KindStyle]) -> list[str]:
     return [key for key in kinds if key in present]
 
 
+def _photo_columns(width: float) -> int:
+    return max(1, int((width - 2 * MARGIN) // PHOTO_COLUMN))
+
+
 def _layout(width: float, height: float, floor: Floor, kinds: Mapping[str, KindStyle],
-            exercise: bool) -> tuple[pymupdf.Rect, pymupdf.Rect, int]:
-    """Where the plan image goes on a sheet of this size, the legend's box and its columns."""
+            exercise: bool, photos: int = 0) -> tuple[pymupdf.Rect, pymupdf.Rect, int]:
+    """Where the plan image goes on a sheet of this size, the legend's box and its columns
+    (the kinds' rows, then ``photos`` markers' photos in rows of their own)."""
     present = _kinds_on(floor, kinds)
     north = 52.0 if floor.north_degrees is not None else 0.0
     columns = max(1, int((width - 2 * MARGIN - north) // LEGEND_COLUMN))
@@ -231,6 +252,7 @@ def _layout(width: float, height: float, floor: Floor, kinds: Mapping[str, KindS
     if any(not m.confirmed for m in floor.marks):
         rows += 1
     legend_height = max(rows * LEGEND_ROW + (6 if rows else 0), 46.0 if north else 0.0)
+    legend_height += -(-photos // _photo_columns(width)) * PHOTO_ROW
     top = MARGIN + HEADER + (23 if exercise else 0)
     bottom = height - MARGIN - FOOTER - legend_height
     frame = pymupdf.Rect(MARGIN + GUTTER, top + GUTTER, width - MARGIN - GUTTER, bottom - GUTTER)
@@ -246,11 +268,12 @@ def _layout(width: float, height: float, floor: Floor, kinds: Mapping[str, KindS
     return image, legend, columns
 
 
-def sheet_for(paper: Paper, floor: Floor, kinds: Mapping[str, KindStyle], exercise: bool) -> tuple[float, float]:
+def sheet_for(paper: Paper, floor: Floor, kinds: Mapping[str, KindStyle], exercise: bool,
+              photos: int = 0) -> tuple[float, float]:
     """Portrait or landscape, whichever shows the plan larger."""
     portrait = (paper.width, paper.height)
     landscape = (paper.height, paper.width)
-    sizes = [_layout(*size, floor, kinds, exercise)[0].width for size in (portrait, landscape)]
+    sizes = [_layout(*size, floor, kinds, exercise, photos)[0].width for size in (portrait, landscape)]
     return landscape if sizes[1] > sizes[0] * 1.02 else portrait
 
 
@@ -269,9 +292,46 @@ def insert_plan(document: pymupdf.Document, page: pymupdf.Page, rect: pymupdf.Re
     page.insert_image(rect, xref=xref, keep_proportion=False)
 
 
+def _printable(image: bytes) -> tuple[bytes, int, int]:
+    """A photo as MuPDF can place it, with its size: our stored WebP becomes a JPEG (MuPDF
+    reads no WebP)."""
+    from PIL import Image  # our own small pictures, made by converters.images
+
+    picture = Image.open(io.BytesIO(image))
+    if picture.format in ("JPEG", "PNG"):
+        return image, picture.width, picture.height
+    buffer = io.BytesIO()
+    picture.convert("RGB").save(buffer, "JPEG", quality=85)
+    return buffer.getvalue(), picture.width, picture.height
+
+
+def _photos(document: pymupdf.Document, page: pymupdf.Page, text: Text, icons: Icons, packet: Packet,
+            photos: Sequence[MarkPhoto], top: float, width: float) -> None:
+    """Each marker's photo under the legend, with its icon, name and grid square."""
+    columns = _photo_columns(width)
+    for index, photo in enumerate(photos):
+        column, row = index % columns, index // columns
+        left = MARGIN + column * PHOTO_COLUMN
+        y = top + row * PHOTO_ROW + 3
+        box = pymupdf.Rect(left, y, left + PHOTO_SIDE, y + PHOTO_SIDE)
+        try:
+            data, pixels_wide, pixels_high = _printable(photo.image)
+            fit = min(PHOTO_SIDE / pixels_wide, PHOTO_SIDE / pixels_high)
+            box = pymupdf.Rect(left, y, left + pixels_wide * fit, y + pixels_high * fit)
+            page.insert_image(box, stream=data, keep_proportion=False)
+        except (ValueError, RuntimeError, OSError):
+            pass  # a photo we cannot place: its frame, name and square still print
+        page.draw_rect(box, color=MUTED, width=0.5)  # a pale photo's edge on white paper
+        x = box.x1 + 6
+        if photo.kind in packet.kinds:
+            icons.draw(page, photo.kind, pymupdf.Point(x + 5.5, y + 7), 10)
+        text.line(x + 14, y + 10, photo.cell, 8, bold=True)
+        text.paragraph(x, left + PHOTO_COLUMN - 6, y + 23, photo.text, 7.5)
+
+
 def _floor_page(document: pymupdf.Document, icons: Icons, packet: Packet, floor: Floor, number: int,
-                total: int) -> None:
-    width, height = sheet_for(packet.paper, floor, packet.kinds, bool(packet.exercise))
+                total: int, photos: Sequence[MarkPhoto] = ()) -> None:
+    width, height = sheet_for(packet.paper, floor, packet.kinds, bool(packet.exercise), len(photos))
     page = document.new_page(width=width, height=height)
     text = Text(page)
     scale = scale_for(packet.paper)
@@ -281,7 +341,7 @@ def _floor_page(document: pymupdf.Document, icons: Icons, packet: Packet, floor:
     text.line(MARGIN, y + 18, floor.label, 16, bold=True)
     text.line(width - MARGIN, y + 18, f"{packet.card.building_name} · floor {number - 1} of {total - 1}", 9,
               colour=MUTED, align="right")
-    image, legend, columns = _layout(width, height, floor, packet.kinds, bool(packet.exercise))
+    image, legend, columns = _layout(width, height, floor, packet.kinds, bool(packet.exercise), len(photos))
     insert_plan(document, page, image, floor.image)
     draw_grid(page, text, image, floor, scale)
     draw_marks(page, text, icons, image, floor.marks, scale)
@@ -299,6 +359,9 @@ def _floor_page(document: pymupdf.Document, icons: Icons, packet: Packet, floor:
         text.line(left + 14, middle + 3, label, 7.5)
     if floor.north_degrees is not None:
         draw_north(page, text, pymupdf.Point(legend.x1 - 22, legend.y0 + 26), 15, floor.north_degrees)
+    if photos:  # at the bottom of the legend's box, below the kinds
+        photo_rows = -(-len(photos) // _photo_columns(width))
+        _photos(document, page, text, icons, packet, photos, legend.y1 - photo_rows * PHOTO_ROW, width)
     _footer(page, text, packet, number, total)
     text.finish()
 
@@ -312,7 +375,8 @@ def build_packet(packet: Packet) -> bytes:
         card_pages = document.page_count
         total = card_pages + len(packet.floors)
         for index, floor in enumerate(packet.floors, start=card_pages + 1):
-            _floor_page(document, icons, packet, floor, index, total)
+            photos = packet.photos[index - card_pages - 1] if index - card_pages - 1 < len(packet.photos) else ()
+            _floor_page(document, icons, packet, floor, index, total, photos)
         for index in range(card_pages):  # their footers say "of n": known only now
             page = document[index]
             text = Text(page)

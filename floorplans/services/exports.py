@@ -29,12 +29,12 @@ from floorplans.bounds import neutralise_bidi as plain
 from floorplans.config import get_settings
 from floorplans.db import db
 from floorplans.errors import InvalidInput, NotFound
-from floorplans.grid import column_label, plan_grid
+from floorplans.grid import cell_name, column_label, plan_grid
 from floorplans.local_times import local_time
 from floorplans.models import Building, PlanPage, PlanVersion, Role, User
 from floorplans.models.planning import Exercise, ExerciseItem, Marker, exercise_buildings
 from floorplans.permissions import Permission, has_permission
-from floorplans.services import access, buildings, plan_tiles
+from floorplans.services import access, buildings, photos, plan_tiles
 from floorplans.services.briefing import brief, hours_text
 from storage import Storage
 
@@ -303,6 +303,7 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
         images = list(pool.map(lambda pyramid: _print_image(store, pyramid, long_side), pyramids))
     floors = [_floor(page, marks[page.id], sketches.get(page.id, []), image)
               for page, image in zip(pages, images, strict=True)]
+    floor_photos = [_mark_photos(store, page, marks[page.id]) for page in pages]
     zone = get_settings().zone
     verified = building.last_verified_at
     return drawing.build_packet(drawing.Packet(
@@ -315,7 +316,28 @@ def build_packet(user: User, building: Building, *, paper: str = "letter", exerc
         plan_version=version.number if version else None,
         sensitivity=SENSITIVITY,
         exercise=exercise.name if exercise is not None else "",
+        photos=floor_photos,
     ))
+
+
+def _mark_photos(store: Storage, page: PlanPage, marks: list[Marker]) -> list[drawing.MarkPhoto]:
+    """The photos of a printed floor's markers (their small size), each with the marker's
+    name and grid square, for the legend (converters.packet)."""
+    width, height = _size(page)
+    grid = plan_grid(width, height)
+    found = []
+    shown = photos.photos_for_markers(marks)
+    for marker in marks:
+        photo = shown.get(marker.id)
+        if photo is None:
+            continue
+        try:
+            data = store.get(objects.photo_key(photo.building_id, photo.token, photos.SMALL))
+        except FileNotFoundError:
+            continue  # the packet still prints; the marker's legend entry stays
+        found.append(drawing.MarkPhoto(kind=marker.kind, text=marker_text(marker) or marker.kind,
+                                       cell=cell_name(grid, marker.x * width, marker.y * height), image=data))
+    return found
 
 
 def packet_download(user: User, building_id: int, *, paper: str = "letter", exercise_id: int | None = None,
