@@ -98,3 +98,14 @@ def no_secrets(data: bytes) -> list[str]:
     except Exception:  # noqa: BLE001 - a PDF or other container: the byte search stands
         pass
     return found
+
+
+def heic_bomb(width: int = 50_000, height: int = 50_000) -> bytes:
+    """A small real HEIC whose image-size boxes (``ispe``) declare ``width`` x ``height``: a
+    decoder that trusted them would allocate 7.5 GB before finding the data is 400 x 300."""
+    data = bytearray(phone_heic(400, 300))
+    at = data.find(b"ispe")
+    while at >= 0:
+        data[at + 8 : at + 16] = struct.pack(">II", width, height)
+        at = data.find(b"ispe", at + 4)
+    return bytes(data)
