@@ -228,7 +228,10 @@ def test_every_form_has_a_case(app: Flask) -> None:
     assert not covered - form_endpoints(app), "cases for routes that no longer exist"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+# A file sent is read in a child process (a plan's validation, a photo's decoding): slow.
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, id=case.id, marks=[pytest.mark.slow] if case.files else []) for case in CASES]
+)
 def test_invalid_input_comes_back_as_typed(case: Case, world) -> None:
     ids, browsers = world
     data = case.data(ids) if callable(case.data) else dict(case.data)

@@ -152,6 +152,7 @@ def scan_pdf(colour: tuple[int, int, int]) -> bytes:
     return document.tobytes()
 
 
+@pytest.mark.slow  # renders in child processes
 def test_a_scan_renders_at_its_native_resolution_padded_with_its_paper(tmp_path: Path) -> None:
     path = tmp_path / "scan.pdf"
     path.write_bytes(scan_pdf((230, 215, 180)))
@@ -183,6 +184,7 @@ def test_hostile_files_that_validate_also_render(name: str, tmp_path: Path) -> N
     assert_complete_pyramid(result)
 
 
+@pytest.mark.slow  # renders in child processes
 def test_vector_tiles_are_posterized_and_scans_are_not(tmp_path: Path) -> None:
     document = pymupdf.open()
     page = document.new_page(width=300, height=200)

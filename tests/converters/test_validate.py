@@ -146,6 +146,7 @@ def test_a_zip_storing_a_pdf_is_not_a_pdf() -> None:
     assert "not a PDF" in rejection(NOT_PDFS["zip"])
 
 
+@pytest.mark.slow  # validates in a child process
 @pytest.mark.parametrize("kind", ["html", "png"])
 def test_other_formats_named_pdf_are_refused_in_isolation(kind: str, tmp_path: Path) -> None:
     path = tmp_path / "floor-plan.pdf"
@@ -206,6 +207,7 @@ def test_file_over_the_size_limit() -> None:
     assert "split it" in message
 
 
+@pytest.mark.slow  # validates in a child process
 def test_isolated_validation_matches_in_process(tmp_path: Path) -> None:
     path = CORPUS / "plan-farmhouse-25sheets-tabloid-rot270-brotli.pdf"
     assert validate_pdf_isolated(path) == validate_pdf(path.read_bytes())
@@ -218,6 +220,7 @@ def test_isolated_validation_refuses_before_reading_a_huge_file(tmp_path: Path) 
         validate_pdf_isolated(path, UploadLimits(max_bytes=2048))
 
 
+@pytest.mark.slow  # validates in a child process
 @pytest.mark.parametrize(
     ("name", "says"),
     [
@@ -261,6 +264,7 @@ def test_the_bombs_made_here_are_what_they_claim() -> None:
     assert len(data) < 10_000
 
 
+@pytest.mark.slow  # validates in a child process
 def test_a_picture_that_opens_into_gigabytes_is_refused_before_anything_is_drawn(tmp_path: Path) -> None:
     data = bombs.picture_bomb(50_000, 50_000)  # 2.5 GB of pixels in a PDF of ~5 KB
     assert len(data) < 10_000
@@ -272,6 +276,7 @@ def test_a_picture_that_opens_into_gigabytes_is_refused_before_anything_is_drawn
     assert message.endswith(f"{ADVICE}, and upload the new file.")
 
 
+@pytest.mark.slow  # validates in a child process
 def test_a_colour_picture_counts_its_components(tmp_path: Path) -> None:
     # 150 million pixels is within the pixel limit, but in CMYK it opens into 600 MB and more.
     message = refused_in_isolation(bombs.picture_bomb(12_500, 12_500, components=4), tmp_path)
@@ -285,6 +290,7 @@ def test_a_soft_mask_is_a_picture_too() -> None:
     assert message.startswith("One picture in this PDF is 34,862 x 4,332 pixels (151 million")
 
 
+@pytest.mark.slow  # validates in a child process
 def test_an_inline_picture_is_measured_on_its_page(tmp_path: Path) -> None:
     # Written into the page's content, it has no dictionary of its own to read.
     message = refused_in_isolation(bombs.inline_bomb(16_000, 16_000), tmp_path)
@@ -292,6 +298,7 @@ def test_an_inline_picture_is_measured_on_its_page(tmp_path: Path) -> None:
     assert ADVICE in message
 
 
+@pytest.mark.slow  # validates in a child process
 def test_an_inline_picture_too_large_to_open_is_refused_with_the_same_advice(tmp_path: Path) -> None:
     # MuPDF opens inline pictures while reading the page: 1.6 GB meets the 1 GiB memory cap.
     # (Past 2 GB MuPDF refuses an inline picture's size itself and draws nothing.)
@@ -300,6 +307,7 @@ def test_an_inline_picture_too_large_to_open_is_refused_with_the_same_advice(tmp
     assert ADVICE in message
 
 
+@pytest.mark.slow  # validates in a child process
 def test_the_pictures_of_one_page_are_counted_together(tmp_path: Path) -> None:
     # Four colour pictures, each within the limits (144 million pixels, 432 MB), together 1,728 MB.
     message = refused_in_isolation(bombs.pictures_page(4, 12_000, 12_000), tmp_path)

@@ -42,6 +42,7 @@ def empty_deployment(tmp_path: Path, sqlite_template: Path) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # renders a plan in child processes
 def test_backup_round_trip(fast_render, app, runner, tmp_path: Path, empty_deployment: dict[str, Any]) -> None:
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output

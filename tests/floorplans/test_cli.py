@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
@@ -77,6 +78,7 @@ def test_tokens_create_prints_a_token_that_works(app, runner, make_user) -> None
     assert app.test_client().get("/api/v1/buildings", headers={"Authorization": f"Bearer {token}"}).status_code == 200
 
 
+@pytest.mark.slow  # renders the demo plan in child processes
 def test_demo_creates_everything_once(app, runner) -> None:
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output

@@ -267,6 +267,7 @@ def test_the_first_publish_and_a_plan_without_markers_carry_nothing(make_user, m
     assert markers.markers_of(second) == [] and events("marker.carry") == []
 
 
+@pytest.mark.slow  # renders the demo plan in child processes
 def test_the_demo_building_has_markers_on_its_plan(app) -> None:
     from floorplans import demo
 

@@ -180,6 +180,7 @@ def test_a_savepoint_first_is_rolled_back_with_the_request(signed_in) -> None:
     assert name not in _names()
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_a_failing_commit_answers_500_and_queues_nothing(signed_in, app, make_user, make_building) -> None:
     db.session.add(_organisation(NAME))
     db.session.commit()
@@ -191,6 +192,7 @@ def test_a_failing_commit_answers_500_and_queues_nothing(signed_in, app, make_us
     assert _pending_renders(app) == []
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_a_render_is_queued_after_the_commit_and_never_after_a_rollback(signed_in, app, make_user,
                                                                         make_building) -> None:
     version = _version(app, make_user, make_building)
@@ -201,6 +203,7 @@ def test_a_render_is_queued_after_the_commit_and_never_after_a_rollback(signed_i
     assert _pending_renders(app) == [version.id]
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_the_worker_finds_the_uploaded_version(fast_render, app, browser_for, make_user, make_building) -> None:
     """JOBS_IMMEDIATE renders in the job's own session as soon as the job is queued: queued
     before the request's commit, it could not see (or on SQLite even write) the new version."""
@@ -217,6 +220,7 @@ def test_the_worker_finds_the_uploaded_version(fast_render, app, browser_for, ma
     assert version.attempts == 1
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 @pytest.mark.parametrize("through", ["portal", "api"])
 def test_a_refused_file_keeps_its_upload_attempt_and_nothing_else(queued_jobs, app, browser_for, api_token,
                                                                   make_user, make_building, through: str) -> None:
@@ -238,6 +242,7 @@ def test_a_refused_file_keeps_its_upload_attempt_and_nothing_else(queued_jobs, a
     assert _pending_renders(app) == []
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_a_deleted_versions_file_goes_only_once_the_deletion_is_committed(queued_jobs, app, browser_for,
                                                                           make_user, make_building) -> None:
     _add_test_views(app)
@@ -263,6 +268,7 @@ def test_a_deleted_versions_file_goes_only_once_the_deletion_is_committed(queued
 # --- a CLI command and a job -------------------------------------------------------------
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_a_command_queues_after_its_commit_and_not_when_it_fails(queued_jobs, app, runner, make_user,
                                                                  make_building) -> None:
     @app.cli.command("queue-render-test")
@@ -285,6 +291,7 @@ def test_a_command_queues_after_its_commit_and_not_when_it_fails(queued_jobs, ap
     assert _pending_renders(app) == [version.id]
 
 
+@pytest.mark.slow  # uploads are validated and rendered in child processes
 def test_the_stalled_render_recovery_queues_after_its_commit(queued_jobs, app, make_user, make_building) -> None:
     version = _version(app, make_user, make_building)
     version.state = VersionState.RENDERING.value

@@ -103,6 +103,7 @@ def render_inline(app_config) -> None:
     app_config.update(PAGE_MAX_PIXELS=2_000_000, JOBS_IMMEDIATE=True)
 
 
+@pytest.mark.slow  # renders uploads in child processes
 def test_uploads_publishes_and_page_labels_are_recorded(render_inline, app, browser_for, make_user,
                                                         make_building) -> None:
     from tests.floorplans.test_plans import latest_version, upload

@@ -155,6 +155,7 @@ def test_control_characters_in_query_strings_are_422(app: Flask, setting, url: s
         assert answer.status_code == 422 and "control character (U+0000)" in answer.get_data(as_text=True)
 
 
+@pytest.mark.slow  # validates an upload in a child process
 def test_a_body_over_the_json_cap_is_413_and_uploads_keep_theirs(app: Flask, setting) -> None:
     client, token, building = setting["client"], setting["partner_api"], setting["building"]
     big = json.dumps({"notes": "x" * (300 * 1024)})

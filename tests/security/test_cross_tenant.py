@@ -154,6 +154,7 @@ def leaked(body: bytes) -> list[str]:
     return [m for m in MARKERS if m in text]
 
 
+@pytest.mark.slow  # renders plans in child processes
 def test_a_partner_reaches_nothing_of_another_congregation(app: Flask, tenants: Tenants) -> None:
     before = tenants.snapshot(app)
     browser, client = tenants.attacker, tenants.attacker.client

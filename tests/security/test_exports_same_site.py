@@ -33,6 +33,7 @@ def exports_logged() -> int:
     return db.session.scalar(select(func.count(AccessEvent.id)).where(AccessEvent.action.like("export.%")))
 
 
+@pytest.mark.slow  # renders a plan in child processes
 def test_downloads_only_from_our_own_pages(fast_render, app, make_user, make_building, browser_for,
                                            api_token) -> None:  # type: ignore[no-untyped-def]
     partner = make_user(Role.PARTNER)

@@ -55,6 +55,7 @@ def upload_api(client: Any, headers: dict[str, str], building_id: int) -> Any:
                        data={"file": (io.BytesIO(one_page_pdf()), "plan.pdf")}, content_type="multipart/form-data")
 
 
+@pytest.mark.slow  # validates uploads in child processes
 def test_uploads_per_congregation_per_hour(two_uploads_an_hour, app, quota_clock, make_organisation, make_user,
                                            make_building, browser_for, api_token) -> None:  # type: ignore[no-untyped-def]
     congregation = make_organisation()

@@ -207,6 +207,7 @@ def test_the_required_roles_are_a_setting(required_for_officers, app, make_user,
     assert browser_for(make_user(Role.ADMIN)).get("/admin/").status_code == 200
 
 
+@pytest.mark.slow  # renders the demo plan in child processes
 def test_the_demo_administrator_signs_in_with_the_printed_key(app, runner) -> None:
     """`make run`'s demo: its administrator is enrolled as every administrator must be, and
     the key printed with the logins works; every generated password passes the policy."""
