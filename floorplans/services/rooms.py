@@ -156,7 +156,10 @@ def version_labels(version: PlanVersion) -> list[rooms.PageLabels]:
         data = objects.get_storage().get(objects.labels_key(version.key))
     except FileNotFoundError:
         return []
-    pages = rooms.pages_of(json.loads(data))
+    try:
+        pages = rooms.pages_of(json.loads(data))
+    except (ValueError, KeyError, TypeError):
+        pages = []  # a damaged object: no labels rather than an error page in the car
     with _cache_lock:
         _cache[version.key] = pages
         while len(_cache) > _CACHE_SIZE:
