@@ -170,6 +170,21 @@
       form.elements.note.value = m.note || "";
       form.querySelector("[data-marker-form-flag]").hidden = !m.needs_confirmation;
       form.querySelector("[data-marker-confirm]").hidden = !m.needs_confirmation;
+      // Its photo, added and replaced on the building's Photos page (a file upload, not JSON).
+      var photoBox = form.querySelector("[data-marker-photo]");
+      if (photoBox) {
+        var link = photoBox.querySelector("[data-marker-photo-link]");
+        var image = photoBox.querySelector("[data-marker-photo-image]");
+        link.href = photoBox.dataset.photosUrl + "#marker-" + id;
+        link.textContent = m.photo ? "Change or remove its photo" : "Add a photo of it";
+        image.hidden = !m.photo;
+        if (m.photo) {
+          image.src = m.photo.small;
+          image.alt = "Photo of " + (m.label || m.kind_label || m.kind);
+        } else {
+          image.removeAttribute("src");
+        }
+      }
       fieldErrors({});
       form.hidden = false;
       highlight();

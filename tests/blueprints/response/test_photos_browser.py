@@ -175,3 +175,45 @@ def test_photos_are_kept_offline_with_the_building(live_site, with_photos, car) 
     # From what the service worker kept (the browser's own cache may drop them at any time).
     assert len(served) >= 2 and all(from_worker for _, from_worker in served), served
     assert errors == []
+
+
+@pytest.mark.parametrize("size", list(SIZES), ids=list(SIZES))
+def test_the_partner_sees_and_reaches_the_photos(live_site, with_photos, chromium, size: str) -> None:
+    """The Photos tab shows thumbnails (never the 1280 px picture), and the marker editor's
+    form for the shut-off shows its photo and links to where it is changed."""
+    errors: list[str] = []
+    context = chromium.new_context(viewport={"width": SIZES[size][0], "height": SIZES[size][1]})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    try:
+        photos_url = f"/portal/buildings/{with_photos['mosque']}/photos"
+        sign_in(page, live_site, live_site.users["partner"], photos_url)
+        page.wait_for_url(f"**{photos_url}")
+        page.wait_for_function("() => [...document.querySelectorAll('img.photo-thumb')].every(i => i.complete"
+                               " && i.naturalWidth > 0)")
+        thumbs = page.locator("img.photo-thumb")
+        assert thumbs.count() == 2
+        for index in range(thumbs.count()):
+            shown = thumbs.nth(index).bounding_box()
+            assert shown["width"] <= 160.5 and shown["height"] <= 160.5
+        assert page.locator("#marker-" + str(with_photos["shutoff"])).count() == 1
+        screenshot(page, f"photos-portal-{size}")
+        if size == "laptop":  # the editor is a desk tool
+            with live_site.db():
+                version_id = db.session.get(Building, with_photos["mosque"]).published_version_id
+            page.goto(live_site.url + f"/portal/buildings/{with_photos['mosque']}/plans/{version_id}/markers")
+            page.wait_for_selector("[data-plan][data-ready='0']")
+            marker = page.locator(f".plan-marker[data-marker-id='{with_photos['shutoff']}']")
+            marker.wait_for()
+            settle(page)
+            marker.locator(".marker-icon").click()
+            link = page.locator("[data-marker-photo-link]")
+            link.wait_for()
+            assert link.inner_text() == "Change or remove its photo"
+            assert link.get_attribute("href").endswith(f"#marker-{with_photos['shutoff']}")
+            page.wait_for_function("() => document.querySelector('[data-marker-photo-image]').naturalWidth > 0")
+            screenshot(page, "photos-marker-editor")
+    finally:
+        context.close()
+    assert errors == []
