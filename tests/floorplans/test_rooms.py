@@ -120,3 +120,13 @@ def test_a_rendered_plan_keeps_its_labels_and_they_are_found(app, fast_render, m
     assert [(m.text, m.page) for m in found] == [("1200A", 1)]
     assert found[0].x == pytest.approx(0.746, abs=0.01) and found[0].y == pytest.approx(0.365, abs=0.01)
     assert found[0].cell == "H3"
+
+
+def test_pages_left_unread_for_want_of_tesseract_are_logged_once_with_the_fix(app, building, caplog) -> None:
+    version = ready_version(building, "Ground floor", "Basement", publish=True)
+    with caplog.at_level("WARNING", logger="floorplans.services.rendering"):
+        rendering.put_labels(objects.get_storage(), version.key, [labels.PageLabels(1, "ocr-missing"),
+                                                                  labels.PageLabels(2, "ocr-missing")])
+    hints = [record.getMessage() for record in caplog.records if "make ocr" in record.getMessage()]
+    assert len(hints) == 1 and "tesseract-ocr" in hints[0]
+    assert objects.get_storage().exists(objects.labels_key(version.key))
