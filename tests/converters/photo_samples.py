@@ -54,10 +54,12 @@ def phone_png(width: int = 400, height: int = 300, orientation: int = 6) -> byte
     return buffer.getvalue()
 
 
-def phone_heic(width: int = 400, height: int = 300) -> bytes:
+def phone_heic(width: int = 400, height: int = 300, orientation: int = 1) -> bytes:
+    """As an iPhone writes it: the sensor's pixels, the turn in the HEIF's own ``irot`` box
+    and in EXIF (pillow-heif writes both from the EXIF orientation), GPS tags."""
     pillow_heif.register_heif_opener()
     buffer = io.BytesIO()
-    picture(width, height).save(buffer, "HEIF", quality=80, exif=exif_block(1).tobytes())
+    picture(width, height).save(buffer, "HEIF", quality=80, exif=exif_block(orientation).tobytes())
     return buffer.getvalue()
 
 

@@ -91,6 +91,15 @@ def test_heic_from_a_phone(tmp_path: Path) -> None:
     assert samples.no_secrets((tmp_path / "320.webp").read_bytes()) == []
 
 
+def test_a_turned_heic_is_turned_once() -> None:
+    """libheif applies the HEIF's rotation and pillow-heif resets the EXIF orientation: the
+    picture must not be turned a second time by exif_transpose."""
+    image = images.decode(samples.phone_heic(400, 300, orientation=6))
+    assert image.size == (300, 400)
+    red, green, _ = image.getpixel((image.width - 5, 5))
+    assert red > 180 and green < 80
+
+
 def test_an_icc_profile_is_applied_then_dropped(tmp_path: Path) -> None:
     from PIL import ImageCms
 
