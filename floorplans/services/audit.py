@@ -59,6 +59,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "marker": (
         "marker.place", "marker.move", "marker.update", "marker.delete", "marker.confirm", "marker.carry",
     ),
+    "photo": ("photo.add", "photo.replace", "photo.caption", "photo.delete"),  # services.photos
     "account": (
         "account.create", "account.update", "account.password_reset", "account.unlock",
         "organisation.create", "organisation.update", "token.create", "token.revoke", "token.rejected",

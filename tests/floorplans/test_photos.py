@@ -13,8 +13,8 @@ from PIL import Image
 
 from floorplans import objects
 from floorplans.db import db
-from floorplans.models import Photo, Role
-from floorplans.services import photos
+from floorplans.models import AuditEvent, Photo, Role
+from floorplans.services import audit, photos
 from tests.converters import photo_samples as samples
 from tests.floorplans.test_markers import place, ready_version
 
@@ -135,6 +135,10 @@ def test_replace_caption_and_delete(world, browser_for) -> None:
     db.session.expire_all()
     assert db.session.query(Photo).count() == 0
     assert list(store.list(objects.building_photos_prefix(building.id))) == []
+    done = [event.action for event in db.session.query(AuditEvent).filter(AuditEvent.action.like("photo.%"))
+            .order_by(AuditEvent.id)]
+    assert done == ["photo.add", "photo.replace", "photo.caption", "photo.delete"]
+    assert set(done) <= set(audit.ACTIONS["photo"])  # the admin's audit page filters by them
 
 
 def test_a_refused_picture_keeps_nothing(world, browser_for) -> None:
