@@ -37,7 +37,7 @@ def test_card_names_childrens_areas_boiler_room_and_kitchen(browser_for, make_us
     html = browser_for(make_user(Role.OFFICER)).get(f"/r/buildings/{building.id}").get_data(as_text=True)
     assert places(html) == [
         ("Crèche", "Ground floor, C3"), ("Sunday School 2", "Ground floor, H4"),
-        ("MECH. ROOM", "Basement, D2"), ("Boiler", "Basement, F4"),
+        ("Mech. room", "Basement, D2"), ("Boiler", "Basement, F4"),
         ("Kitchen", "Ground floor, G1"),
     ]
 
