@@ -29,6 +29,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import boto3.session
 import botocore.config
+import botocore.loaders
+import botocore.session
 from boto3.exceptions import Boto3Error
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -77,6 +79,21 @@ def _safe_endpoint(endpoint_url: str | None) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+#: botocore's service descriptions (S3's API, the endpoint rules: JSON files of several MB),
+#: read once per process.  Each new session reads them again through a loader of its own:
+#: ~0.1 s of every store made (a backup's second store, each test's app).  The data is the
+#: installed botocore's and never changes while the process runs.
+_DESCRIPTIONS = botocore.loaders.create_loader()
+
+
+def _session() -> boto3.session.Session:
+    """A new boto3 session (credentials, region and endpoint read from the environment now,
+    as boto3 always does) sharing the process's service descriptions."""
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _DESCRIPTIONS)
+    return boto3.session.Session(botocore_session=core)
+
+
 class S3Storage(Storage):
     """Objects in ``bucket`` under ``prefix``, through the boto3 S3 ``client`` given."""
 
@@ -117,9 +134,7 @@ class S3Storage(Storage):
             connect_timeout=5,
             read_timeout=30,
         )
-        client: S3Client = boto3.session.Session().client(
-            "s3", endpoint_url=endpoint_url, config=config
-        )
+        client: S3Client = _session().client("s3", endpoint_url=endpoint_url, config=config)
         return cls(client, parts.netloc, parts.path, max_workers=max_workers)
 
     # -- helpers -------------------------------------------------------------

@@ -33,6 +33,8 @@ from typing import Any
 
 import boto3.session
 import botocore.config
+import botocore.loaders
+import botocore.session
 import pytest
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from moto.server import ThreadedMotoServer
@@ -72,11 +74,16 @@ def aws_test_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempP
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+_DESCRIPTIONS = botocore.loaders.create_loader()
+
+
 def make_s3_client(endpoint_url: str, **config: Any) -> Any:
     """A client on ``endpoint_url`` with the dummy credentials; ``config`` goes to botocore."""
     settings: dict[str, Any] = {"signature_version": "s3v4"}
     settings.update(config)
-    return boto3.session.Session(region_name=TEST_REGION, **TEST_CREDENTIALS).client(
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _DESCRIPTIONS)  # S3's description read once, not per client
+    return boto3.session.Session(region_name=TEST_REGION, botocore_session=core, **TEST_CREDENTIALS).client(
         "s3", endpoint_url=endpoint_url, config=botocore.config.Config(**settings)
     )
 

@@ -177,6 +177,7 @@ def test_delete_prefix_refuses_a_prefix_that_is_not_a_folder(
     assert list(filled.list()) == sorted(KEYS)
 
 
+@pytest.mark.slow  # a thousand objects through the S3 server
 def test_delete_prefix_over_a_thousand_objects(store: Storage) -> None:
     # More than one DeleteObjects batch (1000 keys) on S3.
     count = 1001
@@ -190,6 +191,7 @@ def test_delete_prefix_over_a_thousand_objects(store: Storage) -> None:
 # -- put_many ------------------------------------------------------------------
 
 
+@pytest.mark.slow  # hundreds of objects through the S3 server
 def test_put_many_stores_everything_and_reports_progress(store: Storage, tmp_path: Path) -> None:
     source = tmp_path / "from-disk.png"
     source.write_bytes(b"from disk")
