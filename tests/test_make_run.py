@@ -62,6 +62,7 @@ def instance(sqlite_template: Path, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow  # starts gunicorn
 def test_gunicorn_with_the_project_settings_names_no_software(instance: dict[str, str], tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "web.log"
     with log.open("wb") as out:

@@ -146,6 +146,7 @@ def _secret_after(start: Any, path: Path, keys: Any) -> None:
         keys.put(repr(error))
 
 
+@pytest.mark.slow  # starts processes by the hundred
 def test_workers_starting_at_once_share_one_whole_secret_key(tmp_path: Path) -> None:
     """gunicorn's workers of a first start each make the app at the same moment: each must
     get the same key, never an empty one (a worker that read the file between its creation
