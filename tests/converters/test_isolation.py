@@ -190,7 +190,8 @@ def test_each_page_is_handed_over_when_complete(tmp_path: Path, worker_pids: lis
     def take(result: PageResult) -> None:
         assert (result.directory / "overview.webp").exists()
         assert sum(1 for _ in result.directory.rglob("*.webp")) == result.tiles + 1
-        handed.append((result.number, sorted(int(folder.name) for folder in (tmp_path / "all").iterdir())))
+        handed.append((result.number, sorted(int(folder.name) for folder in (tmp_path / "all").iterdir()
+                                                  if folder.is_dir())))
 
     results = render_pages(path, tmp_path / "all", [2, 4, 5], limits=QUICK, on_page=take)
     assert handed == [(2, [2]), (4, [2, 4]), (5, [2, 4, 5])]  # the next page not yet begun
