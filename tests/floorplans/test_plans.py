@@ -475,7 +475,8 @@ def test_cleanup_removes_superseded_tiles_after_the_grace_period_and_orphans(
     report = cleanup_plans(grace=dt.timedelta(days=7), now=later)
     assert report.versions == [old.id]
     assert list(store.list(objects.version_prefix(old.key))) == []
-    assert len(list(store.list(objects.version_prefix(new.key)))) == new.tiles_done + 2  # + overview + manifest
+    # + overview + manifest, and the version's room labels
+    assert len(list(store.list(objects.version_prefix(new.key)))) == new.tiles_done + 3
     assert list(store.list(objects.version_prefix(draft.key)))
     assert store.exists(objects.original_key(old.original_sha256))  # originals are kept
     old = db.session.get(PlanVersion, old.id)
