@@ -54,6 +54,7 @@ def card(building_id: int) -> ResponseReturnValue:
         "response/card.html", building=building, brief=summary, has_plan=version is not None,
         floors=[page.label for page in version.shown_pages] if version else [],
         places=rooms.card_places(building), front=photos.front_photo(building),
+        entrances=[photo for photo in photos.building_photos(building) if photo.subject == "entrance"],
     )
 
 

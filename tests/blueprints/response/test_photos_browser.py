@@ -37,6 +37,8 @@ def with_photos(live_site: LiveSite) -> dict[str, int]:
                    marker=shutoff, caption="The meter, west wall")
         photos.add(partner, mosque, io.BytesIO(samples.phone_jpeg(1600, 1000, orientation=1)), subject="front",
                    caption="From Main Street")
+        photos.add(partner, mosque, io.BytesIO(samples.phone_png(400, 300, orientation=1)), subject="entrance",
+                   caption="Door 2, east side: ramp")
         db.session.commit()
         return {"mosque": mosque.id, "shutoff": shutoff.id}
 
@@ -122,6 +124,10 @@ def test_the_card_shows_the_front(live_site, with_photos, chromium, size: str, n
                                " return i && i.complete && i.naturalWidth > 0; }")
         picture = box(page, "[data-card-photo] img")
         assert picture["height"] <= 84.5
+        entrance = page.locator("[data-entrance-photos] img")
+        assert entrance.count() == 1 and "Door 2, east side" in entrance.get_attribute("alt")
+        page.wait_for_function("() => document.querySelector('[data-entrance-photos] img').naturalWidth > 0")
+        assert entrance.bounding_box()["height"] <= 56.5
         for text in (".card-head h1", ".card-head .address"):
             assert not overlap(picture, text_box(page, text)), text
         if size == "laptop":  # the essentials still fit the laptop's screen
@@ -151,7 +157,7 @@ def test_photos_are_kept_offline_with_the_building(live_site, with_photos, car) 
         const cache = await caches.open('floorplans-tiles');
         return (await cache.keys()).map(r => new URL(r.url).pathname).filter(p => p.startsWith('/r/photos/'));
     }""")
-    assert len(kept) == 4, kept  # two photos, two sizes each
+    assert len(kept) == 6, kept  # three photos, two sizes each
 
     served: list[tuple[str, bool]] = []
     page.on("response", lambda response: served.append((response.url, response.from_service_worker))
@@ -193,7 +199,7 @@ def test_the_partner_sees_and_reaches_the_photos(live_site, with_photos, chromiu
         page.wait_for_function("() => [...document.querySelectorAll('img.photo-thumb')].every(i => i.complete"
                                " && i.naturalWidth > 0)")
         thumbs = page.locator("img.photo-thumb")
-        assert thumbs.count() == 2
+        assert thumbs.count() == 3
         for index in range(thumbs.count()):
             shown = thumbs.nth(index).bounding_box()
             assert shown["width"] <= 160.5 and shown["height"] <= 160.5
