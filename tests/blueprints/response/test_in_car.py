@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from floorplans.db import db, utcnow
 from floorplans.models import AccessEvent, Building, Contact, Gathering, PlanPage, PlanVersion, Role, VersionState
+from floorplans.services import offline
 
 
 def published_plan(building: Building, *pages: tuple[str, int, int, int]) -> PlanVersion:
@@ -320,7 +321,7 @@ def test_keep_offline_pack(browser_for, make_user, make_building) -> None:
     assert [lv["zoom"] for lv in by_name["Cathedral"]["plan_pages"][0]["levels"]] == [0, 1, 2, 3, 4, 5]
     assert [lv["zoom"] for lv in by_name["Chapel"]["plan_pages"][0]["levels"]] == [0, 1, 2]
     assert by_name["Prayer room"] == {"id": bare.id, "name": "Prayer room", "pages": [f"/r/buildings/{bare.id}"],
-                                      "plan_pages": []}
+                                      "plan_pages": [], "photos": [], "bytes": offline.PAGE_BYTES}
     assert by_name["Chapel"]["plan_pages"][0]["tiles"] == 1 + 2 * 2 + 4 * 3  # 250x175, 500x350, 1000x700
     assert pack["files"] == 2 + by_name["Cathedral"]["plan_pages"][0]["tiles"] + 2 + 17 + 1
     city = officer.get("/r/offline/pack?city=toronto").get_json()
