@@ -198,12 +198,32 @@ def runner(app: Flask):  # type: ignore[no-untyped-def]
     return app.test_cli_runner()
 
 
+#: A cheap kind of password hash for tests: the app's own scrypt takes 0.1-0.2 s to make or
+#: check, paid at each of the suite's thousands of sign-ins and password changes.
+CHEAP_HASH = "pbkdf2:sha256:1000"
+
+
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    # Every test user shares one precomputed hash, of a cheap kind: the app's own scrypt takes
-    # ~0.1 s to check, paid at each of the suite's thousands of sign-ins.  Passwords the app
-    # sets itself (changes, resets) are still hashed its way; werkzeug checks either kind.
-    return generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+    """The hash every test user shares (werkzeug checks any kind it made)."""
+    return generate_password_hash(PASSWORD, method=CHEAP_HASH)
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords the app hashes itself (accounts made, changed, reset; the stand-in hash an
+    unknown address is checked against) hashed the cheap way too, as Django's documentation
+    advises for tests.  Tests marked ``real_password_hashes`` keep the app's own method
+    (tests/security/test_passwords.py checks that it is scrypt)."""
+    if request.node.get_closest_marker("real_password_hashes"):
+        return
+    from floorplans.services import accounts
+
+    def cheap(password: str) -> str:
+        return generate_password_hash(password, method=CHEAP_HASH)
+
+    monkeypatch.setattr(accounts, "generate_password_hash", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap("not-a-real-password-" + "x" * 20))
 
 
 @pytest.fixture

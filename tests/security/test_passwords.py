@@ -137,3 +137,20 @@ def test_wrong_current_passwords_lock_the_form_and_are_audited(app, browser_for,
     clock.advance(minutes=15, seconds=1)
     assert change(browser, PASSWORD, STRONG).status_code == 302
     assert audit_events("password.change")[-1].target_id == user.id
+
+
+@pytest.mark.real_password_hashes
+def test_the_app_hashes_passwords_with_scrypt(app, browser_for, make_user) -> None:
+    """What every other test replaces with a cheap hash (tests/conftest.py): accounts made,
+    changed and reset by the app are hashed with scrypt, and an unknown address is checked
+    against a scrypt hash too (its answer takes as long as a known one's)."""
+    from floorplans.services import accounts
+
+    admin = browser_for(make_user(Role.ADMIN))
+    assert admin.post("/admin/users", {"email": "new.officer@example.org", "role": "officer",
+                                       "password": STRONG}).status_code == 302
+    made = db.session.query(User).filter_by(email="new.officer@example.org").one()
+    assert made.password_hash.startswith("scrypt:")
+    accounts.set_password(made, STRONG + " again")
+    assert made.password_hash.startswith("scrypt:")
+    assert accounts._DUMMY_HASH.startswith("scrypt:")
