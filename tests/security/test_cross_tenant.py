@@ -31,6 +31,7 @@ from floorplans.models import (
     ExerciseItem,
     Gathering,
     Marker,
+    Photo,
     PlanPage,
     PlanVersion,
     Role,
@@ -44,7 +45,7 @@ from tests.conftest import Browser
 MARKERS = ("Victim Hall", "VictimContact", "416-555-0911", "victim-page", "VICTIM-TILE")  # never echoed from a query
 # Non-id arguments of routes, with any harmless value; an *id* argument (…_id, …_key) that
 # is not in ``Tenants.pools`` fails the test, so a new kind of record is added here on purpose.
-PLAIN_ARGUMENTS = {"page": [1, 2], "z": [0], "x": [0], "y": [0], "filename": ["css/portal.css"],
+PLAIN_ARGUMENTS = {"page": [1, 2], "z": [0], "x": [0], "y": [0], "filename": ["css/portal.css"], "size": [320],
                    "leaflet_version": ["0"], "leaflet_path": ["leaflet.js"]}  # fmt: skip
 WEB_FORM = {"name": "Pwned", "street": "1 Pwned Street", "city": "Pwnville", "phone": "555-0100",
             "label": "Pwned", "weekday": "1", "start_time": "10:00", "end_time": "11:00", "direction": "up",
@@ -68,7 +69,8 @@ class Tenants:
     def _state(building_id: int) -> Any:
         building = db.session.get(Building, building_id)
         pages = [(v.id, v.state, [(p.label, p.position) for p in v.pages]) for v in building.plan_versions]
-        return (building_record(building), building.published_version_id, building.row_version, pages)
+        kept = [(p.id, p.token, p.caption) for p in db.session.query(Photo).filter_by(building_id=building_id)]
+        return (building_record(building), building.published_version_id, building.row_version, pages, kept)
 
 
 @pytest.fixture
@@ -84,7 +86,7 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
     store = objects.get_storage()
     pools: dict[str, list[Any]] = {k: [] for k in ("building_id", "contact_id", "gathering_id", "version_id",
                                                    "version_key", "organisation_id", "user_id", "exercise_id",
-                                                   "item_id", "marker_id")}
+                                                   "item_id", "marker_id", "photo_id", "photo_token")}
     for n in range(4):
         building = make_building(victim_org, name=f"Victim Hall {n}", street=f"{n + 1} Victim Lane",
                                  city="Victimville", latitude=45.0 + n / 1000, longitude=-75.0)
@@ -111,7 +113,15 @@ def tenants(app: Flask, make_organisation, make_user, make_building, browser_for
             db.session.flush()
             pools["marker_id"].append(marker.id)
             building.published_version_id = version.id
+        # A photo of an entrance, its stored size the victim's (served, it would be seen).
+        photo = Photo(building_id=building.id, subject="entrance", caption=f"Victim Hall door {n}",
+                      token=f"{n + 1:032x}", width=10, height=10,
+                      sizes=[{"size": 320, "width": 10, "height": 10, "bytes": 11}])
+        db.session.add(photo)
+        store.put(objects.photo_key(building.id, photo.token, 320), b"VICTIM-TILE")
         db.session.commit()
+        pools["photo_id"].append(photo.id)
+        pools["photo_token"].append(photo.token)
         pools["building_id"].append(building.id)
         pools["contact_id"] += [c.id for c in building.contacts]
         pools["gathering_id"] += [g.id for g in building.gatherings]
