@@ -114,7 +114,7 @@ def change_photo(building_id: int, photo_id: int) -> ResponseReturnValue:
     try:
         if upload is not None and upload.filename:
             quotas.take_upload(current_user)
-            db.session.commit()
+            db.session.commit()  # counted even if the picture is refused
             building = buildings.get_editable(current_user, building_id)
             photo = photos.get_for_edit(current_user, building, photo_id)
             photos.replace(current_user, photo, upload.stream)
