@@ -38,6 +38,8 @@ from floorplans.models import AuditEvent, LoginSession, Role, User
 from floorplans.services import accounts
 from tests.conftest import Browser
 
+pytestmark = pytest.mark.slow  # starts Node's OpenID provider and talks to it over HTTP
+
 OIDC = Path(__file__).resolve().parent / "oidc"
 APP = "http://localhost"  # the Flask test client's host
 CLIENT_ID = "floorplans"
