@@ -83,16 +83,85 @@ def postgresql_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+class SharedEngines:
+    """One SQLAlchemy engine per kind of database for all the tests of a process.
+    SQLAlchemy keeps the SQL it compiled per engine: each test's app made an engine of its
+    own and compiled every statement again, half of a typical test's time.  An app made for
+    the current test's database (``current``) gets the process's engine instead; the SQLite
+    one opens the current test's copy of the template (its ``url`` says which), the
+    PostgreSQL one is the suite's database.  The ``app`` fixture's end closes the engine's
+    connections; nothing else of an engine outlives its test."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.engines: dict[tuple[str, str], Any] = {}
+
+    def make(self, original: Any, extension: Any, bind_key: str | None, options: dict[str, Any], app: Flask) -> Any:
+        url = make_url(str(options["url"]))
+        if self.current is None or url != make_url(self.current):
+            return original(extension, bind_key, options, app)
+        key = (url.get_backend_name(), repr(sorted((k, v) for k, v in options.items() if k != "url")))
+        engine = self.engines.get(key)
+        if engine is None:
+            options = dict(options)
+            if url.get_backend_name() == "sqlite":
+                options["creator"] = self._sqlite_connection(dict(options.get("connect_args", {})))
+            engine = self.engines[key] = original(extension, bind_key, options, app)
+        engine.url = url  # the SQLite file of this test (a backup copies it by its name)
+        return engine
+
+    def _sqlite_connection(self, connect_args: dict[str, Any]) -> Any:
+        import sqlite3
+
+        def connect() -> sqlite3.Connection:
+            database = make_url(self.current or "").database
+            assert database, "no test database is current"
+            return sqlite3.connect(database, check_same_thread=False, **connect_args)
+
+        return connect
+
+    def end_of_test(self) -> None:
+        """No pooled connection to this test's database is left for the next test."""
+        self.current = None
+        for engine in self.engines.values():
+            engine.dispose()
+
+
+SHARED_ENGINES = SharedEngines()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_engines() -> Iterator[None]:
+    from flask_sqlalchemy import SQLAlchemy
+
+    original = SQLAlchemy._make_engine
+    patch = pytest.MonkeyPatch()
+    patch.setattr(SQLAlchemy, "_make_engine",
+                  lambda extension, bind_key, options, app: SHARED_ENGINES.make(original, extension, bind_key,
+                                                                                 options, app))
+    yield
+    patch.undo()
+    SHARED_ENGINES.end_of_test()
+
+
 def fresh_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database with the migrated schema and no rows: a copy of the SQLite template, or
     the suite's PostgreSQL database, emptied after the test."""
     if kind == "sqlite":
         path = tmp_path / "floorplans.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        SHARED_ENGINES.current = f"sqlite:///{path}"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            SHARED_ENGINES.end_of_test()
         return
     url: str = request.getfixturevalue("postgresql_url")
-    yield url
+    SHARED_ENGINES.current = url
+    try:
+        yield url
+    finally:
+        SHARED_ENGINES.end_of_test()
     engine = create_engine(url)
     with engine.begin() as connection:
         tables = [t.name for t in reversed(db.metadata.sorted_tables)]
