@@ -248,11 +248,16 @@ def _decode(data: bytes, limits: ImageLimits, draft: int | None) -> tuple[Image.
         width, height = image.size  # from the header: nothing is decoded yet
         if width < 1 or height < 1:
             raise ImageRejected(f"This picture has no pixels. {_WHAT_TO_DO}")
-        if width * height > limits.max_pixels or max(width, height) > limits.max_side:
+        if width * height > limits.max_pixels:
             raise ImageRejected(
                 f"This picture is {width:,} x {height:,} pixels ({width * height / 1e6:,.0f} million); we accept "
                 f"pictures of at most {limits.max_pixels / 1e6:,.0f} million pixels. Send it again at a smaller "
                 "size (most phones offer 'Large' or 'Medium' when sharing)."
+            )
+        if max(width, height) > limits.max_side:  # a strip no camera makes: the file says what it is not
+            raise ImageRejected(
+                f"This picture is {width:,} x {height:,} pixels; we accept pictures of at most {limits.max_side:,} "
+                f"pixels a side. {_WHAT_TO_DO}"
             )
         if getattr(image, "n_frames", 1) > 1 and kind == PNG:
             raise ImageRejected(f"This is an animated picture. {_WHAT_TO_DO}")

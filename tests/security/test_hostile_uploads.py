@@ -39,7 +39,8 @@ CORPUS_OUTCOMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "bad-encrypted-owner-only-noprint.pdf": (READY, ()),
     "bad-encrypted-user-password.pdf": (REFUSED, ("protected by a password",)),
     "bad-fuzzed-unopenable.pdf": (REFUSED, ("damaged",)),
-    "bad-huge-page-49000x127pt-fuzz.pdf": (REFUSED, ("not a PDF",)),
+    # A damaged JPEG (despite its name): refused as a picture no camera makes.
+    "bad-huge-page-49000x127pt-fuzz.pdf": (REFUSED, ("pixels a side",)),
     "bad-image-bomb-151mpx-1bit.pdf": (READY, ()),
     "bad-javascript-openaction.pdf": (READY, ()),
     "bad-page-tree-cycle.pdf": (REFUSED, ("Page 1 of this PDF is damaged",)),
