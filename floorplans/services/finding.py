@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from floorplans import addresses
 from floorplans.db import db
@@ -168,19 +168,78 @@ def distance_text(metres: float) -> str:
 
 
 def nearest(user: User, latitude: float, longitude: float, *, limit: int = 10) -> list[Nearby]:
-    """The readable buildings nearest to a point; buildings without coordinates are skipped.
-    A regional service has thousands of buildings at most: computing every distance is
-    cheaper than keeping a spatial index in step on SQLite and PostgreSQL alike."""
+    """The readable buildings nearest to a point, nearest first (ties by id); buildings
+    without coordinates are skipped.
+
+    A province has tens of thousands of buildings: the database hands over only those in a
+    latitude/longitude box around the point (index ix_buildings_latitude_longitude, on
+    SQLite and PostgreSQL alike), as bare (id, latitude, longitude) rows; the exact
+    distances are computed for those alone and only the ``limit`` nearest are loaded.  The
+    box circumscribes a circle of ``radius`` metres; it grows until ``limit`` candidates are
+    inside and the farthest of the ``limit`` nearest is within the circle (so nothing
+    outside the box can be nearer, nor tie), or until it covers the whole earth."""
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180) or math.isnan(latitude + longitude):
         raise InvalidInput({"lat": "latitude and longitude must be decimal degrees."})
-    query = readable_buildings(user).where(Building.latitude.is_not(None), Building.longitude.is_not(None))
-    rows = []
-    for building in db.session.scalars(query):
-        if building.latitude is None or building.longitude is None:
-            continue  # never: the query leaves them out
-        metres, bearing = distance_and_bearing(latitude, longitude, building.latitude, building.longitude)
-        rows.append(Nearby(building, metres, bearing))
-    return sorted(rows, key=lambda n: (n.metres, n.building.id))[:limit]
+    if limit <= 0:
+        return []
+    located = readable_buildings(user).where(Building.latitude.is_not(None), Building.longitude.is_not(None))
+    radius = FIRST_BOX_M
+    while True:
+        box = _box(latitude, longitude, radius)
+        query = located.with_only_columns(Building.id, Building.latitude, Building.longitude)
+        if box is not None:
+            query = query.where(box)
+        rows = []
+        for building_id, lat, lon in db.session.execute(query):
+            if lat is None or lon is None:
+                continue  # never: the query leaves them out
+            metres, bearing = distance_and_bearing(latitude, longitude, lat, lon)
+            rows.append((metres, building_id, bearing))
+        rows.sort()
+        chosen = rows[:limit]
+        if box is None or (len(chosen) == limit and chosen[-1][0] <= radius):
+            break
+        # Too few inside, or the farthest chosen may be beaten by one outside the box: a box
+        # at least that far out (and at least GROWTH times larger) holds every contender.
+        radius = max(radius * GROWTH, chosen[-1][0] if len(chosen) == limit else 0.0)
+    loaded = {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_([r[1] for r in chosen])))}
+    return [Nearby(loaded[building_id], metres, bearing) for metres, building_id, bearing in chosen]
+
+
+# The first box's half-width: a town's buildings; each round multiplies it by GROWTH.
+FIRST_BOX_M = 5_000.0
+GROWTH = 4.0
+# Boxes are widened by this (relative, and in degrees) so rounding never leaves out a
+# building the haversine puts on the circle.
+_SLACK = 1e-9
+_SLACK_DEGREES = 1e-7
+
+
+def _box(latitude: float, longitude: float, radius: float) -> ColumnElement[bool] | None:
+    """A condition on latitude and longitude true for every point within ``radius`` metres
+    of the point (great circle), or None when that is the whole earth.  Near a pole the box
+    takes every longitude; across the antimeridian its longitudes come in two ranges."""
+    angle = radius * (1 + _SLACK) / EARTH_RADIUS_M  # radians
+    if angle >= math.pi:
+        return None
+    dlat = math.degrees(angle) + _SLACK_DEGREES
+    south, north = latitude - dlat, latitude + dlat
+    in_latitude = Building.latitude.between(max(south, -90.0), min(north, 90.0))
+    cos_lat = math.cos(math.radians(latitude))
+    if south <= -90 or north >= 90 or math.sin(angle) >= cos_lat:
+        return in_latitude  # the circle reaches a pole: every longitude
+    # The widest longitude on the circle (the meridians tangent to it).
+    dlon = math.degrees(math.asin(math.sin(angle) / cos_lat)) + _SLACK_DEGREES
+    if dlon >= 180:
+        return in_latitude
+    west, east = longitude - dlon, longitude + dlon
+    if west < -180:
+        in_longitude = or_(Building.longitude >= west + 360, Building.longitude <= east)
+    elif east > 180:
+        in_longitude = or_(Building.longitude >= west, Building.longitude <= east - 360)
+    else:
+        in_longitude = Building.longitude.between(west, east)
+    return and_(in_latitude, in_longitude)
 
 
 def buildings_by_id(user: User, ids: Sequence[int]) -> list[Building]:
