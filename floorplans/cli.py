@@ -347,12 +347,17 @@ class _Bars:
         self.what = ""
         self.done = 0
 
-    def __call__(self, what: str, done: int, total: int) -> None:
+    def __call__(self, what: str, done: int, total: int, *, done_bytes: int = 0,
+                 total_bytes: int | None = None) -> None:
         if what != self.what:
             self.close()
             self.what, self.done = what, 0
-            self.bar = click.progressbar(length=total, label=f"{self.verb} {what}", show_pos=True)
+            self.bar = click.progressbar(length=total, label=f"{self.verb} {what}", show_pos=True,
+                                         item_show_func=lambda text: text)
             self.bar.__enter__()
+        if done_bytes:
+            of = f" of {total_bytes / 1e6:.1f}" if total_bytes is not None else ""
+            self.bar.current_item = f"{done_bytes / 1e6:.1f}{of} MB"
         self.bar.update(done - self.done)
         self.done = done
 

@@ -19,11 +19,11 @@ import json
 import sqlite3
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, Table, create_engine, func, insert, select, types, update
@@ -33,7 +33,23 @@ from floorplans.db import Base, db, utcnow
 from floorplans.errors import FloorplansError
 
 FORMAT = "floorplans-backup/1"
-Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+class Progress(Protocol):
+    """Told after each table and each batch of objects: ``what`` ("tables" or "objects"),
+    how many are done of ``total``, and for objects the bytes done (of ``total_bytes`` when
+    known beforehand, as on a restore)."""
+
+    def __call__(self, what: str, done: int, total: int, *, done_bytes: int = 0,
+                 total_bytes: int | None = None) -> None: ...
+
+
+BATCH = 256  # objects read or written together (get_many / put_many)
+
+
+def _batches(keys: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), BATCH):
+        yield keys[start:start + BATCH]
 
 
 class BackupError(FloorplansError):
@@ -143,18 +159,20 @@ def write_backup(path: Path, *, progress: Progress | None = None) -> BackupRepor
                         progress("tables", number, len(tables))
             # Objects never change under a key, so copying them after the snapshot is safe;
             # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
+            # Read a batch at a time, concurrently (over a network each read waits a round trip).
             keys = list(store.list(""))
-            for number, key in enumerate(keys, start=1):
-                try:
-                    data = store.get(key)
-                except FileNotFoundError:
-                    missing.append(key)  # removed by a cleanup while we copied
-                    continue
-                hashes[key] = hashlib.sha256(data).hexdigest()
-                total_bytes += len(data)
-                _add(archive, f"objects/{key}", data)
+            done = 0
+            for batch in _batches(keys):
+                for key, data in store.get_many(batch).items():
+                    done += 1
+                    if data is None:
+                        missing.append(key)  # removed by a cleanup while we copied
+                        continue
+                    hashes[key] = hashlib.sha256(data).hexdigest()
+                    total_bytes += len(data)
+                    _add(archive, f"objects/{key}", data)
                 if progress:
-                    progress("objects", number, len(keys))
+                    progress("objects", done, len(keys), done_bytes=total_bytes)
             manifest = {
                 "format": FORMAT,
                 "revision": revision,
@@ -234,15 +252,41 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
                         sequence = func.pg_get_serial_sequence(table.name, column.name)
                         connection.execute(select(func.setval(sequence, following, False)))
 
-        keys = sorted(manifest["objects"])
+        expected: dict[str, str] = manifest["objects"]
+        keys = sorted(expected)
         total = 0
-        for number, key in enumerate(keys, start=1):
-            member = archive.extractfile(f"objects/{key}")
-            data = member.read() if member else b""
-            if hashlib.sha256(data).hexdigest() != manifest["objects"][key]:
-                raise BackupError(f"The backup is damaged: object {key} does not match its checksum.")
-            store.put(key, data)
-            total += len(data)
+        written = 0
+        batch: list[tuple[str, bytes]] = []
+
+        def flush() -> None:
+            nonlocal written, total
+            store.put_many((key, data, None) for key, data in batch)
+            written += len(batch)
+            total += sum(len(data) for _, data in batch)
+            batch.clear()
             if progress:
-                progress("objects", number, len(keys))
+                progress("objects", written, len(keys), done_bytes=total, total_bytes=archive_bytes)
+
+        archive_bytes = sum(entry.size for entry in archive.getmembers() if entry.name.startswith("objects/"))
+        seen: set[str] = set()
+        for entry in archive:  # in the archive's order: a compressed archive is read once
+            if not entry.isfile() or not entry.name.startswith("objects/"):
+                continue
+            name = entry.name.removeprefix("objects/")
+            if name not in expected:
+                raise BackupError(f"The backup is damaged: object {name} is not in its manifest.")
+            content = archive.extractfile(entry)
+            data = content.read() if content else b""
+            if hashlib.sha256(data).hexdigest() != expected[name]:
+                raise BackupError(f"The backup is damaged: object {name} does not match its checksum.")
+            seen.add(name)
+            batch.append((name, data))
+            if len(batch) >= BATCH:
+                flush()
+        if batch:
+            flush()
+        absent = [key for key in keys if key not in seen]
+        if absent:
+            raise BackupError(f"The backup is damaged: {len(absent)} object(s) of its manifest are missing "
+                              f"from it, e.g. {absent[0]}.")
     return BackupReport(rows, len(keys), total, list(manifest.get("missing_objects", [])))

@@ -1,0 +1,93 @@
+"""Backup and restore: objects a second for ``flask backup`` and ``flask restore`` against a
+bucket on moto's S3 server (its own process, 127.0.0.1), with many small objects (tiles) in
+the store and a small database (SQLite).  Prints figures, never pass/fail.
+
+    .venv/bin/python bench/backup.py [--objects 20000] [--size 2000] [--module path/to/old/backup.py]
+
+``--module`` measures another version of floorplans/services/backup.py (e.g. the one before
+concurrent copying: ``git show 7e126fa:floorplans/services/backup.py > /tmp/old.py``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+
+def load_module(path: str | None) -> ModuleType:
+    if path is None:
+        from floorplans.services import backup
+
+        return backup
+    spec = importlib.util.spec_from_file_location("old_backup", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["old_backup"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--size", type=int, default=2_000, help="bytes an object (a small tile is 1-5 kB)")
+    parser.add_argument("--module", help="another backup.py to measure (the code before)")
+    parser.add_argument("--archive", default="backup.tar", help="archive name (.tar.gz compresses)")
+    args = parser.parse_args()
+    from exports import s3_bucket  # bench/exports.py: moto in its own process
+
+    with s3_bucket() as storage_url:
+        run(args, storage_url)
+
+
+def run(args: argparse.Namespace, storage_url: str) -> None:
+    from flask_migrate import upgrade
+
+    from floorplans import create_app, objects
+
+    backup = load_module(args.module)
+    print(f"# backup: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
+          f"load average {os.getloadavg()[0]:.1f}, S3 (moto, own process, loopback), "
+          f"{args.objects} objects of {args.size} bytes, code {args.module or 'current'}")
+    with tempfile.TemporaryDirectory() as folder:
+        base = Path(folder)
+        source = create_app({"INSTANCE_PATH": str(base / "i1"), "DATABASE_URL": f"sqlite:///{base}/a.sqlite3",
+                             "STORAGE_URL": storage_url + "-a", "SECRET_KEY": "bench"})
+        with source.app_context():
+            upgrade()
+            store = objects.get_storage()
+            payload = os.urandom(args.size)
+            store.put_many((f"tiles/bench/1/{n // 1000}/{n % 1000}/0.webp", payload[:-8] + n.to_bytes(8, "big"), None)
+                           for n in range(args.objects))
+            archive = base / args.archive
+            started = time.perf_counter()
+            report = backup.write_backup(archive)
+            seconds = time.perf_counter() - started
+            print(f"backup:  {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s "
+                  f"({archive.stat().st_size / 1e6:.1f} MB archive)")
+        target = create_app({"INSTANCE_PATH": str(base / "i2"), "DATABASE_URL": f"sqlite:///{base}/b.sqlite3",
+                             "STORAGE_URL": storage_url + "-b", "SECRET_KEY": "bench"})
+        with target.app_context():
+            upgrade()
+            from floorplans.db import db
+
+            started = time.perf_counter()
+            report = backup.restore_backup(archive)
+            db.session.commit()
+            seconds = time.perf_counter() - started
+            print(f"restore: {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s")
+
+
+if __name__ == "__main__":
+    main()
