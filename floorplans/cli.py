@@ -302,6 +302,31 @@ def find_rooms_command(every_version: bool) -> None:
                    f"{INSTALL_HINT}).", err=True)
 
 
+@plans.command("rerender")
+@click.option("--building", "building_id", type=int, default=None, help="Only this building's plans.")
+@click.option("--all", "every_version", is_flag=True, default=False,
+              help="Also earlier published versions whose tiles are kept, not only the published plans and "
+                   "drafts.")
+def rerender_command(building_id: int | None, every_version: bool) -> None:
+    """Render the tiles of plans again from their kept original PDFs (after restoring a backup
+    made with --skip-tiles), a version at a time, inline; versions whose tiles are there are
+    skipped, so an interrupted run continues.  Records are not changed."""
+    from floorplans.services import rerender
+
+    versions = rerender.versions_to_rerender(building_id=building_id, every_version=every_version)
+    labels = {version.id: f"{version.building.name}, version {version.number}" for version in versions}
+
+    def said(version: Any, done: int, total: int, outcome: str) -> None:
+        click.echo(f"[{done} of {total}] {labels[version.id]}: {outcome}")
+
+    report = rerender.rerender(versions, on_version=said)
+    click.echo(f"Rendered {len(report.rendered)} version(s) again ({report.tiles} tiles); "
+               f"{len(report.skipped)} had their tiles already.")
+    if report.failed:
+        click.echo(f"error: {len(report.failed)} version(s) could not be rendered again.", err=True)
+        sys.exit(1)
+
+
 @plans.command("cleanup")
 @click.option("--grace-days", type=float, default=None, help="Default: FLOORPLANS_PLAN_GRACE_DAYS (7).")
 def cleanup_command(grace_days: float | None) -> None:
@@ -369,7 +394,11 @@ class _Bars:
 
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
-def backup_command(path: str) -> None:
+@click.option("--skip-tiles", is_flag=True, default=False,
+              help="Leave out the tile pyramids (most of the objects): every record and every kept original "
+                   "(PDFs, photos, room labels) is kept; after a restore `flask plans rerender --all` renders "
+                   "the tiles again.")
+def backup_command(path: str, skip_tiles: bool) -> None:
     """Write every record and every stored object to one archive (.tar, or .tar.gz to compress)."""
     from pathlib import Path
 
@@ -377,11 +406,14 @@ def backup_command(path: str) -> None:
 
     bars = _Bars("Saving")
     try:
-        report = write_backup(Path(path), progress=bars)
+        report = write_backup(Path(path), skip_tiles=skip_tiles, progress=bars)
     finally:
         bars.close()
     click.echo(f"Backup written to {path}: {sum(report.rows.values())} rows in {len(report.rows)} tables, "
                f"{report.objects} objects ({report.object_bytes / 1e6:.1f} MB).")
+    if report.tiles_skipped:
+        click.echo(f"Tiles skipped: {report.skipped_objects} tile objects left out; after a restore run "
+                   "`flask plans rerender --all`.")
     if report.missing_objects:
         click.echo(f"warning: {len(report.missing_objects)} objects disappeared while copying (a cleanup ran).")
 
@@ -405,6 +437,10 @@ def restore_command(path: str) -> None:
         bars.close()
     db.session.commit()
     click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} objects from {path}.")
+    if report.tiles_skipped:
+        from floorplans.services.backup import RERENDER_HINT
+
+        click.echo(RERENDER_HINT)
 
 
 @audit.command("prune")

@@ -62,6 +62,19 @@ class BackupReport:
     objects: int
     object_bytes: int
     missing_objects: list[str]
+    tiles_skipped: bool = False
+    skipped_objects: int = 0
+
+
+RERENDER_HINT = ("This backup was made with --skip-tiles: it has no tiles. Run `flask plans rerender --all` "
+                 "to rebuild them from the kept original PDFs; until then officers see no plan.")
+
+
+def is_tile(key: str) -> bool:
+    """A key of a version's tile pyramid (tiles, overviews, page manifests), rebuilt from the
+    kept original by ``flask plans rerender``; the version's labels.json is kept (it may be
+    edited) and so never counts as one."""
+    return key.startswith(objects.TILES_PREFIX) and key != objects.labels_key(objects.version_key_of(key))
 
 
 # Circular references (a building points at its published plan version, which points back
@@ -134,8 +147,10 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def write_backup(path: Path, *, progress: Progress | None = None) -> BackupReport:
-    """Write the archive to ``path`` (atomically: a partial archive never has the final name)."""
+def write_backup(path: Path, *, skip_tiles: bool = False, progress: Progress | None = None) -> BackupReport:
+    """Write the archive to ``path`` (atomically: a partial archive never has the final name).
+    With ``skip_tiles`` the tile pyramids are left out (``is_tile``): every record and every
+    kept original is in it, and the tiles are rendered again after a restore."""
     store = objects.get_storage()
     mode: Literal["w:gz", "w"] = "w:gz" if path.name.endswith((".tgz", ".tar.gz")) else "w"
     partial = path.with_name(path.name + ".partial")
@@ -161,6 +176,10 @@ def write_backup(path: Path, *, progress: Progress | None = None) -> BackupRepor
             # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
             # Read a batch at a time, concurrently (over a network each read waits a round trip).
             keys = list(store.list(""))
+            skipped = 0
+            if skip_tiles:
+                kept = [key for key in keys if not is_tile(key)]
+                skipped, keys = len(keys) - len(kept), kept
             done = 0
             for batch in _batches(keys):
                 for key, data in store.get_many(batch).items():
@@ -180,12 +199,15 @@ def write_backup(path: Path, *, progress: Progress | None = None) -> BackupRepor
                 "rows": rows,
                 "objects": hashes,
                 "missing_objects": missing,
+                "tiles_skipped": skip_tiles,
+                "skipped_objects": skipped,
+                **({"after_restore": RERENDER_HINT} if skip_tiles else {}),
             }
             _add(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    return BackupReport(rows, len(hashes), total_bytes, missing)
+    return BackupReport(rows, len(hashes), total_bytes, missing, skip_tiles, skipped)
 
 
 def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
@@ -289,4 +311,5 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
         if absent:
             raise BackupError(f"The backup is damaged: {len(absent)} object(s) of its manifest are missing "
                               f"from it, e.g. {absent[0]}.")
-    return BackupReport(rows, len(keys), total, list(manifest.get("missing_objects", [])))
+    return BackupReport(rows, len(keys), total, list(manifest.get("missing_objects", [])),
+                        bool(manifest.get("tiles_skipped")), int(manifest.get("skipped_objects", 0)))
