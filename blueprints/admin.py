@@ -17,12 +17,14 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.partners.buildings import _kept, access_filters
 from floorplans.auth import permission
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Role
+from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.permissions import Permission
 from floorplans.services import access, accounts, administration, audit, buildings, login, reviews, tokens
 from floorplans.services.accounts import ORGANISATION_FIELDS
@@ -52,7 +54,9 @@ def organisations() -> ResponseReturnValue:
             flash(f"{organisation.name} is added. Now give it a partner account.", "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
     return render_template(
-        "admin/organisations.html", organisations=administration.organisations(), fields=ORGANISATION_FIELDS,
+        "admin/organisations.html",
+        organisations=administration.organisations_page(page_number(request.args.get("page"))),
+        fields=ORGANISATION_FIELDS,
         values=values, errors=errors,
     ), (422 if errors else 200)
 
@@ -104,7 +108,7 @@ def users() -> ResponseReturnValue:
             flash(f"The account {user.email} is created. Give them the password in person or by phone.", "success")
             return redirect(url_for("admin.users"))
     return render_template(
-        "admin/users.html", users=administration.accounts(), roles=list(Role),
+        "admin/users.html", users=administration.accounts(page_number(request.args.get("page"))), roles=list(Role),
         organisations=administration.organisations(),
         errors=errors, form=form,
     ), (422 if errors else 200)
@@ -187,10 +191,14 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
 @bp.route("/access-log")
 @permission(Permission.ADMIN)
 def access_log() -> ResponseReturnValue:
-    return render_template("admin/access_log.html", events=access.access_log(current_user, limit=500))
+    filters, problems = access_filters(request.args)
+    events = access.access_log(current_user, filters=filters, before=request.args.get("before", type=int),
+                               after=request.args.get("after", type=int))
+    return render_template("admin/access_log.html", events=events, problems=problems, args=request.args,
+                           query=_kept(request.args))
 
 
-AUDIT_PAGE_SIZE = 100
+AUDIT_PAGE_SIZE = PAGE_SIZE
 AUDIT_EXPORT_MAX_ROWS = 50_000
 
 
@@ -228,15 +236,13 @@ def _audit_filters() -> tuple[audit.Filters, list[str]]:
 @permission(Permission.ADMIN)
 def audit_log() -> ResponseReturnValue:
     filters, problems = _audit_filters()
-    before = request.args.get("before", type=int)
-    events = audit.page(filters, before_id=before, limit=AUDIT_PAGE_SIZE)
+    before, after = request.args.get("before", type=int), request.args.get("after", type=int)
+    events = audit.page(filters, before_id=before, after_id=after, limit=AUDIT_PAGE_SIZE)
     # Reading the audit log is itself recorded, with what was looked for.
-    audit.record("audit.read", detail={**filters.as_detail(), "before": before, "shown": len(events)})
-    older = events[-1].id if len(events) == AUDIT_PAGE_SIZE else None
-    query = {k: v for k, v in request.args.items() if k != "before" and v}
+    audit.record("audit.read", detail={**filters.as_detail(), "before": before, "after": after, "shown": len(events)})
     return render_template(
         "admin/audit.html", events=events, filters=filters, problems=problems, groups=audit.ACTIONS,
-        args=request.args, query=query, older=older, describe=audit.describe, retention=_retention(),
+        args=request.args, query=_kept(request.args), describe=audit.describe, retention=_retention(),
     )
 
 

@@ -1,6 +1,9 @@
 """My buildings, a building's record, editing it and confirming it is current."""
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -11,6 +14,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Role
+from floorplans.paging import PAGE_SIZE, Page, page_number
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings
 from floorplans.services.buildings import BUILDING_FIELDS
@@ -24,7 +28,10 @@ def client_ip() -> str:
 @permission(Permission.EDIT_RECORDS)
 def index() -> ResponseReturnValue:
     query = request.args.get("q", "")
-    found = buildings.search(current_user, query, limit=500)
+    number = page_number(request.args.get("page"))
+    # Offset pages (floorplans.paging says why): one row more than a page tells if one follows.
+    rows = buildings.search(current_user, query, limit=PAGE_SIZE + 1, offset=(number - 1) * PAGE_SIZE)
+    found = Page(rows[:PAGE_SIZE], number=number, more=len(rows) > PAGE_SIZE)
     return render_template("partners/index.html", buildings=found, q=query)
 
 
@@ -109,5 +116,41 @@ def verify(building_id: int) -> ResponseReturnValue:
 @permission(Permission.READ_ACCESS_LOG)
 def access_log(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
-    events = access.access_log(current_user, building=record)
-    return render_template("partners/access_log.html", building=record, events=events)
+    filters, problems = access_filters(request.args)
+    events = access.access_log(current_user, building=record, filters=filters,
+                               before=request.args.get("before", type=int), after=request.args.get("after", type=int))
+    return render_template("partners/access_log.html", building=record, events=events, problems=problems,
+                           args=request.args, query=_kept(request.args))
+
+
+def access_filters(args: Mapping[str, str]) -> tuple[access.Filters, list[str]]:
+    """The access log's filters in a query string; what cannot be read is named and left out."""
+    problems: list[str] = []
+
+    def day(name: str) -> dt.datetime | None:
+        value = args.get(name, "").strip()
+        if not value:
+            return None
+        try:
+            return dt.datetime.strptime(value, "%Y-%m-%d")
+        except ValueError:
+            problems.append(f"'{name}' must be a date like 2026-01-31")
+            return None
+
+    start, end = day("start"), day("end")
+    building = args.get("building", "").strip()
+    if building and not building.isdigit():
+        problems.append("'building' must be a building's number")
+    filters = access.Filters(
+        who=args.get("who", "").strip()[:254],
+        building_id=int(building) if building.isdigit() else None,
+        action=args.get("action", "").strip()[:40],
+        start=start,
+        end=end + dt.timedelta(days=1) if end else None,  # the end day is included
+    )
+    return filters, problems
+
+
+def _kept(args: Mapping[str, str]) -> dict[str, str]:
+    """The query string's filters, without the page keys (the pager adds its own)."""
+    return {k: v for k, v in args.items() if k not in ("before", "after", "page") and v}

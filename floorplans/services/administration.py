@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from floorplans.db import db
 from floorplans.errors import NotFound
 from floorplans.models import Building, Organisation, User
+from floorplans.paging import Page, by_offset
 from floorplans.services.buildings import all_organisations
 
 
@@ -43,9 +45,16 @@ def chosen_organisation(organisation_id: int | None) -> Organisation | None:
     return db.session.get(Organisation, organisation_id) if organisation_id else None
 
 
-def accounts() -> Sequence[User]:
-    """Every account, by role and then e-mail."""
-    return db.session.scalars(select(User).order_by(User.role, User.email)).all()
+def accounts(page: int = 1) -> Page[User]:
+    """A page of the accounts, by role and then e-mail (``paging.by_offset``)."""
+    return by_offset(select(User).options(selectinload(User.organisation)).order_by(User.role, User.email, User.id),
+                     page)
+
+
+def organisations_page(page: int = 1) -> Page[Organisation]:
+    """A page of the congregations, by name (``paging.by_offset``)."""
+    query = select(Organisation).options(selectinload(Organisation.buildings), selectinload(Organisation.members))
+    return by_offset(query.order_by(Organisation.name, Organisation.id), page)
 
 
 def account(user_id: int) -> User:

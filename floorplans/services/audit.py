@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from floorplans.db import db, rowcount, utcnow
 from floorplans.models import AccessEvent, AuditEvent, Building, User
 from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
+from floorplans.paging import PAGE_SIZE, Page, by_keyset
 
 #: Every action, by group: the admin page filters by these.
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -317,13 +318,12 @@ def _query(filters: Filters) -> Select[AuditEvent]:
     return query
 
 
-def page(filters: Filters, *, before_id: int | None = None, limit: int = 100) -> list[AuditEvent]:
-    """The newest ``limit`` events matching ``filters``, older than ``before_id`` if given.
-    The caller records the read (``record("audit.read", ...)``)."""
-    query = _query(filters)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
-    return list(db.session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+def page(filters: Filters, *, before_id: int | None = None, after_id: int | None = None,
+         limit: int = PAGE_SIZE) -> Page[AuditEvent]:
+    """The newest ``limit`` events matching ``filters`` older than ``before_id``, or the
+    ones just newer than ``after_id`` (``paging.by_keyset``).  The caller records the read
+    (``record("audit.read", ...)``)."""
+    return by_keyset(_query(filters), AuditEvent.id, before=before_id, after=after_id, size=limit)
 
 
 CSV_COLUMNS = ("id", "at_utc", "action", "actor_email", "actor_role", "actor_id", "channel", "ip_address",

@@ -151,7 +151,7 @@ def search_words(query: str) -> tuple[list[str], bool]:
     return words[:MAX_SEARCH_WORDS], cut or len(words) > MAX_SEARCH_WORDS
 
 
-def search(user: User, query: str = "", *, limit: int = 50) -> Sequence[Building]:
+def search(user: User, query: str = "", *, limit: int = 50, offset: int = 0) -> Sequence[Building]:
     """Buildings ``user`` may read whose name or address contains every word of ``query``
     (abbreviations expanded: "st" finds "street"); only the first ``MAX_SEARCH_WORDS`` words
     of its first ``MAX_SEARCH_CHARS`` characters count, so any input costs one statement."""
@@ -159,7 +159,7 @@ def search(user: User, query: str = "", *, limit: int = 50) -> Sequence[Building
     words, _ = search_words(query)
     if words:
         statement = statement.where(and_(*(_word_matches(word) for word in words)))
-    return db.session.scalars(statement.order_by(Building.name, Building.id).limit(limit)).all()
+    return db.session.scalars(statement.order_by(Building.name, Building.id).offset(offset).limit(limit)).all()
 
 
 def _word_matches(word: str) -> ColumnElement[bool]:
