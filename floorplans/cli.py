@@ -402,13 +402,25 @@ def backup_command(path: str, skip_tiles: bool) -> None:
     """Write every record and every stored object to one archive (.tar, or .tar.gz to compress)."""
     from pathlib import Path
 
-    from floorplans.services.backup import write_backup
+    from floorplans.services.backup import work_folder_of, write_backup
+    from storage import StorageError
 
     bars = _Bars("Saving")
     try:
         report = write_backup(Path(path), skip_tiles=skip_tiles, progress=bars)
+    except StorageError as error:
+        bars.close()
+        click.echo(f"error: the backup stopped: {error}. What it copied is kept in {work_folder_of(Path(path))}: "
+                   "run the same command again to continue.", err=True)
+        sys.exit(1)
+    except FloorplansError as error:
+        bars.close()
+        _fail(error)
+        return
     finally:
         bars.close()
+    if report.resumed_objects:
+        click.echo(f"Continued an interrupted backup: {report.resumed_objects} objects were copied before.")
     click.echo(f"Backup written to {path}: {sum(report.rows.values())} rows in {len(report.rows)} tables, "
                f"{report.objects} objects ({report.object_bytes / 1e6:.1f} MB).")
     if report.tiles_skipped:
@@ -425,10 +437,17 @@ def restore_command(path: str) -> None:
     from pathlib import Path
 
     from floorplans.services.backup import restore_backup
+    from storage import StorageError
 
     bars = _Bars("Restoring")
     try:
         report = restore_backup(Path(path), progress=bars)
+    except StorageError as error:
+        bars.close()
+        db.session.rollback()
+        click.echo(f"error: the restore stopped: {error}. No record was saved; run the same command again: "
+                   "it keeps the objects already restored (checked against the backup) and finishes.", err=True)
+        sys.exit(1)
     except FloorplansError as error:
         bars.close()
         _fail(error)
@@ -436,7 +455,9 @@ def restore_command(path: str) -> None:
     finally:
         bars.close()
     db.session.commit()
-    click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} objects from {path}.")
+    click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} objects from {path}"
+               + (f" ({report.resumed_objects} restored by an interrupted run before)." if report.resumed_objects
+                  else "."))
     if report.tiles_skipped:
         from floorplans.services.backup import RERENDER_HINT
 

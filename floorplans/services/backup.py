@@ -3,9 +3,19 @@ object, written from a consistent snapshot, restorable into an empty deployment 
 database engine (a SQLite backup restores into PostgreSQL and back).
 
 Archive layout (a tar file, optionally gzip-compressed by its name):
-  manifest.json              format, schema revision, created_at, row and object counts, sha256 of objects
+  manifest.json              format, schema revision, created_at, row counts, sha256 of every object,
+                             tiles_skipped (and after_restore: what to run then); first in new archives
   tables/<table>.jsonl       one JSON object per row, tables in dependency order
-  objects/<key>              every object of the store, byte for byte
+  objects/<key>              every object of the store, byte for byte (with --skip-tiles: all but
+                             the tile pyramids, which ``plans rerender`` renders again from the originals)
+
+Objects are read and written a batch at a time through the store's get_many/put_many
+(concurrent: over a network each request waits a round trip).  A backup copies them into a
+work folder beside the archive first, so one that was interrupted continues when run again;
+a restore writes the records in one transaction at its end, so one that was interrupted
+finds only this backup's objects in storage, keeps those whose bytes match the manifest and
+finishes.  Every restored object is checked against the manifest's sha256 before it is
+written, and an archive whose objects and manifest disagree is refused, naming the object.
 
 Must not import blueprints.
 """
@@ -16,6 +26,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import shutil
 import sqlite3
 import tarfile
 import tempfile
@@ -64,6 +76,7 @@ class BackupReport:
     missing_objects: list[str]
     tiles_skipped: bool = False
     skipped_objects: int = 0
+    resumed_objects: int = 0  # copied (backup) or restored (restore) by an interrupted run before
 
 
 RERENDER_HINT = ("This backup was made with --skip-tiles: it has no tiles. Run `flask plans rerender --all` "
@@ -147,67 +160,155 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
+def work_folder_of(path: Path) -> Path:
+    """Where a backup to ``path`` keeps what it has copied so far: run again after an
+    interruption, it continues from there instead of starting over."""
+    return path.with_name(path.name + ".work")
+
+
+class _Work:
+    """The work folder of a backup: the objects copied so far, appended to ``objects.tar`` a
+    batch at a time, each batch then recorded in ``done.jsonl`` with the tar's length after it
+    (a batch cut short by an interruption is not recorded, and is cut off on resuming)."""
+
+    def __init__(self, folder: Path, *, skip_tiles: bool) -> None:
+        self.folder = folder
+        folder.mkdir(exist_ok=True)
+        settings = folder / "settings.json"
+        wanted = {"format": FORMAT, "skip_tiles": skip_tiles}
+        if settings.exists() and json.loads(settings.read_text()) != wanted:
+            raise BackupError(f"{folder} holds an interrupted backup made with other options "
+                              f"({settings.read_text().strip()}); run it again with those, or delete the folder.")
+        settings.write_text(json.dumps(wanted))
+        self.hashes: dict[str, str] = {}
+        self.missing: list[str] = []
+        self.bytes = 0
+        offset = 0
+        log = folder / "done.jsonl"
+        if log.exists():
+            for line in log.read_text().splitlines():
+                try:
+                    batch = json.loads(line)
+                except ValueError:
+                    break  # the line being written when interrupted
+                self.hashes.update(batch["objects"])
+                self.missing.extend(batch["missing"])
+                self.bytes += batch["bytes"]
+                offset = batch["offset"]
+        self.resumed = len(self.hashes)
+        self.file = open(folder / "objects.tar", "ab+")
+        self.file.truncate(offset)
+        self.file.seek(offset)
+        self.log = open(log, "a")
+
+    def add(self, found: dict[str, bytes | None]) -> None:
+        hashes: dict[str, str] = {}
+        missing: list[str] = []
+        size = 0
+        with tarfile.open(fileobj=self.file, mode="w") as archive:
+            for key, data in found.items():
+                if data is None:
+                    missing.append(key)  # removed by a cleanup while we copied
+                    continue
+                hashes[key] = hashlib.sha256(data).hexdigest()
+                size += len(data)
+                _add(archive, f"objects/{key}", data)
+            offset = archive.offset  # before the end-of-archive blocks closing writes
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.truncate(offset)
+        self.file.seek(offset)
+        self.log.write(json.dumps({"offset": offset, "objects": hashes, "missing": missing, "bytes": size}) + "\n")
+        self.log.flush()
+        self.hashes.update(hashes)
+        self.missing.extend(missing)
+        self.bytes += size
+
+    def copy_into(self, archive: tarfile.TarFile) -> None:
+        self.file.flush()
+        self.file.seek(0)
+        with tarfile.open(fileobj=self.file, mode="r:") as copied:
+            for member in copied:
+                content = copied.extractfile(member)
+                if content is not None:
+                    archive.addfile(member, content)
+
+    def close(self) -> None:
+        self.file.close()
+        self.log.close()
+
+
 def write_backup(path: Path, *, skip_tiles: bool = False, progress: Progress | None = None) -> BackupReport:
     """Write the archive to ``path`` (atomically: a partial archive never has the final name).
     With ``skip_tiles`` the tile pyramids are left out (``is_tile``): every record and every
-    kept original is in it, and the tiles are rendered again after a restore."""
+    kept original is in it, and the tiles are rendered again after a restore.
+
+    Objects are copied into a work folder beside ``path`` first (``work_folder_of``); if the
+    backup is interrupted, running it again continues the copy (objects never change under a
+    key) and takes a new snapshot of the records.  The folder goes once the archive is written."""
     store = objects.get_storage()
     mode: Literal["w:gz", "w"] = "w:gz" if path.name.endswith((".tgz", ".tar.gz")) else "w"
+    folder = work_folder_of(path)
+    work = _Work(folder, skip_tiles=skip_tiles)
     partial = path.with_name(path.name + ".partial")
     rows: dict[str, int] = {}
-    hashes: dict[str, str] = {}
-    missing: list[str] = []
-    total_bytes = 0
     try:
-        with tarfile.open(partial, mode) as archive:
-            with _snapshot() as connection:
-                revision = _revision(connection)
-                tables = _tables()
-                for number, table in enumerate(tables, start=1):
-                    lines = [
-                        json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False)
-                        for row in connection.execute(select(table).order_by(*table.primary_key.columns))
-                    ]
-                    rows[table.name] = len(lines)
-                    _add(archive, f"tables/{table.name}.jsonl", ("\n".join(lines) + "\n" if lines else "").encode())
-                    if progress:
-                        progress("tables", number, len(tables))
-            # Objects never change under a key, so copying them after the snapshot is safe;
-            # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
-            # Read a batch at a time, concurrently (over a network each read waits a round trip).
-            keys = list(store.list(""))
-            skipped = 0
-            if skip_tiles:
-                kept = [key for key in keys if not is_tile(key)]
-                skipped, keys = len(keys) - len(kept), kept
-            done = 0
-            for batch in _batches(keys):
-                for key, data in store.get_many(batch).items():
-                    done += 1
-                    if data is None:
-                        missing.append(key)  # removed by a cleanup while we copied
-                        continue
-                    hashes[key] = hashlib.sha256(data).hexdigest()
-                    total_bytes += len(data)
-                    _add(archive, f"objects/{key}", data)
+        tables_file = folder / "tables.tar"
+        with tarfile.open(tables_file, "w") as tables_archive, _snapshot() as connection:
+            revision = _revision(connection)
+            tables = _tables()
+            for number, table in enumerate(tables, start=1):
+                lines = [
+                    json.dumps({k: _encode(v) for k, v in row._mapping.items()}, ensure_ascii=False)
+                    for row in connection.execute(select(table).order_by(*table.primary_key.columns))
+                ]
+                rows[table.name] = len(lines)
+                _add(tables_archive, f"tables/{table.name}.jsonl",
+                     ("\n".join(lines) + "\n" if lines else "").encode())
                 if progress:
-                    progress("objects", done, len(keys), done_bytes=total_bytes)
-            manifest = {
-                "format": FORMAT,
-                "revision": revision,
-                "created_at": utcnow().isoformat() + "Z",
-                "rows": rows,
-                "objects": hashes,
-                "missing_objects": missing,
-                "tiles_skipped": skip_tiles,
-                "skipped_objects": skipped,
-                **({"after_restore": RERENDER_HINT} if skip_tiles else {}),
-            }
+                    progress("tables", number, len(tables))
+        # Objects never change under a key, so copying them after the snapshot is safe;
+        # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
+        # Read a batch at a time, concurrently (over a network each read waits a round trip).
+        keys = list(store.list(""))
+        skipped = 0
+        if skip_tiles:
+            kept = [key for key in keys if not is_tile(key)]
+            skipped, keys = len(keys) - len(kept), kept
+        done_before = set(work.hashes) | set(work.missing)
+        todo = [key for key in keys if key not in done_before]
+        done = len(keys) - len(todo)
+        for batch in _batches(todo):
+            work.add(store.get_many(batch))
+            done += len(batch)
+            if progress:
+                progress("objects", done, len(keys), done_bytes=work.bytes)
+        manifest = {
+            "format": FORMAT,
+            "revision": revision,
+            "created_at": utcnow().isoformat() + "Z",
+            "rows": rows,
+            "objects": work.hashes,
+            "missing_objects": work.missing,
+            "tiles_skipped": skip_tiles,
+            "skipped_objects": skipped,
+            **({"after_restore": RERENDER_HINT} if skip_tiles else {}),
+        }
+        with tarfile.open(partial, mode) as archive:
+            # The manifest first: a restore reads it before the objects it vouches for.
             _add(archive, "manifest.json", json.dumps(manifest, indent=1).encode())
+            with tarfile.open(tables_file, "r:") as tables_archive:
+                for member in tables_archive:
+                    content = tables_archive.extractfile(member)
+                    if content is not None:
+                        archive.addfile(member, content)
+            work.copy_into(archive)
         partial.replace(path)
     finally:
+        work.close()
         partial.unlink(missing_ok=True)
-    return BackupReport(rows, len(hashes), total_bytes, missing, skip_tiles, skipped)
+    shutil.rmtree(folder)
+    return BackupReport(rows, len(work.hashes), work.bytes, work.missing, skip_tiles, skipped, work.resumed)
 
 
 def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
@@ -237,8 +338,13 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
             if connection.execute(select(func.count()).select_from(table)).scalar():
                 raise BackupError(f"This deployment is not empty (table {table.name} has rows). Restore "
                                   "only into a new, empty deployment.")
-        if next(iter(store.list("")), None) is not None:
-            raise BackupError("This deployment's storage is not empty. Restore only into empty storage.")
+        # Storage holding only objects of this backup is a restore interrupted before its
+        # commit (the records are written last, in one transaction): it continues.
+        already = list(store.list(""))
+        foreign = [key for key in already if key not in manifest["objects"]]
+        if foreign:
+            raise BackupError(f"This deployment's storage is not empty (it holds {foreign[0]}, which is not in "
+                              "this backup). Restore only into empty storage.")
 
         rows: dict[str, int] = {}
         deferred: list[tuple[Table, dict[str, Any], dict[str, Any]]] = []
@@ -278,6 +384,7 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
         keys = sorted(expected)
         total = 0
         written = 0
+        restored = _already_restored(already, expected)
         batch: list[tuple[str, bytes]] = []
 
         def flush() -> None:
@@ -302,6 +409,10 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
             if hashlib.sha256(data).hexdigest() != expected[name]:
                 raise BackupError(f"The backup is damaged: object {name} does not match its checksum.")
             seen.add(name)
+            if name in restored:
+                written += 1
+                total += len(data)
+                continue
             batch.append((name, data))
             if len(batch) >= BATCH:
                 flush()
@@ -312,4 +423,17 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
             raise BackupError(f"The backup is damaged: {len(absent)} object(s) of its manifest are missing "
                               f"from it, e.g. {absent[0]}.")
     return BackupReport(rows, len(keys), total, list(manifest.get("missing_objects", [])),
-                        bool(manifest.get("tiles_skipped")), int(manifest.get("skipped_objects", 0)))
+                        bool(manifest.get("tiles_skipped")), int(manifest.get("skipped_objects", 0)),
+                        len(restored))
+
+
+def _already_restored(keys: list[str], expected: dict[str, str]) -> set[str]:
+    """Of the objects an interrupted restore wrote, those whose bytes match the manifest (read
+    back: an object cut short is written again)."""
+    store = objects.get_storage()
+    restored: set[str] = set()
+    for batch in _batches(keys):
+        for key, data in store.get_many(batch).items():
+            if data is not None and hashlib.sha256(data).hexdigest() == expected[key]:
+                restored.add(key)
+    return restored

@@ -3,6 +3,7 @@ report objects and bytes as they go, and restore only what the manifest vouches 
 
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from floorplans import create_app, objects
 from floorplans.db import db
 from floorplans.services import backup
-from storage import Storage
+from storage import Storage, StorageError
 from tests.floorplans.test_backup import empty_deployment, snapshot
 
 __all__ = ["empty_deployment"]
@@ -40,6 +41,7 @@ def spy(store: Storage, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[list[
     return calls
 
 
+@pytest.mark.slow  # a second deployment (app) to restore into
 def test_objects_go_a_batch_at_a_time(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       empty_deployment: dict[str, Any]) -> None:
     monkeypatch.setattr(backup, "BATCH", 3)
@@ -71,4 +73,92 @@ def test_objects_go_a_batch_at_a_time(app, tmp_path: Path, monkeypatch: pytest.M
         assert objects_seen[-1] == ("objects", 8, 8, report.object_bytes, report.object_bytes)
         db.session.remove()
         assert snapshot()[1] == OBJECTS
+        db.engine.dispose()
+
+
+def interrupt_after(store: Storage, method: str, calls: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``store.<method>`` fail (as a lost connection would) after ``calls`` calls."""
+    original = getattr(store, method)
+    count = 0
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        count += 1
+        if count > calls:
+            raise StorageError("connection lost")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(store, method, failing)
+
+
+def test_an_interrupted_backup_continues(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(backup, "BATCH", 3)
+    store = objects.get_storage()
+    store.put_many((key, data, None) for key, data in OBJECTS.items())
+    archive = tmp_path / "b.tar.gz"
+    with monkeypatch.context() as interrupted:
+        interrupt_after(store, "get_many", 2, interrupted)
+        with pytest.raises(StorageError):
+            backup.write_backup(archive)
+    work = backup.work_folder_of(archive)
+    assert not archive.exists() and work.is_dir()
+    # As if killed while writing a third batch: part of it in the tar, half a line in the log.
+    with open(work / "objects.tar", "ab") as tar_file, open(work / "done.jsonl", "a") as log:
+        tar_file.write(b"\0" * 700 + b"half an object")
+        log.write('{"offset": 99')
+
+    calls = spy(store, monkeypatch)
+    report = backup.write_backup(archive)
+    assert report.resumed_objects == 6 and report.objects == 8
+    assert calls["get_many"] == [sorted(OBJECTS)[6:]]  # only what the first run had not copied
+    assert not backup.work_folder_of(archive).exists()
+    with tarfile.open(archive) as tar:
+        copied = {m.name.removeprefix("objects/"): tar.extractfile(m).read()
+                  for m in tar.getmembers() if m.name.startswith("objects/")}
+        assert tar.getnames()[0] == "manifest.json"
+    assert copied == OBJECTS
+
+
+def test_a_backup_does_not_continue_with_other_options(app, tmp_path: Path, monkeypatch) -> None:
+    objects.get_storage().put("originals/abc.pdf", b"%PDF-1.7")
+    archive = tmp_path / "b.tar"
+    with monkeypatch.context() as interrupted:
+        interrupt_after(objects.get_storage(), "get_many", 0, interrupted)
+        with pytest.raises(StorageError):
+            backup.write_backup(archive, skip_tiles=True)
+    with pytest.raises(backup.BackupError, match="other options"):
+        backup.write_backup(archive)
+
+
+@pytest.mark.slow  # a second deployment (app) to restore into
+def test_an_interrupted_restore_finishes(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         empty_deployment: dict[str, Any]) -> None:
+    monkeypatch.setattr(backup, "BATCH", 3)
+    objects.get_storage().put_many((key, data, None) for key, data in OBJECTS.items())
+    archive = tmp_path / "b.tar"
+    backup.write_backup(archive)
+    before_rows = snapshot()[0]
+
+    target = create_app(empty_deployment)
+    with target.app_context():
+        store = objects.get_storage()
+        with monkeypatch.context() as interrupted:
+            interrupt_after(store, "put_many", 1, interrupted)
+            with pytest.raises(StorageError):
+                backup.restore_backup(archive)
+            db.session.rollback()  # as the command does: nothing of the records is kept
+        assert len(list(store.list(""))) == 3
+        store.put(sorted(OBJECTS)[0], b"cut short")  # an object the interruption left damaged
+        calls = spy(store, monkeypatch)
+        report = backup.restore_backup(archive)
+        db.session.commit()
+        assert report.resumed_objects == 2 and report.objects == 8
+        assert calls["put_many"] == [sorted(OBJECTS)[:1] + sorted(OBJECTS)[3:5], sorted(OBJECTS)[5:]]
+        db.session.remove()
+        rows, restored = snapshot()
+        assert rows == before_rows and restored == OBJECTS
+        store.put("originals/other.pdf", b"%PDF")
+        with pytest.raises(backup.BackupError, match="not empty"):
+            backup.restore_backup(archive)
+        db.session.remove()
         db.engine.dispose()
