@@ -432,7 +432,10 @@ def backup_command(path: str, skip_tiles: bool) -> None:
 
 @click.command("restore")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
-def restore_command(path: str) -> None:
+@click.option("--no-verify", "no_verify", is_flag=True, default=False,
+              help="Do not read each object back from storage to check it (the archive's copy is checked "
+                   "against its checksum all the same); halves the requests to storage.")
+def restore_command(path: str, no_verify: bool) -> None:
     """Restore a backup into this deployment, which must be new: migrated, no records, empty storage."""
     from pathlib import Path
 
@@ -441,7 +444,7 @@ def restore_command(path: str) -> None:
 
     bars = _Bars("Restoring")
     try:
-        report = restore_backup(Path(path), progress=bars)
+        report = restore_backup(Path(path), verify=not no_verify, progress=bars)
     except StorageError as error:
         bars.close()
         db.session.rollback()

@@ -322,8 +322,11 @@ def _read_manifest(archive: tarfile.TarFile) -> dict[str, Any]:
     return manifest
 
 
-def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupReport:
-    """Restore into an empty deployment (migrated, no rows, no objects); commits at the end."""
+def restore_backup(path: Path, *, verify: bool = True, progress: Progress | None = None) -> BackupReport:
+    """Restore into an empty deployment (migrated, no rows, no objects); the caller commits.
+    Each object is checked against the manifest's sha256 as it is read from the archive and,
+    with ``verify``, again as read back from storage after it is written; any mismatch
+    raises BackupError naming the object, before anything is committed."""
     store = objects.get_storage()
     with tarfile.open(path, "r:*") as archive:
         manifest = _read_manifest(archive)
@@ -390,6 +393,12 @@ def restore_backup(path: Path, *, progress: Progress | None = None) -> BackupRep
         def flush() -> None:
             nonlocal written, total
             store.put_many((key, data, None) for key, data in batch)
+            if verify:  # read back: what storage keeps is what the backup vouches for
+                for key, kept in store.get_many(key for key, _ in batch).items():
+                    if kept is None or hashlib.sha256(kept).hexdigest() != expected[key]:
+                        raise BackupError(f"The restore failed: object {key} as stored does not match the "
+                                          "backup's checksum (storage changed it or lost it). Nothing was saved "
+                                          "of the records.")
             written += len(batch)
             total += sum(len(data) for _, data in batch)
             batch.clear()

@@ -3,6 +3,7 @@ report objects and bytes as they go, and restore only what the manifest vouches 
 
 from __future__ import annotations
 
+import io
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -160,5 +161,60 @@ def test_an_interrupted_restore_finishes(app, tmp_path: Path, monkeypatch: pytes
         store.put("originals/other.pdf", b"%PDF")
         with pytest.raises(backup.BackupError, match="not empty"):
             backup.restore_backup(archive)
+        db.session.remove()
+        db.engine.dispose()
+
+
+def damaged_copy(archive: Path, out: Path, name: str) -> None:
+    with tarfile.open(archive) as source, tarfile.open(out, "w") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == name:
+                data = data[:-1] + b"!"
+            copy.addfile(member, io.BytesIO(data))
+
+
+@pytest.mark.slow  # a second deployment (app) to restore into
+def test_a_damaged_member_fails_the_restore_by_name(app, runner, tmp_path: Path,
+                                                    empty_deployment: dict[str, Any]) -> None:
+    objects.get_storage().put_many((key, data, None) for key, data in OBJECTS.items())
+    archive, damaged = tmp_path / "b.tar", tmp_path / "damaged.tar"
+    assert runner.invoke(args=["backup", str(archive)]).exit_code == 0
+    damaged_copy(archive, damaged, "objects/tiles/v1/1/0/0/5.webp")
+
+    target = create_app(empty_deployment)
+    with target.app_context():
+        result = target.test_cli_runner().invoke(args=["restore", str(damaged)])
+        assert result.exit_code == 1
+        assert "object tiles/v1/1/0/0/5.webp does not match its checksum" in result.output
+        assert "Restored" not in result.output
+        db.session.remove()
+        rows, _ = snapshot()
+        assert not any(rows.values())  # no record kept
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.mark.slow  # a second deployment (app) to restore into
+def test_each_object_is_read_back_after_it_is_written(app, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       empty_deployment: dict[str, Any]) -> None:
+    objects.get_storage().put_many((key, data, None) for key, data in OBJECTS.items())
+    archive = tmp_path / "b.tar"
+    backup.write_backup(archive)
+
+    target = create_app(empty_deployment)
+    with target.app_context():
+        store = objects.get_storage()
+        put_one = store._put_one
+
+        def lossy(key: str, source: Any, content_type: Any) -> None:  # a store that mangles one object
+            put_one(key, b"mangled" if key == "originals/abc.pdf" else source, content_type)
+
+        monkeypatch.setattr(store, "_put_one", lossy)
+        with pytest.raises(backup.BackupError, match=r"object originals/abc\.pdf as stored does not match"):
+            backup.restore_backup(archive)
+        db.session.rollback()
+        backup.restore_backup(archive, verify=False)  # the operator's choice: not read back
+        db.session.rollback()
         db.session.remove()
         db.engine.dispose()
