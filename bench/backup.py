@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from types import ModuleType
 
+from flask import Flask
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -43,6 +45,9 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=20_000)
     parser.add_argument("--size", type=int, default=2_000, help="bytes an object (a small tile is 1-5 kB)")
     parser.add_argument("--module", help="another backup.py to measure (the code before)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="wait this long before each object GET and PUT, as a network round trip would "
+                             "(moto on loopback answers in about a millisecond; S3 from a data centre ~10-30)")
     parser.add_argument("--archive", default="backup.tar", help="archive name (.tar.gz compresses)")
     args = parser.parse_args()
     from exports import s3_bucket  # bench/exports.py: moto in its own process
@@ -59,16 +64,27 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
     backup = load_module(args.module)
     print(f"# backup: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
           f"load average {os.getloadavg()[0]:.1f}, S3 (moto, own process, loopback), "
-          f"{args.objects} objects of {args.size} bytes, code {args.module or 'current'}")
+          f"{args.objects} objects of {args.size} bytes, code {args.module or 'current'}"
+          + (f", {args.latency_ms:g} ms added to each GET and PUT" if args.latency_ms else ""))
+
+    def slowed(app: Flask) -> Flask:
+        if args.latency_ms:
+            events = app.extensions["floorplans.storage"].client.meta.events
+            for operation in ("GetObject", "PutObject"):
+                events.register(f"before-send.s3.{operation}", lambda **_: time.sleep(args.latency_ms / 1000))
+        return app
+
     with tempfile.TemporaryDirectory() as folder:
         base = Path(folder)
-        source = create_app({"INSTANCE_PATH": str(base / "i1"), "DATABASE_URL": f"sqlite:///{base}/a.sqlite3",
-                             "STORAGE_URL": storage_url + "-a", "SECRET_KEY": "bench"})
+        source = slowed(create_app({"INSTANCE_PATH": str(base / "i1"), "DATABASE_URL": f"sqlite:///{base}/a.sqlite3",
+                             "STORAGE_URL": storage_url + "-a", "SECRET_KEY": "bench"}))
         with source.app_context():
             upgrade()
             store = objects.get_storage()
             payload = os.urandom(args.size)
-            store.put_many((f"tiles/bench/1/{n // 1000}/{n % 1000}/0.webp", payload[:-8] + n.to_bytes(8, "big"), None)
+            tiles = args.objects - args.objects // 100  # 1 in 100 an original (PDF, photo): the rest tiles
+            store.put_many(((f"tiles/bench{n // 5000}/1/{n // 1000 % 5}/{n % 1000}/0.webp" if n < tiles
+                             else f"originals/{n:064x}.pdf"), payload[:-8] + n.to_bytes(8, "big"), None)
                            for n in range(args.objects))
             archive = base / args.archive
             started = time.perf_counter()
@@ -76,17 +92,30 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
             seconds = time.perf_counter() - started
             print(f"backup:  {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s "
                   f"({archive.stat().st_size / 1e6:.1f} MB archive)")
-        target = create_app({"INSTANCE_PATH": str(base / "i2"), "DATABASE_URL": f"sqlite:///{base}/b.sqlite3",
-                             "STORAGE_URL": storage_url + "-b", "SECRET_KEY": "bench"})
-        with target.app_context():
-            upgrade()
-            from floorplans.db import db
+            if args.module is None:
+                skipped = base / ("skip-" + args.archive)
+                started = time.perf_counter()
+                report = backup.write_backup(skipped, skip_tiles=True)
+                seconds = time.perf_counter() - started
+                print(f"backup --skip-tiles: {report.objects} objects ({report.skipped_objects} tiles left out) "
+                      f"in {seconds:.1f} s")
+        runs = [("restore", {})] if args.module else [("restore", {}), ("restore --no-verify", {"verify": False})]
+        for number, (label, options) in enumerate(runs):
+            target = slowed(create_app({"INSTANCE_PATH": str(base / f"r{number}"),
+                                 "DATABASE_URL": f"sqlite:///{base}/r{number}.sqlite3",
+                                 "STORAGE_URL": f"{storage_url}-r{number}", "SECRET_KEY": "bench"}))
+            with target.app_context():
+                upgrade()
+                from floorplans.db import db
 
-            started = time.perf_counter()
-            report = backup.restore_backup(archive)
-            db.session.commit()
-            seconds = time.perf_counter() - started
-            print(f"restore: {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s")
+                started = time.perf_counter()
+                report = backup.restore_backup(archive, **options)
+                db.session.commit()
+                seconds = time.perf_counter() - started
+                print(f"{label}: {report.objects} objects in {seconds:.1f} s: "
+                      f"{report.objects / seconds:,.0f} objects/s")
+                db.engine.dispose()
+    print(f"# load average after: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

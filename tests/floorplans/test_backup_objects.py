@@ -218,3 +218,15 @@ def test_each_object_is_read_back_after_it_is_written(app, tmp_path: Path, monke
         db.session.rollback()
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_backup_command_says_how_to_continue(app, runner, tmp_path: Path, monkeypatch) -> None:
+    objects.get_storage().put("originals/abc.pdf", b"%PDF-1.7")
+    archive = tmp_path / "b.tar"
+    with monkeypatch.context() as interrupted:
+        interrupt_after(objects.get_storage(), "get_many", 0, interrupted)
+        result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 1
+    assert f"kept in {backup.work_folder_of(archive)}: run the same command again" in result.output
+    result = runner.invoke(args=["backup", str(archive)])
+    assert result.exit_code == 0 and "Backup written" in result.output, result.output
