@@ -226,6 +226,8 @@ class _Work:
 
     def copy_into(self, archive: tarfile.TarFile) -> None:
         self.file.flush()
+        if not self.hashes:
+            return  # nothing copied (an empty store): an empty file is no tar
         self.file.seek(0)
         with tarfile.open(fileobj=self.file, mode="r:") as copied:
             for member in copied:

@@ -230,3 +230,11 @@ def test_the_backup_command_says_how_to_continue(app, runner, tmp_path: Path, mo
     assert f"kept in {backup.work_folder_of(archive)}: run the same command again" in result.output
     result = runner.invoke(args=["backup", str(archive)])
     assert result.exit_code == 0 and "Backup written" in result.output, result.output
+
+
+def test_a_deployment_without_objects_backs_up(app, tmp_path: Path) -> None:
+    assert next(iter(objects.get_storage().list("")), None) is None
+    report = backup.write_backup(tmp_path / "b.tar")
+    assert report.objects == 0
+    with tarfile.open(tmp_path / "b.tar") as tar:
+        assert "manifest.json" in tar.getnames()
