@@ -122,7 +122,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
                 if rows <= 0:
                     continue
                 low = loaded[table] + 1
-                span = f"generate_series({low}, {low + rows - 1}) AS g"
+                span = f"generate_series({low}::bigint, {low + rows - 1}::bigint) AS g"
                 # Spread over a year: 10 M rows, one every ~3 s.
                 at = f"timestamp '2025-12-01' + g * interval '1 second' * {31_536_000 / max(half, 1):.6f}"
                 building = f"{first_building} + (g * 7919) % {last_building - first_building + 1}"
