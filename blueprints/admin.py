@@ -2,8 +2,6 @@
 the audit log (filtered page and CSV export; reading it is itself audited)."""
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import (
     Blueprint,
     Response,
@@ -17,7 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from blueprints.partners.buildings import _kept, access_filters
+from blueprints.partners.buildings import _kept, access_filters, log_range
 from floorplans.auth import permission
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
@@ -204,29 +202,15 @@ AUDIT_EXPORT_MAX_ROWS = 50_000
 
 def _audit_filters() -> tuple[audit.Filters, list[str]]:
     """The filters in the query string; what cannot be read is named and left out."""
-    args, problems = request.args, []
-
-    def day(name: str) -> dt.datetime | None:
-        value = args.get(name, "").strip()
-        if not value:
-            return None
-        try:
-            return dt.datetime.strptime(value, "%Y-%m-%d")
-        except ValueError:
-            problems.append(f"'{name}' must be a date like 2026-01-31")
-            return None
-
-    start, end = day("start"), day("end")
-    building = args.get("building", "").strip()
-    if building and not building.isdigit():
-        problems.append("'building' must be a building's number")
+    args, problems = request.args, list[str]()
+    found = log_range(args, problems)
     filters = audit.Filters(
-        start=start,
-        end=end + dt.timedelta(days=1) if end else None,  # the end day is included
+        start=found.start,
+        end=found.end,
         group=args.get("group", "") if args.get("group", "") in audit.ACTIONS else "",
         action=args.get("action", "").strip()[:40],
         actor=args.get("actor", "").strip()[:254],
-        building_id=int(building) if building.isdigit() else None,
+        building_id=found.building_id,
         ip_address=args.get("ip", "").strip()[:64],
     )
     return filters, problems

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -123,9 +124,18 @@ def access_log(building_id: int) -> ResponseReturnValue:
                            args=request.args, query=_kept(request.args))
 
 
-def access_filters(args: Mapping[str, str]) -> tuple[access.Filters, list[str]]:
-    """The access log's filters in a query string; what cannot be read is named and left out."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class LogRange:
+    """What a log's filters share in a query string: a day range and a building number."""
+
+    start: dt.datetime | None
+    end: dt.datetime | None  # the day after the last one asked for: the end day is included
+    building_id: int | None
+
+
+def log_range(args: Mapping[str, str], problems: list[str]) -> LogRange:
+    """The dates and building of a log's query string; what cannot be read is named in
+    ``problems`` and left out."""
 
     def day(name: str) -> dt.datetime | None:
         value = args.get(name, "").strip()
@@ -141,12 +151,19 @@ def access_filters(args: Mapping[str, str]) -> tuple[access.Filters, list[str]]:
     building = args.get("building", "").strip()
     if building and not building.isdigit():
         problems.append("'building' must be a building's number")
+    return LogRange(start, end + dt.timedelta(days=1) if end else None, int(building) if building.isdigit() else None)
+
+
+def access_filters(args: Mapping[str, str]) -> tuple[access.Filters, list[str]]:
+    """The access log's filters in a query string; what cannot be read is named and left out."""
+    problems: list[str] = []
+    found = log_range(args, problems)
     filters = access.Filters(
         who=args.get("who", "").strip()[:254],
-        building_id=int(building) if building.isdigit() else None,
+        building_id=found.building_id,
         action=args.get("action", "").strip()[:40],
-        start=start,
-        end=end + dt.timedelta(days=1) if end else None,  # the end day is included
+        start=found.start,
+        end=found.end,
     )
     return filters, problems
 
