@@ -10,7 +10,6 @@ SQLAlchemy, storage or floorplans."""
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from converters import images
 from converters.errors import ImageRejected
 from converters.images import DEFAULT_IMAGE_LIMITS, ImageLimits, ImageSize, PhotoResult, PlanImageResult
-from converters.process import EXIT_MEMORY, ChildProcess, ProtocolError, WallTimeout, exchange
+from converters.process import ChildProcess, WallTimeout, ask
 
 logger = logging.getLogger(__name__)
 
@@ -43,33 +42,22 @@ def _run(job: dict[str, Any], source: Path, limits: ImageLimits, timeout: float,
     child = ChildProcess(
         job, memory_mb=memory_mb, cpu_seconds=max(1, int(timeout)), module="converters.image_worker"
     )
-    answer: dict[str, Any] | None = None
-    deadline = time.monotonic() + timeout
     try:
-        for _, message in exchange([child], deadline):
-            if message is not None and answer is None:
-                answer = message
-        outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
+        answer = ask(child, timeout, what=f"reading picture {source.name}")
     except WallTimeout:
         raise ImageRejected(
             f"We could not finish reading this picture within {timeout:.0f} seconds, so it was refused. {_TRY_AGAIN}"
         ) from None
-    except ProtocolError:
-        answer, outcome = None, child.reap(timeout=0)
-    finally:
-        summary = child.stderr_summary()
-        child.close()
-    if summary:
-        logger.info("reading picture %s: %s", source.name, summary)
-    if answer is not None and answer.get("event") == "rejected":
-        raise ImageRejected(str(answer.get("message")))
-    if answer is not None and answer.get("event") == "image" and outcome.returncode == 0:
-        result: dict[str, Any] = answer["result"]
+    if answer.rejection is not None:
+        raise ImageRejected(answer.rejection)
+    reply = answer.payload("image")
+    if reply is not None:
+        result: dict[str, Any] = reply["result"]
         return result
-    logger.warning("reading picture %s failed: %s %s", source.name, outcome.describe(), (answer or {}).get("detail"))
-    if outcome.returncode == EXIT_MEMORY or (answer or {}).get("kind") == "memory":
+    logger.warning("reading picture %s failed: %s %s", source.name, answer.outcome.describe(), answer.detail)
+    if answer.out_of_memory:
         raise ImageRejected(f"This picture needs more memory to open than we allow, so it was refused. {_TRY_AGAIN}")
-    if outcome.returncode < 0:
+    if answer.outcome.returncode < 0:
         raise ImageRejected(
             f"Reading this picture took longer than we allow, so it was refused. {_TRY_AGAIN}"
         )

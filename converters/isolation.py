@@ -25,12 +25,13 @@ from typing import Any
 from converters import rooms
 from converters.errors import PdfRejected, RenderFailed
 from converters.process import (
-    EXIT_MEMORY,
     ChildProcess,
     Outcome,
     ProtocolError,
     WallTimeout,
+    ask,
     exchange,
+    out_of_memory,
 )
 from converters.results import DEFAULT_RENDER_LIMITS, PageResult, Progress, RenderLimits
 from converters.tiling import CLAIMS_FOLDER, FORMAT, TILE_SIZE
@@ -63,8 +64,7 @@ def _job(fields: dict[str, Any], memory_mb: int) -> dict[str, Any]:
 
 def _failure_message(number: int, outcome: Outcome, error: dict[str, Any] | None, limits: RenderLimits) -> str:
     """Why a worker that ended without ``done`` failed, in words for the partner."""
-    memory = (error is not None and error.get("kind") == "memory") or outcome.returncode == EXIT_MEMORY
-    if memory:
+    if out_of_memory(outcome, error):
         return (
             f"Page {number} needed more memory than the {limits.memory_mb} MB allowed to render "
             f"and was stopped. {_TRY_AGAIN}"
@@ -316,25 +316,11 @@ def validate_pdf_isolated(
     check_size(path.stat().st_size, limits)  # refuse a huge file before a child reads it
     fields = {"task": "validate", "pdf": str(path), "limits": asdict(limits)}
     child = ChildProcess(_job(fields, memory_mb), memory_mb=memory_mb, cpu_seconds=max(1, int(timeout) + 1))
-    answer: dict[str, Any] | None = None
-    page: int | None = None  # the page being checked, from the child's "checking" lines
-    started = time.monotonic()
-    deadline, page_deadline = started + timeout, started + timeout
-
-    def current_deadline() -> float:
-        return min(deadline, page_deadline)
-
     try:
-        for _, message in exchange([child], current_deadline):
-            if message is not None and message.get("event") == "checking" and answer is None:
-                page = message.get("page") if isinstance(message.get("page"), int) else None
-                page_deadline = time.monotonic() + page_seconds
-            elif message is not None and answer is None:
-                answer = message
-                page_deadline = deadline
-        outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
-    except WallTimeout:
-        if page is not None and page_deadline < deadline:
+        answer = ask(child, timeout, step_seconds=page_seconds, what=f"validating {path.name}")
+    except WallTimeout as stopped:
+        page = (stopped.step or {}).get("page")
+        if isinstance(page, int):
             # A page still being read at its limit would hold a render worker until the
             # render's own limit (minutes), and this upload's web request meanwhile.
             raise PdfRejected(
@@ -346,21 +332,15 @@ def validate_pdf_isolated(
             f"We could not finish checking this PDF within {timeout:.0f} seconds, so it was refused. "
             "Export the drawing again from the program that made it (or print it to PDF) and upload the new file."
         ) from None
-    except ProtocolError:
-        answer, outcome = None, child.reap(timeout=0)
-    finally:
-        summary = child.stderr_summary()
-        child.close()
-    if summary:
-        logger.info("validating %s: %s", path.name, summary)
-    if answer is not None and answer["event"] == "rejected":
-        raise PdfRejected(str(answer["message"]))
-    if answer is not None and answer["event"] == "summary" and outcome.returncode == 0:
-        fields = answer["summary"]
+    if answer.rejection is not None:
+        raise PdfRejected(answer.rejection)
+    reply = answer.payload("summary")
+    if reply is not None:
+        fields = reply["summary"]
         pages = tuple(PageSummary(**page) for page in fields.pop("pages"))
         return PdfSummary(pages=pages, **fields)
-    logger.warning("validating %s failed: %s %s", path.name, outcome.describe(), (answer or {}).get("detail", ""))
-    if outcome.returncode == EXIT_MEMORY or (answer or {}).get("kind") == "memory":
+    logger.warning("validating %s failed: %s %s", path.name, answer.outcome.describe(), answer.detail)
+    if answer.out_of_memory:
         raise PdfRejected(
             "This PDF needs more memory to open than we allow, so it was refused. Export the drawing "
             "again with smaller embedded pictures, or split it into several files."

@@ -1,7 +1,8 @@
 """Child processes with limits, seen from the parent: start ``python -m converters.worker``
 in its own session with an address-space, CPU and core-dump limit, a scheduling priority
 and a minimal environment, send it a JSON job, read its JSON-lines answers against a wall-clock
-deadline, and kill its whole process group when anything goes wrong.
+deadline, and kill its whole process group when anything goes wrong. ``ask`` reads the one
+answer of a child that does one job and exits (a validation, a picture).
 
 Must not import pymupdf or PIL (the parent never touches the PDF), nor Flask, SQLAlchemy,
 storage or floorplans."""
@@ -9,6 +10,7 @@ storage or floorplans."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import selectors
@@ -22,9 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Exit codes the worker uses for failures it caught itself.
-EXIT_MEMORY = 3
-EXIT_ERROR = 4
+# The exit code a worker uses when it caught its own want of memory.
+from converters.child import EXIT_MEMORY
+
+logger = logging.getLogger(__name__)
 # A protocol line is a small JSON object; anything longer is garbage (or an attack on the
 # parent's memory).
 MAX_LINE = 64 * 1024
@@ -41,7 +44,12 @@ class ProtocolError(Exception):
 
 
 class WallTimeout(Exception):
-    """The deadline passed before every worker finished."""
+    """The deadline passed before every worker finished. ``step`` is the child's last
+    progress line when it was that step's own, shorter limit that passed (``ask``)."""
+
+    def __init__(self, step: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,11 @@ class Outcome:
         if self.returncode < 0:
             return signal.Signals(-self.returncode).name
         return f"exit {self.returncode}"
+
+
+def out_of_memory(outcome: Outcome, error: dict[str, Any] | None) -> bool:
+    """Whether the child ended for want of memory: its exit code, or its ``error`` line."""
+    return outcome.returncode == EXIT_MEMORY or (error is not None and error.get("kind") == "memory")
 
 
 def child_environment() -> dict[str, str]:
@@ -257,3 +270,72 @@ def exchange(
                     yield child, None
     finally:
         selector.close()
+
+
+#: The line a one-answer child writes as each step of its work begins (a page being checked).
+PROGRESS_EVENT = "checking"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a one-answer child said (``None``: nothing the protocol allows) and how it ended."""
+
+    message: dict[str, Any] | None
+    outcome: Outcome
+
+    def payload(self, event: str) -> dict[str, Any] | None:
+        """The answer when it is ``event`` and the child then exited cleanly."""
+        if self.message is not None and self.message.get("event") == event and self.outcome.returncode == 0:
+            return self.message
+        return None
+
+    @property
+    def rejection(self) -> str | None:
+        """The child's own words when it refused the file (a ``rejected`` line)."""
+        if self.message is not None and self.message.get("event") == "rejected":
+            return str(self.message.get("message"))
+        return None
+
+    @property
+    def out_of_memory(self) -> bool:
+        return out_of_memory(self.outcome, self.message)
+
+    @property
+    def detail(self) -> str:
+        """The child's ``error`` detail, for the log (never for people)."""
+        return str((self.message or {}).get("detail", ""))
+
+
+def ask(child: ChildProcess, seconds: float, *, step_seconds: float | None = None, what: str) -> Answer:
+    """The one answer of ``child`` (a job that answers once and exits), within ``seconds``.
+
+    With ``step_seconds``, each ``checking`` line before the answer gives the step it
+    announces that long, within the whole. Raises ``WallTimeout`` (``step`` set when the
+    step's limit passed first); a child that breaks the protocol gives an answer of
+    ``None``. ``what`` names the work in the log. The child never outlives the call."""
+    answer: dict[str, Any] | None = None
+    step: dict[str, Any] | None = None
+    deadline = step_deadline = time.monotonic() + seconds
+
+    def current_deadline() -> float:
+        return min(deadline, step_deadline)
+
+    try:
+        for _, message in exchange([child], current_deadline):
+            if message is None or answer is not None:
+                continue
+            if step_seconds is not None and message.get("event") == PROGRESS_EVENT:
+                step, step_deadline = message, time.monotonic() + step_seconds
+            else:
+                answer, step_deadline = message, deadline
+        outcome = child.reap(timeout=max(0.0, deadline - time.monotonic()))
+    except WallTimeout:
+        raise WallTimeout(step if step_deadline < deadline else None) from None
+    except ProtocolError:
+        answer, outcome = None, child.reap(timeout=0)
+    finally:
+        summary = child.stderr_summary()
+        child.close()
+    if summary:
+        logger.info("%s: %s", what, summary)
+    return Answer(answer, outcome)

@@ -1,5 +1,6 @@
 """The child's entry point, ``python -m converters.worker``: read one JSON job on stdin,
-do it, and answer in JSON lines on stdout.
+do it, and answer in JSON lines on stdout (the front that reads the job, routes it and
+turns failures into ``error`` lines is converters.child, shared with the picture reader).
 
 The first stdin line is the job. ``{"task": "validate", "pdf": path, "limits": {...}}``
 answers ``checking`` as each page's checks begin, then ``summary`` or ``rejected``.
@@ -9,14 +10,10 @@ answers ``checking`` as each page's checks begin, then ``summary`` or ``rejected
 "cpu_seconds", "ocr_seconds"}`` then reads one line per page, ``{"page",
 "page_dir"}``, and answers each with ``geometry``, ``tiles`` after each band, and ``done``;
 it exits when stdin closes, so a job's pages share one interpreter start. The last
-worker also writes each page's room labels (converters.rooms) beside the page's folder. A failure it
-can catch is an ``error`` line and exit code 4 (3 for memory); anything else (a signal,
-a hang) the parent sees from outside.
+worker also writes each page's room labels (converters.rooms) beside the page's folder.
 
-Only the protocol goes to the real stdout: file descriptor 1 is pointed at stderr first,
-so MuPDF's and PyMuPDF's chatter can never corrupt it. Runs with the limits set by
-converters.process; must not import Flask, SQLAlchemy, storage, floorplans or
-converters.isolation."""
+Runs with the limits set by converters.process; must not import Flask, SQLAlchemy,
+storage, floorplans or converters.isolation."""
 
 from __future__ import annotations
 
@@ -29,18 +26,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-EXIT_MEMORY = 3  # keep in step with converters.process
-EXIT_ERROR = 4
-_MEMORY_WORDS = ("out of memory", "malloc", "cannot allocate", "memory")
+from converters.child import emit, serve
 
 
-def _emit(channel: TextIO, event: str, **fields: Any) -> None:
-    channel.write(json.dumps({"event": event, **fields}) + "\n")
-    channel.flush()
-
-
-def _test_hook(name: str | None, memory_mb: int, channel: TextIO) -> None:
+def _test_hook(job: dict[str, Any], channel: TextIO) -> None:
     """Failures the test suite provokes on purpose (converters.isolation.TEST_HOOK)."""
+    name, memory_mb = job.get("test_hook"), int(job.get("memory_mb", 1024))
     if name == "abort":
         os.abort()
     if name == "allocate":
@@ -77,12 +68,12 @@ def _validate(job: dict[str, Any], channel: TextIO) -> None:
     data = Path(job["pdf"]).read_bytes()
     try:
         summary = validate_pdf(
-            data, UploadLimits(**job["limits"]), on_page=lambda number: _emit(channel, "checking", page=number)
+            data, UploadLimits(**job["limits"]), on_page=lambda number: emit(channel, "checking", page=number)
         )
     except PdfRejected as rejection:
-        _emit(channel, "rejected", message=rejection.message)
+        emit(channel, "rejected", message=rejection.message)
         return
-    _emit(channel, "summary", summary=asdict(summary))
+    emit(channel, "summary", summary=asdict(summary))
 
 
 def _render(job: dict[str, Any], channel: TextIO) -> None:
@@ -102,7 +93,7 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
         renderer = PageRenderer(document, command["page"])
         plan = renderer.plan(job["page_pixels"], job["target_dpi"])
         page_dir = Path(command["page_dir"])
-        _emit(
+        emit(
             channel,
             "geometry",
             page=plan.number,
@@ -126,11 +117,11 @@ def _render(job: dict[str, Any], channel: TextIO) -> None:
         def band_done(done: int, _bytes: int, number: int = plan.number) -> None:
             if hook:
                 _test_page_hook(hook, number)
-            _emit(channel, "tiles", page=number, done=done)
+            emit(channel, "tiles", page=number, done=done)
 
         tiles, written = render_share(renderer, plan, page_dir, band_done)
         del renderer
-        _emit(
+        emit(
             channel, "done", page=plan.number, tiles=tiles, bytes=written + overview_bytes, peak_rss_mb=_peak_rss_mb()
         )
 
@@ -145,10 +136,10 @@ def _read_labels(job: dict[str, Any], channel: TextIO) -> None:
     document = pymupdf.open(job["pdf"], filetype="pdf")
     for number in job["pages"]:
         _allow_cpu(job["cpu_seconds"])
-        _emit(channel, "checking", page=number)
+        emit(channel, "checking", page=number)
         page = document.load_page(number - 1)
         labels = rooms.page_labels(page, number, Path(job["work_dir"]), ocr_seconds=float(job["ocr_seconds"]))
-        _emit(channel, "labels", page=number, labels=labels.as_json())
+        emit(channel, "labels", page=number, labels=labels.as_json())
 
 
 def _labels(renderer: Any, number: int, page_dir: Path, ocr_seconds: float) -> None:
@@ -194,52 +185,16 @@ def _allow_cpu(seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _environment(channel: TextIO) -> None:
+def _environment(job: dict[str, Any], channel: TextIO) -> None:
     """Test-only: report the names of the environment variables the worker received."""
-    _emit(channel, "environment", names=sorted(os.environ))
-
-
-def main() -> int:
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-    # PyMuPDF's optional extras are kept out by converters/__init__.py, which `python -m
-    # converters.worker` runs first (~0.6 s of every worker's start, and ~90 MB).
-    try:
-        job = json.loads(sys.stdin.readline())
-        _test_hook(job.get("test_hook"), int(job.get("memory_mb", 1024)), channel)
-        task = job["task"]
-        if task == "validate":
-            _validate(job, channel)
-        elif task == "render":
-            _render(job, channel)
-        elif task == "labels":
-            _read_labels(job, channel)
-        elif task == "environment":
-            _environment(channel)
-        else:
-            raise ValueError(f"unknown task {task!r}")
-    except MemoryError:
-        _try_emit(channel, "error", kind="memory", detail="MemoryError")
-        return EXIT_MEMORY
-    except Exception as error:  # noqa: BLE001 - reported to the parent, which words it for people
-        detail = f"{type(error).__name__}: {error}"[:500]
-        memory = any(word in detail.lower() for word in _MEMORY_WORDS)
-        _try_emit(channel, "error", kind="memory" if memory else "pdf", detail=detail)
-        return EXIT_MEMORY if memory else EXIT_ERROR
-    return 0
-
-
-def _try_emit(channel: TextIO, event: str, **fields: Any) -> None:
-    try:
-        _emit(channel, event, **fields)
-    except Exception:  # noqa: BLE001, S110 - the exit code still tells the parent what happened
-        pass
+    emit(channel, "environment", names=sorted(os.environ))
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stderr.flush()
-    # Everything the parent needs is written and flushed; skipping the interpreter's and
-    # MuPDF's teardown saves ~0.1 s per worker, which the parent would wait for.
-    os._exit(code)
+    # PyMuPDF's optional extras are kept out by converters/__init__.py, which `python -m
+    # converters.worker` runs first (~0.6 s of every worker's start, and ~90 MB).
+    serve(
+        {"validate": _validate, "render": _render, "labels": _read_labels, "environment": _environment},
+        failure_kind="pdf",
+        test_hook=_test_hook,
+    )
