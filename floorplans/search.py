@@ -55,3 +55,25 @@ def tokens(text: str) -> list[str]:
 def normalise(text: str) -> str:
     """The canonical form stored for search and compared on lookup."""
     return " ".join(tokens(text))
+
+
+# A word longer than this is indexed by its beginning; a search for one that long is checked
+# against the stored text as well (services.buildings.with_word).  Names and streets are 200
+# characters at most, but NFKD can lengthen a character, and PostgreSQL refuses index entries
+# over ~2,700 bytes.
+MAX_INDEXED_CHARS = 200
+
+
+def indexed_words(search_text: str) -> list[str]:
+    """The words of a building's stored (normalised) search text as the ``building_words``
+    index holds them: each once, cut to ``MAX_INDEXED_CHARS``.  Split on the spaces the
+    search text is joined with, so a word is indexed exactly when the text search
+    (``' ' || search_text || ' ' LIKE '% word%'``) would see it as a word."""
+    return sorted({word[:MAX_INDEXED_CHARS] for word in search_text.split()})
+
+
+def following(prefix: str) -> str:
+    """The first string after every string that starts with ``prefix`` in byte order ("gra"
+    -> "grb"), so ``prefix <= word < following(prefix)`` is an index range for "starts with".
+    Words are letters and digits (``tokens``): the last one plus one is never past ASCII."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -5,15 +5,19 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, Time
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean, Connection, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, Time, delete, event, inspect,
+    select,
+)
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
 
 from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Organisation, User
 from floorplans.models.plans import PlanVersion
+from floorplans.search import indexed_words
 
 
 class Building(Model):
@@ -40,7 +44,8 @@ class Building(Model):
     alarm_panel: Mapped[str] = mapped_column(Text, default="")
     hazards: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[str] = mapped_column(Text, default="")
-    # Normalised name and address ("123 main street"), kept by the service for search.
+    # Normalised name and address ("123 main street"), kept by the service for search; its
+    # words are indexed in building_words (BuildingWord) whenever it is written.
     search_text: Mapped[str] = mapped_column(Text, default="")
     last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_verified_by_id: Mapped[int | None] = mapped_column(
@@ -140,3 +145,59 @@ class Gathering(Model):
     notes: Mapped[str] = mapped_column(Text, default="")
 
     building: Mapped[Building] = relationship(back_populates="gatherings")
+
+
+# Byte order on PostgreSQL too, whatever the database's collation: a prefix is then an index
+# range ("gra" <= word < "grb"), as it is in SQLite's default (binary) order.
+WORD = Text().with_variant(Text(collation="C"), "postgresql")
+
+
+class BuildingWord(Model):
+    """One word of a building's stored search text, so the name-or-address search and the CAD
+    lookup find buildings through an index on (word, building) instead of reading every
+    building's text.  Derived from ``Building.search_text`` alone (``search.indexed_words``)
+    by the listeners below, whenever the ORM writes it; a bulk insert that bypasses the ORM
+    calls ``index_search_words``.  Deleted with the building (ON DELETE CASCADE)."""
+
+    __tablename__ = "building_words"
+
+    building_id: Mapped[int] = mapped_column(ForeignKey("buildings.id", ondelete="CASCADE"), primary_key=True)
+    word: Mapped[str] = mapped_column(WORD, primary_key=True)
+
+    __table_args__ = (Index("ix_building_words_word_building_id", "word", "building_id"),)
+
+
+def _write_words(connection: Connection, texts: Iterable[tuple[int, str]], *, replace: bool) -> None:
+    texts = list(texts)
+    table = BuildingWord.__table__
+    if not texts:
+        return
+    if replace:
+        connection.execute(delete(table).where(table.c.building_id.in_([building_id for building_id, _ in texts])))
+    rows = [{"building_id": building_id, "word": word} for building_id, text in texts for word in indexed_words(text)]
+    if rows:
+        connection.execute(table.insert(), rows)
+
+
+@event.listens_for(Building, "after_insert")
+def _index_new_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
+    _write_words(connection, [(building.id, building.search_text or "")], replace=False)
+
+
+@event.listens_for(Building, "after_update")
+def _index_changed_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
+    if inspect(building).attrs.search_text.history.has_changes():
+        _write_words(connection, [(building.id, building.search_text or "")], replace=True)
+
+
+def index_search_words(connection: Connection, building_ids: Iterable[int] | None = None, *, batch: int = 1000
+                       ) -> None:
+    """Index again the search words of ``building_ids`` (every building when None) from their
+    stored search text, a batch at a time: for rows written without the ORM (bulk loads)."""
+    table = Building.__table__
+    if building_ids is None:
+        building_ids = connection.scalars(select(table.c.id)).all()
+    ids = sorted(set(building_ids))
+    for start in range(0, len(ids), batch):
+        rows = connection.execute(select(table.c.id, table.c.search_text).where(table.c.id.in_(ids[start:start + batch])))
+        _write_words(connection, [(row.id, row.search_text) for row in rows], replace=True)
