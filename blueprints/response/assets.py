@@ -139,7 +139,8 @@ def marker_icons() -> ResponseReturnValue:
 def shell_urls() -> list[str]:
     """What the service worker keeps from its first start: enough to draw any in-car page."""
     return [
-        asset_url("css/incar.css"), asset_url("js/theme.js"), asset_url("js/incar.js"),
+        asset_url("css/incar.css"), asset_url("js/theme.js"), asset_url("js/kept.js"), asset_url("js/incar.js"),
+        asset_url("js/keep-offline.js"),
         asset_url("css/plan.css"), asset_url("js/plan.js"), leaflet_url("leaflet.js"), leaflet_url("leaflet.css"),
         asset_url("css/markers.css"), asset_url("js/markers.js"), marker_sprite_url(), asset_url("js/rooms.js"),
     ]

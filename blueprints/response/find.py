@@ -22,7 +22,7 @@ def index() -> ResponseReturnValue:
     return render_template(
         "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
         lookup=None, query_cut=buildings.search_words(query)[1], max_words=buildings.MAX_SEARCH_WORDS,
-        keep=offline.keep_size(current_user, found) if found else None,
+        keep=offline.keep_size(current_user, found) if found else None, zone_km=offline.ZONE_KILOMETRES,
     )
 
 
@@ -40,10 +40,12 @@ def lookup() -> ResponseReturnValue:
         "response/index.html", q=found.sent, buildings=found.buildings, recent=access.recently_viewed(current_user),
         lookup=found, query_cut=False, max_chars=MAX_ADDRESS_CHARS,
         keep=offline.keep_size(current_user, found.buildings) if found.buildings else None,
+        zone_km=offline.ZONE_KILOMETRES,
     )
 
 
-def _coordinate(name: str) -> float:
+def coordinate(name: str) -> float:
+    """A decimal-degree number of the query string (``lat``, ``lon``): the car's position."""
     try:
         return float(request.args.get(name, ""))
     except ValueError:
@@ -54,7 +56,7 @@ def _coordinate(name: str) -> float:
 @permission(Permission.READ_RECORDS)
 def nearest() -> ResponseReturnValue:
     """JSON for the "nearest to me" button (the browser knows where the car is, we don't)."""
-    nearby = finding.nearest(current_user, _coordinate("lat"), _coordinate("lon"))
+    nearby = finding.nearest(current_user, coordinate("lat"), coordinate("lon"))
     return jsonify(buildings=[
         {
             "id": n.building.id, "name": n.building.name, "address": n.building.address,

@@ -1,7 +1,8 @@
 """Offline in the car: the service worker script and the "keep offline" packs.
 
 The worker is served from ``/r/sw.js`` so that its scope is exactly the in-car view.  Its
-script is static/js/sw.js with the app shell's fingerprinted URLs written in front: when
+script is static/js/kept.js (shared with the page) and static/js/sw.js, with the app shell's
+fingerprinted URLs written in front: when
 any of them changes the script's bytes change, the browser installs the new worker, and
 the old shell cache is dropped.  The worker's settings are written there too: how old a
 kept copy may grow (``OFFLINE_MAX_DAYS``), the sign-in page's path, and ``/r/session``,
@@ -22,6 +23,7 @@ from flask_login import current_user
 from blueprints.response import bp
 from blueprints.response.assets import shell_urls
 from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
+from blueprints.response.find import coordinate
 from floorplans import tile_links, tile_urls
 from floorplans.auth import permission
 from floorplans.bounds import fits_record_id
@@ -30,9 +32,7 @@ from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import photo_url, tile_url_template
 from floorplans.services import buildings, finding, offline
-from floorplans.services.offline import offline_levels
-
-MAX_PACK_BUILDINGS = 200
+from floorplans.services.offline import MAX_KEEP_BUILDINGS, offline_levels
 
 
 # The offline pack as incar.js reads it.
@@ -61,7 +61,9 @@ class _Building(TypedDict):
 @bp.route("/sw.js")
 @permission(Permission.PUBLIC)
 def service_worker() -> ResponseReturnValue:
-    script = (Path(current_app.static_folder or "static") / "js" / "sw.js").read_text()
+    scripts = Path(current_app.static_folder or "static") / "js"
+    # kept.js first: how copies are kept, shared with the page's "keep offline".
+    script = (scripts / "kept.js").read_text() + "\n" + (scripts / "sw.js").read_text()
     shell = [url_for("response.index"), *shell_urls()]
     header = (
         # First, where a directive counts: sw.js itself comes after these constants.
@@ -95,8 +97,8 @@ def session_state() -> ResponseReturnValue:
 
 def _ids() -> list[int]:
     parts = [part.strip() for part in request.args.get("ids", "").split(",") if part.strip()]
-    if len(parts) > MAX_PACK_BUILDINGS:
-        raise InvalidInput({"ids": f"at most {MAX_PACK_BUILDINGS} buildings at a time."})
+    if len(parts) > MAX_KEEP_BUILDINGS:
+        raise InvalidInput({"ids": f"at most {MAX_KEEP_BUILDINGS} buildings at a time."})
     if not all(part.isascii() and part.isdigit() for part in parts):
         raise InvalidInput({"ids": "must be building ids separated by commas."})
     # An id no record can have is left out, as an unreadable building is (finding.buildings_by_id).
@@ -106,15 +108,21 @@ def _ids() -> list[int]:
 @bp.route("/offline/pack")
 @permission(Permission.READ_RECORDS)
 def offline_pack() -> ResponseReturnValue:
-    """What to fetch to keep buildings offline: ``?ids=1,2,3``, ``?q=<search>`` or
-    ``?city=<name>``.  incar.js fetches every URL and stores it; the card and plan fetches
-    are logged as ``keep_offline`` in each building's access log."""
-    if request.args.get("ids"):
+    """What to fetch to keep buildings offline: ``?ids=1,2,3``, ``?q=<search>``,
+    ``?city=<name>`` or an area, ``?lat=&lon=&km=`` (the buildings within ``km`` of the
+    point, nearest first; ``more`` says the area holds more than can be kept at once).
+    incar.js shows the count and size, fetches every URL and stores it; the card and plan
+    fetches are logged as ``keep_offline`` in each building's access log."""
+    more = False
+    if request.args.get("km"):
+        area = offline.zone(current_user, coordinate("lat"), coordinate("lon"), _kilometres())
+        chosen, more = area.buildings, area.more
+    elif request.args.get("ids"):
         chosen = finding.buildings_by_id(current_user, _ids())
     elif request.args.get("city"):
-        chosen = finding.in_city(current_user, request.args["city"], limit=MAX_PACK_BUILDINGS)
+        chosen = finding.in_city(current_user, request.args["city"], limit=MAX_KEEP_BUILDINGS)
     else:
-        chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_PACK_BUILDINGS))
+        chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_KEEP_BUILDINGS))
     packs: list[_Building] = []
     for building in chosen:
         version = published_plan(building)
@@ -139,4 +147,11 @@ def offline_pack() -> ResponseReturnValue:
             "bytes": offline.keep_size(current_user, [building]).bytes,
         })
     total = sum(len(p["pages"]) + sum(page["tiles"] for page in p["plan_pages"]) + len(p["photos"]) for p in packs)
-    return jsonify(buildings=packs, files=total, bytes=sum(p["bytes"] for p in packs))
+    return jsonify(buildings=packs, files=total, bytes=sum(p["bytes"] for p in packs), more=more)
+
+
+def _kilometres() -> float:
+    try:
+        return float(request.args.get("km", ""))
+    except ValueError:
+        raise InvalidInput({"km": "must be a distance in kilometres."}) from None

@@ -1,6 +1,7 @@
 """What "keep offline" stores for a building: which pyramid levels of each plan page, the
 photos the officer may see (both sizes), and about how much room all of it takes, which the
-Find page shows before an officer keeps buildings.
+Find page shows before an officer keeps buildings; and which buildings make up "my area"
+(a patrol zone: those within a chosen distance of the car or of a building found).
 
 Officers pre-load whole patrol zones, so the choice trades storage on the car's laptop for
 detail: every level up to one below full zoom (room labels are readable there on the plans
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 
 from converters import pyramid
 from converters.pyramid import Level
+from floorplans.errors import InvalidInput
 from floorplans.models import Building, Photo, PlanPage, User
-from floorplans.services import photos
+from floorplans.services import finding, photos
 
 # Full-zoom tiles of a page are kept offline when there are at most this many (about 2 MB at
 # the sizes our plans compress to); larger sheets keep levels 0..max_zoom-1, a quarter as many.
@@ -79,3 +81,31 @@ def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
             files += len(photo.sizes)
             size += photo.stored_bytes
     return KeepSize(files=files, bytes=size)
+
+
+# At most this many buildings are kept in one go: a patrol district is about 200 (issue 19),
+# and the officer sees the count and the size before anything is fetched.
+MAX_KEEP_BUILDINGS = 300
+# The distances "Keep my area offline" offers: a neighbourhood to a rural detachment's zone.
+ZONE_KILOMETRES = (1, 2, 5, 10, 25, 50)
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The buildings of an officer's area, nearest first."""
+
+    buildings: list[Building]
+    kilometres: float
+    more: bool  # more than MAX_KEEP_BUILDINGS are that close: these are the nearest of them
+
+
+def zone(user: User, latitude: float, longitude: float, kilometres: float) -> Zone:
+    """The readable buildings within ``kilometres`` of a point, nearest first, at most
+    ``MAX_KEEP_BUILDINGS`` (buildings without coordinates cannot be placed in an area)."""
+    if kilometres not in ZONE_KILOMETRES:
+        choices = ", ".join(str(km) for km in ZONE_KILOMETRES)
+        raise InvalidInput({"km": f"must be one of {choices} (kilometres)."})
+    # One more than kept, to know whether the area holds more than can be kept.
+    nearby = finding.nearest(user, latitude, longitude, limit=MAX_KEEP_BUILDINGS + 1)
+    within = [n.building for n in nearby if n.metres <= kilometres * 1000]
+    return Zone(within[:MAX_KEEP_BUILDINGS], kilometres, len(within) > MAX_KEEP_BUILDINGS)

@@ -1,12 +1,9 @@
 /* The in-car view's behaviour, on every page: night mode, the service worker, the "saved
-   copy" notice, sign-out that forgets offline copies, "nearest to me" and "keep offline".
+   copy" notice, sign-out that forgets offline copies, "nearest to me" and printing.  "Keep
+   offline" is keep-offline.js (the Find page), which asks here whether the session ended.
    No framework, no inline script (CSP); data comes from data-* attributes and JSON. */
 (function () {
   "use strict";
-  var PAGES = "floorplans-pages";   // cards and plan pages (same names in sw.js)
-  var TILES = "floorplans-tiles";   // plan tiles, immutable
-  var OFFLINE_HEADER = "X-Offline-Copy";
-  var SAVED_AT = "X-Saved-At";
   var body = document.body;
   var root = document.documentElement;
 
@@ -117,6 +114,8 @@
     }
     return sessionCheck || Promise.resolve();
   }
+  // For keep-offline.js: a run stops as soon as the session is known to have ended.
+  window.floorplansSession = { ended: function () { return sessionEnded; }, check: checkSession };
 
   document.querySelectorAll("form[data-logout]").forEach(function (form) {
     form.addEventListener("submit", function (event) {
@@ -180,123 +179,6 @@
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   }
-
-  /* Keep offline: fetch the cards, plan pages and tiles of chosen buildings into the
-     caches the service worker reads, with visible progress. */
-  function stamped(response) {
-    return response.blob().then(function (blob) {
-      var headers = new Headers(response.headers);
-      headers.set(SAVED_AT, new Date().toISOString());
-      return new Response(blob, { status: response.status, statusText: response.statusText, headers: headers });
-    });
-  }
-  function tileUrls(page) {
-    var urls = [];
-    page.levels.forEach(function (level) {
-      for (var x = 0; x < level.columns; x++) {
-        for (var y = 0; y < level.rows; y++) {
-          urls.push(page.tile_url.replace("{z}", level.zoom).replace("{x}", x).replace("{y}", y));
-        }
-      }
-    });
-    return urls;
-  }
-  /* A signed tile URL of the tile front (<front>/<expires>/<signature>/<version>/<page>/<z>/<x>/<y>.webp)
-     is kept under the app's own tile URL, as sw.js keeps it, so a newer signature finds it.  The
-     grammar is the page's (data-tile-grammar, from floorplans/tile_urls.py), never spelt here. */
-  function tileKey(url) {
-    var grammar = JSON.parse(body.dataset.tileGrammar);
-    var signed = new RegExp(grammar.signedTail).exec(new URL(url, location.href).pathname);
-    return signed ? new URL(body.dataset.swScope + grammar.folder + signed[1], location.href).href : url;
-  }
-  function keepOffline(box) {
-    var button = box.querySelector("[data-keep-offline-start]");
-    var bar = box.querySelector("progress");
-    var status = box.querySelector(".keep-offline-status");
-    if (!window.caches) { status.textContent = "This browser cannot keep pages offline."; return; }
-    button.disabled = true;
-    status.textContent = "Preparing…";
-    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(function () {});
-    var jobs = [];
-    var done = 0, failed = 0, total = 0, buildings = 0, size = "";
-    function progress() {
-      bar.max = Math.max(1, total);
-      bar.value = done;
-      status.textContent = "Keeping " + buildings + (buildings === 1 ? " building" : " buildings") + " offline" + size + ": " +
-        done.toLocaleString() + " of " + total.toLocaleString() + " files";
-    }
-    fetch(box.dataset.packUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
-      .then(function (r) {
-        if (!r.ok || r.redirected) { checkSession(); throw new Error(r.status); }
-        return r.json();
-      })
-      .then(function (pack) {
-        buildings = pack.buildings.length;
-        if (pack.bytes) size = " (about " + (pack.bytes / 1e6).toFixed(1) + " MB)";
-        pack.buildings.forEach(function (b) {
-          b.pages.forEach(function (url) { jobs.push({ url: url, cache: PAGES, page: true }); });
-          b.plan_pages.forEach(function (p) {
-            tileUrls(p).forEach(function (url) { jobs.push({ url: url, key: tileKey(url), cache: TILES, page: false }); });
-          });
-          // Photos (the front, the markers'): immutable URLs, kept beside the tiles (sw.js serves both).
-          (b.photos || []).forEach(function (url) {
-            var absolute = new URL(url, location.href).href;
-            jobs.push({ url: url, key: absolute, cache: TILES, page: false });
-          });
-        });
-        total = jobs.length;
-        bar.hidden = false;
-        progress();
-        return Promise.all([caches.open(PAGES), caches.open(TILES)]);
-      })
-      .then(function (opened) {
-        var stores = {};
-        stores[PAGES] = opened[0];
-        stores[TILES] = opened[1];
-        var next = 0;
-        function one(job) {
-          var store = stores[job.cache];
-          var already = job.page ? Promise.resolve(undefined) : store.match(job.key);
-          return already.then(function (hit) {
-            if (hit) return;
-            var headers = {};
-            if (job.page) headers[OFFLINE_HEADER] = "1";
-            return fetch(job.url, { headers: headers, credentials: "same-origin" }).then(function (r) {
-              if (!r.ok || r.redirected) {
-                if (r.status === 401 || r.redirected) checkSession();  // signed out meanwhile?
-                throw new Error(r.status);
-              }
-              // Every copy carries the time it was saved: sw.js deletes it after OFFLINE_MAX_DAYS.
-              return stamped(r).then(function (s) { return sessionEnded ? undefined : store.put(job.page ? job.url : job.key, s); });
-            });
-          }).catch(function () { failed += 1; }).then(function () { done += 1; progress(); });
-        }
-        function worker() {
-          if (sessionEnded || next >= jobs.length) return Promise.resolve();
-          var job = jobs[next++];
-          return one(job).then(worker);
-        }
-        // A few at a time: enough to fill a cellular link, few enough not to starve the officer's own clicks.
-        return Promise.all([worker(), worker(), worker(), worker()]);
-      })
-      .then(function () {
-        bar.value = bar.max;
-        status.textContent = failed
-          ? (total - failed) + " of " + total + " files kept; " + failed + " could not be fetched. Try again with a better connection."
-          : "Done: " + buildings + (buildings === 1 ? " building" : " buildings") + " kept offline (" + total.toLocaleString() +
-            " files). They open without a network.";
-        box.dataset.state = failed ? "partial" : "done";
-        button.disabled = false;
-      })
-      .catch(function () {
-        status.textContent = "Could not reach the service to keep these offline. Try again with a connection.";
-        box.dataset.state = "failed";
-        button.disabled = false;
-      });
-  }
-  document.querySelectorAll("[data-keep-offline]").forEach(function (box) {
-    box.querySelector("[data-keep-offline-start]").addEventListener("click", function () { keepOffline(box); });
-  });
 
   /* Print & export: a large set takes seconds to print (bench/exports.py), and a download
      fires no event in the page.  While the packet is made the button waits and says so; the

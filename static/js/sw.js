@@ -12,6 +12,9 @@
    - Photos (/r/photos/...): cache first, beside the tiles (their URLs change when a photo is
      replaced), kept by "keep offline" or once seen.
    - Fingerprinted assets and Leaflet: cache first, kept from installation on.
+   - Superseded plans: a plan page that shows a newer version of the plan than the kept copy
+     replaces it, and the old version's tiles are deleted (static/js/kept.js says why that
+     never loses the only copy of a plan).
    Signing out deletes these caches (incar.js and the Clear-Site-Data header).
 
    Copies end with access, even when nobody signs out:
@@ -26,24 +29,16 @@
    The served script starts with "use strict" (the server writes it before those constants,
    where a directive still counts): the worker runs in strict mode. */
 /* global SHELL, SHELL_VERSION, OFFLINE_COPY_HEADER, TILE_FRONT, TILE_GRAMMAR, OFFLINE_MAX_DAYS, LOGIN_PATH, SESSION_URL */
-const PAGES = "floorplans-pages";
-const TILES = "floorplans-tiles";
+// Shared with the page's "keep offline" (static/js/kept.js, written in front of this file).
+const KEPT = self.floorplansKept;
+const { PAGES, TILES, KEEPING, SAVED_AT, stamp } = KEPT;
 const SHELL_CACHE = "floorplans-shell-" + SHELL_VERSION;
-const SAVED_AT = "X-Saved-At";
 // On a patchy cellular link a saved copy after this long beats a spinner at a red light.
 const NETWORK_WAIT_MS = 5000;
 const SCOPE = new URL(self.registration.scope).pathname;
 const MAX_AGE_MS = OFFLINE_MAX_DAYS * 24 * 3600 * 1000;
 // Counts the wipes: a response fetched before one is never stored after it.
 let wipes = 0;
-
-function stamp(response) {
-  return response.blob().then((blob) => {
-    const headers = new Headers(response.headers);
-    headers.set(SAVED_AT, new Date().toISOString());
-    return new Response(blob, { status: response.status, statusText: response.statusText, headers });
-  });
-}
 
 self.addEventListener("install", (event) => {
   const pages = SHELL.filter((url) => url.endsWith("/"));
@@ -89,11 +84,12 @@ function sweep() {
 }
 const swept = sweep();
 
-/* The session is gone: nothing kept here may be read any more.  Cards, plans and tiles go (the
-   app shell stays: our CSS and JS, no records); open pages are told, to show the sign-in. */
+/* The session is gone: nothing kept here may be read any more.  Cards, plans and tiles go, and
+   a "keep offline" run's list (the app shell stays: our CSS and JS, no records); open pages
+   are told, to show the sign-in. */
 function wipe(loginUrl) {
   wipes += 1;
-  return Promise.all([PAGES, TILES].map((name) => caches.delete(name)))
+  return Promise.all([PAGES, TILES, KEEPING].map((name) => caches.delete(name)))
     .then(() => self.clients.matchAll({ type: "window", includeUncontrolled: true }))
     .then((windows) => windows.forEach((w) => w.postMessage({ type: "floorplans:signed-out", login: loginUrl || LOGIN_PATH })))
     .catch(() => undefined);
@@ -187,8 +183,9 @@ function page(event) {
       const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
       if (response.ok && !response.redirected && html) {
         const copy = response.clone();
-        extend(event, stamp(copy).then((s) => generation === wipes &&
-          caches.open(PAGES).then((cache) => cache.put(request.url, s))));
+        // A plan page showing a newer version replaces the kept one, whose tiles go (kept.js):
+        // the officer is online, so the new version's tiles can be fetched.
+        extend(event, stamp(copy).then((s) => generation === wipes && KEPT.keepPage(request.url, s, TILE_GRAMMAR)));
       }
       if (response.status >= 500) return fallback().then((saved) => answer(saved.status === 503 ? response : saved));
       answer(response);
@@ -288,13 +285,15 @@ self.addEventListener("fetch", (event) => {
   }
   const request = event.request;
   if (request.method !== "GET") return;
+  // "Keep offline" stores what it fetches itself, and wants the network's answer, never a
+  // tile drawn from a lower zoom (static/js/keep-offline.js).
+  if (request.headers.get(OFFLINE_COPY_HEADER)) return;
   const url = new URL(request.url);
   if (isFrontTile(url)) {
     event.respondWith(tile(event));
     return;
   }
   if (url.origin !== self.location.origin || !url.pathname.startsWith(SCOPE)) return;
-  if (request.headers.get(OFFLINE_COPY_HEADER)) return; // "keep offline" stores what it fetches itself
   const path = url.pathname.slice(SCOPE.length);
   if (path.startsWith(TILE_GRAMMAR.folder)) {
     event.respondWith(tile(event));
