@@ -178,7 +178,7 @@ def with_word(word: str, *, whole: bool | None = None) -> Select[tuple[int]]:
         return ids
     # Longer than the index keeps: the index narrows, the stored text decides.
     padded = " " + Building.search_text + " "
-    return (ids.join(Building, Building.id == BuildingWord.building_id)
+    return (ids.join(Building, Building.id == BuildingWord.building_id).correlate(None)
             .where(padded.contains(f" {word} " if whole else f" {word}")))
 
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, case, func, or_, select, union
 
 from floorplans import addresses
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, User
+from floorplans.models.buildings import BuildingWord
 from floorplans.permissions import readable_buildings
 from floorplans.search import normalise, tokens
-from floorplans.services.buildings import search
+from floorplans.services.buildings import search, with_word
 
 EARTH_RADIUS_M = 6_371_008.8
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -73,39 +75,104 @@ def lookup_address(user: User, address: str, *, limit: int = 50) -> Lookup:
     """Buildings at ``address``: those whose street address it is (house number, street
     name, type and direction the same; a city or postal code sent agreeing with the record),
     else the nearest to it with what differs (docs/in-car.md, "CAD lookup").  The address
-    is cut to ``addresses.MAX_ADDRESS_CHARS``; at most two statements are issued."""
+    is cut to ``addresses.MAX_ADDRESS_CHARS``.
+
+    A province has thousands of buildings on its Main Streets, so the database narrows first,
+    through the building_words index: the buildings at one of the address's house numbers
+    that have its street's first word are judged first, and an exact match among them ends
+    the lookup (a CAD address is almost always a building's).  Only when none is exact are
+    the others worth judging (at the number, in the postal code, on the street), closest
+    kinds first, up to ``MAX_CANDIDATES`` in all.  At most four statements are issued."""
     sent = addresses.read(address)
     if not sent.words:
         return Lookup(sent.text, sent.cut, ())
-    matches = []
-    for building in _candidates(user, sent):
-        record = addresses.Record.of(street=building.street, city=building.city, region=building.region,
-                                     postal_code=building.postal_code, name=building.name)
+    judged = _judge(sent, _at_address(user, sent))
+    if not any(verdict.exact for _, verdict in judged):
+        judged += _judge(sent, _near_address(user, sent, [key[3] for key, _ in judged]))
+    if not judged:
+        return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:limit]))
+    exact = [(key, verdict) for key, verdict in judged if verdict.exact]
+    chosen = sorted(exact or judged, key=lambda row: row[0])[:limit]
+    loaded = {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_([k[3] for k, _ in chosen])))}
+    return Lookup(sent.text, sent.cut, tuple(Match(loaded[key[3]], verdict.differences, verdict.cost)
+                                             for key, verdict in chosen))
+
+
+# What ``addresses.judge`` reads of a building: its candidates are read as these columns,
+# and whole buildings are loaded only for the matches shown.
+_JUDGED = (Building.id, Building.name, Building.street, Building.city, Building.region, Building.postal_code)
+
+
+def _judge(sent: addresses.Sent, rows: Sequence[Row[Any]]) -> list[tuple[tuple[int, int, str, int], addresses.Verdict]]:
+    """Each candidate's verdict, keyed as the matches are ordered (cost, how far the house
+    number is, name, id); those neither at nor near the address are left out."""
+    judged = []
+    for row in rows:
+        record = addresses.Record.of(street=row.street, city=row.city, region=row.region,
+                                     postal_code=row.postal_code, name=row.name)
         verdict = addresses.judge(sent, record)
         if verdict is not None:
-            matches.append((verdict.cost, verdict.number_gap, building.name, building.id,
-                            Match(building, verdict.differences, verdict.cost)))
-    if not matches:
-        return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:limit]))
-    matches.sort(key=lambda row: row[:4])
-    return Lookup(sent.text, sent.cut, tuple(row[-1] for row in matches[:limit]))
+            judged.append(((verdict.cost, verdict.number_gap, row.name, row.id), verdict))
+    return judged
 
 
-def _candidates(user: User, sent: addresses.Sent) -> Sequence[Building]:
-    """The buildings worth judging, in one statement: at one of the address's numbers, with
-    its postal code, or on its street (a wrong house number is a near match)."""
-    padded = " " + Building.search_text + " "
-    numbers = dict.fromkeys(sent.plain[i] for i in sent.numbers)
-    conditions = [padded.contains(f" {number} ") for number in numbers]
-    for postal_code in sent.postal_codes:
-        conditions += [padded.contains(f" {postal_code} "), padded.contains(f" {postal_code[:3]} {postal_code[3:]} ")]
+IdSelects = list[Select[tuple[int]]]
+
+
+def _at_number(sent: addresses.Sent) -> IdSelects:
+    """The ids of the buildings whose text has one of the address's house numbers, whole."""
+    return [with_word(number, whole=True) for number in dict.fromkeys(sent.plain[i] for i in sent.numbers)]
+
+
+def _at_address(user: User, sent: addresses.Sent) -> Sequence[Row[Any]]:
+    """The buildings at one of the address's house numbers with the first word of its street
+    ("main" of "123 Main St"): a handful, among which any building whose street address
+    it is.  With no street word, those at the number."""
+    at_number = _at_number(sent)
+    if not at_number:
+        return []
+    query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(at_number)))
     street = addresses.street_words(sent)
     if street:
-        conditions.append(and_(*(padded.contains(f" {word}") for word in street)))
-    if not conditions:
+        query = query.where(Building.id.in_(with_word(street[0], whole=False)))
+    return db.session.execute(query.order_by(Building.id).limit(MAX_CANDIDATES)).all()
+
+
+def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Row[Any]]:
+    """The other buildings worth judging, in one statement: at one of the address's numbers
+    (another street's spelling), with its postal code, or on its street (a wrong house
+    number is a near match); in that order, so the cap leaves out the farthest."""
+    at_number = _at_number(sent)
+    in_postal_code = [with_word(code, whole=True) for code in sent.postal_codes]
+    for code in sent.postal_codes:  # "M5V 2T6": both halves, side by side
+        in_postal_code.append(select(Building.id).correlate(None).where(
+            Building.id.in_(with_word(code[:3], whole=True)), Building.id.in_(with_word(code[3:], whole=True)),
+            (" " + Building.search_text + " ").contains(f" {code[:3]} {code[3:]} ")))
+    on_street: IdSelects = []
+    for word in addresses.street_words(sent):  # every word: each narrows the one before
+        ids = with_word(word, whole=False)
+        on_street = [ids.where(BuildingWord.building_id.in_(on_street[0]))] if on_street else [ids]
+    candidates = at_number + in_postal_code + on_street
+    room = MAX_CANDIDATES - len(judged)
+    if not candidates or room <= 0:
         return []
-    query = readable_buildings(user).where(or_(*conditions)).order_by(Building.id).limit(MAX_CANDIDATES)
-    return db.session.scalars(query).all()
+    query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(candidates)))
+    if judged:
+        query = query.where(Building.id.not_in(list(judged)))
+    closer = [(Building.id.in_(_either(ids)), rank) for rank, ids in enumerate((at_number, in_postal_code)) if ids]
+    if closer:
+        query = query.order_by(case(*closer, else_=len(closer)))
+    # Then those having more of the address's words (its city: Main St in Guelph before
+    # Main St in Windsor), through the index's (building, word) key.
+    shared = (select(func.count()).where(BuildingWord.building_id == Building.id,
+                                         BuildingWord.word.in_(sorted(set(sent.plain))))
+              .correlate(Building).scalar_subquery())
+    return db.session.execute(query.order_by(shared.desc(), Building.id).limit(room)).all()
+
+
+def _either(selects: IdSelects) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+    """The ids in any of ``selects`` (one UNION, never nested: SQLite refuses brackets)."""
+    return selects[0] if len(selects) == 1 else union(*selects)
 
 
 def _by_words(user: User, sent: addresses.Sent) -> list[Match]:
