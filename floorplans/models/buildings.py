@@ -8,11 +8,11 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import (
-    Boolean, Connection, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, Time, delete, event, inspect,
-    select,
-)
+from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, Time, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.sql import delete, select
 
 from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Organisation, User
@@ -179,12 +179,12 @@ def _write_words(connection: Connection, texts: Iterable[tuple[int, str]], *, re
         connection.execute(table.insert(), rows)
 
 
-@event.listens_for(Building, "after_insert")
+@listens_for(Building, "after_insert")
 def _index_new_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
     _write_words(connection, [(building.id, building.search_text or "")], replace=False)
 
 
-@event.listens_for(Building, "after_update")
+@listens_for(Building, "after_update")
 def _index_changed_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
     if inspect(building).attrs.search_text.history.has_changes():
         _write_words(connection, [(building.id, building.search_text or "")], replace=True)
@@ -199,5 +199,6 @@ def index_search_words(connection: Connection, building_ids: Iterable[int] | Non
         building_ids = connection.scalars(select(table.c.id)).all()
     ids = sorted(set(building_ids))
     for start in range(0, len(ids), batch):
-        rows = connection.execute(select(table.c.id, table.c.search_text).where(table.c.id.in_(ids[start:start + batch])))
+        chunk = ids[start:start + batch]
+        rows = connection.execute(select(table.c.id, table.c.search_text).where(table.c.id.in_(chunk)))
         _write_words(connection, [(row.id, row.search_text) for row in rows], replace=True)

@@ -1,0 +1,151 @@
+"""The index of each building's search words (building_words) follows its search text through
+every way it is written, and the name-or-address search through it finds what the text scan
+it replaced found: the same buildings, in the same order, page for page, on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import and_, delete, insert, select
+
+from floorplans.db import db
+from floorplans.models import Building, Role, User
+from floorplans.models.buildings import BuildingWord, index_search_words
+from floorplans.permissions import readable_buildings
+from floorplans.search import MAX_INDEXED_CHARS, indexed_words, normalise
+from floorplans.services import buildings
+
+
+def words_of(building_id: int) -> list[str]:
+    return sorted(db.session.scalars(select(BuildingWord.word).where(BuildingWord.building_id == building_id)))
+
+
+def test_the_words_follow_the_search_text(app, make_user, make_organisation) -> None:
+    organisation = make_organisation()
+    admin = make_user(Role.ADMIN)
+    building = buildings.create_building(organisation, {"name": "Église Saint-Rémi", "street": "12 Main Street",
+                                                        "city": "Montréal"}, by=admin)
+    db.session.commit()
+    assert words_of(building.id) == ["12", "eglise", "main", "montreal", "remi", "st"]
+    buildings.update_building(building, {"name": "Grace Chapel"}, partial=True)
+    db.session.commit()
+    assert words_of(building.id) == ["12", "chapel", "grace", "main", "montreal", "st"]
+    # Written straight through the ORM, as fixtures and scripts do.
+    building.search_text = normalise("Beth Shalom 7 Elm Avenue")
+    db.session.commit()
+    assert words_of(building.id) == ["7", "ave", "beth", "elm", "shalom"]
+    building.capacity = 300  # another field: the words stay
+    db.session.commit()
+    assert words_of(building.id) == ["7", "ave", "beth", "elm", "shalom"]
+    db.session.delete(building)
+    db.session.commit()
+    assert db.session.scalars(select(BuildingWord)).all() == []
+
+
+def test_a_bulk_load_is_indexed_by_index_search_words(app, make_user, make_organisation) -> None:
+    officer, organisation = make_user(Role.OFFICER), make_organisation()
+    db.session.execute(insert(Building), [{"name": f"Church {n}", "organisation_id": organisation.id,
+                                           "search_text": f"church {n} church"} for n in range(5)])
+    ids = list(db.session.scalars(select(Building.id).order_by(Building.id)))
+    assert db.session.scalars(select(BuildingWord)).all() == []  # the ORM's bulk insert fires no events
+    index_search_words(db.session.connection(), ids[:2], batch=1)
+    assert [words_of(i) for i in ids] == [["0", "church"], ["1", "church"], [], [], []]
+    index_search_words(db.session.connection())
+    assert [words_of(i) for i in ids] == [[str(n), "church"] for n in range(5)]
+    assert [b.id for b in buildings.search(officer, "chu 3")] == [ids[3]]
+
+
+def test_the_migration_fills_the_words_of_the_buildings_there(app, make_building) -> None:
+    made = [make_building(name=f"Temple {n}", street=f"{n} Queen St W") for n in range(3)]
+    expected = {b.id: indexed_words(b.search_text) for b in made}
+    db.session.remove()
+    downgrade(revision="0014")
+    upgrade()
+    assert {b.id: words_of(b.id) for b in made} == expected
+
+
+def test_a_word_longer_than_the_index_keeps_is_checked_against_the_text(app, make_building) -> None:
+    long = "x" * (MAX_INDEXED_CHARS + 50)
+    building = make_building(name="A")
+    building.search_text = f"a {long} toronto"  # NFKD can make a 200-character name longer
+    db.session.commit()
+    assert max(map(len, words_of(building.id))) == MAX_INDEXED_CHARS
+    found = lambda word, whole=None: list(db.session.scalars(buildings.with_word(word, whole=whole)))  # noqa: E731
+    assert found(long) == found(long[:-10]) == found(long, whole=True) == [building.id]
+    assert found(long + "x") == found(long[:-1], whole=True) == []
+
+
+# The text scan the index replaced: every word in the stored text, at a word's start
+# (a number whole), by LIKE over each building.
+def scanned(user: User, query: str, limit: int, offset: int) -> list[int]:
+    words, _ = buildings.search_words(query)
+    padded = " " + Building.search_text + " "
+    statement = readable_buildings(user)
+    if words:
+        statement = statement.where(and_(*(padded.contains(f" {w} " if w.isdigit() else f" {w}") for w in words)))
+    statement = statement.order_by(Building.name, Building.id).offset(offset).limit(limit)
+    return list(db.session.scalars(statement.with_only_columns(Building.id)))
+
+
+def by_hand(everything: Sequence[tuple[int, int, str]], organisation_id: int | None, query: str) -> set[int]:
+    words, _ = buildings.search_words(query)
+    return {building_id for building_id, owner, text in everything
+            if organisation_id in (None, owner)
+            and all((f" {w} " if w.isdigit() else f" {w}") in f" {text} " for w in words)}
+
+
+NAMES = ["Grace", "Gracious", "Grand", "St. Mary", "Saint Marys", "Maryland", "Beth", "Bethel", "Shalom", "Église",
+         "Eglise", "Temple", "Mainland", "Domain", "Knox", "Sri", "Gurdwara", "Zion", "Ça", "ﬁrst"]
+STREETS = ["Main", "Maine", "King", "Kingsway", "Queen", "Elm", "Elmwood", "Saint-Denis", "Avenue"]
+TYPES = ["Street", "St", "Ave", "Avenue", "Road", "Rd", "Boulevard", ""]
+CITIES = ["Toronto", "Hamilton", "St. Catharines", "Montréal", "Markham"]
+
+
+@pytest.mark.slow  # a few hundred buildings
+def test_search_through_the_index_finds_what_the_text_scan_found(app, make_organisation) -> None:
+    rng = random.Random(19)
+    ours, theirs = make_organisation(), make_organisation()
+    records = []
+    for n in range(300):
+        name = " ".join(rng.sample(NAMES, rng.randint(1, 3))) + (f" {n}" if n % 3 == 0 else "")
+        number = rng.choice(["12", "123", "1234", "12a", "7", "70", str(rng.randint(1, 2000))])
+        street = f"{number} {rng.choice(STREETS)} {rng.choice(TYPES)}".strip()
+        city, postal_code = rng.choice(CITIES), rng.choice(["", "M5V 2T6", "L8P 1A1"])
+        building = Building(organisation=rng.choice([ours, theirs]), name=name, street=street, city=city,
+                            postal_code=postal_code,
+                            search_text=normalise(" ".join((name, street, city, postal_code))))
+        records.append(building)
+    db.session.add_all(records)
+    db.session.flush()
+    officer = User(email="officer@example.org", role=Role.OFFICER.value, password_hash="!")
+    partner = User(email="partner@example.org", role=Role.PARTNER.value, password_hash="!", organisation=ours)
+    db.session.add_all([officer, partner])
+    db.session.commit()
+    everything = [(b.id, b.organisation_id, b.search_text) for b in records]
+    vocabulary = sorted({word for _, _, text in everything for word in text.split()})
+    queries = ["", "gra", "grace", "st mary", "saint marys", "ST. MARY'S", "12", "123", "12a", "1", "main st",
+               "mai", "domain", "eglise", "Église", "église saint", "z", "9", "toronto 12", "m5v 2t6", "m5v2t6",
+               "st catharines", "first", "ça", "zzz", "grace grace", "a" * 150]
+    for _ in range(60):
+        picked = rng.sample(vocabulary, rng.randint(1, 3))
+        queries.append(" ".join(w if w.isdigit() else w[: rng.randint(1, len(w))] for w in picked))
+    for user, organisation_id in ((officer, None), (partner, ours.id)):
+        for query in queries:
+            found = [b.id for b in buildings.search(user, query, limit=1000)]
+            assert found == scanned(user, query, 1000, 0), query
+            assert set(found) == by_hand(everything, organisation_id, query), query
+            for limit, offset in ((5, 0), (5, 5), (3, 7), (50, 100)):
+                assert [b.id for b in buildings.search(user, query, limit=limit, offset=offset)] \
+                    == scanned(user, query, limit, offset), (query, limit, offset)
+    # Every stored word is indexed as the text scan sees it.
+    rows = db.session.execute(select(BuildingWord.building_id, BuildingWord.word)).all()
+    assert sorted(rows) == sorted((i, w) for i, _, text in everything for w in indexed_words(text))
+    db.session.execute(delete(Building).where(Building.organisation_id == theirs.id))
+    db.session.commit()
+    assert {i for i, _ in db.session.execute(select(BuildingWord.building_id, BuildingWord.word))} \
+        == {b for b, owner, _ in everything if owner == ours.id}
+
