@@ -446,9 +446,9 @@ def run(args: argparse.Namespace, plans: list[RenderedPlan], store: S3Storage, r
                     store_pages(_PageStore(store, version_key), plan)
                     object_runs.append((time.perf_counter() - started, requests.since_last()))
                 else:
-                    archives = ArchivePageStore(store, version_key, folder)
-                    store_pages(archives, plan)
-                    archive_runs.append((time.perf_counter() - started, archives.written, requests.since_last()))
+                    page_store = ArchivePageStore(store, version_key, folder)
+                    store_pages(page_store, plan)
+                    archive_runs.append((time.perf_counter() - started, page_store.written, requests.since_last()))
                 if way in kept:
                     store.delete_prefix(objects.version_prefix(kept[way]))
                 kept[way] = version_key
