@@ -122,14 +122,17 @@ def rendered_plan(name: str) -> RenderedPlan:
         saved = json.loads(described.read_text())
         pages = [PageResult(**{**page, "directory": Path(page["directory"])}) for page in saved["pages"]]
         return RenderedPlan(name, pages, saved["render_seconds"])
-    with pymupdf.open(CORPUS / name) as document:
-        numbers = list(range(1, document.page_count + 1))
     started = time.perf_counter()
-    pages = render_pages(CORPUS / name, folder / "pages", numbers, limits=DEFAULT_RENDER_LIMITS)
+    pages = render_pages(CORPUS / name, folder / "pages", page_numbers(name), limits=DEFAULT_RENDER_LIMITS)
     seconds = time.perf_counter() - started
     described.write_text(json.dumps({"render_seconds": seconds, "pages": [
         {**dataclasses.asdict(page), "directory": str(page.directory)} for page in pages]}))
     return RenderedPlan(name, pages, seconds)
+
+
+def page_numbers(name: str) -> list[int]:
+    with pymupdf.open(CORPUS / name) as document:
+        return list(range(1, document.page_count + 1))
 
 
 @dataclass(frozen=True)
@@ -211,9 +214,9 @@ def store_pages(pages: _PageStore, plan: RenderedPlan) -> None:
 def publish_job(pages: _PageStore, name: str, folder: Path) -> tuple[float, float]:
     """The render job's render-and-store (each page stored while the next renders), timed:
     the whole of it and its render."""
-    with pymupdf.open(CORPUS / name) as document:
-        numbers = list(range(1, document.page_count + 1))
-    with pages, tempfile.TemporaryDirectory(dir=folder) as out:
+    # The page store closes (its thread done) before the rendered pages' folder goes, as in the job.
+    numbers = page_numbers(name)
+    with tempfile.TemporaryDirectory(dir=folder) as out, pages:
         started = time.perf_counter()
         render_pages(CORPUS / name, Path(out), numbers, limits=DEFAULT_RENDER_LIMITS, on_page=pages.add)
         rendered = time.perf_counter() - started
