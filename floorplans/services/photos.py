@@ -36,6 +36,7 @@ from floorplans.models import Building, Marker, Photo, PhotoSubject, User
 from floorplans.permissions import can_edit, can_read, can_see_version
 from floorplans.services import audit
 from floorplans.services.plans import work_folder
+from floorplans.uploads import MB, spool
 
 #: The long sides of the stored sizes: the thumbnail (lists, the card, the tap panel) and
 #: the one that fills an in-car screen.
@@ -45,7 +46,6 @@ CAPTION_MAX = 200
 #: How far back a marker's ``carried_from`` chain is followed to find its photo (one step
 #: per published plan version; more than this is a loop).
 CARRY_DEPTH = 50
-_CHUNK = 1024 * 1024
 SUBJECT_WORDS = {
     PhotoSubject.FRONT: "Front of the building",
     PhotoSubject.ENTRANCE: "Entrance",
@@ -61,7 +61,7 @@ class PhotoRejected(FloorplansError):
 
 def image_limits() -> images.ImageLimits:
     """The plan upload's size limit, and never more than a picture may be."""
-    most = min(get_settings().upload_max_mb * _CHUNK, images.DEFAULT_IMAGE_LIMITS.max_bytes)
+    most = min(get_settings().upload_max_mb * MB, images.DEFAULT_IMAGE_LIMITS.max_bytes)
     return images.ImageLimits(max_bytes=most)
 
 
@@ -212,23 +212,12 @@ def etag(photo: Photo, size: int) -> str:
 
 
 def _spool(stream: IO[bytes], folder: Path, max_bytes: int) -> Path:
-    fd, name = tempfile.mkstemp(prefix="photo-", suffix=".img", dir=folder)
-    path = Path(name)
-    size = 0
-    try:
-        with open(fd, "wb") as out:
-            while chunk := stream.read(_CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PhotoRejected(
-                        f"The picture is larger than {max_bytes // _CHUNK} MB. Send it again at a smaller size "
-                        "(most phones offer 'Large' or 'Medium' when sharing)."
-                    )
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    if size == 0:
+    too_large = PhotoRejected(
+        f"The picture is larger than {max_bytes // MB} MB. Send it again at a smaller size "
+        "(most phones offer 'Large' or 'Medium' when sharing)."
+    )
+    path = spool(stream, folder, max_bytes=max_bytes, too_large=too_large, prefix="photo-", suffix=".img").path
+    if path.stat().st_size == 0:
         path.unlink(missing_ok=True)
         raise PhotoRejected("The file is empty. Choose the photo again and upload it.")
     return path

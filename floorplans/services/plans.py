@@ -10,8 +10,6 @@ blueprints.
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +28,7 @@ from floorplans.errors import Conflict, FloorplansError, InvalidInput, NotFound
 from floorplans.models import Building, PlanPage, PlanVersion, User, VersionState
 from floorplans.permissions import can_edit, can_see_version, is_own_building
 from floorplans.services import audit, carried_markers, exercise_items, markers, plan_tiles
-
-CHUNK = 1024 * 1024
+from floorplans.uploads import MB, spool
 
 
 class PlanRejected(FloorplansError):
@@ -43,33 +40,10 @@ class PlanRejected(FloorplansError):
 def upload_limits() -> converters.UploadLimits:
     settings = get_settings()
     return converters.UploadLimits(
-        max_bytes=settings.upload_max_mb * CHUNK,
+        max_bytes=settings.upload_max_mb * MB,
         max_pages=settings.upload_max_pages,
         max_page_pixels=settings.page_max_pixels,
     )
-
-
-def _spool(stream: IO[bytes], folder: Path, max_bytes: int) -> tuple[Path, str, int]:
-    """Copy the upload to a private temporary file, hashing it on the way; stop at the limit."""
-    digest = hashlib.sha256()
-    size = 0
-    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=folder)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise PlanRejected(
-                        f"The file is larger than {max_bytes // CHUNK} MB. Export the drawing again "
-                        "with fewer sheets or lower image quality, or split it into several uploads."
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, digest.hexdigest(), size
 
 
 def work_folder() -> Path:
@@ -104,7 +78,12 @@ def upload_plan(building: Building, stream: IO[bytes], filename: str, *, by: Use
     first, which is then checked, kept as the version's original and rendered like any
     scanned PDF."""
     limits = upload_limits()
-    path, sha256, size = _spool(stream, work_folder(), limits.max_bytes)
+    too_large = PlanRejected(
+        f"The file is larger than {limits.max_bytes // MB} MB. Export the drawing again "
+        "with fewer sheets or lower image quality, or split it into several uploads."
+    )
+    path, sha256, size = spool(stream, work_folder(), max_bytes=limits.max_bytes, too_large=too_large,
+                               prefix="upload-", suffix=".pdf")
     made_pdf: Path | None = None
     from_image: str | None = None
     try:

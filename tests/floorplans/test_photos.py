@@ -144,7 +144,7 @@ def test_replace_caption_and_delete(world, browser_for) -> None:
 def test_a_refused_picture_keeps_nothing(world, browser_for) -> None:
     partner, building = world["partner"], world["building"]
     for data, words in ((samples.png_bomb(), "50,000 x 50,000"), (b"%PDF-1.7 not a photo", "is a PDF"),
-                        (samples.phone_jpeg()[:3000], "incomplete")):
+                        (samples.phone_jpeg()[:3000], "incomplete"), (b"", "The file is empty")):
         response = add(browser_for(partner), building, data, subject="front")
         assert response.status_code == 422 and words in response.get_data(as_text=True)
     assert db.session.query(Photo).count() == 0
