@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
 from blueprints.errors import render_error
+from floorplans.db import db
+from floorplans.services import quotas
 from floorplans.services.quotas import QuotaExceeded
 
 bp = Blueprint("limits", __name__)
@@ -16,3 +19,11 @@ bp = Blueprint("limits", __name__)
 def quota_exceeded(error: QuotaExceeded) -> ResponseReturnValue:
     body, status = render_error(429, error.message)
     return body, status, {"Retry-After": str(error.retry_after)}
+
+
+def count_upload() -> None:
+    """Count one upload against the caller's quota (``QuotaExceeded`` past it) and commit
+    the count at once: a file refused once checked still counts, and no write lock is held
+    while it is checked."""
+    quotas.take_upload(current_user)
+    db.session.commit()

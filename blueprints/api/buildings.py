@@ -8,22 +8,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
+from blueprints.api.bodies import json_body
 from floorplans.auth import permission
 from floorplans.bounds import record_id
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import building_record, building_summary, contact_json, gathering_json, photo_json
 from floorplans.services import access, buildings, contacts, gatherings, photos
-
-
-def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            {"body": "must be a JSON object"},
-            "Send a JSON object in the request body with 'Content-Type: application/json'.",
-        )
-    return body
 
 
 def _expected_version() -> int | None:

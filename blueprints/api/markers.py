@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
-from blueprints.api.buildings import json_body
+from blueprints.api.bodies import json_body
 from floorplans.auth import permission
 from floorplans.bounds import MAX_RECORD_ID
 from floorplans.models import Marker

@@ -10,13 +10,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
+from blueprints.api.bodies import uploaded_file
+from blueprints.limits import count_upload
 from blueprints.response.photos import photo_response
 from floorplans.auth import permission
 from floorplans.bounds import MAX_RECORD_ID
-from floorplans.db import db
 from floorplans.permissions import Permission
 from floorplans.representations import photo_json
-from floorplans.services import buildings, photos, quotas
+from floorplans.services import buildings, photos
 
 
 @bp.get("/photos/<int:photo_id>/<photo_token>/<int:size>.webp")
@@ -29,16 +30,13 @@ def photo(photo_id: int, photo_token: str, size: int) -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def upload_photo(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
-    upload = request.files.get("file")
-    if upload is None:
-        raise photos.PhotoRejected(
-            "Send the photo (JPEG, PNG or HEIC) as multipart/form-data in a field named 'file', with 'subject' "
-            "(front, entrance or marker) and, for a marker, 'marker_id'."
-        )
+    upload = uploaded_file(photos.PhotoRejected(
+        "Send the photo (JPEG, PNG or HEIC) as multipart/form-data in a field named 'file', with 'subject' "
+        "(front, entrance or marker) and, for a marker, 'marker_id'."
+    ))
     subject = request.form.get("subject", "")
     marker = photos.marker_of(building, request.form.get("marker_id", type=int)) if subject == "marker" else None
-    quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
-    db.session.commit()  # counted even if the picture is refused
+    count_upload()
     building = buildings.get_editable(current_user, building_id)
     marker = photos.marker_of(building, marker.id) if marker is not None else None
     added = photos.add(current_user, building, upload.stream, subject=subject, marker=marker,

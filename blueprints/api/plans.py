@@ -8,25 +8,23 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
+from blueprints.api.bodies import uploaded_file
+from blueprints.limits import count_upload
 from floorplans import jobs
 from floorplans.auth import permission
-from floorplans.db import db
 from floorplans.permissions import Permission, can_edit
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, plans, quotas
+from floorplans.services import access, buildings, plans
 
 
 @bp.post("/buildings/<int:building_id>/plans")
 @permission(Permission.EDIT_RECORDS)
 def upload_plan(building_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
-    upload = request.files.get("file")
-    if upload is None:
-        raise plans.PlanRejected(
-            "Send the PDF (or a JPEG, PNG or HEIC photo of the plan) as multipart/form-data in a field named 'file'."
-        )
-    quotas.take_upload(current_user)  # over the quota: 429 with Retry-After (blueprints/limits.py)
-    db.session.commit()  # counted even if the file is refused; no write lock held while it is checked
+    upload = uploaded_file(plans.PlanRejected(
+        "Send the PDF (or a JPEG, PNG or HEIC photo of the plan) as multipart/form-data in a field named 'file'."
+    ))
+    count_upload()
     version = plans.upload_plan(building, upload.stream, upload.filename or "plan.pdf", by=current_user)
     jobs.queue_render(version.id)  # once the request has committed the version
     response = jsonify(version_json(version))

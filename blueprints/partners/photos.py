@@ -9,9 +9,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.limits import count_upload
 from blueprints.partners import bp
 from floorplans.auth import permission
-from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.grid import cell_name, plan_grid
 from floorplans.marker_kinds import BY_KEY, door_label
@@ -83,8 +83,7 @@ def photos_page(building_id: int) -> ResponseReturnValue:
         return _page(building, error="Choose the photo (JPEG, PNG or HEIC), then press Add photo.", status=422)
     subject = request.form.get("subject", "")
     try:
-        quotas.take_upload(current_user)
-        db.session.commit()  # counted even if the picture is refused
+        count_upload()
         building = buildings.get_editable(current_user, building_id)
         marker = photos.marker_of(building, request.form.get("marker_id", type=int)) if subject == "marker" else None
         photo = photos.add(current_user, building, upload.stream, subject=subject, marker=marker,
@@ -113,8 +112,7 @@ def change_photo(building_id: int, photo_id: int) -> ResponseReturnValue:
     upload = request.files.get("file")
     try:
         if upload is not None and upload.filename:
-            quotas.take_upload(current_user)
-            db.session.commit()  # counted even if the picture is refused
+            count_upload()
             building = buildings.get_editable(current_user, building_id)
             photo = photos.get_for_edit(current_user, building, photo_id)
             photos.replace(current_user, photo, upload.stream)

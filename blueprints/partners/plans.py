@@ -6,6 +6,7 @@ from flask import flash, jsonify, make_response, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.limits import count_upload
 from blueprints.partners import bp
 from floorplans import jobs
 from floorplans.auth import permission
@@ -31,8 +32,7 @@ def plans_page(building_id: int) -> ResponseReturnValue:
             error = "Choose the PDF of your plans (or a photo of the plan), then press Upload."
         else:
             try:
-                quotas.take_upload(current_user)
-                db.session.commit()  # counted even if the file is refused; no write lock while it is checked
+                count_upload()
                 version = plans.upload_plan(building, upload.stream, upload.filename, by=current_user)
             except quotas.QuotaExceeded as over:
                 error, refused = over.message, over
