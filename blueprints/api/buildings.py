@@ -9,12 +9,13 @@ from flask_login import current_user
 
 from blueprints.api import bp
 from blueprints.api.bodies import json_body
+from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.bounds import record_id
 from floorplans.errors import InvalidInput
 from floorplans.permissions import Permission
 from floorplans.representations import building_record, building_summary, contact_json, gathering_json, photo_json
-from floorplans.services import access, buildings, contacts, gatherings, photos
+from floorplans.services import buildings, contacts, gatherings, photos
 
 
 def _expected_version() -> int | None:
@@ -63,7 +64,7 @@ def create_building() -> ResponseReturnValue:
 @permission(Permission.READ_RECORDS)
 def get_building(building_id: int) -> ResponseReturnValue:
     building = buildings.get_readable(current_user, building_id)
-    access.record_access(current_user, building, "view_record", channel="api", ip_address=request.remote_addr or "")
+    log_read(building, "view_record")
     return _record_response(building)
 
 

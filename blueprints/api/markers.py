@@ -11,12 +11,13 @@ from flask_login import current_user
 
 from blueprints.api import bp
 from blueprints.api.bodies import json_body
+from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.bounds import MAX_RECORD_ID
 from floorplans.models import Marker
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json
-from floorplans.services import access, markers, photos, plans
+from floorplans.services import markers, photos, plans
 
 
 def _marker_response(marker: Marker, status: int = 200) -> ResponseReturnValue:
@@ -31,8 +32,7 @@ def _marker_response(marker: Marker, status: int = 200) -> ResponseReturnValue:
 @permission(Permission.READ_RECORDS)
 def list_markers(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
-    access.record_access(current_user, version.building, "view_plan", channel="api",
-                         ip_address=request.remote_addr or "", detail=f"markers of version {version.number}")
+    log_read(version.building, "view_plan", f"markers of version {version.number}")
     shown = markers.visible_markers(current_user, version)
     by_marker = photos.photos_for_markers(shown)
     return jsonify(markers=[marker_json(marker, by_marker.get(marker.id)) for marker in shown])

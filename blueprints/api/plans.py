@@ -3,18 +3,19 @@ one-page PDF) (202, rendered in the background into a draft),
 follow it, publish it once reviewed, delete a draft or a failed upload."""
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+from flask import jsonify, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
 from blueprints.api.bodies import uploaded_file
 from blueprints.limits import count_upload
+from blueprints.reads import log_read
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.permissions import Permission, can_edit
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, plans
+from floorplans.services import buildings, plans
 
 
 @bp.post("/buildings/<int:building_id>/plans")
@@ -37,8 +38,7 @@ def upload_plan(building_id: int) -> ResponseReturnValue:
 @permission(Permission.READ_RECORDS)
 def get_plan(version_id: int) -> ResponseReturnValue:
     version = plans.get_version(current_user, version_id)
-    access.record_access(current_user, version.building, "view_plan", channel="api",
-                         ip_address=request.remote_addr or "", detail=f"version {version.number}")
+    log_read(version.building, "view_plan", f"version {version.number}")
     return jsonify(version_json(version, with_hidden=can_edit(current_user, version.building)))
 
 

@@ -6,9 +6,10 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.api import bp
+from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings, rooms
+from floorplans.services import buildings, rooms
 
 
 @bp.get("/buildings/<int:building_id>/rooms")
@@ -19,6 +20,5 @@ def find_rooms(building_id: int) -> ResponseReturnValue:
     building = buildings.get_readable(current_user, building_id)
     q = request.args.get("q", "")
     matches = rooms.search(building, q)
-    access.record_access(current_user, building, "view_plan", channel="api", ip_address=request.remote_addr or "",
-                         detail=f"find rooms: {q.strip()}")
+    log_read(building, "view_plan", f"find rooms: {q.strip()}")
     return jsonify(matches=[match.as_json() for match in matches])

@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.partners import bp
+from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
@@ -19,10 +20,6 @@ from floorplans.paging import PAGE_SIZE, Page, page_number
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings
 from floorplans.services.buildings import BUILDING_FIELDS
-
-
-def client_ip() -> str:
-    return request.remote_addr or ""
 
 
 @bp.route("/")
@@ -69,7 +66,7 @@ def new_building() -> ResponseReturnValue:
 @permission(Permission.EDIT_RECORDS)
 def building(building_id: int) -> ResponseReturnValue:
     record = buildings.get_editable(current_user, building_id)
-    access.record_access(current_user, record, "view_record", channel="web", ip_address=client_ip())
+    log_read(record, "view_record")
     return render_template("partners/building.html", building=record, fields=BUILDING_FIELDS)
 
 

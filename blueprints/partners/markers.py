@@ -10,6 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.partners import bp
+from blueprints.reads import log_read
 from blueprints.response.building import viewer_pages
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
@@ -17,7 +18,7 @@ from floorplans.marker_kinds import KINDS
 from floorplans.models import Marker, PlanVersion, VersionState
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json
-from floorplans.services import access, buildings, markers, photos, plans
+from floorplans.services import buildings, markers, photos, plans
 
 
 def _version(building_id: int, version_id: int) -> PlanVersion:
@@ -46,8 +47,7 @@ def markers_to_check(version: PlanVersion) -> int:
 def markers_page(building_id: int, version_id: int) -> ResponseReturnValue:
     version = _version(building_id, version_id)
     building = version.building
-    access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
-                         detail=f"markers of version {version.number}")
+    log_read(building, "view_plan", f"markers of version {version.number}")
     editable = version.has_tiles
     flagged = markers.flagged_count(version)
     return render_template(

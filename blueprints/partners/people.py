@@ -14,13 +14,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.partners import bp
+from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.fields import RecordFields, form_values
 from floorplans.models import Building
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings, contacts, gatherings
+from floorplans.services import buildings, contacts, gatherings
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ GATHERINGS = ItemKind(
 def _log_read(record: Building) -> None:
     """An administrator reading a congregation's contacts or schedule is an outside read."""
     if request.method == "GET":
-        access.record_access(current_user, record, "view_record", channel="web", ip_address=request.remote_addr or "")
+        log_read(record, "view_record")
 
 
 def list_and_add(kind: ItemKind, building_id: int) -> ResponseReturnValue:

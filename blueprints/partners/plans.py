@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from blueprints.limits import count_upload
 from blueprints.partners import bp
+from blueprints.reads import log_read
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.db import db
@@ -17,7 +18,7 @@ from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import version_json
-from floorplans.services import access, buildings, carried_markers, markers, plan_tiles, plans, quotas
+from floorplans.services import buildings, carried_markers, markers, plan_tiles, plans, quotas
 
 
 @bp.route("/buildings/<int:building_id>/plans", methods=["GET", "POST"], endpoint="plans")
@@ -55,8 +56,7 @@ def plans_page(building_id: int) -> ResponseReturnValue:
 def plan_version(building_id: int, version_id: int) -> ResponseReturnValue:
     building = buildings.get_editable(current_user, building_id)
     version = plans.version_of(building, version_id)
-    access.record_access(current_user, building, "view_plan", channel="web", ip_address=request.remote_addr or "",
-                         detail=f"version {version.number}")  # an administrator's read of a congregation's plan
+    log_read(building, "view_plan", f"version {version.number}")  # an administrator's read of a congregation's plan
     return _version_page(version, errors={})
 
 

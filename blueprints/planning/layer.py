@@ -11,13 +11,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from blueprints.planning import bp
+from blueprints.reads import log_read
 from blueprints.response.building import marker_legend, published_plan, viewer_pages
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
 from floorplans.marker_kinds import KINDS
 from floorplans.models import Building, Exercise
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings, exercise_items, exercises
+from floorplans.services import buildings, exercise_items, exercises
 
 
 def _exercise_and_building(exercise_id: int, building_id: int) -> tuple[Exercise, Building]:
@@ -40,8 +41,7 @@ def draw(exercise_id: int, building_id: int) -> ResponseReturnValue:
     version = published_plan(building)
     if version is not None:
         # A planner reading the plan is an outside read like any other: the partner sees it.
-        access.record_access(current_user, building, "view_plan", channel="web",
-                             ip_address=request.remote_addr or "", detail=f"exercise {exercise.id}")
+        log_read(building, "view_plan", f"exercise {exercise.id}")
     layer_urls = {
         "items": url_for("planning.items", exercise_id=exercise.id, building_id=building.id),
         "item": url_for("planning.update_item", exercise_id=exercise.id, item_id=0),

@@ -10,6 +10,7 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.reads import log_read
 from blueprints.response import bp
 from floorplans.auth import permission
 from floorplans.config import get_settings
@@ -18,7 +19,7 @@ from floorplans.marker_kinds import KINDS, MarkerKind
 from floorplans.models import Building, PlanVersion
 from floorplans.permissions import Permission
 from floorplans.representations import marker_json, tile_url_template
-from floorplans.services import access, buildings, markers, photos, rooms
+from floorplans.services import buildings, markers, photos, rooms
 from floorplans.services.briefing import brief
 
 #: Sent by incar.js when it fetches pages for "keep offline": the read is logged as
@@ -28,14 +29,7 @@ OFFLINE_COPY_HEADER = "X-Offline-Copy"
 
 def _log(building: Building, what: str) -> None:
     offline = request.headers.get(OFFLINE_COPY_HEADER) == "1"
-    access.record_access(
-        current_user,
-        building,
-        "keep_offline" if offline else f"view_{what}",
-        channel="web",
-        ip_address=request.remote_addr or "",
-        detail=what if offline else "",
-    )
+    log_read(building, "keep_offline" if offline else f"view_{what}", what if offline else "")
 
 
 def _now() -> dt.datetime:
