@@ -235,16 +235,51 @@ def judge(sent: Sent, record: Record) -> Verdict | None:
     to it (the differences), or neither (None).  Tries each word that may be the house number
     and each plausible length of the street after it, so the work is bounded by the capped
     number of words, never by a search per prefix."""
-    best: Verdict | None = None
+    return _best(sent, record, _tried(sent, record))
+
+
+def judge_all(sent: Sent, records: Sequence[Record]) -> list[Verdict | None]:
+    """``judge`` of each record.  On a crowded street most records differ only in a house
+    number the address does not have; those are judged once for all (the same streets and
+    places tried, the same differences found), only how far each one's number is from the
+    address's is worked out for each."""
+    sent_numbers = {sent.words[i] for i in sent.numbers}
+    sent_words = frozenset(sent.words)
+    shapes: dict[tuple[object, ...], list[tuple[int | None, Verdict]]] = {}
+    verdicts = []
+    for record in records:
+        if record.number is None or record.number in sent_numbers:
+            verdicts.append(judge(sent, record))
+            continue
+        # All judge reads of a record but its number (the name: only words the address has).
+        shape = (record.street, record.city, record.region, record.postal_code, record.name & sent_words)
+        if shape not in shapes:
+            shapes[shape] = _tried(sent, record)
+        tried = [(anchor, verdict if anchor is None else Verdict(verdict.differences,
+                                                                 _gap(sent.words[anchor], record.number)))
+                 for anchor, verdict in shapes[shape]]
+        verdicts.append(_best(sent, record, tried))
+    return verdicts
+
+
+def _tried(sent: Sent, record: Record) -> list[tuple[int | None, Verdict]]:
+    """Every verdict worth having, with the word taken for the house number, in the order tried."""
+    tried: list[tuple[int | None, Verdict]] = []
     starts: list[tuple[int | None, int]] = [(i, i + 1) for i in sent.numbers]
     # No number, or none that is this building's: the street may start a part ("Main St, ...").
     starts += [(None, sent.parts.index(part)) for part in sorted(set(sent.parts))[:3]]
     for anchor, start in starts:
         if start >= len(sent.words) or (anchor is not None and sent.parts[start] - sent.parts[anchor] > 1):
             continue
-        for verdict in _street_verdicts(sent, record, anchor, start):
-            if best is None or (verdict.cost, verdict.number_gap) < (best.cost, best.number_gap):
-                best = verdict
+        tried += [(anchor, verdict) for verdict in _street_verdicts(sent, record, anchor, start)]
+    return tried
+
+
+def _best(sent: Sent, record: Record, tried: Sequence[tuple[int | None, Verdict]]) -> Verdict | None:
+    best: Verdict | None = None
+    for _, verdict in tried:  # the first of the closest
+        if best is None or (verdict.cost, verdict.number_gap) < (best.cost, best.number_gap):
+            best = verdict
     if best is None and record.postal_code and record.postal_code in sent.postal_codes:
         best = Verdict((POSTAL_CODE_ONLY,))
     return best

@@ -106,14 +106,10 @@ _JUDGED = (Building.id, Building.name, Building.street, Building.city, Building.
 def _judge(sent: addresses.Sent, rows: Sequence[Row[Any]]) -> list[tuple[tuple[int, int, str, int], addresses.Verdict]]:
     """Each candidate's verdict, keyed as the matches are ordered (cost, how far the house
     number is, name, id); those neither at nor near the address are left out."""
-    judged = []
-    for row in rows:
-        record = addresses.Record.of(street=row.street, city=row.city, region=row.region,
-                                     postal_code=row.postal_code, name=row.name)
-        verdict = addresses.judge(sent, record)
-        if verdict is not None:
-            judged.append(((verdict.cost, verdict.number_gap, row.name, row.id), verdict))
-    return judged
+    records = [addresses.Record.of(street=row.street, city=row.city, region=row.region,
+                                   postal_code=row.postal_code, name=row.name) for row in rows]
+    return [((verdict.cost, verdict.number_gap, row.name, row.id), verdict)
+            for row, verdict in zip(rows, addresses.judge_all(sent, records), strict=True) if verdict is not None]
 
 
 IdSelects = list[Select[tuple[int]]]
