@@ -41,9 +41,21 @@ def offline_levels(page: PlanPage, *, full_zoom_limit: int = FULL_ZOOM_TILE_LIMI
 
 
 # What a kept file takes, on average, where the exact size is not known before fetching it: a
-# plan tile (FULL_ZOOM_TILE_LIMIT's 160 tiles are about 2 MB) and a card or plan page.
+# plan tile of a page rendered before pages recorded their bytes (FULL_ZOOM_TILE_LIMIT's 160
+# tiles are about 2 MB) and a card or plan page.
 TILE_BYTES = 12_500
 PAGE_BYTES = 30_000
+
+
+def page_keep(page: PlanPage) -> tuple[int, int]:
+    """The tiles "keep offline" fetches of a rendered page, and about how many bytes: at the
+    mean size of the page's own tiles (its pyramid's bytes over its tiles, recorded by the
+    render), which bench/offline_zone.py finds within a few percent on the corpus, where a
+    fixed TILE_BYTES was several times too much for line art and would make the storage
+    check refuse a zone that fits."""
+    tiles = sum(level.tiles for level in offline_levels(page))
+    mean = page.tile_bytes / page.tiles if page.tiles and page.tile_bytes else TILE_BYTES
+    return tiles, round(tiles * mean)
 
 
 @dataclass(frozen=True)
@@ -67,16 +79,16 @@ def kept_photos(user: User, building: Building) -> list[Photo]:
 
 def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
     """Files and bytes that keeping ``buildings`` offline fetches: their cards and plans, the
-    tiles of ``offline_levels`` (estimated), every size of their photos (exact)."""
+    tiles of ``offline_levels`` (estimated: ``page_keep``), every size of their photos (exact)."""
     files = size = 0
     for building in buildings:
         version = building.shown_plan
         files += 2 if version is not None else 1
         size += PAGE_BYTES * (2 if version is not None else 1)
         for page in version.shown_pages if version is not None else []:
-            tiles = sum(level.tiles for level in offline_levels(page))
+            tiles, tile_bytes = page_keep(page)
             files += tiles
-            size += tiles * TILE_BYTES
+            size += tile_bytes
         for photo in kept_photos(user, building):
             files += len(photo.sizes)
             size += photo.stored_bytes

@@ -1,0 +1,93 @@
+"""Keep my area offline (issue 19), over HTTP: the zone's pack (the buildings within a
+distance of a point, nearest first, at most MAX_KEEP_BUILDINGS), the Find page's control,
+the plan page naming its version (for the service worker's eviction) and the size estimate
+from each page's own tiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from floorplans.db import db
+from floorplans.models import PlanPage, Role
+from floorplans.services import offline
+from floorplans.services.offline import TILE_BYTES, page_keep
+from tests.blueprints.response.test_in_car import published_plan
+
+CAR = (43.6450, -79.3960)
+
+
+def test_the_zone_is_the_buildings_within_the_distance_nearest_first(browser_for, make_user, make_building) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    near = make_building(name="Near", latitude=43.6455, longitude=-79.3951)  # ~100 m
+    mid = make_building(name="Mid", latitude=43.6600, longitude=-79.3900)  # ~1.7 km
+    published_plan(mid, ("Ground", 1000, 700, 2))
+    make_building(name="Far", latitude=43.7500, longitude=-79.3960)  # ~11.7 km
+    make_building(name="Nowhere")
+    partner = make_user(Role.PARTNER)
+    make_building(partner.organisation, name="Partner's own", latitude=43.6451, longitude=-79.3961)
+
+    def zone(km: float, user=officer) -> dict:
+        response = user.get(f"/r/offline/pack?lat={CAR[0]}&lon={CAR[1]}&km={km:g}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    one = zone(1)
+    assert [b["name"] for b in one["buildings"]] == ["Partner's own", "Near"]
+    assert one["more"] is False
+    five = zone(5)
+    assert [b["name"] for b in five["buildings"]][-1] == "Mid"
+    assert five["bytes"] == sum(b["bytes"] for b in five["buildings"])
+    assert [b["name"] for b in zone(25)["buildings"]][-1] == "Far"
+    # A partner's zone holds only their own buildings.
+    own = zone(1, browser_for(partner))
+    assert [b["name"] for b in own["buildings"]] == ["Partner's own"]
+
+    # Only the distances offered; coordinates that are numbers.
+    assert officer.get(f"/r/offline/pack?lat={CAR[0]}&lon={CAR[1]}&km=3").status_code == 422
+    assert officer.get(f"/r/offline/pack?lat={CAR[0]}&lon={CAR[1]}&km=many").status_code == 422
+    assert officer.get("/r/offline/pack?lat=north&lon=0&km=5").status_code == 422
+
+
+def test_a_crowded_zone_keeps_the_nearest(app, browser_for, make_user, make_building,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(offline, "MAX_KEEP_BUILDINGS", 3)
+    officer = browser_for(make_user(Role.OFFICER))
+    for i in range(5):
+        make_building(name=f"B{i}", latitude=CAR[0] + 0.001 * (i + 1), longitude=CAR[1])
+    pack = officer.get(f"/r/offline/pack?lat={CAR[0]}&lon={CAR[1]}&km=5").get_json()
+    assert [b["name"] for b in pack["buildings"]] == ["B0", "B1", "B2"]
+    assert pack["more"] is True
+
+
+def test_the_find_page_offers_the_zone_around_the_car_or_a_building_found(browser_for, make_user, make_building) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    found = make_building(name="Beth Shalom", latitude=43.70, longitude=-79.42)
+    make_building(name="Beth Shalom Annex")  # no location: cannot be the middle of an area
+    page = officer.get("/r/?q=beth+shalom").get_data(as_text=True)
+    assert "Keep my area offline" in page
+    assert '<option value="car">this car</option>' in page
+    assert f'<option value="{found.latitude},{found.longitude}">Beth Shalom</option>' in page
+    assert "Beth Shalom Annex</option>" not in page
+    assert all(f'<option value="{km}"' in page for km in offline.ZONE_KILOMETRES)
+
+
+def test_the_plan_page_names_its_version(browser_for, make_user, make_building) -> None:
+    officer = browser_for(make_user(Role.OFFICER))
+    building = make_building()
+    version = published_plan(building, ("Ground", 1000, 700, 2))
+    page = officer.get(f"/r/buildings/{building.id}/plan").get_data(as_text=True)
+    assert f'<meta name="plan-version" content="{version.key}">' in page
+    bare = make_building()
+    assert 'name="plan-version"' not in officer.get(f"/r/buildings/{bare.id}/plan").get_data(as_text=True)
+
+
+def test_the_size_estimate_uses_the_page_s_own_tiles(app) -> None:
+    rendered = PlanPage(width=1000, height=700, tile_size=256, max_zoom=2, tiles=17, tile_bytes=17 * 1_500)
+    assert page_keep(rendered) == (17, 17 * 1_500)
+    # Full zoom left out on a large sheet: its kept tiles at the pyramid's mean size.
+    sheet = PlanPage(width=13000, height=9000, tile_size=256, max_zoom=6, tiles=2_400, tile_bytes=2_400 * 4_000)
+    kept = sum(level.tiles for level in offline.offline_levels(sheet))
+    assert kept < 2_400 and page_keep(sheet) == (kept, kept * 4_000)
+    # A page rendered before pages recorded their bytes: the fixed average.
+    assert page_keep(PlanPage(width=1000, height=700, tile_size=256, max_zoom=2)) == (17, 17 * TILE_BYTES)
+    db.session.rollback()
