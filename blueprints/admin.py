@@ -15,7 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from blueprints.partners.buildings import _kept, access_filters, log_range
+from blueprints.logs import access_log_page, kept_filters, log_range
 from floorplans.auth import permission
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
@@ -24,7 +24,7 @@ from floorplans.fields import form_values
 from floorplans.models import Role
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.permissions import Permission
-from floorplans.services import access, accounts, administration, audit, buildings, login, reviews, tokens
+from floorplans.services import accounts, administration, audit, buildings, login, reviews, tokens
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -189,11 +189,7 @@ def reset_two_factor(user_id: int) -> ResponseReturnValue:
 @bp.route("/access-log")
 @permission(Permission.ADMIN)
 def access_log() -> ResponseReturnValue:
-    filters, problems = access_filters(request.args)
-    events = access.access_log(current_user, filters=filters, before=request.args.get("before", type=int),
-                               after=request.args.get("after", type=int))
-    return render_template("admin/access_log.html", events=events, problems=problems, args=request.args,
-                           query=_kept(request.args))
+    return access_log_page("admin/access_log.html")
 
 
 AUDIT_PAGE_SIZE = PAGE_SIZE
@@ -226,7 +222,7 @@ def audit_log() -> ResponseReturnValue:
     audit.record("audit.read", detail={**filters.as_detail(), "before": before, "after": after, "shown": len(events)})
     return render_template(
         "admin/audit.html", events=events, filters=filters, problems=problems, groups=audit.ACTIONS,
-        args=request.args, query=_kept(request.args), describe=audit.describe, retention=_retention(),
+        args=request.args, query=kept_filters(request.args), describe=audit.describe, retention=_retention(),
     )
 
 

@@ -1,14 +1,11 @@
 """My buildings, a building's record, editing it and confirming it is current."""
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.logs import access_log_page
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans.auth import permission
@@ -18,7 +15,7 @@ from floorplans.fields import form_values
 from floorplans.models import Role
 from floorplans.paging import PAGE_SIZE, Page, page_number
 from floorplans.permissions import Permission
-from floorplans.services import access, buildings
+from floorplans.services import buildings
 from floorplans.services.buildings import BUILDING_FIELDS
 
 
@@ -113,58 +110,4 @@ def verify(building_id: int) -> ResponseReturnValue:
 @bp.route("/buildings/<int:building_id>/access-log")
 @permission(Permission.READ_ACCESS_LOG)
 def access_log(building_id: int) -> ResponseReturnValue:
-    record = buildings.get_editable(current_user, building_id)
-    filters, problems = access_filters(request.args)
-    events = access.access_log(current_user, building=record, filters=filters,
-                               before=request.args.get("before", type=int), after=request.args.get("after", type=int))
-    return render_template("partners/access_log.html", building=record, events=events, problems=problems,
-                           args=request.args, query=_kept(request.args))
-
-
-@dataclass(frozen=True)
-class LogRange:
-    """What a log's filters share in a query string: a day range and a building number."""
-
-    start: dt.datetime | None
-    end: dt.datetime | None  # the day after the last one asked for: the end day is included
-    building_id: int | None
-
-
-def log_range(args: Mapping[str, str], problems: list[str]) -> LogRange:
-    """The dates and building of a log's query string; what cannot be read is named in
-    ``problems`` and left out."""
-
-    def day(name: str) -> dt.datetime | None:
-        value = args.get(name, "").strip()
-        if not value:
-            return None
-        try:
-            return dt.datetime.strptime(value, "%Y-%m-%d")
-        except ValueError:
-            problems.append(f"'{name}' must be a date like 2026-01-31")
-            return None
-
-    start, end = day("start"), day("end")
-    building = args.get("building", "").strip()
-    if building and not building.isdigit():
-        problems.append("'building' must be a building's number")
-    return LogRange(start, end + dt.timedelta(days=1) if end else None, int(building) if building.isdigit() else None)
-
-
-def access_filters(args: Mapping[str, str]) -> tuple[access.Filters, list[str]]:
-    """The access log's filters in a query string; what cannot be read is named and left out."""
-    problems: list[str] = []
-    found = log_range(args, problems)
-    filters = access.Filters(
-        who=args.get("who", "").strip()[:254],
-        building_id=found.building_id,
-        action=args.get("action", "").strip()[:40],
-        start=found.start,
-        end=found.end,
-    )
-    return filters, problems
-
-
-def _kept(args: Mapping[str, str]) -> dict[str, str]:
-    """The query string's filters, without the page keys (the pager adds its own)."""
-    return {k: v for k, v in args.items() if k not in ("before", "after", "page") and v}
+    return access_log_page("partners/access_log.html", buildings.get_editable(current_user, building_id))

@@ -38,6 +38,17 @@ def record_access(
     db.session.flush()
     return event
 
+#: Every action of the access log in its readers' words, in the order its "What" filter
+#: offers them; the log's rows say the same (templates/_access_filters.html, _access_events.html).
+ACTION_WORDS = {
+    "view_record": "viewed the record",
+    "view_plan": "viewed the plan",
+    "keep_offline": "kept it for offline use",
+    "export.packet": "downloaded the print packet",
+    "export.png": "downloaded a floor as an image",
+    "export.geojson": "downloaded the markers",
+}
+
 
 @dataclass(frozen=True)
 class Filters:
