@@ -10,6 +10,8 @@ Must not import blueprints.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -392,6 +394,28 @@ class _Bars:
             self.bar = None
 
 
+@contextmanager
+def _copying(verb: str, stopped: Callable[[Exception], str]) -> Iterator[_Bars]:
+    """Progress bars for a backup or a restore, closed however it ends: a storage error
+    ends the command with ``stopped(error)`` (what was kept, what to run), any other
+    refusal with its own words, both with nothing saved and exit status 1."""
+    from storage import StorageError
+
+    bars = _Bars(verb)
+    try:
+        yield bars
+    except StorageError as error:
+        bars.close()
+        db.session.rollback()
+        click.echo(f"error: {stopped(error)}", err=True)
+        sys.exit(1)
+    except FloorplansError as error:
+        bars.close()
+        _fail(error)
+    finally:
+        bars.close()
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, writable=True))
 @click.option("--skip-tiles", is_flag=True, default=False,
@@ -403,22 +427,13 @@ def backup_command(path: str, skip_tiles: bool) -> None:
     from pathlib import Path
 
     from floorplans.services.backup import work_folder_of, write_backup
-    from storage import StorageError
 
-    bars = _Bars("Saving")
-    try:
+    def stopped(error: Exception) -> str:
+        return (f"the backup stopped: {error}. What it copied is kept in {work_folder_of(Path(path))}: "
+                "run the same command again to continue.")
+
+    with _copying("Saving", stopped) as bars:
         report = write_backup(Path(path), skip_tiles=skip_tiles, progress=bars)
-    except StorageError as error:
-        bars.close()
-        click.echo(f"error: the backup stopped: {error}. What it copied is kept in {work_folder_of(Path(path))}: "
-                   "run the same command again to continue.", err=True)
-        sys.exit(1)
-    except FloorplansError as error:
-        bars.close()
-        _fail(error)
-        return
-    finally:
-        bars.close()
     if report.resumed_objects:
         click.echo(f"Continued an interrupted backup: {report.resumed_objects} objects were copied before.")
     click.echo(f"Backup written to {path}: {sum(report.rows.values())} rows in {len(report.rows)} tables, "
@@ -440,23 +455,13 @@ def restore_command(path: str, no_verify: bool) -> None:
     from pathlib import Path
 
     from floorplans.services.backup import restore_backup
-    from storage import StorageError
 
-    bars = _Bars("Restoring")
-    try:
+    def stopped(error: Exception) -> str:
+        return (f"the restore stopped: {error}. No record was saved; run the same command again: "
+                "it keeps the objects already restored (checked against the backup) and finishes.")
+
+    with _copying("Restoring", stopped) as bars:
         report = restore_backup(Path(path), verify=not no_verify, progress=bars)
-    except StorageError as error:
-        bars.close()
-        db.session.rollback()
-        click.echo(f"error: the restore stopped: {error}. No record was saved; run the same command again: "
-                   "it keeps the objects already restored (checked against the backup) and finishes.", err=True)
-        sys.exit(1)
-    except FloorplansError as error:
-        bars.close()
-        _fail(error)
-        return
-    finally:
-        bars.close()
     db.session.commit()
     click.echo(f"Restored {sum(report.rows.values())} rows and {report.objects} objects from {path}"
                + (f" ({report.resumed_objects} restored by an interrupted run before)." if report.resumed_objects
