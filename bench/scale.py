@@ -151,7 +151,8 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
                 print(f"  {table}: {loaded[table]:,} rows ({time.perf_counter() - started:.0f} s)", flush=True)
         events_seconds = time.perf_counter() - started
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(text("ANALYZE"))
+            # VACUUM too, as autovacuum would have by then: index-only scans need the visibility map.
+            connection.execute(text("VACUUM ANALYZE"))
         counts = {t: db.session.scalar(text(f"SELECT count(*) FROM {t}"))
                   for t in ("buildings", "contacts", "gatherings", "users", "organisations", "access_events",
                             "audit_events")}

@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.engine import Connection
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
-from sqlalchemy.sql import delete, select
+from sqlalchemy.sql import delete, insert, select
 
 from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Organisation, User
@@ -169,14 +169,13 @@ class BuildingWord(Model):
 
 def _write_words(connection: Connection, texts: Iterable[tuple[int, str]], *, replace: bool) -> None:
     texts = list(texts)
-    table = BuildingWord.__table__
     if not texts:
         return
     if replace:
-        connection.execute(delete(table).where(table.c.building_id.in_([building_id for building_id, _ in texts])))
+        connection.execute(delete(BuildingWord).where(BuildingWord.building_id.in_([i for i, _ in texts])))
     rows = [{"building_id": building_id, "word": word} for building_id, text in texts for word in indexed_words(text)]
     if rows:
-        connection.execute(table.insert(), rows)
+        connection.execute(insert(BuildingWord), rows)
 
 
 @listens_for(Building, "after_insert")
@@ -194,11 +193,10 @@ def index_search_words(connection: Connection, building_ids: Iterable[int] | Non
                        ) -> None:
     """Index again the search words of ``building_ids`` (every building when None) from their
     stored search text, a batch at a time: for rows written without the ORM (bulk loads)."""
-    table = Building.__table__
     if building_ids is None:
-        building_ids = connection.scalars(select(table.c.id)).all()
+        building_ids = connection.scalars(select(Building.id)).all()
     ids = sorted(set(building_ids))
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        rows = connection.execute(select(table.c.id, table.c.search_text).where(table.c.id.in_(chunk)))
+        rows = connection.execute(select(Building.id, Building.search_text).where(Building.id.in_(chunk)))
         _write_words(connection, [(row.id, row.search_text) for row in rows], replace=True)

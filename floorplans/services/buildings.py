@@ -164,7 +164,7 @@ def search(user: User, query: str = "", *, limit: int = 50, offset: int = 0) -> 
     return db.session.scalars(statement.order_by(Building.name, Building.id).offset(offset).limit(limit)).all()
 
 
-def with_word(word: str, *, whole: bool | None = None) -> Select[tuple[int]]:
+def with_word(word: str, *, whole: bool | None = None) -> Select[int]:
     """The ids of the buildings whose stored search text has a word starting with ``word``
     ("gra" finds "Grace", "main" never finds "domain"), or ``word`` itself when ``whole``
     (by default for a number: "12" must not find "123 Main Street"), by an index range on

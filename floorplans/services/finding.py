@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, case, func, or_, select, union
 
@@ -100,10 +99,12 @@ def lookup_address(user: User, address: str, *, limit: int = 50) -> Lookup:
 
 # What ``addresses.judge`` reads of a building: its candidates are read as these columns,
 # and whole buildings are loaded only for the matches shown.
+Candidate = Row[int, str, str, str, str, str]  # as _JUDGED
 _JUDGED = (Building.id, Building.name, Building.street, Building.city, Building.region, Building.postal_code)
 
 
-def _judge(sent: addresses.Sent, rows: Sequence[Row[Any]]) -> list[tuple[tuple[int, int, str, int], addresses.Verdict]]:
+def _judge(sent: addresses.Sent, rows: Sequence[Candidate]
+           ) -> list[tuple[tuple[int, int, str, int], addresses.Verdict]]:
     """Each candidate's verdict, keyed as the matches are ordered (cost, how far the house
     number is, name, id); those neither at nor near the address are left out."""
     records = [addresses.Record.of(street=row.street, city=row.city, region=row.region,
@@ -112,7 +113,7 @@ def _judge(sent: addresses.Sent, rows: Sequence[Row[Any]]) -> list[tuple[tuple[i
             for row, verdict in zip(rows, addresses.judge_all(sent, records), strict=True) if verdict is not None]
 
 
-IdSelects = list[Select[tuple[int]]]
+IdSelects = list[Select[int]]
 
 
 def _at_number(sent: addresses.Sent) -> IdSelects:
@@ -120,7 +121,7 @@ def _at_number(sent: addresses.Sent) -> IdSelects:
     return [with_word(number, whole=True) for number in dict.fromkeys(sent.plain[i] for i in sent.numbers)]
 
 
-def _at_address(user: User, sent: addresses.Sent) -> Sequence[Row[Any]]:
+def _at_address(user: User, sent: addresses.Sent) -> Sequence[Candidate]:
     """The buildings at one of the address's house numbers with the first word of its street
     ("main" of "123 Main St"): a handful, among which any building whose street address
     it is.  With no street word, those at the number."""
@@ -134,7 +135,7 @@ def _at_address(user: User, sent: addresses.Sent) -> Sequence[Row[Any]]:
     return db.session.execute(query.order_by(Building.id).limit(MAX_CANDIDATES)).all()
 
 
-def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Row[Any]]:
+def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Candidate]:
     """The other buildings worth judging, in one statement: at one of the address's numbers
     (another street's spelling), with its postal code, or on its street (a wrong house
     number is a near match); in that order, so the cap leaves out the farthest."""
@@ -166,7 +167,7 @@ def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Se
     return db.session.execute(query.order_by(shared.desc(), Building.id).limit(room)).all()
 
 
-def _either(selects: IdSelects) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+def _either(selects: IdSelects) -> Select[int] | CompoundSelect[int]:
     """The ids in any of ``selects`` (one UNION, never nested: SQLite refuses brackets)."""
     return selects[0] if len(selects) == 1 else union(*selects)
 
