@@ -4,14 +4,14 @@ Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from floorplans.db import db
-from floorplans.errors import InvalidInput, NotFound
+from floorplans.errors import InvalidInput
 from floorplans.fields import Field, RecordFields
 from floorplans.models import Building, Contact
-from floorplans.services import audit
+from floorplans.services import audit, building_items
 
 CONTACT_FIELDS = RecordFields((
     Field("name", "Name", required=True),
@@ -28,10 +28,7 @@ CONTACT_FIELDS = RecordFields((
 ))
 
 
-def _check_hours(values: Mapping[str, Any], contact: Contact | None) -> None:
-    def current(name: str) -> Any:
-        return values[name] if name in values else getattr(contact, name, None)
-
+def _check_hours(current: Callable[[str], Any]) -> None:
     start, end = current("available_from"), current("available_until")
     if (start is None) != (end is None):
         field = "available_until" if end is None else "available_from"
@@ -40,32 +37,21 @@ def _check_hours(values: Mapping[str, Any], contact: Contact | None) -> None:
         raise InvalidInput({"available_until": "must differ from the start time."})
 
 
+RULES = building_items.ItemRules(Contact, "contact", CONTACT_FIELDS, _check_hours, "This building has no such contact.")
+
+
 def add_contact(building: Building, raw: Mapping[str, Any]) -> Contact:
-    values = CONTACT_FIELDS.clean(raw)
-    _check_hours(values, None)
     position = max((c.position for c in building.contacts), default=0) + 1
-    contact = Contact(building=building, position=position, **values)
-    db.session.add(contact)
-    db.session.flush()
-    audit.record("contact.create", building=building, target=contact,
-                 detail={"values": audit.values(contact, CONTACT_FIELDS)})
-    return contact
+    return building_items.add(RULES, building, raw, position=position)
 
 
 def update_contact(contact: Contact, raw: Mapping[str, Any], *, partial: bool = False) -> Contact:
-    values = CONTACT_FIELDS.clean(raw, partial=partial)
-    _check_hours(values, contact)
-    with audit.recording_changes(contact, values, "contact.update", building=contact.building, name=contact.name):
-        for name, value in values.items():
-            setattr(contact, name, value)
-        db.session.flush()
-    return contact
+    return building_items.update(RULES, contact, raw, partial=partial, name=contact.name)
 
 
 def delete_contact(contact: Contact) -> None:
     building = contact.building
-    audit.record("contact.delete", building=building, target=contact,
-                 detail={"values": audit.values(contact, CONTACT_FIELDS)})
+    building_items.record_removal(RULES, contact)
     building.contacts.remove(contact)
     _renumber(building)
     db.session.flush()
@@ -92,7 +78,4 @@ def _renumber(building: Building) -> None:
 
 
 def contact_of(building: Building, contact_id: int) -> Contact:
-    for contact in building.contacts:
-        if contact.id == contact_id:
-            return contact
-    raise NotFound("This building has no such contact.")
+    return building_items.item_of(RULES, building.contacts, contact_id)

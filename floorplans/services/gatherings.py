@@ -5,16 +5,16 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from floorplans.db import db
-from floorplans.errors import InvalidInput, NotFound
+from floorplans.errors import InvalidInput
 from floorplans.fields import Field, RecordFields
 from floorplans.models import Building, Gathering
-from floorplans.services import audit
+from floorplans.services import building_items
 
 GATHERING_FIELDS = RecordFields((
     Field("label", "What", required=True, help='e.g. "Friday prayers", "Sunday service"'),
@@ -28,10 +28,7 @@ GATHERING_FIELDS = RecordFields((
 ))
 
 
-def _check(values: Mapping[str, Any], gathering: Gathering | None) -> None:
-    def current(name: str) -> Any:
-        return values[name] if name in values else getattr(gathering, name, None)
-
+def _check(current: Callable[[str], Any]) -> None:
     weekday, on_date = current("weekday"), current("on_date")
     if weekday is None and on_date is None:
         raise InvalidInput({"weekday": "choose a day of the week, or a date for a one-off event."})
@@ -41,41 +38,26 @@ def _check(values: Mapping[str, Any], gathering: Gathering | None) -> None:
         raise InvalidInput({"end_time": "must differ from the start time."})
 
 
+RULES = building_items.ItemRules(Gathering, "gathering", GATHERING_FIELDS, _check,
+                                 "This building has no such gathering.")
+
+
 def add_gathering(building: Building, raw: Mapping[str, Any]) -> Gathering:
-    values = GATHERING_FIELDS.clean(raw)
-    _check(values, None)
-    gathering = Gathering(building=building, **values)
-    db.session.add(gathering)
-    db.session.flush()
-    audit.record("gathering.create", building=building, target=gathering,
-                 detail={"values": audit.values(gathering, GATHERING_FIELDS)})
-    return gathering
+    return building_items.add(RULES, building, raw)
 
 
 def update_gathering(gathering: Gathering, raw: Mapping[str, Any], *, partial: bool = False) -> Gathering:
-    values = GATHERING_FIELDS.clean(raw, partial=partial)
-    _check(values, gathering)
-    with audit.recording_changes(
-        gathering, values, "gathering.update", building=gathering.building, label=gathering.label
-    ):
-        for name, value in values.items():
-            setattr(gathering, name, value)
-        db.session.flush()
-    return gathering
+    return building_items.update(RULES, gathering, raw, partial=partial, label=gathering.label)
 
 
 def delete_gathering(gathering: Gathering) -> None:
-    audit.record("gathering.delete", building=gathering.building, target=gathering,
-                 detail={"values": audit.values(gathering, GATHERING_FIELDS)})
+    building_items.record_removal(RULES, gathering)
     gathering.building.gatherings.remove(gathering)
     db.session.flush()
 
 
 def gathering_of(building: Building, gathering_id: int) -> Gathering:
-    for gathering in building.gatherings:
-        if gathering.id == gathering_id:
-            return gathering
-    raise NotFound("This building has no such gathering.")
+    return building_items.item_of(RULES, building.gatherings, gathering_id)
 
 
 @dataclass(frozen=True)
