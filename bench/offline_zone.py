@@ -62,7 +62,10 @@ class Link:
     round_trip: float  # seconds
 
 
-LINKS = (Link("cellular 1.6 Mbit/s, 150 ms", 1_600_000, 0.150), Link("station Wi-Fi 50 Mbit/s, 10 ms", 50_000_000, 0.010))
+LINKS = (
+    Link("cellular 1.6 Mbit/s, 150 ms", 1_600_000, 0.150),
+    Link("station Wi-Fi 50 Mbit/s, 10 ms", 50_000_000, 0.010),
+)
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ def measure(pdf: Path) -> PlanFigures:
     for page in pages:
         page_tiles = page_size = 0
         folder = OUT / pdf.stem / str(page["number"])
-        model = PlanPage(width=page["width"], height=page["height"], tile_size=page["tile_size"], max_zoom=page["max_zoom"])
+        model = PlanPage(width=page["width"], height=page["height"], tile_size=page["tile_size"],
+                         max_zoom=page["max_zoom"])
         kept = {level.zoom for level in offline_levels(model)}
         for tile in folder.glob("*/*/*.webp"):
             zoom = int(tile.parent.parent.name)
@@ -159,10 +163,11 @@ def main() -> None:
     fixed = sum(f.tiles for f in district) * TILE_BYTES + page_requests * PAGE_BYTES + photo * len(district)
     per_building = [f.bytes + 2 * PAGE_BYTES + photo for f in district]
     print(f"\n{args.buildings} buildings ({len(figures)} plans in turn): {requests:,} files, {megabytes(body)} kept "
-          f"(median {statistics.median(per_building) / 1e6:.2f} MB a building, largest {max(per_building) / 1e6:.2f} MB), "
+          f"(median {statistics.median(per_building) / 1e6:.2f} MB a building, "
+          f"largest {max(per_building) / 1e6:.2f} MB), "
           f"{megabytes(wire)} on the wire with headers.")
-    print(f"The Find page's estimate for them: {megabytes(estimate)} ({estimate / body:.2f}x the real bytes; each page's "
-          f"mean tile size), so the storage check asks for {megabytes(estimate * MARGIN)} free; at a fixed "
+    print(f"The Find page's estimate for them: {megabytes(estimate)} ({estimate / body:.2f}x the real bytes; "
+          f"each page's mean tile size), so the storage check asks for {megabytes(estimate * MARGIN)} free; at a fixed "
           f"{TILE_BYTES / 1e3:.1f} kB a tile it would have said {megabytes(fixed)} ({fixed / body:.2f}x).")
     print("\n| link | bandwidth bound | round-trip bound (4 at a time) | estimate: between | and |")
     print("|---|---|---|---|---|")

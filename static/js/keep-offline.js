@@ -361,7 +361,7 @@
           var within = " within " + distance.value + " km of " + place;
           if (!pack.buildings.length) { tell("No building with a known location is" + within + "."); return; }
           zonePack = pack;
-          tell(buildingsText(pack.buildings.length) + within + ": about " + megabytes(pack.bytes) + " on this laptop (" +
+          tell(buildingsText(pack.buildings.length) + within + ": about " + megabytes(pack.bytes) + " on this computer (" +
                pack.files.toLocaleString() + " files)." +
                (pack.more ? " More are that close: these are the " + pack.buildings.length + " nearest." : ""));
           keepZone.textContent = pack.buildings.length === 1 ? "Keep this building offline"

@@ -18,7 +18,7 @@ CAR = (43.6450, -79.3960)
 
 def test_the_zone_is_the_buildings_within_the_distance_nearest_first(browser_for, make_user, make_building) -> None:
     officer = browser_for(make_user(Role.OFFICER))
-    near = make_building(name="Near", latitude=43.6455, longitude=-79.3951)  # ~100 m
+    make_building(name="Near", latitude=43.6455, longitude=-79.3951)  # ~100 m
     mid = make_building(name="Mid", latitude=43.6600, longitude=-79.3900)  # ~1.7 km
     published_plan(mid, ("Ground", 1000, 700, 2))
     make_building(name="Far", latitude=43.7500, longitude=-79.3960)  # ~11.7 km
@@ -59,7 +59,8 @@ def test_a_crowded_zone_keeps_the_nearest(app, browser_for, make_user, make_buil
     assert pack["more"] is True
 
 
-def test_the_find_page_offers_the_zone_around_the_car_or_a_building_found(browser_for, make_user, make_building) -> None:
+def test_the_find_page_offers_the_zone_around_the_car_or_a_building_found(
+        browser_for, make_user, make_building) -> None:
     officer = browser_for(make_user(Role.OFFICER))
     found = make_building(name="Beth Shalom", latitude=43.70, longitude=-79.42)
     make_building(name="Beth Shalom Annex")  # no location: cannot be the middle of an area

@@ -24,7 +24,8 @@ pytestmark = pytest.mark.browser
 
 KEPT_TILES = "caches.open('floorplans-tiles').then(c => c.keys()).then(keys => keys.map(r => r.url))"
 KEPT_PLAN_VERSION = """url => caches.open('floorplans-pages').then(c => c.match(location.origin + url))
-    .then(r => r ? r.text() : '').then(html => (html.match(/<meta name="plan-version" content="([^"]+)">/) || [])[1] || null)"""
+    .then(r => r ? r.text() : '')
+    .then(html => (html.match(/<meta name="plan-version" content="([^"]+)">/) || [])[1] || null)"""
 TILE_VERSION = re.compile(r"/r/tiles/([^/]+)/")
 
 
@@ -97,7 +98,8 @@ def test_my_area_is_counted_then_kept_and_a_reload_carries_on(live_site: LiveSit
     page.click("[data-keep-zone-count]")
     page.wait_for_selector("[data-keep-zone-start]:visible")
     summary = page.locator("[data-keep-zone-summary]").inner_text()
-    assert re.fullmatch(r"1 building within 1 km of this car: about \d+\.\d MB on this laptop \([\d,]+ files\)\.", summary), summary
+    assert re.fullmatch(
+        r"1 building within 1 km of this car: about \d+\.\d MB on this computer \([\d,]+ files\)\.", summary), summary
     assert page.locator("[data-keep-zone-start]").inner_text() == "Keep this building offline"
     page.select_option("[data-keep-zone-km]", "5")  # a new distance: counted again before keeping
     assert page.locator("[data-keep-zone-start]").is_hidden()
@@ -171,7 +173,8 @@ def test_a_laptop_short_of_room_is_told_before_anything_is_kept(live_site: LiveS
     assert PAGE_ERRORS == []
 
 
-def test_a_superseded_version_is_evicted_once_the_new_one_is_kept(live_site: LiveSite, car: Any, wire: TileWire) -> None:
+def test_a_superseded_version_is_evicted_once_the_new_one_is_kept(
+        live_site: LiveSite, car: Any, wire: TileWire) -> None:
     PAGE_ERRORS.clear()
     chapel, partner = live_site.buildings["chapel"], live_site.users["partner"]
     plan_url = f"/r/buildings/{chapel.id}/plan"
