@@ -1,6 +1,7 @@
 """Buildings, their contacts and gatherings, as JSON."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import jsonify, request, url_for
@@ -13,6 +14,7 @@ from blueprints.reads import log_read
 from floorplans.auth import permission
 from floorplans.bounds import record_id
 from floorplans.errors import InvalidInput
+from floorplans.models import Building, Contact
 from floorplans.permissions import Permission
 from floorplans.representations import building_record, building_summary, contact_json, gathering_json, photo_json
 from floorplans.services import buildings, contacts, gatherings, photos
@@ -87,49 +89,58 @@ def verify_building(building_id: int) -> ResponseReturnValue:
     return _record_response(building)
 
 
-@bp.post("/buildings/<int:building_id>/contacts")
-@permission(Permission.EDIT_RECORDS)
-def add_contact(building_id: int) -> ResponseReturnValue:
-    building = buildings.get_editable(current_user, building_id)
-    contact = contacts.add_contact(building, json_body())
-    return jsonify(contact_json(contact)), 201
+def _add_item(building_id: int, add: Callable[[Building, dict[str, Any]], Any],
+              as_json: Callable[[Any], dict[str, Any]]) -> ResponseReturnValue:
+    """A contact or a gathering added to the building from the request's JSON."""
+    item = add(buildings.get_editable(current_user, building_id), json_body())
+    return jsonify(as_json(item)), 201
 
 
-@bp.route("/buildings/<int:building_id>/contacts/<int:contact_id>", methods=["PATCH", "DELETE"])
-@permission(Permission.EDIT_RECORDS)
-def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
-    building = buildings.get_editable(current_user, building_id)
-    contact = contacts.contact_of(building, contact_id)
+def _change_item(building_id: int, item_id: int, find: Callable[[Building, int], Any],
+                 delete: Callable[[Any], None], change: Callable[[Any, dict[str, Any]], Any],
+                 as_json: Callable[[Any], dict[str, Any]]) -> ResponseReturnValue:
+    """A contact or a gathering of the building deleted (DELETE) or changed by the fields sent (PATCH)."""
+    item = find(buildings.get_editable(current_user, building_id), item_id)
     if request.method == "DELETE":
-        contacts.delete_contact(contact)
+        delete(item)
         return "", 204
-    body = json_body()
+    change(item, json_body())
+    return jsonify(as_json(item))
+
+
+def _change_contact(contact: Contact, body: dict[str, Any]) -> None:
     position = body.pop("position", None)
     contacts.update_contact(contact, body, partial=True)
     if position is not None:
         if not isinstance(position, int) or isinstance(position, bool):
             raise InvalidInput({"position": "must be a whole number (1 is called first)."})
         contacts.move_contact(contact, position - contact.position)
-    return jsonify(contact_json(contact))
+
+
+@bp.post("/buildings/<int:building_id>/contacts")
+@permission(Permission.EDIT_RECORDS)
+def add_contact(building_id: int) -> ResponseReturnValue:
+    return _add_item(building_id, contacts.add_contact, contact_json)
+
+
+@bp.route("/buildings/<int:building_id>/contacts/<int:contact_id>", methods=["PATCH", "DELETE"])
+@permission(Permission.EDIT_RECORDS)
+def change_contact(building_id: int, contact_id: int) -> ResponseReturnValue:
+    return _change_item(building_id, contact_id, contacts.contact_of, contacts.delete_contact, _change_contact,
+                        contact_json)
 
 
 @bp.post("/buildings/<int:building_id>/gatherings")
 @permission(Permission.EDIT_RECORDS)
 def add_gathering(building_id: int) -> ResponseReturnValue:
-    building = buildings.get_editable(current_user, building_id)
-    gathering = gatherings.add_gathering(building, json_body())
-    return jsonify(gathering_json(gathering)), 201
+    return _add_item(building_id, gatherings.add_gathering, gathering_json)
 
 
 @bp.route("/buildings/<int:building_id>/gatherings/<int:gathering_id>", methods=["PATCH", "DELETE"])
 @permission(Permission.EDIT_RECORDS)
 def change_gathering(building_id: int, gathering_id: int) -> ResponseReturnValue:
-    building = buildings.get_editable(current_user, building_id)
-    gathering = gatherings.gathering_of(building, gathering_id)
-    if request.method == "DELETE":
-        gatherings.delete_gathering(gathering)
-        return "", 204
-    gatherings.update_gathering(gathering, json_body(), partial=True)
-    return jsonify(gathering_json(gathering))
+    return _change_item(building_id, gathering_id, gatherings.gathering_of, gatherings.delete_gathering,
+                        lambda gathering, body: gatherings.update_gathering(gathering, body, partial=True),
+                        gathering_json)
 
 

@@ -249,3 +249,28 @@ def test_answers_keep_the_order_the_record_is_written_in(app, make_user, make_bu
     keys = [key for key, _ in json.loads(response.data, object_pairs_hook=lambda pairs: pairs)]
     assert keys != sorted(keys), keys
     assert keys[:2] == ["id", "name"], keys
+
+
+def test_contacts_and_gatherings_are_changed_moved_and_deleted(app, make_user, make_building, api_token) -> None:
+    building = make_building()
+    partner = make_user(Role.PARTNER, building.organisation)
+    client, headers = app.test_client(), api_token(partner)
+    base = f"/api/v1/buildings/{building.id}"
+    first, second = (client.post(f"{base}/contacts", headers=headers, json={"name": name, "phone": "416-555-0100"})
+                     .get_json()["id"] for name in ("Ana", "Ben"))
+    gathering = client.post(f"{base}/gatherings", headers=headers, json={
+        "label": "Vespers", "weekday": 5, "start_time": "18:00", "end_time": "19:00"}).get_json()["id"]
+
+    moved = client.patch(f"{base}/contacts/{second}", headers=headers, json={"position": 1, "role": "Caretaker"})
+    assert moved.status_code == 200, moved.get_json()
+    assert (moved.get_json()["position"], moved.get_json()["role"]) == (1, "Caretaker")
+    refused = client.patch(f"{base}/contacts/{first}", headers=headers, json={"position": "top"})
+    assert refused.status_code == 422 and "position" in refused.get_data(as_text=True)
+    changed = client.patch(f"{base}/gatherings/{gathering}", headers=headers, json={"label": "Evening prayer"})
+    assert changed.status_code == 200 and changed.get_json()["label"] == "Evening prayer"
+
+    assert client.delete(f"{base}/gatherings/{gathering}", headers=headers).status_code == 204
+    assert client.delete(f"{base}/gatherings/{gathering}", headers=headers).status_code == 404
+    assert client.delete(f"{base}/contacts/{second}", headers=headers).status_code == 204
+    record = client.get(base, headers=headers).get_json()
+    assert [(c["name"], c["position"]) for c in record["contacts"]] == [("Ana", 1)] and record["gatherings"] == []
