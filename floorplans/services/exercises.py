@@ -11,7 +11,7 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import case, select
 
@@ -28,6 +28,9 @@ from floorplans.models import (
 from floorplans.models.planning import exercise_planners
 from floorplans.permissions import Permission, can_read, has_permission, readable_buildings
 from floorplans.services import audit
+
+#: A planner or a building of an exercise.
+Member = TypeVar("Member", User, Building)
 
 EXERCISE_FIELDS = RecordFields((
     Field("name", "Exercise name", required=True, max_length=200,
@@ -164,13 +167,20 @@ def add_planner(exercise: Exercise, email: str) -> User | None:
     return user
 
 
+def _leaving(members: Sequence[Member], member_id: Any, what: str, *, field: str) -> Member:
+    """The planner or building of the exercise that the form's ``member_id`` names, which
+    may leave it: refused when it names none, or the last one (an exercise keeps one)."""
+    member = next((m for m in members if str(m.id) == str(member_id).strip()), None)
+    if member is None:
+        raise InvalidInput({field: f"choose one of the exercise's {what}s."})
+    if len(members) == 1:
+        raise InvalidInput({field: f"an exercise keeps at least one {what}; add another one first."})
+    return member
+
+
 def remove_planner(exercise: Exercise, user_id: Any) -> User:
     require_open(exercise)
-    planner = next((p for p in exercise.planners if str(p.id) == str(user_id).strip()), None)
-    if planner is None:
-        raise InvalidInput({"planner": "choose one of the exercise's planners."})
-    if len(exercise.planners) == 1:
-        raise InvalidInput({"planner": "an exercise keeps at least one planner; add another one first."})
+    planner = _leaving(exercise.planners, user_id, "planner", field="planner")
     exercise.planners.remove(planner)
     db.session.flush()
     audit.record("exercise.planner.remove", target=exercise, detail={"planner": planner.email})
@@ -191,11 +201,7 @@ def add_building(exercise: Exercise, building_id: Any, *, by: User) -> Building:
 def remove_building(exercise: Exercise, building_id: Any) -> Building:
     """Take a building out of the exercise, and what was drawn on its plans with it."""
     require_open(exercise)
-    building = next((b for b in exercise.buildings if str(b.id) == str(building_id).strip()), None)
-    if building is None:
-        raise InvalidInput({"buildings": "choose one of the exercise's buildings."})
-    if len(exercise.buildings) == 1:
-        raise InvalidInput({"buildings": "an exercise keeps at least one building; add another one first."})
+    building = _leaving(exercise.buildings, building_id, "building", field="buildings")
     dropped = [item for item in exercise.items if item.building_id == building.id]
     for item in dropped:
         exercise.items.remove(item)

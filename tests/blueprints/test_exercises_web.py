@@ -131,8 +131,13 @@ def test_create_share_list_and_close(app: Flask, planner: Planner, make_user, ha
     assert not_added.status_code == 302  # the same answer as for a planner (tests/security/test_add_planner_answer.py)
     db.session.expire_all()
     assert officer not in db.session.get(Exercise, exercise.id).planners
+    shown = planner.browser.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    assert f'name="building_id" value="{annex.id}"' in shown and 'aria-label="Take Annex Hall out of' in shown
+    assert f'name="user_id" value="{colleague.id}"' in shown and f'aria-label="Remove {colleague.email} from' in shown
     response = planner.browser.post(f"/exercises/{exercise.id}/buildings/remove", {"building_id": annex.id})
     assert response.status_code == 302
+    left = planner.browser.get(f"/exercises/{exercise.id}").get_data(as_text=True)
+    assert 'name="building_id"' not in left  # the last building stays: no button to remove it
 
     renamed = planner.browser.post(f"/exercises/{exercise.id}/edit", {"name": "Kitchen fire", "description": "Sunday"})
     db.session.expire_all()
