@@ -20,7 +20,8 @@ from floorplans.services.gatherings import GATHERING_FIELDS
 from floorplans.services.markers import markers_by_page
 
 
-def _when(value: Any) -> str | None:
+def utc_time(value: Any) -> str | None:
+    """A stored time (naive UTC) as the API writes every time: ISO 8601 to the second, with Z."""
     return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
@@ -33,7 +34,7 @@ def building_summary(building: Building) -> dict[str, Any]:
         "faith_tradition": building.organisation.faith_tradition,
         "latitude": building.latitude,
         "longitude": building.longitude,
-        "last_verified_at": _when(building.last_verified_at),
+        "last_verified_at": utc_time(building.last_verified_at),
     }
 
 
@@ -73,7 +74,7 @@ def photo_json(photo: Photo) -> dict[str, Any]:
     sizes = [{**size, "url": photo_url(photo, int(size["size"]))} for size in photo.sizes]
     return {
         "id": photo.id, "subject": photo.subject, "marker_id": photo.marker_id, "caption": photo.caption or "",
-        "width": photo.width, "height": photo.height, "uploaded_at": _when(photo.uploaded_at),
+        "width": photo.width, "height": photo.height, "uploaded_at": utc_time(photo.uploaded_at),
         "small": sizes[0]["url"] if sizes else None, "large": sizes[-1]["url"] if sizes else None,
         "sizes": sizes,
     }
@@ -89,7 +90,7 @@ def marker_json(marker: Marker, photo: Photo | None = None) -> dict[str, Any]:
         "kind_label": kind.label if kind else marker.kind, "x": marker.x, "y": marker.y,
         "number": marker.number, "side": marker.side or "", "door": door_label(marker.number, marker.side),
         "label": marker.label or "", "note": marker.note or "", "needs_confirmation": bool(marker.needs_confirmation),
-        "carried_from_id": marker.carried_from_id, "updated_at": _when(marker.updated_at),
+        "carried_from_id": marker.carried_from_id, "updated_at": utc_time(marker.updated_at),
         "photo": photo_json(photo) if photo is not None else None,
     }
 
@@ -137,9 +138,9 @@ def version_json(version: PlanVersion, *, with_hidden: bool = False) -> dict[str
             "tiles_total": version.tiles_total,
         },
         "error": version.error or None,
-        "created_at": _when(version.created_at),
-        "finished_at": _when(version.finished_at),
-        "published_at": _when(version.published_at),
+        "created_at": utc_time(version.created_at),
+        "finished_at": utc_time(version.finished_at),
+        "published_at": utc_time(version.published_at),
         "pages": [page_json(version, page, by_page.get(page.id, []), photos) for page in pages],
     }
 
@@ -149,7 +150,7 @@ def building_record(building: Building) -> dict[str, Any]:
         **building_summary(building),
         **BUILDING_FIELDS.to_json(building),
         "row_version": building.row_version,
-        "updated_at": _when(building.updated_at),
+        "updated_at": utc_time(building.updated_at),
         "last_verified_by": building.last_verified_by.email if building.last_verified_by else None,
         "contacts": [contact_json(c) for c in building.contacts],
         "gatherings": [gathering_json(g) for g in building.gatherings],

@@ -13,11 +13,8 @@ from blueprints.api import bp
 from floorplans.auth import permission
 from floorplans.models import ApiToken
 from floorplans.permissions import Permission
+from floorplans.representations import utc_time
 from floorplans.services import tokens
-
-
-def _when(value: Any) -> str | None:
-    return value.isoformat(timespec="seconds") + "Z" if value is not None else None
 
 
 def token_json(api_token: ApiToken) -> dict[str, Any]:
@@ -27,10 +24,10 @@ def token_json(api_token: ApiToken) -> dict[str, Any]:
         "label": api_token.label,
         "scope": api_token.scope,
         "status": tokens.status(api_token).value,
-        "created_at": _when(api_token.created_at),
-        "last_used_at": _when(api_token.last_used_at),
-        "expires_at": _when(api_token.expires_at),
-        "revoked_at": _when(api_token.revoked_at),
+        "created_at": utc_time(api_token.created_at),
+        "last_used_at": utc_time(api_token.last_used_at),
+        "expires_at": utc_time(api_token.expires_at),
+        "revoked_at": utc_time(api_token.revoked_at),
         "revoked_reason": api_token.revoked_reason or None,
         "current": api_token.id == g.get("api_token_id"),
     }
