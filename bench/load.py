@@ -215,6 +215,24 @@ def tile_front_conf(folder: Path, port: int, storage: Path) -> Path:
     return nginx_conf(folder, port, tile_links.nginx_locations(secret=SECRET, storage_root=str(storage)), tuned=True)
 
 
+def machine_line(load_before: float) -> str:
+    """The machine a run's figures come from, and how busy it was before and after."""
+    return (f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load "
+            f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
+
+
+def print_results(results: dict[str, dict[str, Any]], goals: dict[str, str] | None = None) -> None:
+    """The scenarios' wrk figures as the Markdown table docs/benchmarks.md keeps, with each
+    scenario's p99 goal when ``goals`` are given (bench/scale.py)."""
+    goal_head, goal_rule = ("goal p99 | ", "---|") if goals is not None else ("", "")
+    print(f"| scenario | requests | req/s | p50 ms | p99 ms | {goal_head}errors |")
+    print(f"|---|---|---|---|---|{goal_rule}---|")
+    for name, r in results.items():
+        goal = f"{goals[name]} | " if goals is not None else ""
+        print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+              f"| {goal}{r['errors']} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=60)
@@ -293,18 +311,12 @@ def main() -> None:
                 nginx.wait(30)
 
     engine = "PostgreSQL" if args.database_url else "SQLite"
-    print(f"\n{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load "
-          f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after (other work on the machine skews "
-          "the figures)")
+    print(f"\n{machine_line(load_before)} (other work on the machine skews the figures)")
     threads = f" x {args.worker_threads} threads" if args.worker_class == "gthread" else ""
     print(f"gunicorn {args.workers} {args.worker_class} workers{threads}, {engine}, local-folder storage; "
           f"wrk {args.threads} threads, "
           f"{args.connections} connections, {args.seconds} s per scenario; tiles {TILE_BYTES} B\n")
-    print("| scenario | requests | req/s | p50 ms | p99 ms | errors |")
-    print("|---|---|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
-              f"| {r['errors']} |")
+    print_results(results)
 
 
 if __name__ == "__main__":
