@@ -26,4 +26,4 @@ def count_upload() -> None:
     the count at once: a file refused once checked still counts, and no write lock is held
     while it is checked."""
     quotas.take_upload(current_user)
-    db.session.commit()
+    db.session.commit()  # counted now: a refused file still counts, and no write lock is held while it is checked
