@@ -111,7 +111,7 @@
     }, function () { return null; });
   }
   function tellShort(pack, room, which) {
-    say("This laptop has about " + megabytes(room.free) + " free for offline plans; these need about " +
+    say("This computer has about " + megabytes(room.free) + " free for offline plans; these need about " +
         megabytes(room.need) + ". Keep fewer buildings or free space.", "short");
     var fit = 0, used = 0;
     while (fit < pack.buildings.length && (used + pack.buildings[fit].bytes) * MARGIN <= room.free) {
@@ -235,7 +235,7 @@
       return caches.delete(kept.KEEPING);
     }).catch(function () {
       running = false;
-      say("Could not keep these offline on this laptop. Try again.", "failed");
+      say("Could not keep these offline on this computer. Try again.", "failed");
     });
   }
 
@@ -261,7 +261,7 @@
       return caches.open(kept.KEEPING)
         .then(function (c) { return Promise.all([c.put(PACK_KEY, json(pack)), c.put(PROGRESS_KEY, json(fresh))]); })
         .then(function () { return alone(function () { return run(pack, fresh); }); });
-    }).catch(function () { say("Could not keep these offline on this laptop. Try again.", "failed"); });
+    }).catch(function () { say("Could not keep these offline on this computer. Try again.", "failed"); });
   }
 
   /* Carry on with a run written down: from a reload, another page, or a lost connection. */

@@ -158,7 +158,7 @@ def test_a_laptop_short_of_room_is_told_before_anything_is_kept(live_site: LiveS
 
     page.click("[data-keep-offline-start]")
     status = wait_for_state(page, "short")
-    assert status == (f"This laptop has about {free / 1e6:.1f} MB free for offline plans; these need about "
+    assert status == (f"This computer has about {free / 1e6:.1f} MB free for offline plans; these need about "
                       f"{both * 1.2 / 1e6:.1f} MB. Keep fewer buildings or free space."), status
     assert wire.requests == 0 and page.evaluate(KEPT_TILES) == []
     assert page.evaluate("caches.has('floorplans-keeping')") is False
