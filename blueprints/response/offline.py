@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from blueprints.response import bp
 from blueprints.response.assets import shell_urls
-from blueprints.response.building import OFFLINE_COPY_HEADER, published_plan
+from blueprints.response.building import OFFLINE_COPY_HEADER
 from blueprints.response.find import coordinate
 from floorplans import tile_links, tile_urls
 from floorplans.auth import permission
@@ -124,10 +124,10 @@ def offline_pack() -> ResponseReturnValue:
     else:
         chosen = list(buildings.search(current_user, request.args.get("q", ""), limit=MAX_KEEP_BUILDINGS))
     packs: list[_Building] = []
-    for building in chosen:
-        version = published_plan(building)
+    for keep in offline.kept(current_user, chosen):
+        building, version = keep.building, keep.version
         pages: list[_PlanPage] = []
-        for page in version.shown_pages if version else []:
+        for page in keep.pages:
             levels = offline_levels(page)
             if levels:
                 pages.append({
@@ -136,15 +136,14 @@ def offline_pack() -> ResponseReturnValue:
                     "levels": [{"zoom": lv.zoom, "columns": lv.columns, "rows": lv.rows} for lv in levels],
                     "tiles": sum(lv.tiles for lv in levels),
                 })
-        kept = offline.kept_photos(current_user, building)
         packs.append({
             "id": building.id, "name": building.name,
             "pages": [url_for("response.card", building_id=building.id)]
             + ([url_for("response.plan", building_id=building.id)] if version else []),
             "plan_pages": pages,
             # Every size: the small one the card and the tap panel show, the large one a tap opens.
-            "photos": [photo_url(photo, int(size["size"])) for photo in kept for size in photo.sizes],
-            "bytes": offline.keep_size(current_user, [building]).bytes,
+            "photos": [photo_url(photo, int(size["size"])) for photo in keep.photos for size in photo.sizes],
+            "bytes": keep.bytes,
         })
     total = sum(len(p["pages"]) + sum(page["tiles"] for page in p["plan_pages"]) + len(p["photos"]) for p in packs)
     return jsonify(buildings=packs, files=total, bytes=sum(p["bytes"] for p in packs), more=more)

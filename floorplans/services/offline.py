@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from converters import pyramid
 from converters.pyramid import Level
 from floorplans.errors import InvalidInput
-from floorplans.models import Building, Photo, PlanPage, User
+from floorplans.models import Building, Photo, PlanPage, PlanVersion, User
 from floorplans.services import finding, photos
 
 # Full-zoom tiles of a page are kept offline when there are at most this many (about 2 MB at
@@ -77,22 +77,46 @@ def kept_photos(user: User, building: Building) -> list[Photo]:
     return photos.readable_photos(user, building)
 
 
-def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
-    """Files and bytes that keeping ``buildings`` offline fetches: their cards and plans, the
-    tiles of ``offline_levels`` (estimated: ``page_keep``), every size of their photos (exact)."""
-    files = size = 0
+@dataclass(frozen=True)
+class Kept:
+    """What keeping one building offline fetches: its card and plan pages, the tiles of
+    ``offline_levels`` of its shown sheets (bytes estimated: ``page_keep``) and every size of
+    the photos its reader may see (bytes exact)."""
+
+    building: Building
+    version: PlanVersion | None
+    pages: list[PlanPage]
+    photos: list[Photo]
+    files: int
+    bytes: int
+
+
+def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
+    """What keeping each of ``buildings`` fetches; photos are looked for in one statement,
+    so a zone of hundreds of buildings costs no query per building that has none."""
+    buildings = list(buildings)
+    with_photos = photos.photographed(buildings)
+    result = []
     for building in buildings:
         version = building.shown_plan
-        files += 2 if version is not None else 1
-        size += PAGE_BYTES * (2 if version is not None else 1)
-        for page in version.shown_pages if version is not None else []:
+        pages = list(version.shown_pages) if version is not None else []
+        files = 2 if version is not None else 1
+        size = PAGE_BYTES * files
+        for page in pages:
             tiles, tile_bytes = page_keep(page)
             files += tiles
             size += tile_bytes
-        for photo in kept_photos(user, building):
-            files += len(photo.sizes)
-            size += photo.stored_bytes
-    return KeepSize(files=files, bytes=size)
+        shown = kept_photos(user, building) if building.id in with_photos else []
+        files += sum(len(photo.sizes) for photo in shown)
+        size += sum(photo.stored_bytes for photo in shown)
+        result.append(Kept(building, version, pages, shown, files, size))
+    return result
+
+
+def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
+    """Files and bytes that keeping ``buildings`` offline fetches (``kept``)."""
+    each = kept(user, buildings)
+    return KeepSize(files=sum(k.files for k in each), bytes=sum(k.bytes for k in each))
 
 
 # At most this many buildings are kept in one go: a patrol district is about 200 (issue 19),

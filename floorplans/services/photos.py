@@ -156,6 +156,15 @@ def _published_markers(building: Building) -> list[Marker]:
     ))  # fmt: skip
 
 
+def photographed(buildings: Iterable[Building]) -> set[int]:
+    """The ids of those of ``buildings`` that have any photo, in one statement: a list of
+    hundreds of buildings (a patrol zone) asks ``readable_photos`` only of these."""
+    ids = [building.id for building in buildings]
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Photo.building_id).where(Photo.building_id.in_(ids)).distinct()))
+
+
 def readable_photos(user: User, building: Building) -> list[Photo]:
     """What ``user`` may see of ``building``'s photos: the front and the entrances, and the
     photos of the published plan's markers they may see (each once); its congregation and
