@@ -6,8 +6,10 @@ two contacts and a gathering each, officers and partners; then access and audit 
 with ``INSERT ... SELECT generate_series`` in chunks of a million, until ``--events`` rows
 (10 million, split evenly between the two logs) or until ``--load-seconds`` have gone by
 (then the figures are at the size reached, which is printed).  ANALYZE, then gunicorn
-(``--workers`` sync workers, 2 x cores) on loopback and ``wrk`` with ``--connections`` (64)
-connections for ``--seconds`` per scenario, each cycling over many different requests:
+(``--workers`` sync workers, 2 x cores) on loopback and ``wrk`` for ``--seconds`` per
+scenario at each of ``--connections`` (4 and 64: with 64 clients on 4 workers a request
+mostly waits its turn, p50 ~ 64 / req/s; with 4, one a worker, the latencies are the
+requests' own on a machine kept busy), each cycling over many different requests:
 
 - lookup: CAD addresses (``/r/lookup?address=...``; exact ones redirect to the card);
 - near lookup: the same addresses one house number up, mostly nobody's (near matches: every
@@ -215,14 +217,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000, help="access + audit events")
     parser.add_argument("--load-seconds", type=float, default=300, help="stop loading events after this")
     parser.add_argument("--seconds", type=int, default=20, help="wrk seconds per scenario")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--connections", default="4,64", help="wrk connections, comma-separated: one run each")
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--only", action="append")
     parser.add_argument("--check", action="store_true", help="check that every kind of request answers; no wrk")
     args = parser.parse_args()
     rng = random.Random(1919)
-    results: dict[str, dict[str, Any]] = {}
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    connection_counts = [int(n) for n in args.connections.split(",")]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="floorplans-scale-") as tmp, own_database(args.database_url) as url:
         assert url is not None
@@ -260,21 +263,22 @@ def main() -> None:
                     print(f"  {name}: answers", flush=True)
                     continue
                 script = wrk_script(folder, name.replace(" ", "_"), paths, cookies[who])
-                results[name] = run_wrk(port, script, args.seconds, args.connections, args.threads)
-                r = results[name]
-                print(f"  {name}: {r['rps']:.0f}/s p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms "
-                      f"errors {r['errors']}", flush=True)
+                for connections in connection_counts:
+                    r = results[(name, connections)] = run_wrk(port, script, args.seconds, connections,
+                                                               min(args.threads, connections))
+                    print(f"  {name}, {connections} clients: {r['rps']:.0f}/s p50 {r['p50_ms']:.1f} ms "
+                          f"p99 {r['p99_ms']:.1f} ms errors {r['errors']}", flush=True)
         finally:
             gunicorn.terminate()
             gunicorn.wait(30)
     print(f"\n{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load "
           f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"PostgreSQL; rows: {region['counts']}; gunicorn {args.workers} sync workers; wrk {args.threads} "
-          f"threads, {args.connections} connections, {args.seconds} s per scenario\n")
-    print("| scenario | requests | req/s | p50 ms | p99 ms | goal p99 | errors |")
-    print("|---|---|---|---|---|---|---|")
-    for name, r in results.items():
-        print(f"| {name} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
+          f"threads, {args.seconds} s per scenario and number of clients\n")
+    print("| scenario | clients | requests | req/s | p50 ms | p99 ms | goal p99 | errors |")
+    print("|---|---|---|---|---|---|---|---|")
+    for (name, connections), r in results.items():
+        print(f"| {name} | {connections} | {r['requests']:,} | {r['rps']:,.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} "
               f"| {GOALS[name]} | {r['errors']} |")
 
 
