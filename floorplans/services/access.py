@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from floorplans.db import db
 from floorplans.models import AccessEvent, Building, Role, User
-from floorplans.paging import PAGE_SIZE, Page, by_keyset
+from floorplans.paging import PAGE_SIZE, Page, by_keyset, short_window
 from floorplans.permissions import can_read, is_own_building
 
 
@@ -83,7 +83,8 @@ def access_log(user: User, *, building: Building | None = None, filters: Filters
         query = query.where(AccessEvent.at >= filters.start)
     if filters.end is not None:
         query = query.where(AccessEvent.at < filters.end)
-    return by_keyset(query, AccessEvent.id, before=before, after=after, size=size)
+    return by_keyset(query, AccessEvent.id, before=before, after=after, size=size,
+                     short_window=short_window(filters.start, filters.end))
 
 
 VIEW_ACTIONS = ("view_record", "view_plan")

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from floorplans.db import db, rowcount, utcnow
 from floorplans.models import AccessEvent, AuditEvent, Building, User
 from floorplans.models.audit import AUDIT_MIN_RETENTION_DAYS
-from floorplans.paging import PAGE_SIZE, Page, by_keyset
+from floorplans.paging import PAGE_SIZE, Page, by_keyset, short_window
 
 #: Every action, by group: the admin page filters by these.
 ACTIONS: dict[str, tuple[str, ...]] = {
@@ -323,7 +323,8 @@ def page(filters: Filters, *, before_id: int | None = None, after_id: int | None
     """The newest ``limit`` events matching ``filters`` older than ``before_id``, or the
     ones just newer than ``after_id`` (``paging.by_keyset``).  The caller records the read
     (``record("audit.read", ...)``)."""
-    return by_keyset(_query(filters), AuditEvent.id, before=before_id, after=after_id, size=limit)
+    return by_keyset(_query(filters), AuditEvent.id, before=before_id, after=after_id, size=limit,
+                     short_window=short_window(filters.start, filters.end))
 
 
 CSV_COLUMNS = ("id", "at_utc", "action", "actor_email", "actor_role", "actor_id", "channel", "ip_address",

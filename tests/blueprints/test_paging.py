@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from floorplans.db import db
 from floorplans.models import AccessEvent, AuditEvent, Building, Organisation, Role, User
 from floorplans.models.buildings import index_search_words
+from floorplans import paging
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.services import access, administration, audit
 
@@ -146,3 +147,37 @@ def test_admin_lists_come_a_hundred_at_a_time(app, make_user, browser_for) -> No
 
 def test_page_numbers_from_a_query_string() -> None:
     assert [page_number(v) for v in (None, "", "x", "0", "-3", "2", "99999999999")] == [1, 1, 1, 1, 1, 2, 1_000_000]
+
+
+@pytest.mark.slow  # a few hundred rows and pages of 100
+def test_a_few_days_page_through_the_time_index_with_the_same_rows(app, make_user, make_building) -> None:
+    """A window of days is read through the logs' time index (paging.short_window), a long
+    one by id: the pages, older and newer, are the same rows in the same order."""
+    admin, building = make_user(Role.ADMIN), make_building()
+    # The day's rows among others before and after it, written in time order as the app writes them.
+    everything = add_access_events([{"user_id": admin.id, "building_id": building.id, "action": "view_record",
+                                     "at": DAY + dt.timedelta(hours=n * 6)} for n in range(-40, 260)])
+    day = (DAY + dt.timedelta(days=2), DAY + dt.timedelta(days=32))
+    assert paging.short_window(*day) and not paging.short_window(DAY, DAY + dt.timedelta(days=90))
+    assert not paging.short_window(DAY, None)
+
+    def pages(start: dt.datetime, end: dt.datetime) -> list[list[int]]:
+        return walk_older(lambda **keys: access.access_log(admin, filters=access.Filters(start=start, end=end), **keys))
+
+    short = pages(*day)
+    expected = [i for i, n in zip(everything[::-1], range(-40, 260), strict=True)
+                if day[0] <= DAY + dt.timedelta(hours=n * 6) < day[1]][::-1]
+    assert [i for p in short for i in p] == expected and [len(p) for p in short] == [100, 20]
+    newer = access.access_log(admin, filters=access.Filters(start=day[0], end=day[1]), after=short[1][0])
+    assert [e.id for e in newer] == short[0]
+    # The audit log's pages alike.
+    db.session.execute(insert(AuditEvent), [{"action": "building.update", "at": DAY + dt.timedelta(hours=n * 6),
+                                             "building_id": 7, "detail": {}} for n in range(-40, 260)])
+    db.session.commit()
+    audit_ids = list(db.session.scalars(select(AuditEvent.id).where(AuditEvent.at >= day[0], AuditEvent.at < day[1])
+                                        .order_by(AuditEvent.id.desc())))
+    first = audit.page(audit.Filters(start=day[0], end=day[1]))
+    second = audit.page(audit.Filters(start=day[0], end=day[1]), before_id=first.older)
+    assert [e.id for e in first] + [e.id for e in second] == audit_ids and second.older is None
+    assert [e.id for e in audit.page(audit.Filters(start=day[0], end=day[1]), after_id=second.newer)] == \
+        [e.id for e in first]
