@@ -9,10 +9,10 @@ import re
 import pytest
 from sqlalchemy import insert, select
 
+from floorplans import paging
 from floorplans.db import db
 from floorplans.models import AccessEvent, AuditEvent, Building, Organisation, Role, User
 from floorplans.models.buildings import index_search_words
-from floorplans import paging
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.services import access, administration, audit
 
