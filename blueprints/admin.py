@@ -53,7 +53,8 @@ def organisations() -> ResponseReturnValue:
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
     return render_template(
         "admin/organisations.html",
-        organisations=administration.organisations_page(page_number(request.args.get("page"))),
+        organisations=(listed := administration.organisations_page(page_number(request.args.get("page")))),
+        sizes=administration.sizes(listed),
         fields=ORGANISATION_FIELDS,
         values=values, errors=errors,
     ), (422 if errors else 200)

@@ -181,3 +181,16 @@ def test_a_few_days_page_through_the_time_index_with_the_same_rows(app, make_use
     assert [e.id for e in first] + [e.id for e in second] == audit_ids and second.older is None
     assert [e.id for e in audit.page(audit.Filters(start=day[0], end=day[1]), after_id=second.newer)] == \
         [e.id for e in first]
+
+
+def test_the_congregations_list_counts_buildings_and_partners(app, make_user, make_building, make_organisation,
+                                                              browser_for) -> None:  # type: ignore[no-untyped-def]
+    busy, empty = make_organisation("Aaa Busy Congregation"), make_organisation("Aab Empty Congregation")
+    for _ in range(3):
+        make_building(busy)
+    make_user(Role.PARTNER, organisation=busy), make_user(Role.PARTNER, organisation=busy)
+    assert administration.sizes([busy, empty]) == {busy.id: (3, 2), empty.id: (0, 0)}
+    page = browser_for(make_user(Role.ADMIN)).get("/admin/organisations").get_data(as_text=True)
+    rows = re.findall(r"<tr><td data-label=\"Name\">.*?</tr>", page, re.S)
+    busy_row = next(row for row in rows if "Aaa Busy" in row)
+    assert re.findall(r'data-label="(?:Buildings|Partners)">(\d+)<', busy_row) == ["3", "2"]
