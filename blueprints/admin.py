@@ -15,6 +15,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from blueprints.logs import access_log_page, kept_filters, log_range
 from floorplans.auth import permission
 from floorplans.config import get_settings
@@ -43,12 +44,8 @@ def organisations() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, ORGANISATION_FIELDS)
-        try:
-            with db.session.begin_nested():
-                organisation = accounts.create_organisation(values)
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        organisation, errors = attempt(lambda: accounts.create_organisation(values))
+        if organisation is not None:
             flash(f"{organisation.name} is added. Now give it a partner account.", "success")
             return redirect(url_for("admin.organisation", organisation_id=organisation.id))
     return render_template(
@@ -67,11 +64,8 @@ def organisation(organisation_id: int) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, ORGANISATION_FIELDS)
-        try:
-            with db.session.begin_nested():
-                accounts.update_organisation(record, values)
-        except InvalidInput as exc:
-            errors = exc.fields
+        _, errors = attempt(lambda: accounts.update_organisation(record, values))
+        if errors:
             record = administration.organisation(organisation_id)
         else:
             flash("Saved.", "success")
@@ -91,19 +85,15 @@ def users() -> ResponseReturnValue:
     form = request.form
     if request.method == "POST":
         organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
-        try:
-            with db.session.begin_nested():
-                user = accounts.create_user(
-                    email=form.get("email", ""),
-                    name=form.get("name", ""),
-                    role=form.get("role", ""),
-                    password=form.get("password", ""),
-                    organisation=organisation,
-                    agency=form.get("agency", ""),
-                )
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        user, errors = attempt(lambda: accounts.create_user(
+            email=form.get("email", ""),
+            name=form.get("name", ""),
+            role=form.get("role", ""),
+            password=form.get("password", ""),
+            organisation=organisation,
+            agency=form.get("agency", ""),
+        ))
+        if user is not None:
             flash(f"The account {user.email} is created. Give them the password in person or by phone.", "success")
             return redirect(url_for("admin.users"))
     return render_template(
@@ -123,20 +113,20 @@ def user(user_id: int) -> ResponseReturnValue:
         if account.id == current_user.id and (form.get("role") != Role.ADMIN.value or "active" not in form):
             errors["role"] = "you cannot remove your own administrator rights or disable yourself."
         else:
-            try:
-                with db.session.begin_nested():
-                    accounts.update_user(
-                        account,
-                        role=form.get("role", ""),
-                        organisation=administration.chosen_organisation(form.get("organisation_id", type=int)),
-                        active="active" in form,
-                        agency=form.get("agency", ""),
-                        name=form.get("name", ""),
-                    )
-                    if form.get("new_password"):
-                        accounts.set_password(account, form["new_password"])
-            except InvalidInput as exc:
-                errors = exc.fields
+            def save() -> None:
+                accounts.update_user(
+                    account,
+                    role=form.get("role", ""),
+                    organisation=administration.chosen_organisation(form.get("organisation_id", type=int)),
+                    active="active" in form,
+                    agency=form.get("agency", ""),
+                    name=form.get("name", ""),
+                )
+                if form.get("new_password"):
+                    accounts.set_password(account, form["new_password"])
+
+            _, errors = attempt(save)
+            if errors:
                 account = administration.account(user_id)
             else:
                 flash(f"{account.email} is saved.", "success")

@@ -13,6 +13,7 @@ from flask_login import current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response  # what redirect() makes (Flask's Response is one)
 
+from blueprints.forms import attempt
 from floorplans import agency_sign_in
 from floorplans.auth import PROVIDER_MFA, login_policy, permission
 from floorplans.config import get_settings
@@ -237,12 +238,8 @@ def two_factor() -> ResponseReturnValue:
     action = request.form.get("action", "")
     if request.method == "POST" and action == "enable" and not user.has_two_factor:
         secret = _enrolment_secret() or ""
-        try:
-            with db.session.begin_nested():
-                sign_in.enable_two_factor(user, secret, request.form.get("code", ""))
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        _, errors = attempt(lambda: sign_in.enable_two_factor(user, secret, request.form.get("code", "")))
+        if not errors:
             session.pop(_ENROLMENT, None)
             flash("Two-factor sign-in is on. From now on you will be asked for a code after your password.", "success")
             return redirect(url_for("auth.two_factor"))

@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.config import get_settings
@@ -43,12 +44,8 @@ def admin_invitations() -> ResponseReturnValue:
     form = request.form
     if request.method == "POST":
         organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
-        try:
-            with db.session.begin_nested():  # a refusal keeps nothing of it
-                _invite(organisation, form.get("role", ""))
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        invited, errors = attempt(lambda: _invite(organisation, form.get("role", "")))
+        if invited is not None:
             return redirect(url_for("invitations.admin_invitations"))
     return render_template(
         "admin/invitations.html", invitations=account_links.invitations(), roles=list(Role),
@@ -73,12 +70,8 @@ def people() -> ResponseReturnValue:
     organisation = _own_organisation()
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            with db.session.begin_nested():
-                _invite(organisation, Role.PARTNER.value)
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        invited, errors = attempt(lambda: _invite(organisation, Role.PARTNER.value))
+        if invited is not None:
             return redirect(url_for("invitations.people"))
     return render_template(
         "partners/people.html", organisation=organisation, members=organisation.members,

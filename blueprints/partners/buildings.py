@@ -5,14 +5,13 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from blueprints.logs import access_log_page
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans.auth import permission
-from floorplans.db import db
-from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
-from floorplans.models import Role
+from floorplans.models import Building, Role
 from floorplans.paging import PAGE_SIZE, Page, page_number
 from floorplans.permissions import Permission
 from floorplans.services import buildings
@@ -37,15 +36,14 @@ def new_building() -> ResponseReturnValue:
     values = form_values(request.form, BUILDING_FIELDS) if request.method == "POST" else {}
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            with db.session.begin_nested():
-                organisation = buildings.organisation_for_new_building(
-                    current_user, request.form.get("organisation_id", type=int)
-                )
-                building = buildings.create_building(organisation, values, by=current_user)
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        def create() -> Building:
+            organisation = buildings.organisation_for_new_building(
+                current_user, request.form.get("organisation_id", type=int)
+            )
+            return buildings.create_building(organisation, values, by=current_user)
+
+        building, errors = attempt(create)
+        if building is not None:
             flash(f"{building.name} is added. Now add its emergency contacts.", "success")
             return redirect(url_for("partners.contacts", building_id=building.id))
     return render_template(
@@ -74,13 +72,10 @@ def edit_building(building_id: int) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, BUILDING_FIELDS)
-        try:
-            with db.session.begin_nested():
-                buildings.update_building(
-                    record, values, expected_version=request.form.get("row_version", type=int)
-                )
-        except InvalidInput as exc:
-            errors = exc.fields
+        _, errors = attempt(lambda: buildings.update_building(
+            record, values, expected_version=request.form.get("row_version", type=int)
+        ))
+        if errors:
             record = buildings.get_editable(current_user, building_id)
         else:
             flash("Saved.", "success")

@@ -13,11 +13,10 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans.auth import permission
-from floorplans.db import db
-from floorplans.errors import InvalidInput
 from floorplans.fields import RecordFields, form_values
 from floorplans.models import Building
 from floorplans.permissions import Permission
@@ -68,11 +67,8 @@ def list_and_add(kind: ItemKind, building_id: int) -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, kind.fields)
-        try:
-            with db.session.begin_nested():
-                item = kind.add(record, values)
-        except InvalidInput as exc:
-            errors = exc.fields
+        item, errors = attempt(lambda: kind.add(record, values))
+        if errors:
             record = buildings.get_editable(current_user, building_id)
         else:
             flash(kind.added(item), "success")
@@ -89,12 +85,8 @@ def edit_item(kind: ItemKind, building_id: int, item_id: int) -> ResponseReturnV
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, kind.fields)
-        try:
-            with db.session.begin_nested():
-                kind.update(item, values)
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        _, errors = attempt(lambda: kind.update(item, values))
+        if not errors:
             flash("Saved.", "success")
             return redirect(url_for(kind.endpoint, building_id=record.id))
     else:

@@ -6,13 +6,14 @@ from flask import flash, jsonify, make_response, redirect, render_template, requ
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from blueprints.limits import count_upload
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans import jobs
 from floorplans.auth import permission
 from floorplans.db import db
-from floorplans.errors import Conflict, InvalidInput
+from floorplans.errors import Conflict
 from floorplans.grid import cell_name, plan_grid
 from floorplans.marker_kinds import BY_KEY, door_label
 from floorplans.models import PlanVersion
@@ -122,12 +123,10 @@ def plan_pages(building_id: int, version_id: int) -> ResponseReturnValue:
     # A ticked box is a sheet shown to officers; the form lists every sheet it offers.
     offered = {page.id for page in version.pages if f"offered-{page.id}" in request.form}
     hidden = {page_id: f"shown-{page_id}" not in request.form for page_id in offered}
-    try:
-        with db.session.begin_nested():
-            plans.update_pages(version, labels, order, north, hidden)
-    except InvalidInput as exc:
+    _, errors = attempt(lambda: plans.update_pages(version, labels, order, north, hidden))
+    if errors:
         version = plans.version_of(buildings.get_editable(current_user, building_id), version_id)
-        return _version_page(version, errors=exc.fields, status=422)
+        return _version_page(version, errors=errors, status=422)
     flash("Sheet names, order, north and what officers see are saved.", "success")
     return redirect(url_for("partners.plan_version", building_id=building.id, version_id=version.id))
 

@@ -8,10 +8,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints.forms import attempt
 from blueprints.planning import bp
 from floorplans.auth import permission
-from floorplans.db import db
-from floorplans.errors import InvalidInput
 from floorplans.fields import form_values
 from floorplans.models import Exercise
 from floorplans.permissions import Permission
@@ -36,12 +35,8 @@ def new() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         values = form_values(request.form, exercises.EXERCISE_FIELDS)
-        try:
-            with db.session.begin_nested():
-                exercise = exercises.create_exercise(values, chosen, by=current_user)
-        except InvalidInput as exc:
-            errors = exc.fields
-        else:
+        exercise, errors = attempt(lambda: exercises.create_exercise(values, chosen, by=current_user))
+        if exercise is not None:
             flash(f"{exercise.name} is created. Add the other planners below.", "success")
             return redirect(url_for("planning.exercise", exercise_id=exercise.id))
     found = list(buildings.search(current_user, query))
@@ -73,11 +68,9 @@ def exercise(exercise_id: int) -> ResponseReturnValue:
 def _change(exercise_id: int, change: Any, done: str) -> ResponseReturnValue:
     """Run one change of the exercise's membership; on a mistake, the page again with it."""
     exercise = exercises.get_exercise(current_user, exercise_id)
-    try:
-        with db.session.begin_nested():
-            result = change(exercise)
-    except InvalidInput as exc:
-        return _exercise_page(exercises.get_exercise(current_user, exercise_id), exc.fields)
+    result, errors = attempt(lambda: change(exercise))
+    if errors:
+        return _exercise_page(exercises.get_exercise(current_user, exercise_id), errors)
     flash(done.format(result=result), "success")
     return redirect(url_for("planning.exercise", exercise_id=exercise_id))
 
