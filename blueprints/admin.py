@@ -21,7 +21,7 @@ from floorplans.auth import permission
 from floorplans.config import get_settings
 from floorplans.db import db, utcnow
 from floorplans.errors import Conflict, InvalidInput
-from floorplans.fields import form_values
+from floorplans.fields import form_values, record_values
 from floorplans.models import Role
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.permissions import Permission
@@ -71,7 +71,7 @@ def organisation(organisation_id: int) -> ResponseReturnValue:
             flash("Saved.", "success")
             return redirect(url_for("admin.organisation", organisation_id=record.id))
     else:
-        values = {f.name: getattr(record, f.name) for f in ORGANISATION_FIELDS}
+        values = record_values(record, ORGANISATION_FIELDS)
     return render_template(
         "admin/organisation.html", organisation=record, fields=ORGANISATION_FIELDS, values=values,
         errors=errors,

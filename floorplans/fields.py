@@ -205,6 +205,11 @@ class RecordFields:
         return result
 
 
+def record_values(record: object, fields: Iterable[Field]) -> dict[str, Any]:
+    """A record's fields as its edit form shows them first (``form_values`` reads them back)."""
+    return {f.name: getattr(record, f.name) for f in fields}
+
+
 def form_values(raw: Mapping[str, Any], fields: Iterable[Field]) -> dict[str, Any]:
     """Pick a record's fields out of an HTML form (unchecked boxes are absent, so False)."""
     values: dict[str, Any] = {}

@@ -10,7 +10,7 @@ from blueprints.logs import access_log_page
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans.auth import permission
-from floorplans.fields import form_values
+from floorplans.fields import form_values, record_values
 from floorplans.models import Building, Role
 from floorplans.paging import PAGE_SIZE, Page, page_number
 from floorplans.permissions import Permission
@@ -81,7 +81,7 @@ def edit_building(building_id: int) -> ResponseReturnValue:
             flash("Saved.", "success")
             return redirect(url_for("partners.building", building_id=record.id))
     else:
-        values = {f.name: getattr(record, f.name) for f in BUILDING_FIELDS}
+        values = record_values(record, BUILDING_FIELDS)
     return render_template(
         "partners/building_form.html",
         building=record,

@@ -17,7 +17,7 @@ from blueprints.forms import attempt
 from blueprints.partners import bp
 from blueprints.reads import log_read
 from floorplans.auth import permission
-from floorplans.fields import RecordFields, form_values
+from floorplans.fields import RecordFields, form_values, record_values
 from floorplans.models import Building
 from floorplans.permissions import Permission
 from floorplans.services import buildings, contacts, gatherings
@@ -90,7 +90,7 @@ def edit_item(kind: ItemKind, building_id: int, item_id: int) -> ResponseReturnV
             flash("Saved.", "success")
             return redirect(url_for(kind.endpoint, building_id=record.id))
     else:
-        values = {f.name: getattr(item, f.name) for f in kind.fields}
+        values = record_values(item, kind.fields)
     return render_template(
         kind.form_template, building=record, fields=kind.fields, values=values, errors=errors, **{kind.name: item}
     ), (422 if errors else 200)
