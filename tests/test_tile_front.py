@@ -26,7 +26,8 @@ from floorplans.representations import page_json
 NGINX = Path("/usr/sbin/nginx")
 SECRET = "test-tile-secret-0123456789"
 
-pytestmark = pytest.mark.skipif(not NGINX.exists(), reason="nginx is not installed (make test installs it)")
+pytestmark = [pytest.mark.skipif(not NGINX.exists(), reason="nginx is not installed (make test installs it)"),
+              pytest.mark.slow]  # starts nginx: another program
 
 
 def _free_port() -> int:

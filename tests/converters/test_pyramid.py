@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from converters import pyramid, tiling
 from tests.test_layout import ROOT
 
 
+@pytest.mark.slow  # starts a Python of its own, whose imports are what it checks
 def test_importing_the_geometry_loads_neither_pil_nor_pymupdf() -> None:
     script = ("import json, sys; import converters.pyramid, floorplans.services.offline; "
               "print(json.dumps(sorted(m for m in ('PIL', 'pymupdf', 'fitz') if m in sys.modules)))")
