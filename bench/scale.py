@@ -2,7 +2,7 @@
 
 Makes a database of its own on a PostgreSQL server (dropped afterwards), migrates it and
 loads a region: ``--buildings`` (20,000) buildings of ``--buildings / 10`` congregations,
-two contacts and a gathering each, officers and partners; then access and audit events
+two contacts, a gathering and a published plan each, officers and partners; then access and audit events
 with ``INSERT ... SELECT generate_series`` in chunks of a million, until ``--events`` rows
 (10 million, split evenly between the two logs) or until ``--load-seconds`` have gone by
 (then the figures are at the size reached, which is printed).  ANALYZE, then gunicorn
@@ -17,6 +17,8 @@ requests' own on a machine kept busy), each cycling over many different requests
 - search: name-or-address words (``/r/?q=...``);
 - nearest: points over the region (``/r/nearest?lat=..&lon=..``);
 - card: the officer card (``/r/buildings/<id>``; it writes an access event);
+- plan page: the plan viewer's page (``/r/buildings/<id>/plan``; every building has a
+  published plan of 1-5 sheets, recorded as the render records it, its tiles not stored);
 - lists: admin lists a page at a time (buildings by page and by search, accounts, congregations);
 - logs: the access log and the audit log, filtered (building, reader, action, dates) and
   paged back (``before=``), and a partner's "Who looked" for one building.
@@ -58,6 +60,34 @@ NAMES = ["St. Mary", "Beth Shalom", "Grace Chapel", "Masjid Al-Noor", "Knox Pres
 ACCESS_ACTIONS = ["view_record", "view_plan", "view_plan", "view_record", "export.packet"]
 AUDIT_ACTIONS = ["building.update", "login.success", "contact.update", "plan.publish", "login.failure",
                  "marker.place", "account.update", "building.view"]
+
+
+def _publish_plans(building_ids: list[int], rng: random.Random) -> None:
+    """A published plan of 1-5 sheets for every building, as the render records it (size,
+    pyramid, tiles and their bytes), so the card, the plan page and "keep offline" read what
+    they read in a province.  The tiles themselves are not stored: no page here fetches one
+    (bench/load.py measures the tile route), and ~3 million objects would take moto hours."""
+    import datetime as dt
+
+    from sqlalchemy import insert, text
+
+    from floorplans.db import db
+    from floorplans.models import PlanPage, PlanVersion
+
+    now = dt.datetime(2026, 11, 1)
+    sheets = {b: rng.choice((1, 1, 2, 3, 5)) for b in building_ids}
+    db.session.execute(insert(PlanVersion), [
+        {"building_id": b, "number": 1, "key": f"bench{b:011d}", "state": "ready", "original_sha256": "0" * 64,
+         "original_filename": "plan.pdf", "original_bytes": 2_000_000, "page_count": sheets[b],
+         "pages_done": sheets[b], "tiles_total": 1_200 * sheets[b], "tiles_done": 1_200 * sheets[b],
+         "created_at": now, "finished_at": now, "published_at": now} for b in building_ids])
+    versions = dict(db.session.execute(text("SELECT building_id, id FROM plan_versions")).all())
+    db.session.execute(insert(PlanPage), [
+        {"version_id": versions[b], "number": n, "position": n, "label": f"Floor {n}", "width_pt": 1224.0,
+         "height_pt": 792.0, "width": 8500, "height": 5500, "tile_size": 256, "max_zoom": 6, "kind": "vector",
+         "tiles": 1_200, "tile_bytes": 1_200 * 1_400} for b in building_ids for n in range(1, sheets[b] + 1)])
+    db.session.execute(text("UPDATE buildings SET published_version_id = v.id FROM plan_versions v "
+                            "WHERE v.building_id = buildings.id"))
 
 
 def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -115,6 +145,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
         db.session.execute(insert(Gathering), [{"building_id": b, "label": "Weekly service", "weekday": 6,
                                                 "start_time": dt.time(10), "end_time": dt.time(12)}
                                                for b in building_ids])
+        _publish_plans(building_ids, rng)
         db.session.commit()
         records_seconds = time.perf_counter() - started
         user_count = db.session.scalar(text("SELECT count(*) FROM users"))
@@ -196,6 +227,7 @@ def scenarios(region: dict[str, Any], rng: random.Random) -> dict[str, tuple[str
         "nearest": ("officer", [f"/r/nearest?lat={buildings[i]['latitude'] + rng.gauss(0, 0.05):.5f}"
                                 f"&lon={buildings[i]['longitude'] + rng.gauss(0, 0.05):.5f}" for i in picks]),
         "card": ("officer", [f"/r/buildings/{ids[i]}" for i in picks]),
+        "plan page": ("officer", [f"/r/buildings/{ids[i]}/plan" for i in picks]),
         "lists": ("admin", [f"/portal/?page={rng.randint(1, pages)}" for _ in range(100)]
                   + [f"/portal/?q={quote(w)}&page={rng.randint(1, 3)}" for w in words for _ in range(5)]
                   + [f"/admin/users?page={rng.randint(1, 1 + region['user_count'] // 100)}" for _ in range(100)]
@@ -206,7 +238,8 @@ def scenarios(region: dict[str, Any], rng: random.Random) -> dict[str, tuple[str
     }
 
 
-GOALS = {"lookup": 50, "near lookup": 50, "search": 50, "nearest": 50, "card": 100, "lists": 200, "logs": 200,
+GOALS = {"lookup": 50, "near lookup": 50, "search": 50, "nearest": 50, "card": 100, "plan page": 100, "lists": 200,
+         "logs": 200,
          "who looked": 200}
 
 
