@@ -93,3 +93,36 @@ def test_the_size_estimate_uses_the_page_s_own_tiles(app) -> None:
     # A page rendered before pages recorded their bytes: the fixed average.
     assert page_keep(PlanPage(width=1000, height=700, tile_size=256, max_zoom=2)) == (17, 17 * TILE_BYTES)
     db.session.rollback()
+
+
+def test_the_size_of_many_buildings_costs_a_few_statements_not_some_per_building(
+        app, make_user, make_building) -> None:
+    """A Find page of 50 results, a zone of 300: the plans, their pages and the photos are
+    read for all of them at once (at province size, two statements a building were most of
+    a search's time)."""
+    from sqlalchemy import event
+
+    from floorplans.models import Building
+
+    officer = make_user(Role.OFFICER)
+
+    def statements(count: int) -> tuple[int, offline.KeepSize]:
+        buildings = [make_building() for _ in range(count)]
+        for building in buildings:
+            published_plan(building, ("Ground", 1000, 700, 2), ("Upper", 1000, 700, 2))
+        ids = [b.id for b in buildings]
+        db.session.expunge_all()  # as a request finds them: freshly loaded, nothing else loaded
+        listed = list(db.session.scalars(db.select(Building).where(Building.id.in_(ids))))
+        seen: list[str] = []
+        listen = lambda *args: seen.append(args[2])  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            size = offline.keep_size(officer, listed)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        return len(seen), size
+
+    few, small = statements(2)
+    many, large = statements(12)
+    assert many == few <= 4
+    assert large.files == 6 * small.files and large.bytes == 6 * small.bytes
