@@ -89,14 +89,14 @@ def by_offset(query: Select[Any], number: int, *, size: int = PAGE_SIZE) -> Page
 
 def by_keyset(query: Select[Any], id_column: Any, *, before: int | None = None, after: int | None = None,
               size: int = PAGE_SIZE, key: Callable[[Any], int] = lambda row: int(row.id),
-              short_window: bool = False) -> Page[Any]:
+              narrow: bool = False) -> Page[Any]:
     """Newest first: the ``size`` rows with ids below ``before`` (the next, older page), or
     just above ``after`` (the previous, newer page), or the newest.  ``older`` and ``newer``
-    are set when rows lie beyond the page on that side.  ``short_window``: the query keeps
-    to a few days (``short_window()``); sorting by ``id + 0``, which no index provides,
+    are set when rows lie beyond the page on that side.  ``narrow``: the query keeps to a
+    few days (``short_window()``); sorting by ``id + 0``, which no index provides,
     lets the database read those days through their time index (same rows, same order)."""
     size = max(1, min(size, PAGE_SIZE))
-    sort = id_column + 0 if short_window else id_column
+    sort = id_column + 0 if narrow else id_column
     if after is not None:
         rows = list(db.session.scalars(query.where(id_column > after).order_by(sort.asc()).limit(size + 1)))
         newer_exist = len(rows) > size

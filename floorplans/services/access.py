@@ -84,7 +84,7 @@ def access_log(user: User, *, building: Building | None = None, filters: Filters
     if filters.end is not None:
         query = query.where(AccessEvent.at < filters.end)
     return by_keyset(query, AccessEvent.id, before=before, after=after, size=size,
-                     short_window=short_window(filters.start, filters.end))
+                     narrow=short_window(filters.start, filters.end))
 
 
 VIEW_ACTIONS = ("view_record", "view_plan")

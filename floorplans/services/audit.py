@@ -324,7 +324,7 @@ def page(filters: Filters, *, before_id: int | None = None, after_id: int | None
     ones just newer than ``after_id`` (``paging.by_keyset``).  The caller records the read
     (``record("audit.read", ...)``)."""
     return by_keyset(_query(filters), AuditEvent.id, before=before_id, after=after_id, size=limit,
-                     short_window=short_window(filters.start, filters.end))
+                     narrow=short_window(filters.start, filters.end))
 
 
 CSV_COLUMNS = ("id", "at_utc", "action", "actor_email", "actor_role", "actor_id", "channel", "ip_address",

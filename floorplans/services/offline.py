@@ -89,11 +89,6 @@ class KeepSize:
         return f"about {size} on this computer ({self.files:,} files)"
 
 
-def kept_photos(user: User, building: Building) -> list[Photo]:
-    """The photos kept with a building: those its reader may see (services.photos)."""
-    return photos.readable_photos(user, building)
-
-
 @dataclass(frozen=True)
 class Kept:
     """What keeping one building offline fetches: its card and plan pages, the tiles of
@@ -109,8 +104,9 @@ class Kept:
 
 
 def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
-    """What keeping each of ``buildings`` fetches; photos are looked for in one statement,
-    so a zone of hundreds of buildings costs no query per building that has none."""
+    """What keeping each of ``buildings`` fetches.  Their plans, pages and which of them have
+    photos are read in three statements for all of them, so a zone of hundreds of buildings
+    costs a query only per building that has photos (those its reader may see are kept)."""
     buildings = list(buildings)
     with_photos = photos.photographed(buildings)
     # The shown plans and their pages in two statements, not two a building: loaded into the
@@ -128,7 +124,7 @@ def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
             tiles, tile_bytes = page_keep(page)
             files += tiles
             size += tile_bytes
-        shown = kept_photos(user, building) if building.id in with_photos else []
+        shown = photos.readable_photos(user, building) if building.id in with_photos else []
         files += sum(len(photo.sizes) for photo in shown)
         size += sum(photo.stored_bytes for photo in shown)
         result.append(Kept(building, version, pages, shown, files, size))
