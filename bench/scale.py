@@ -98,7 +98,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
     from floorplans import create_app
     from floorplans.db import db
     from floorplans.models import Building, Contact, Gathering, Organisation, Role, User
-    from floorplans.models.buildings import index_search_words
+    from floorplans.models.buildings import index_for_finding
     from floorplans.search import normalise
 
     rng = random.Random(19)
@@ -138,7 +138,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
         db.session.execute(insert(Building), buildings)
         building_ids = list(db.session.scalars(text("SELECT id FROM buildings ORDER BY id")))
         # A bulk insert bypasses the ORM's listeners: the search words index (building_words) by hand.
-        index_search_words(db.session.connection(), building_ids)
+        index_for_finding(db.session.connection(), building_ids)
         db.session.execute(insert(Contact), [{"building_id": b, "position": p, "name": f"Contact {b}-{p}",
                                               "phone": "416-555-0100"} for b in building_ids for p in (0, 1)])
         import datetime as dt

@@ -225,6 +225,25 @@ def _number_and_street(street: str) -> tuple[str | None, list[str]]:
     return number, rest
 
 
+# The largest house number kept as a number (a 32-bit integer column on PostgreSQL).
+MAX_HOUSE_NUMBER = 999_999_999
+
+
+def house_number(street: str) -> int | None:
+    """The house number of a record's street, as a number ("4-123 Main St" and "123B Main
+    St": 123), or None when it has none: the column ``services.finding`` orders a street's
+    buildings by, nearest number first."""
+    number, _ = _number_and_street(street)
+    digits = re.match(r"\d+", number or "")
+    return int(digits[0]) if digits and int(digits[0]) <= MAX_HOUSE_NUMBER else None
+
+
+def sent_numbers(sent: Sent) -> list[int]:
+    """The numbers the address's house number may be, as ``house_number`` reads a record's."""
+    found = [int(m[0]) for m in (re.match(r"\d+", sent.words[i]) for i in sent.numbers) if m]
+    return [n for n in dict.fromkeys(found) if n <= MAX_HOUSE_NUMBER]
+
+
 @dataclass(frozen=True)
 class Verdict:
     differences: tuple[str, ...]  # empty: the same street address

@@ -12,8 +12,9 @@ from sqlalchemy import Boolean, Date, DateTime, Float, ForeignKey, Index, Intege
 from sqlalchemy.engine import Connection
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
-from sqlalchemy.sql import delete, insert, select
+from sqlalchemy.sql import bindparam, delete, insert, select, update
 
+from floorplans.addresses import house_number
 from floorplans.db import Model, utcnow
 from floorplans.models.accounts import Organisation, User
 from floorplans.models.plans import PlanVersion
@@ -47,6 +48,9 @@ class Building(Model):
     # Normalised name and address ("123 main street"), kept by the service for search; its
     # words are indexed in building_words (BuildingWord) whenever it is written.
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # The street's house number as a number (``addresses.house_number``), kept by the
+    # listeners below: the CAD lookup orders a crowded street's buildings by it in SQL.
+    house_number: Mapped[int | None] = mapped_column(Integer)
     last_verified_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_verified_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
@@ -157,7 +161,7 @@ class BuildingWord(Model):
     lookup find buildings through an index on (word, building) instead of reading every
     building's text.  Derived from ``Building.search_text`` alone (``search.indexed_words``)
     by the listeners below, whenever the ORM writes it; a bulk insert that bypasses the ORM
-    calls ``index_search_words``.  Deleted with the building (ON DELETE CASCADE)."""
+    calls ``index_for_finding``.  Deleted with the building (ON DELETE CASCADE)."""
 
     __tablename__ = "building_words"
 
@@ -178,6 +182,17 @@ def _write_words(connection: Connection, texts: Iterable[tuple[int, str]], *, re
         connection.execute(insert(BuildingWord), rows)
 
 
+@listens_for(Building, "before_insert")
+def _number_new_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
+    building.house_number = house_number(building.street or "")
+
+
+@listens_for(Building, "before_update")
+def _number_changed_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
+    if inspect(building).attrs.street.history.has_changes():
+        building.house_number = house_number(building.street or "")
+
+
 @listens_for(Building, "after_insert")
 def _index_new_building(mapper: Mapper[Building], connection: Connection, building: Building) -> None:
     _write_words(connection, [(building.id, building.search_text or "")], replace=False)
@@ -189,14 +204,19 @@ def _index_changed_building(mapper: Mapper[Building], connection: Connection, bu
         _write_words(connection, [(building.id, building.search_text or "")], replace=True)
 
 
-def index_search_words(connection: Connection, building_ids: Iterable[int] | None = None, *, batch: int = 1000
-                       ) -> None:
-    """Index again the search words of ``building_ids`` (every building when None) from their
-    stored search text, a batch at a time: for rows written without the ORM (bulk loads)."""
+def index_for_finding(connection: Connection, building_ids: Iterable[int] | None = None, *, batch: int = 1000
+                      ) -> None:
+    """Index again the search words and the house numbers of ``building_ids`` (every
+    building when None) from their stored search text and street, a batch at a time: for
+    rows written without the ORM (bulk loads), which the listeners above never see."""
     if building_ids is None:
         building_ids = connection.scalars(select(Building.id)).all()
     ids = sorted(set(building_ids))
     for start in range(0, len(ids), batch):
         chunk = ids[start:start + batch]
-        rows = connection.execute(select(Building.id, Building.search_text).where(Building.id.in_(chunk)))
+        rows = connection.execute(select(Building.id, Building.search_text, Building.street)
+                                  .where(Building.id.in_(chunk))).all()
         _write_words(connection, [(row.id, row.search_text) for row in rows], replace=True)
+        connection.execute(update(Building).where(Building.id == bindparam("row_id"))
+                           .values(house_number=bindparam("number")),
+                           [{"row_id": row.id, "number": house_number(row.street or "")} for row in rows])

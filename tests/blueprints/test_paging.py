@@ -12,7 +12,7 @@ from sqlalchemy import insert, select
 from floorplans import paging
 from floorplans.db import db
 from floorplans.models import AccessEvent, AuditEvent, Building, Organisation, Role, User
-from floorplans.models.buildings import index_search_words
+from floorplans.models.buildings import index_for_finding
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.services import access, administration, audit
 
@@ -125,7 +125,7 @@ def test_admin_lists_come_a_hundred_at_a_time(app, make_user, browser_for) -> No
     db.session.execute(insert(Building), [{"name": f"Church {n:03d}", "organisation_id": organisation.id,
                                            "street": "", "search_text": f"church {n:03d}"}
                                           for n in range(PAGE_SIZE + 5)])
-    index_search_words(db.session.connection())  # a bulk insert bypasses the ORM's listeners
+    index_for_finding(db.session.connection())  # a bulk insert bypasses the ORM's listeners
     db.session.commit()
     first, second = administration.accounts(1), administration.accounts(2)
     assert len(first) == PAGE_SIZE and first.more and first.previous_number is None

@@ -14,7 +14,7 @@ from sqlalchemy import and_, delete, insert, select
 
 from floorplans.db import db
 from floorplans.models import Building, Role, User
-from floorplans.models.buildings import BuildingWord, index_search_words
+from floorplans.models.buildings import BuildingWord, index_for_finding
 from floorplans.permissions import readable_buildings
 from floorplans.search import MAX_INDEXED_CHARS, indexed_words, normalise
 from floorplans.services import buildings
@@ -46,16 +46,21 @@ def test_the_words_follow_the_search_text(app, make_user, make_organisation) -> 
     assert db.session.scalars(select(BuildingWord)).all() == []
 
 
-def test_a_bulk_load_is_indexed_by_index_search_words(app, make_user, make_organisation) -> None:
+def test_a_bulk_load_is_indexed_by_index_for_finding(app, make_user, make_organisation) -> None:
     officer, organisation = make_user(Role.OFFICER), make_organisation()
     db.session.execute(insert(Building), [{"name": f"Church {n}", "organisation_id": organisation.id,
-                                           "search_text": f"church {n} church"} for n in range(5)])
+                                           "search_text": f"church {n} church", "street": f"{10 + n} Elm St"}
+                                          for n in range(5)])
     ids = list(db.session.scalars(select(Building.id).order_by(Building.id)))
     assert db.session.scalars(select(BuildingWord)).all() == []  # the ORM's bulk insert fires no events
-    index_search_words(db.session.connection(), ids[:2], batch=1)
+    numbers = lambda: list(db.session.scalars(select(Building.house_number).order_by(Building.id)))  # noqa: E731
+    assert numbers() == [None] * 5
+    index_for_finding(db.session.connection(), ids[:2], batch=1)
     assert [words_of(i) for i in ids] == [["0", "church"], ["1", "church"], [], [], []]
-    index_search_words(db.session.connection())
+    assert numbers() == [10, 11, None, None, None]
+    index_for_finding(db.session.connection())
     assert [words_of(i) for i in ids] == [[str(n), "church"] for n in range(5)]
+    assert numbers() == [10, 11, 12, 13, 14]
     assert [b.id for b in buildings.search(officer, "chu 3")] == [ids[3]]
 
 
@@ -66,6 +71,17 @@ def test_the_migration_fills_the_words_of_the_buildings_there(app, make_building
     downgrade(revision="0014")
     upgrade()
     assert {b.id: words_of(b.id) for b in made} == expected
+
+
+def test_the_migration_fills_the_house_numbers_of_the_buildings_there(app, make_building) -> None:
+    made = [make_building(name=f"Temple {n}", street=street)
+            for n, street in enumerate(["12 Queen St W", "4-300B Elm St", "Rural Route 2"])]
+    ids = [b.id for b in made]
+    db.session.remove()
+    downgrade(revision="0015")
+    upgrade()
+    stored = {row.id: row.house_number for row in db.session.execute(select(Building.id, Building.house_number))}
+    assert [stored[i] for i in ids] == [12, 300, None]
 
 
 def test_a_word_longer_than_the_index_keeps_is_checked_against_the_text(app, make_building) -> None:

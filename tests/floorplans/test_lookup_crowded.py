@@ -1,16 +1,19 @@
 """CAD lookup on a crowded street: more buildings on Main Street than the lookup judges
-(``MAX_CANDIDATES``), and the one at the address sent is still found, the one nearest to it
-still first among near matches."""
+(``MAX_CANDIDATES``), and the one at the address sent is still found, the ones nearest to it
+first among near matches; the house number that orders them."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
+from sqlalchemy import select
 
 from floorplans import addresses
 from floorplans.db import db
 from floorplans.models import Building, Organisation, Role
 from floorplans.search import normalise
-from floorplans.services.finding import MAX_CANDIDATES, lookup_address
+from floorplans.services.finding import MAX_CANDIDATES, MAX_NEAR_CANDIDATES, lookup_address
 
 
 def on_main_street(organisation: Organisation, city: str, numbers: range) -> list[Building]:
@@ -42,3 +45,48 @@ def test_the_building_at_the_address_is_found_on_a_crowded_street(app, make_user
     assert all(m.building.city == "Toronto" for m in near)
     hamilton = lookup_address(officer, "12 Main St, Hamilton ON")
     assert hamilton.opens is not None and hamilton.opens.name == "Church Hamilton 12"
+
+
+@pytest.mark.slow  # hundreds of buildings
+def test_near_matches_on_a_crowded_street_are_the_nearest_numbers(app, make_user, make_organisation) -> None:
+    """More buildings on the street than the near matches judged (``MAX_NEAR_CANDIDATES``),
+    made in an order unrelated to their numbers: the ones shown are still the nearest."""
+    officer = make_user(Role.OFFICER)
+    organisation = make_organisation()
+    numbers = list(range(1000, 1600, 2))  # 300 buildings, none at an odd number
+    random.Random(8).shuffle(numbers)
+    for n in numbers:
+        on_main_street(organisation, "Toronto", range(n, n + 1))
+    unnumbered = Building(organisation=organisation, name="Church on Main", street="Main Street", city="Toronto",
+                          search_text=normalise("Church on Main Main Street Toronto"))
+    db.session.add(unnumbered)
+    db.session.commit()
+    assert len(numbers) > 2 * MAX_NEAR_CANDIDATES
+    near = lookup_address(officer, "1301 Main St, Toronto").near
+    assert len(near) == 50 and all(m.differences == (addresses.NUMBER_DIFFERS,) for m in near)
+    nearest = sorted(numbers, key=lambda n: (abs(n - 1301), f"Church Toronto {n}"))[:50]
+    assert [m.building.name for m in near] == [f"Church Toronto {n}" for n in nearest]
+    # A house number past the street's end: the highest numbers, nearest first.
+    past = lookup_address(officer, "9999 Main St, Toronto").near
+    assert [m.building.name for m in past[:3]] == ["Church Toronto 1598", "Church Toronto 1596", "Church Toronto 1594"]
+
+
+def test_the_house_number_is_kept_with_the_street(app, make_organisation) -> None:
+    building = Building(organisation=make_organisation(), name="Beth Shalom", street="4-123B Main Street")
+    db.session.add(building)
+    db.session.flush()
+    assert building.house_number == 123
+    building.street = "Rural Route 2"
+    db.session.flush()
+    assert db.session.scalar(select(Building.house_number).where(Building.id == building.id)) is None
+    building.street = "77 Elm St"
+    db.session.flush()
+    assert db.session.scalar(select(Building.house_number).where(Building.id == building.id)) == 77
+
+
+@pytest.mark.parametrize(("street", "number"), [("123 Main St", 123), ("4-123 Main St", 123), ("123B Main St", 123),
+                                            ("123 Main Street, Unit 4", 123), ("Unit 4, 123 Main St", 123),
+                                            ("Main St", None), ("Highway 7", None), ("", None),
+                                            ("99999999999 Main St", None)])
+def test_house_number_of_a_street(street: str, number: int | None) -> None:
+    assert addresses.house_number(street) == number
