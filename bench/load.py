@@ -163,11 +163,16 @@ def sign_in(port: int) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 
 
-def wrk_script(folder: Path, name: str, paths: list[str], cookie: str = "") -> Path:
-    """A wrk Lua script cycling through ``paths`` (each connection from its own offset)."""
+def wrk_script(folder: Path, name: str, paths: list[str], cookie: str = "", think_ms: float = 0) -> Path:
+    """A wrk Lua script cycling through ``paths`` (each connection from its own offset).
+    With ``think_ms``, each connection waits a random time (exponential, that mean) between
+    an answer and its next request, as a car's officer does, instead of asking at once; wrk
+    counts a request's latency from its sending, so the waits are not in the figures."""
     lines = ",\n".join(f'  "{p}"' for p in paths)
     header = f'wrk.headers["Cookie"] = "{cookie}"\n' if cookie else ""
-    script = folder / f"{name}.lua"
+    if think_ms:
+        header += f"function delay() return math.floor(-{think_ms:.1f} * math.log(1 - math.random())) end\n"
+    script = folder / f"{name}{'_paced' if think_ms else ''}.lua"
     script.write_text(f"""{header}local paths = {{
 {lines}
 }}

@@ -9,7 +9,10 @@ with ``INSERT ... SELECT generate_series`` in chunks of a million, until ``--eve
 (``--workers`` sync workers, 2 x cores) on loopback and ``wrk`` for ``--seconds`` per
 scenario at each of ``--connections`` (4 and 64: with 64 clients on 4 workers a request
 mostly waits its turn, p50 ~ 64 / req/s; with 4, one a worker, the latencies are the
-requests' own on a machine kept busy), each cycling over many different requests:
+requests' own on a machine kept busy), then with ``--cars`` (64) clients each waiting
+``--think-ms`` (1 s) on average between an answer and its next request, as officers in
+cars do (64 requests a second offered at most: a province's busiest hour asks far less),
+each cycling over many different requests:
 
 - lookup: CAD addresses (``/r/lookup?address=...``; exact ones redirect to the card);
 - near lookup: the same addresses one house number up, mostly nobody's (near matches: every
@@ -238,6 +241,19 @@ def scenarios(region: dict[str, Any], rng: random.Random) -> dict[str, tuple[str
     }
 
 
+def _proxy(folder: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int]:
+    """nginx in front of gunicorn on a port of its own, as docs/operations.md deploys it."""
+    from bench.nginx import nginx_conf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = nginx_conf(folder, port, f"location / {{ proxy_pass http://127.0.0.1:{app_port}; "
+                                    "proxy_set_header Host $http_host; }", tuned=True)
+    nginx = subprocess.Popen(["/usr/sbin/nginx", "-p", str(folder), "-c", str(conf), "-e", str(folder / "error.log")])
+    wait_for(port, nginx)
+    return nginx, port
+
+
 GOALS = {"lookup": 50, "near lookup": 50, "search": 50, "nearest": 50, "card": 100, "plan page": 100, "lists": 200,
          "logs": 200,
          "who looked": 200}
@@ -251,13 +267,16 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=300, help="stop loading events after this")
     parser.add_argument("--seconds", type=int, default=20, help="wrk seconds per scenario")
     parser.add_argument("--connections", default="4,64", help="wrk connections, comma-separated: one run each")
+    parser.add_argument("--cars", type=int, default=64,
+                        help="then this many clients each waiting --think-ms on average between requests (0: none)")
+    parser.add_argument("--think-ms", type=float, default=1000.0)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--only", action="append")
     parser.add_argument("--check", action="store_true", help="check that every kind of request answers; no wrk")
     args = parser.parse_args()
     rng = random.Random(1919)
-    results: dict[tuple[str, int], dict[str, Any]] = {}
+    results: dict[tuple[str, str], dict[str, Any]] = {}
     connection_counts = [int(n) for n in args.connections.split(",")]
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="floorplans-scale-") as tmp, own_database(args.database_url) as url:
@@ -277,8 +296,11 @@ def main() -> None:
              f"127.0.0.1:{port}", "--backlog", "2048", "--log-level", "warning", "wsgi:app"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         )
+        nginx = None
         try:
             wait_for(port, gunicorn)
+            if args.cars:
+                nginx, nginx_port = _proxy(folder / "nginx", port)
             cookies, sessions = {}, {}
             for who in ("officer", "admin", "partner"):
                 sessions[who] = signed_in(port, f"{who}@bench.example", PASSWORD)
@@ -296,18 +318,29 @@ def main() -> None:
                     print(f"  {name}: answers", flush=True)
                     continue
                 script = wrk_script(folder, name.replace(" ", "_"), paths, cookies[who])
-                for connections in connection_counts:
-                    r = results[(name, connections)] = run_wrk(port, script, args.seconds, connections,
-                                                               min(args.threads, connections))
-                    print(f"  {name}, {connections} clients: {r['rps']:.0f}/s p50 {r['p50_ms']:.1f} ms "
+                runs = [(str(n), n, script) for n in connection_counts]
+                if args.cars:
+                    paced = wrk_script(folder, name.replace(" ", "_"), paths, cookies[who], think_ms=args.think_ms)
+                    runs.append((f"{args.cars} cars", args.cars, paced))
+                for clients, connections, used in runs:
+                    # Cars through nginx, as deployed: a sync worker would sit on a car's
+                    # open connection while its officer reads; nginx holds those instead.
+                    target = nginx_port if "cars" in clients else port
+                    r = results[(name, clients)] = run_wrk(target, used, args.seconds, connections,
+                                                           min(args.threads, connections))
+                    print(f"  {name}, {clients} clients: {r['rps']:.0f}/s p50 {r['p50_ms']:.1f} ms "
                           f"p99 {r['p99_ms']:.1f} ms errors {r['errors']}", flush=True)
         finally:
+            if nginx is not None:
+                nginx.terminate()
+                nginx.wait(30)
             gunicorn.terminate()
             gunicorn.wait(30)
     print(f"\n{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}; 1-minute load "
           f"average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after")
     print(f"PostgreSQL; rows: {region['counts']}; gunicorn {args.workers} sync workers; wrk {args.threads} "
-          f"threads, {args.seconds} s per scenario and number of clients\n")
+          f"threads, {args.seconds} s per scenario and number of clients; cars wait {args.think_ms:.0f} ms on "
+          f"average between an answer and their next request\n")
     print("| scenario | clients | requests | req/s | p50 ms | p99 ms | goal p99 | errors |")
     print("|---|---|---|---|---|---|---|---|")
     for (name, connections), r in results.items():
