@@ -25,6 +25,7 @@ __all__ = [
     "validate_expiry",
     "validate_folder",
     "validate_key",
+    "validate_listing_folder",
     "validate_prefix",
 ]
 
@@ -113,6 +114,14 @@ def validate_folder(prefix: object) -> str:
     return folder
 
 
+def validate_listing_folder(prefix: object) -> str:
+    """``prefix`` if it names a folder whose folders ``Storage.folders`` may list."""
+    folder = validate_prefix(prefix, allow_empty=False)
+    if not folder.endswith("/"):
+        raise InvalidKey(f"folders({folder!r}): pass a folder ending in '/', e.g. {folder + '/'!r}")
+    return folder
+
+
 MAX_SIGNED_URL_SECONDS = 7 * 24 * 3600
 
 
@@ -185,6 +194,16 @@ class Storage(abc.ABC):
         ``prefix`` is a string prefix (see :func:`validate_prefix`): end it with
         ``/`` to mean a folder.
         """
+
+    def folders(self, prefix: str) -> Iterator[str]:
+        """Yield the names of the folders directly under the folder ``prefix`` that hold an
+        object, sorted: ``folders("tiles/")`` gives each plan version's key once, where
+        :meth:`list` gives each of its thousands of tiles (a province's store holds
+        millions).  This default reads every key under ``prefix``; the backends override
+        it with one listing of the folder itself."""
+        folder = validate_listing_folder(prefix)
+        return iter(sorted({key[len(folder):].split("/", 1)[0] for key in self.list(folder)
+                            if "/" in key[len(folder):]}))
 
     @abc.abstractmethod
     def delete(self, key: str) -> None:

@@ -35,6 +35,7 @@ from storage.base import (
     validate_expiry,
     validate_folder,
     validate_key,
+    validate_listing_folder,
     validate_prefix,
 )
 
@@ -186,6 +187,22 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise self._fail("list", prefix, exc) from exc
         return iter(keys)
+
+    def folders(self, prefix: str) -> Iterator[str]:
+        folder = validate_listing_folder(prefix)
+        base = self.root.joinpath(*folder[:-1].split("/"))
+        if not self._inside_root(base):
+            return iter(())
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            return iter(())
+        except OSError as exc:
+            raise self._fail("list", prefix, exc) from exc
+        # A folder a crash left empty holds no object: not listed, as on S3.
+        return iter(sorted(entry.name for entry in entries
+                           if is_key_segment(entry.name) and entry.is_dir(follow_symlinks=False)
+                           and next(self._walk(Path(entry.path), f"{folder}{entry.name}/"), None) is not None))
 
     def _walk(self, folder: Path, key_prefix: str, start: str = "") -> Iterator[str]:
         try:

@@ -42,9 +42,11 @@ from storage.base import (
     InvalidKey,
     Storage,
     StorageError,
+    is_key_segment,
     validate_expiry,
     validate_folder,
     validate_key,
+    validate_listing_folder,
     validate_prefix,
 )
 
@@ -250,6 +252,18 @@ class S3Storage(Storage):
                         yield validate_key(key)
                     except InvalidKey:
                         continue
+
+    def folders(self, prefix: str) -> Iterator[str]:
+        folder = validate_listing_folder(prefix)
+        strip = len(self._object_key(folder))
+        paginator = self.client.get_paginator("list_objects_v2")
+        names: builtins.list[str] = []
+        with self._errors("list", prefix):
+            # The delimiter makes S3 answer with the folders, a thousand a request.
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._object_key(folder), Delimiter="/"):
+                names += [item["Prefix"][strip:-1] for item in page.get("CommonPrefixes", ())]
+        # Sorted as Python sorts ("a" before "a-b"; S3's byte order puts "a-b/" first).
+        return iter(sorted(name for name in names if is_key_segment(name)))
 
     # -- deletes -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from floorplans import objects
 from floorplans.db import db, utcnow
@@ -28,26 +29,22 @@ class CleanupReport:
 
 
 def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> CleanupReport:
+    """Remove the tiles no version needs any more; at a province's size (tens of thousands of
+    versions, millions of tiles) the published versions are left out in SQL, the others'
+    buildings are read with them, and the store is asked for its version folders, not for
+    every tile."""
     now = now or utcnow()
     report = CleanupReport()
     store = objects.get_storage()
-    published = {
-        version_id: published_at
-        for version_id, published_at in db.session.execute(
-            select(Building.published_version_id, PlanVersion.published_at).join(
-                PlanVersion, PlanVersion.id == Building.published_version_id
-            )
-        )
-    }
+    published = select(Building.published_version_id).where(Building.published_version_id.is_not(None))
     candidates = db.session.scalars(
         select(PlanVersion).where(
             PlanVersion.tiles_deleted_at.is_(None),
             PlanVersion.state.in_((VersionState.READY.value, VersionState.FAILED.value)),
-        )
+            PlanVersion.id.not_in(published),
+        ).options(selectinload(PlanVersion.building).selectinload(Building.published_version))
     ).all()
     for version in candidates:
-        if version.id in published:
-            continue
         current = version.building.published_version
         # A version stops being needed when something else has been published for the whole
         # grace period (or, if it failed, when it failed that long ago).
@@ -64,12 +61,9 @@ def cleanup_plans(*, grace: dt.timedelta, now: dt.datetime | None = None) -> Cle
         db.session.commit()  # each version as its tiles go: a run stopped midway keeps what it did
 
     known = set(db.session.scalars(select(PlanVersion.key)))
-    seen: set[str] = set()
-    for key in store.list(objects.TILES_PREFIX):
-        version_key = objects.version_key_of(key)
-        if version_key not in known and version_key not in seen:
-            seen.add(version_key)
-    for version_key in sorted(seen):
+    for version_key in store.folders(objects.TILES_PREFIX):
+        if version_key in known:
+            continue
         # Checked again right before deleting: a version recorded meanwhile is not an orphan.
         if db.session.scalar(select(PlanVersion.id).where(PlanVersion.key == version_key)) is None:
             report.objects_deleted += store.delete_prefix(objects.version_prefix(version_key))

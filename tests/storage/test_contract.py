@@ -140,6 +140,33 @@ def test_list_returns_an_iterator(filled: Storage) -> None:
     assert iter(listing) is listing
 
 
+def test_folders_are_the_names_directly_under_a_folder(filled: Storage) -> None:
+    # Python's order ("1" < "1-old" < "10"), not S3's bytes ("1-old/" < "1/").
+    assert list(filled.folders("tiles/")) == ["1", "1-old", "10"]
+    assert list(filled.folders("tiles/1/")) == ["0"]
+    assert list(filled.folders("tiles/1/0/0/")) == []  # only objects there
+    assert list(filled.folders("nothing/")) == []
+    assert list(filled.folders("a/")) == []
+
+
+def test_a_folder_emptied_is_not_listed(filled: Storage) -> None:
+    filled.delete("tiles/10/0/0/0.png")
+    filled.delete_prefix("tiles/1-old/")
+    assert list(filled.folders("tiles/")) == ["1"]
+
+
+def test_the_default_folders_reads_the_keys_alike(filled: Storage) -> None:
+    """The base class's folders (for a backend without a folder listing) agrees."""
+    for folder in ("tiles/", "tiles/1/", "a/", "nothing/"):
+        assert list(Storage.folders(filled, folder)) == list(filled.folders(folder))
+
+
+@pytest.mark.parametrize("prefix", ["", "tiles", "../", "/tiles/", "tiles//"])
+def test_folders_refuses_a_prefix_that_is_not_a_folder(filled: Storage, prefix: str) -> None:
+    with pytest.raises(InvalidKey):
+        filled.folders(prefix)
+
+
 # -- delete --------------------------------------------------------------------
 
 

@@ -146,3 +146,10 @@ def test_a_root_that_is_a_file_is_a_storage_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(StorageError):
         LocalStorage(tmp_path / "file" / "objects")
+
+
+def test_folders_leaves_out_folders_a_crash_left_empty_and_symlinks(local_store: LocalStorage, outside: Path) -> None:
+    local_store.put("tiles/v1/0.png", b"x")
+    (local_store.root / "tiles" / "v2" / "0").mkdir(parents=True)  # made, then the writer died
+    (local_store.root / "tiles" / "v3").symlink_to(outside, target_is_directory=True)
+    assert list(local_store.folders("tiles/")) == ["v1"]
