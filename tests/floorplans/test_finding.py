@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from floorplans import addresses
+from floorplans.db import db
 from floorplans.errors import InvalidInput
-from floorplans.models import Role, User
+from floorplans.models import Building, Role, User
+from floorplans.services import finding
 from floorplans.services.finding import compass, distance_and_bearing, distance_text, lookup_address, nearest
 
 
@@ -97,3 +100,31 @@ def test_nearest_skips_buildings_without_a_location(app, make_user, make_buildin
         nearest(officer, 91, 0)
     with pytest.raises(InvalidInput):
         nearest(officer, float("nan"), 0)
+
+
+def test_in_city_is_the_buildings_of_that_city_by_name(app, make_user, make_building) -> None:
+    officer = make_user(Role.OFFICER)
+    grace = make_building(name="Grace Chapel", street="1 King St", city="Toronto")
+    accents = make_building(name="Saint-Jean", street="2 King St", city="  TORONTÖ ")
+    make_building(name="Toronto Korean Church", street="3 King St", city="Hamilton")  # "Toronto" in its name only
+    make_building(name="Beth Tzedec", street="4 King St", city="East Toronto")
+    make_building(name="Knox", street="5 King St", city="")
+    grace_id, accents_id = grace.id, accents.id
+    for record in [o for o in db.session.identity_map.values() if isinstance(o, Building)]:
+        db.session.expunge(record)  # so that reading one is a load
+    loaded: list[int] = []
+
+    def remember(building: Building, _: object) -> None:
+        loaded.append(building.id)
+
+    event.listen(Building, "load", remember)
+    try:
+        found = finding.in_city(officer, "toronto")
+    finally:
+        event.remove(Building, "load", remember)
+    assert [b.id for b in found] == [grace_id, accents_id]
+    # Only the city's buildings are loaded, not every building to compare its city.
+    assert sorted(loaded) == [grace_id, accents_id]
+    assert [b.id for b in finding.in_city(officer, "Toronto", limit=1)] == [grace_id]
+    assert [b.name for b in finding.in_city(officer, "east toronto")] == ["Beth Tzedec"]
+    assert finding.in_city(officer, "Tor") == [] and finding.in_city(officer, " ") == []
