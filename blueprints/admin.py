@@ -7,6 +7,7 @@ from flask import (
     Response,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -15,6 +16,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints import congregation_field
 from blueprints.forms import attempt
 from blueprints.logs import access_log_page, kept_filters, log_range
 from floorplans.auth import permission
@@ -25,7 +27,7 @@ from floorplans.fields import form_values, record_values
 from floorplans.models import Role
 from floorplans.paging import PAGE_SIZE, page_number
 from floorplans.permissions import Permission
-from floorplans.services import accounts, administration, audit, buildings, login, reviews, tokens
+from floorplans.services import accounts, administration, audit, buildings, congregation_choice, login, reviews, tokens
 from floorplans.services.accounts import ORGANISATION_FIELDS
 
 bp = Blueprint("admin", __name__)
@@ -84,13 +86,12 @@ def users() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":
-        organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
         user, errors = attempt(lambda: accounts.create_user(
             email=form.get("email", ""),
             name=form.get("name", ""),
             role=form.get("role", ""),
             password=form.get("password", ""),
-            organisation=organisation,
+            organisation=congregation_field.chosen(field="organisation"),
             agency=form.get("agency", ""),
         ))
         if user is not None:
@@ -98,7 +99,7 @@ def users() -> ResponseReturnValue:
             return redirect(url_for("admin.users"))
     return render_template(
         "admin/users.html", users=administration.accounts(page_number(request.args.get("page"))), roles=list(Role),
-        organisations=administration.organisations(),
+        congregation=congregation_field.shown(),
         errors=errors, form=form,
     ), (422 if errors else 200)
 
@@ -117,7 +118,7 @@ def user(user_id: int) -> ResponseReturnValue:
                 accounts.update_user(
                     account,
                     role=form.get("role", ""),
-                    organisation=administration.chosen_organisation(form.get("organisation_id", type=int)),
+                    organisation=congregation_field.chosen(field="organisation"),
                     active="active" in form,
                     agency=form.get("agency", ""),
                     name=form.get("name", ""),
@@ -132,10 +133,20 @@ def user(user_id: int) -> ResponseReturnValue:
                 flash(f"{account.email} is saved.", "success")
                 return redirect(url_for("admin.users"))
     return render_template(
-        "admin/user.html", account=account, roles=list(Role), organisations=administration.organisations(),
-        errors=errors,
+        "admin/user.html", account=account, roles=list(Role),
+        congregation=congregation_field.shown(account.organisation_id), errors=errors,
         held_back=login.held_back(account), api_tokens=tokens.tokens_of(account), token_status=tokens.status,
     ), (422 if errors else 200)
+
+
+@bp.route("/congregations/choices")
+@permission(Permission.ADMIN)
+def congregation_choices() -> ResponseReturnValue:
+    """The congregations whose name matches ``q`` as an administrator types it into a form's
+    congregation field (static/js/congregation-choice.js): at most twenty, each with its
+    tradition and cities to tell two of a name apart, and whether more match."""
+    found, more = congregation_choice.matching(request.args.get("q", ""))
+    return jsonify(congregations=[congregation.as_json() for congregation in found], more=more)
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])

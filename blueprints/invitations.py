@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints import congregation_field
 from blueprints.forms import attempt
 from floorplans import jobs
 from floorplans.auth import permission
@@ -15,7 +16,7 @@ from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import AccountLink, Organisation, Role, User
 from floorplans.permissions import Permission
-from floorplans.services import account_links, administration
+from floorplans.services import account_links
 
 bp = Blueprint("invitations", __name__)
 
@@ -43,13 +44,14 @@ def admin_invitations() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     form = request.form
     if request.method == "POST":
-        organisation = administration.chosen_organisation(form.get("organisation_id", type=int))
-        invited, errors = attempt(lambda: _invite(organisation, form.get("role", "")))
+        invited, errors = attempt(
+            lambda: _invite(congregation_field.chosen(field="organisation"), form.get("role", ""))
+        )
         if invited is not None:
             return redirect(url_for("invitations.admin_invitations"))
     return render_template(
         "admin/invitations.html", invitations=account_links.invitations(), roles=list(Role),
-        organisations=administration.organisations(), errors=errors, form=form, hours=get_settings().invitation_hours,
+        congregation=congregation_field.shown(), errors=errors, form=form, hours=get_settings().invitation_hours,
     ), (422 if errors else 200)
 
 

@@ -5,6 +5,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from blueprints import congregation_field
 from blueprints.forms import attempt
 from blueprints.logs import access_log_page
 from blueprints.partners import bp
@@ -37,9 +38,11 @@ def new_building() -> ResponseReturnValue:
     errors: dict[str, str] = {}
     if request.method == "POST":
         def create() -> Building:
-            organisation = buildings.organisation_for_new_building(
-                current_user, request.form.get("organisation_id", type=int)
-            )
+            organisation_id = request.form.get("organisation_id", type=int)
+            if is_admin:  # the form's congregation field: picked from the list, or its name typed
+                picked = congregation_field.chosen(field="organisation_id")
+                organisation_id = picked.id if picked else None
+            organisation = buildings.organisation_for_new_building(current_user, organisation_id)
             return buildings.create_building(organisation, values, by=current_user)
 
         building, errors = attempt(create)
@@ -52,8 +55,7 @@ def new_building() -> ResponseReturnValue:
         fields=BUILDING_FIELDS,
         values=values,
         errors=errors,
-        organisations=buildings.all_organisations() if is_admin else [],
-        organisation_id=request.form.get("organisation_id", type=int),
+        congregation=congregation_field.shown() if is_admin else None,
     ), (422 if errors else 200)
 
 
@@ -88,8 +90,7 @@ def edit_building(building_id: int) -> ResponseReturnValue:
         fields=BUILDING_FIELDS,
         values=values,
         errors=errors,
-        organisations=[],
-        organisation_id=None,
+        congregation=None,
     ), (422 if errors else 200)
 
 

@@ -1,21 +1,21 @@
 """What the administration pages read: the start page's counts, the congregations and the
-accounts listed, and one of them by its id.  Reads only: the changes are
-``services.accounts``'s, and the blueprint runs no query of its own.
+accounts listed, and one of them by its id (a form's choice of congregation is
+``services.congregation_choice``'s).  Reads only: the changes are ``services.accounts``'s,
+and the blueprint runs no query of its own.
 
 Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from floorplans.db import db
 from floorplans.errors import NotFound
 from floorplans.models import Building, Organisation, User
 from floorplans.paging import Page, by_offset
-from floorplans.services.buildings import all_organisations
 
 
 def counts() -> dict[str, int]:
@@ -27,22 +27,11 @@ def counts() -> dict[str, int]:
     }
 
 
-def organisations() -> Sequence[Row[int, str]]:
-    """Every congregation's id and name, by name (the account forms' choice)."""
-    return all_organisations()
-
-
 def organisation(organisation_id: int) -> Organisation:
     found = db.session.get(Organisation, organisation_id)
     if found is None:
         raise NotFound("There is no such congregation. Go back to the list of congregations.")
     return found
-
-
-def chosen_organisation(organisation_id: int | None) -> Organisation | None:
-    """The congregation a form chose, or None (none chosen, or one that does not exist: the
-    account's rules then say whether its role needs one)."""
-    return db.session.get(Organisation, organisation_id) if organisation_id else None
 
 
 def accounts(page: int = 1) -> Page[User]:

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -196,11 +196,3 @@ def organisation_for_new_building(user: User, organisation_id: int | None) -> Or
     if organisation is None:
         raise InvalidInput({"organisation_id": "choose the congregation that owns this building."})
     return organisation
-
-
-def all_organisations() -> Sequence[Row[int, str]]:
-    """Every congregation's id and name, by name: what a form's choice of congregation lists.
-    Rows, not records: a province has thousands, and loading each as a record was most of
-    an admin form's time (administration.organisations serves the account forms)."""
-    choices = select(Organisation.id, Organisation.name).order_by(Organisation.name, Organisation.id)
-    return db.session.execute(choices).all()
