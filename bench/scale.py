@@ -23,6 +23,8 @@ each cycling over many different requests:
 - plan page: the plan viewer's page (``/r/buildings/<id>/plan``; every building has a
   published plan of 1-5 sheets, recorded as the render records it, its tiles not stored);
 - lists: admin lists a page at a time (buildings by page and by search, accounts, congregations);
+- keep offline: what "keep my area offline" fetches for the buildings within 2-25 km of a
+  point (at most 300, nearest first), and for a city (no goal in the issue: 1 s here);
 - logs: the access log and the audit log, filtered (building, reader, action, dates) and
   paged back (``before=``), and a partner's "Who looked" for one building.
 
@@ -235,6 +237,12 @@ def scenarios(region: dict[str, Any], rng: random.Random) -> dict[str, tuple[str
                   + [f"/portal/?q={quote(w)}&page={rng.randint(1, 3)}" for w in words for _ in range(5)]
                   + [f"/admin/users?page={rng.randint(1, 1 + region['user_count'] // 100)}" for _ in range(100)]
                   + [f"/admin/organisations?page={rng.randint(1, 1 + len(ids) // 1000)}" for _ in range(100)]),
+        # "Keep my area offline": what to fetch for the buildings within 2-25 km (at most 300,
+        # nearest first), and "keep this city" (at most 300 of a city's thousands).
+        "keep offline": ("officer", [f"/r/offline/pack?lat={buildings[i]['latitude']:.5f}"
+                                     f"&lon={buildings[i]['longitude']:.5f}&km={(2, 5, 10, 25)[n % 4]}"
+                                     for n, i in enumerate(picks[:100])]
+                         + [f"/r/offline/pack?city={quote(city)}" for city, _, _ in CITIES]),
         "logs": ("admin", logs),
         "who looked": ("partner", [f"/portal/buildings/{region['partner_building']}/access-log",
                                    f"/portal/buildings/{region['partner_building']}/access-log?action=view_plan"]),
@@ -255,7 +263,7 @@ def _proxy(folder: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int]:
 
 
 GOALS = {"lookup": 50, "near lookup": 50, "search": 50, "nearest": 50, "card": 100, "plan page": 100, "lists": 200,
-         "logs": 200,
+         "keep offline": 1000, "logs": 200,
          "who looked": 200}
 
 
