@@ -272,11 +272,13 @@ def write_backup(path: Path, *, skip_tiles: bool = False, progress: Progress | N
         # Objects never change under a key, so copying them after the snapshot is safe;
         # an object added meanwhile is kept too (the cleanup removes it if nothing uses it).
         # Read a batch at a time, concurrently (over a network each read waits a round trip).
-        keys = list(store.list(""))
-        skipped = 0
-        if skip_tiles:
-            kept = [key for key in keys if not is_tile(key)]
-            skipped, keys = len(keys) - len(kept), kept
+        # Filtered as listed: a province's store holds millions of tiles, kept out of memory.
+        keys, skipped = [], 0
+        for key in store.list(""):
+            if skip_tiles and is_tile(key):
+                skipped += 1
+            else:
+                keys.append(key)
         done_before = set(work.hashes) | set(work.missing)
         todo = [key for key in keys if key not in done_before]
         done = len(keys) - len(todo)
