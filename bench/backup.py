@@ -56,6 +56,39 @@ def main() -> None:
         run(args, storage_url)
 
 
+def cpu_seconds(pid: int | str = "self") -> float:
+    """User + system CPU a process has used (``/proc/<pid>/stat``), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def moto_pid() -> int:
+    """The moto server's process (bench/exports.s3_bucket starts it on the endpoint's port)."""
+    port = os.environ["AWS_ENDPOINT_URL_S3"].rsplit(":", 1)[1]
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.endswith(b"moto_server") for part in command) and port.encode() in command:
+            return int(proc.name)
+    raise SystemExit("moto's server process not found")
+
+
+class CpuUse:
+    """The CPU the client (this process) and moto's server spend on a step, per object:
+    on 2 cores, 1,000 objects a second needs the two together under 2 ms an object."""
+
+    def __init__(self) -> None:
+        self.server = moto_pid()
+        self.start = (cpu_seconds(), cpu_seconds(self.server))
+
+    def line(self, objects: int) -> str:
+        client, server = cpu_seconds() - self.start[0], cpu_seconds(self.server) - self.start[1]
+        return (f"CPU a object: client {1000 * client / objects:.2f} ms, moto {1000 * server / objects:.2f} ms "
+                f"(at most {objects / (client + server) * 2:,.0f} objects/s on 2 cores)" if objects else "")
+
+
 def run(args: argparse.Namespace, storage_url: str) -> None:
     from flask_migrate import upgrade
 
@@ -87,11 +120,11 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
                              else f"originals/{n:064x}.pdf"), payload[:-8] + n.to_bytes(8, "big"), None)
                            for n in range(args.objects))
             archive = base / args.archive
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), CpuUse()
             report = backup.write_backup(archive)
             seconds = time.perf_counter() - started
             print(f"backup:  {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s "
-                  f"({archive.stat().st_size / 1e6:.1f} MB archive)")
+                  f"({archive.stat().st_size / 1e6:.1f} MB archive); {cpu.line(report.objects)}")
             if args.module is None:
                 skipped = base / ("skip-" + args.archive)
                 started = time.perf_counter()
@@ -108,12 +141,12 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
                 upgrade()
                 from floorplans.db import db
 
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), CpuUse()
                 report = backup.restore_backup(archive, **options)
                 db.session.commit()
                 seconds = time.perf_counter() - started
                 print(f"{label}: {report.objects} objects in {seconds:.1f} s: "
-                      f"{report.objects / seconds:,.0f} objects/s")
+                      f"{report.objects / seconds:,.0f} objects/s; {cpu.line(report.objects)}")
                 db.engine.dispose()
     print(f"# load average after: {os.getloadavg()[0]:.1f}")
 
