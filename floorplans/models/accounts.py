@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, false, inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.event import listens_for
+from sqlalchemy.orm import Mapped, Mapper, mapped_column, relationship
+from sqlalchemy.sql import bindparam, select, update
 
+from floorplans.congregation_names import STORED_COLUMNS, stored_forms
 from floorplans.db import Model, utcnow
 
 if TYPE_CHECKING:
@@ -46,6 +51,11 @@ FAITH_TRADITIONS = (
 )
 
 
+# Byte order on PostgreSQL, whatever the database's collation: offered names are ordered as
+# Python orders the folded names (code points), as SQLite's default (binary) order does.
+FOLDED = Text().with_variant(Text(collation="C"), "postgresql")
+
+
 class Organisation(Model):
     """A congregation: the owner of one or more buildings, with partner members."""
 
@@ -55,11 +65,55 @@ class Organisation(Model):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     faith_tradition: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The name as the congregation choice searches it (``congregation_names.stored_forms``),
+    # kept by the listeners below whenever the ORM writes the name; a bulk insert that
+    # bypasses the ORM calls ``index_for_choosing``.  Folded lower case, so LIKE agrees on
+    # SQLite (case-blind for ASCII) and PostgreSQL (case-sensitive).
+    name_words: Mapped[str] = mapped_column(FOLDED, default="", server_default="")  # " eglise saint st remi "
+    same_name: Mapped[str] = mapped_column(FOLDED, default="", server_default="", index=True)  # a typed name's lookup
+    plain_name: Mapped[str] = mapped_column(FOLDED, default="", server_default="")  # "saint marys": starts alike?
+    folded_name: Mapped[str] = mapped_column(FOLDED, default="", server_default="")  # the order matches are offered in
 
     members: Mapped[list[User]] = relationship(back_populates="organisation", order_by="User.email")
     buildings: Mapped[list[Building]] = relationship(
         back_populates="organisation", order_by="Building.name"
     )
+
+
+def _store_forms(organisation: Organisation) -> None:
+    for column, value in stored_forms(organisation.name or "").items():
+        setattr(organisation, column, value)
+
+
+@listens_for(Organisation, "before_insert")
+def _fold_new_name(mapper: Mapper[Organisation], connection: Connection, organisation: Organisation) -> None:
+    _store_forms(organisation)
+
+
+@listens_for(Organisation, "before_update")
+def _fold_changed_name(mapper: Mapper[Organisation], connection: Connection, organisation: Organisation) -> None:
+    if inspect(organisation).attrs.name.history.has_changes():
+        _store_forms(organisation)
+
+
+def index_for_choosing(connection: Connection, organisation_ids: Iterable[int] | None = None, *,
+                       batch: int = 1000) -> None:
+    """Fold again the names of ``organisation_ids`` (every congregation when None) into the
+    columns the congregation choice searches, a batch at a time: for rows written without
+    the ORM (bulk loads), which the listeners above never see."""
+    if organisation_ids is None:
+        organisation_ids = connection.scalars(select(Organisation.id)).all()
+    ids = sorted(set(organisation_ids))
+    # Bound names unlike the columns' (SQLAlchemy keeps those for the SET clause).
+    statement = (update(Organisation).where(Organisation.id == bindparam("row_id"))
+                 .values({column: bindparam(f"new_{column}") for column in STORED_COLUMNS}))
+    for start in range(0, len(ids), batch):
+        rows = connection.execute(select(Organisation.id, Organisation.name)
+                                  .where(Organisation.id.in_(ids[start:start + batch]))).all()
+        if rows:
+            connection.execute(statement, [{"row_id": row.id} | {f"new_{column}": value for column, value
+                                                                 in stored_forms(row.name).items()}
+                                           for row in rows])
 
 
 class User(Model):

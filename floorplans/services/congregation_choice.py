@@ -10,18 +10,16 @@ Must not import blueprints, storage or converters.
 """
 from __future__ import annotations
 
-import functools
-import heapq
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, case, or_, select
 
+from floorplans.congregation_names import SAME_NAME_KEPT, plain_words, same_name, word_starts
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, Organisation
-from floorplans.search import fold, normalise, tokens
 
 #: Up to this many congregations a form lists them all (a town's deployment); past it, a list
 #: of every one is too long to read and most of the page's time: the administrator types.
@@ -30,8 +28,6 @@ LISTED_AT_MOST = 100
 MATCHES_AT_MOST = 20
 #: A congregation's cities (its buildings') named beside it in a list or a message.
 CITIES_NAMED = 3
-#: Names kept worked out (``_name``): a province's congregations four times over, a few MB.
-_NAMES_KEPT = 8_192
 
 
 @dataclass(frozen=True)
@@ -87,77 +83,38 @@ def choice(chosen_id: int | None, typed: str | None = None) -> Choice:
     return Choice(None, chosen_id, typed)
 
 
-#: An apostrophe joins a word's letters ("Mary's" is one word, as "Marys" typed without it).
-_APOSTROPHES = str.maketrans("", "", "'’ʼ`")
-
-
-def _plain_words(text: str) -> list[str]:
-    """The words of ``text`` folded ("Église" -> "eglise") but not respelled ("saint")."""
-    return "".join(c if c.isalnum() else " " for c in fold(text.translate(_APOSTROPHES))).split()
-
-
-@dataclass(frozen=True)
-class _Name:
-    """What matching and ordering need of a congregation's name, worked out once a process
-    per name (``_name``), not at every keystroke."""
-
-    same: str  # what "the same name" means (``_same``)
-    plain: str  # its words folded, as typed ("saint marys"): does it start as the query does?
-    folded: str  # the order names are listed in, accents and case aside
-    words: str  # " eglise saint st remi ": as typed and as the search spells them, so "sain" and "st" find "Saint"
-
-
-@functools.lru_cache(maxsize=_NAMES_KEPT)
-def _name(name: str) -> _Name:
-    plain = _plain_words(name)
-    words = dict.fromkeys([*plain, *tokens(name.translate(_APOSTROPHES))])
-    return _Name(_same(name), " ".join(plain), fold(name), " " + " ".join(words) + " ")
-
-
-def _same(text: str) -> str:
-    """What two names must share to be the same name: ``search.normalise`` (case, accents,
-    "St." or "Saint" aside) without apostrophes ("St Marys" is "St. Mary's"), or the folded
-    words of a name in a script normalise keeps nothing of (it reads Latin letters and digits)."""
-    text = text.translate(_APOSTROPHES)
-    return normalise(text) or " ".join(_plain_words(text))
-
-
-def _query_words(query: str) -> list[tuple[str, ...]]:
-    """Each word of ``query`` as a word's beginning in ``_Name.words``, as typed and as the
-    search spells it ("saint" -> (" saint", " st")); a name is 200 characters at most, so no
-    more of the query is read."""
-    return [tuple(dict.fromkeys([f" {word}", *(f" {short}" for short in tokens(word))]))
-            for word in _plain_words(query[:200])]
-
-
 def matching(query: str, *, limit: int = MATCHES_AT_MOST) -> tuple[list[Congregation], bool]:
     """The congregations whose name has a word starting with each word of ``query``
     (accents and case aside, "St." and "Saint" alike: "gra ch" finds "Grace Church"), those
     whose name starts with it first, then by name; at most ``limit``, and whether more match.
 
-    How, and why not an index: one statement reads every congregation's id and name, and
-    the words are matched here; the shown ones' tradition and cities are read after, through
-    the primary key and the buildings' organisation index.  Names cannot be matched in SQL
-    as ``floorplans.search`` folds them (SQLite has no accent folding, PostgreSQL only with
-    the unaccent extension), the unique index on ``name`` is case- and accent-sensitive (no
-    prefix range on it finds "eglise" in "Église"), and the schema keeps no folded copy of the
-    name to index.  At a province's ~2,000 congregations a keystroke costs 4-7 ms on either
-    database (measured on a busy two-core machine; each name's words are worked out once a
-    process, ``_name``).  At 20,000 the names outgrow what is kept and a keystroke takes
-    ~230 ms: a folded name column with an index of its words (a migration, as
-    building_words is for buildings) is the step then.
+    How: each congregation's name is stored folded beside it (``congregation_names``: its
+    words in ``name_words``, kept by the model's listeners), and one statement finds and
+    orders the matches, each query word a LIKE '% word%' on ``name_words`` (any of its
+    spellings), reading at most ``limit`` + 1 rows; the shown ones' tradition and cities are
+    read after, through the primary key and the buildings' organisation index.  The LIKE
+    with a leading wildcard still reads every congregation's row in the database (no index
+    serves a word inside a name), but compares short folded strings there instead of sending
+    every name to Python to be folded: at 20,000 congregations on PostgreSQL (most have one
+    building) a keystroke took p50 426 ms, p99 680 ms when every name was folded here, and
+    takes p50 7.8 ms, p99 14 ms (quiet two-core machine).  Far past that size, an index of
+    the words (as building_words is for buildings) is the next step.
     """
-    wanted = _query_words(query)
-    whole, plain = _same(query[:200]), " ".join(_plain_words(query[:200]))
-    found: list[tuple[bool, str, int]] = []
-    for organisation_id, name in db.session.execute(select(Organisation.id, Organisation.name)):
-        known = _name(name)
-        if all(any(start in known.words for start in starts) for starts in wanted):
-            starts_alike = known.same.startswith(whole) or known.plain.startswith(plain)
-            found.append((not starts_alike, known.folded, organisation_id))
-    first = heapq.nsmallest(limit + 1, found)
-    ids = [organisation_id for _, _, organisation_id in first[:limit]]
-    return _with_ids(ids), len(first) > limit
+    query = query[:200]  # a name is 200 characters at most, so no more of the query is read
+    # Cut as same_name is stored: only a query folding past 400 characters ("ﷺ" is 18 letters)
+    # could then be taken to start alike on its first 400 alone.
+    whole, plain = same_name(query)[:SAME_NAME_KEPT], " ".join(plain_words(query))
+    # Words of letters and digits (word_starts, same_name, plain_words): no LIKE escaping.
+    starts_alike = or_(Organisation.same_name.like(f"{whole}%"), Organisation.plain_name.like(f"{plain}%"))
+    statement = (
+        select(Organisation.id)
+        .where(*(or_(*(Organisation.name_words.like(f"%{start}%") for start in starts))
+                 for starts in word_starts(query)))
+        .order_by(case((starts_alike, 0), else_=1), Organisation.folded_name, Organisation.id)
+        .limit(limit + 1)
+    )
+    ids = list(db.session.scalars(statement))
+    return _with_ids(ids[:limit]), len(ids) > limit
 
 
 def _with_ids(ids: Sequence[int]) -> list[Congregation]:
@@ -189,29 +146,30 @@ def chosen(chosen_id: int | None, typed: str | None, *, field: str) -> Organisat
     ``chosen_id`` is the one picked (or none).  Otherwise the typed field decides: empty is
     none; the name of the congregation picked from the offered matches is that one; any
     other text is the one congregation of that name (case, accents and "St."/"Saint" aside,
-    ``search.normalise``).  A name that is no congregation's, or several's, is refused with
-    a message on ``field`` that says what to do (InvalidInput)."""
+    ``search.normalise``), found by the indexed ``same_name``.  A name that is no
+    congregation's, or several's, is refused with a message on ``field`` that says what to
+    do (InvalidInput)."""
     if typed is None:
         return db.session.get(Organisation, chosen_id) if chosen_id else None
     typed = typed.strip()[:201]  # a name is 200 characters at most: longer is no name, and is not echoed whole
-    wanted = _same(typed)
+    wanted = same_name(typed)
     if not wanted:
         return None
     if chosen_id:
         picked = db.session.get(Organisation, chosen_id)
-        if picked is not None and _name(picked.name).same == wanted:
+        if picked is not None and same_name(picked.name) == wanted:
             return picked
-    # Every name read, as ``matching`` does and for its reasons: equal once normalised.
-    same = sorted((_name(name).folded, organisation_id)
-                  for organisation_id, name in db.session.execute(select(Organisation.id, Organisation.name))
-                  if _name(name).same == wanted)
+    # One indexed equality; each found name confirmed whole (same_name is kept cut, SAME_NAME_KEPT).
+    same = [organisation_id for organisation_id, name in db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.same_name == wanted[:SAME_NAME_KEPT])
+        .order_by(Organisation.folded_name, Organisation.id)) if same_name(name) == wanted]
     if len(same) == 1:
-        return db.session.get(Organisation, same[0][1])
+        return db.session.get(Organisation, same[0])
     shown = typed
     if not same:
         raise InvalidInput({field: f"no congregation is named “{shown}”. Check the spelling, or type part of "
                                    "the name and choose it from the list; a congregation not yet in the service is "
                                    "added first (Administration, Congregations)."})
-    listed = "; ".join(f"{c.name} ({c.detail})" if c.detail else c.name for c in _with_ids([i for _, i in same]))
+    listed = "; ".join(f"{c.name} ({c.detail})" if c.detail else c.name for c in _with_ids(same))
     raise InvalidInput({field: f"{len(same)} congregations are named “{shown}”: {listed}. Choose the one you mean "
                                "from the list that opens as you type."})
