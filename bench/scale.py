@@ -103,6 +103,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
     from floorplans import create_app
     from floorplans.db import db
     from floorplans.models import Building, Contact, Gathering, Organisation, Role, User
+    from floorplans.models.accounts import index_for_choosing
     from floorplans.models.buildings import index_for_finding
     from floorplans.search import normalise
 
@@ -115,6 +116,7 @@ def load_region(database_url: str, instance: Path, args: argparse.Namespace) -> 
         n_orgs = max(1, args.buildings // 10)
         db.session.execute(insert(Organisation), [{"name": f"Congregation {n:05d}", "faith_tradition": "Christian"}
                                                   for n in range(n_orgs)])
+        index_for_choosing(db.session.connection())  # the names the congregation choice searches (no listeners)
         org_ids = list(db.session.scalars(text("SELECT id FROM organisations ORDER BY id")))
         password = generate_password_hash(PASSWORD)
         users = [{"email": "admin@bench.example", "role": Role.ADMIN.value, "password_hash": password},
