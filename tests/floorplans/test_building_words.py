@@ -10,10 +10,10 @@ from collections.abc import Sequence
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, func, insert, select
 
 from floorplans.db import db
-from floorplans.models import Building, Role, User
+from floorplans.models import Building, Contact, Role, User
 from floorplans.models.buildings import BuildingWord, index_for_finding
 from floorplans.permissions import readable_buildings
 from floorplans.search import MAX_INDEXED_CHARS, indexed_words, normalise
@@ -77,11 +77,16 @@ def test_the_migration_fills_the_house_numbers_of_the_buildings_there(app, make_
     made = [make_building(name=f"Temple {n}", street=street)
             for n, street in enumerate(["12 Queen St W", "4-300B Elm St", "Rural Route 2"])]
     ids = [b.id for b in made]
+    db.session.add(Contact(building_id=ids[0], name="Imam Yusuf", phone="416-555-0101"))
+    db.session.commit()
     db.session.remove()
     downgrade(revision="0015")
+    # Down and up again in place: a copy of the table would have taken the contacts with it.
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
     upgrade()
     stored = {row.id: row.house_number for row in db.session.execute(select(Building.id, Building.house_number))}
     assert [stored[i] for i in ids] == [12, 300, None]
+    assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
 
 
 def test_a_word_longer_than_the_index_keeps_is_checked_against_the_text(app, make_building) -> None:

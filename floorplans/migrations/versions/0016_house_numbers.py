@@ -28,8 +28,9 @@ BATCH = 1000
 
 
 def upgrade():
-    with op.batch_alter_table('buildings') as batch:
-        batch.add_column(sa.Column('house_number', sa.Integer(), nullable=True))
+    # In place, never by copying the table: on SQLite a copy dropped with foreign keys on
+    # would take the contacts, gatherings and plans that point at the buildings with it.
+    op.add_column('buildings', sa.Column('house_number', sa.Integer(), nullable=True))
     buildings = sa.table('buildings', sa.column('id', sa.Integer()), sa.column('street', sa.String()),
                          sa.column('house_number', sa.Integer()))
     connection = op.get_bind()
@@ -51,5 +52,4 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('buildings') as batch:
-        batch.drop_column('house_number')
+    op.drop_column('buildings', 'house_number')
