@@ -49,7 +49,13 @@ def main() -> None:
                         help="wait this long before each object GET and PUT, as a network round trip would "
                              "(moto on loopback answers in about a millisecond; S3 from a data centre ~10-30)")
     parser.add_argument("--archive", default="backup.tar", help="archive name (.tar.gz compresses)")
+    parser.add_argument("--store", choices=["s3", "local"], default="s3",
+                        help="local: a folder (the embedded default), where the server is not the bound")
     args = parser.parse_args()
+    if args.store == "local":
+        with tempfile.TemporaryDirectory(prefix="floorplans-backup-store-") as folder:
+            run(args, str(Path(folder) / "store"))
+        return
     from exports import s3_bucket  # bench/exports.py: moto in its own process
 
     with s3_bucket() as storage_url:
@@ -79,14 +85,18 @@ class CpuUse:
     """The CPU the client (this process) and moto's server spend on a step, per object:
     on 2 cores, 1,000 objects a second needs the two together under 2 ms an object."""
 
-    def __init__(self) -> None:
-        self.server = moto_pid()
-        self.start = (cpu_seconds(), cpu_seconds(self.server))
+    def __init__(self, store: str) -> None:
+        self.server = moto_pid() if store == "s3" else None
+        self.start = (cpu_seconds(), cpu_seconds(self.server) if self.server else 0.0)
 
     def line(self, objects: int) -> str:
-        client, server = cpu_seconds() - self.start[0], cpu_seconds(self.server) - self.start[1]
-        return (f"CPU a object: client {1000 * client / objects:.2f} ms, moto {1000 * server / objects:.2f} ms "
-                f"(at most {objects / (client + server) * 2:,.0f} objects/s on 2 cores)" if objects else "")
+        client = cpu_seconds() - self.start[0]
+        server = cpu_seconds(self.server) - self.start[1] if self.server else 0.0
+        if not objects:
+            return ""
+        return (f"CPU a object: client {1000 * client / objects:.2f} ms"
+                + (f", moto {1000 * server / objects:.2f} ms" if self.server else "")
+                + f" (at most {objects / (client + server) * 2:,.0f} objects/s on 2 cores)")
 
 
 def run(args: argparse.Namespace, storage_url: str) -> None:
@@ -96,7 +106,8 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
 
     backup = load_module(args.module)
     print(f"# backup: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, "
-          f"load average {os.getloadavg()[0]:.1f}, S3 (moto, own process, loopback), "
+          f"load average {os.getloadavg()[0]:.1f}, "
+          f"{'S3 (moto, own process, loopback)' if args.store == 's3' else 'a local folder'}, "
           f"{args.objects} objects of {args.size} bytes, code {args.module or 'current'}"
           + (f", {args.latency_ms:g} ms added to each GET and PUT" if args.latency_ms else ""))
 
@@ -120,7 +131,7 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
                              else f"originals/{n:064x}.pdf"), payload[:-8] + n.to_bytes(8, "big"), None)
                            for n in range(args.objects))
             archive = base / args.archive
-            started, cpu = time.perf_counter(), CpuUse()
+            started, cpu = time.perf_counter(), CpuUse(args.store)
             report = backup.write_backup(archive)
             seconds = time.perf_counter() - started
             print(f"backup:  {report.objects} objects in {seconds:.1f} s: {report.objects / seconds:,.0f} objects/s "
@@ -141,7 +152,7 @@ def run(args: argparse.Namespace, storage_url: str) -> None:
                 upgrade()
                 from floorplans.db import db
 
-                started, cpu = time.perf_counter(), CpuUse()
+                started, cpu = time.perf_counter(), CpuUse(args.store)
                 report = backup.restore_backup(archive, **options)
                 db.session.commit()
                 seconds = time.perf_counter() - started
