@@ -83,6 +83,9 @@ def test_gunicorn_with_the_project_settings_names_no_software(instance: dict[str
     written = log.read_text()
     # gunicorn's own log and the access log, by the project's settings: the path, never the query string.
     assert "Booting worker" in written and '"GET /login HTTP/1.1" 200' in written, written
+    # Each worker froze the loaded app out of the garbage collector's full passes (~100 ms each).
+    frozen = [int(n) for n in re.findall(r"(\d+) objects frozen out of the garbage collector", written)]
+    assert frozen and min(frozen) > 10_000, written
     assert "Secret" not in written and "address" not in written
 
 
