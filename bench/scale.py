@@ -266,6 +266,7 @@ def _proxy(folder: Path, app_port: int) -> tuple[subprocess.Popen[bytes], int]:
     return nginx, port
 
 
+DRAIN_SECONDS = 3
 # Not asked by every car every second: keeping an area offline is once a shift.
 ONCE_A_SHIFT = {"keep offline"}
 GOALS = {"lookup": 50, "near lookup": 50, "search": 50, "nearest": 50, "card": 100, "plan page": 100, "lists": 200,
@@ -342,6 +343,9 @@ def main() -> None:
                     paced = wrk_script(folder, name.replace(" ", "_"), paths, cookies[who], think_ms=args.think_ms)
                     runs.append((f"{args.cars} cars", args.cars, paced))
                 for clients, connections, used in runs:
+                    # wrk stops with up to 64 requests still queued at the workers: they are
+                    # answered before the next run starts, or its first requests wait for them.
+                    time.sleep(DRAIN_SECONDS)
                     # Cars through nginx, as deployed: a sync worker would sit on a car's
                     # open connection while its officer reads; nginx holds those instead.
                     target = nginx_port if "cars" in clients else port
