@@ -217,6 +217,7 @@ def index_for_finding(connection: Connection, building_ids: Iterable[int] | None
         rows = connection.execute(select(Building.id, Building.search_text, Building.street)
                                   .where(Building.id.in_(chunk))).all()
         _write_words(connection, [(row.id, row.search_text) for row in rows], replace=True)
-        connection.execute(update(Building).where(Building.id == bindparam("row_id"))
-                           .values(house_number=bindparam("number")),
-                           [{"row_id": row.id, "number": house_number(row.street or "")} for row in rows])
+        if rows:  # none when every id asked for is gone
+            connection.execute(update(Building).where(Building.id == bindparam("row_id"))
+                               .values(house_number=bindparam("number")),
+                               [{"row_id": row.id, "number": house_number(row.street or "")} for row in rows])

@@ -61,6 +61,8 @@ def test_a_bulk_load_is_indexed_by_index_for_finding(app, make_user, make_organi
     index_for_finding(db.session.connection())
     assert [words_of(i) for i in ids] == [[str(n), "church"] for n in range(5)]
     assert numbers() == [10, 11, 12, 13, 14]
+    index_for_finding(db.session.connection(), [max(ids) + 1])  # a building gone meanwhile: nothing to do
+    assert numbers() == [10, 11, 12, 13, 14]
     assert [b.id for b in buildings.search(officer, "chu 3")] == [ids[3]]
 
 
