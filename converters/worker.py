@@ -51,14 +51,20 @@ def _test_page_hook(name: str | None, page: int) -> None:
     "slow_then_hang" answers page 1 slowly (a second and more between bands, so the job
     saves progress at each) and hangs on every later page (tests/floorplans/test_jobs.py
     runs the job worker through it). Validation is left alone by both."""
-    if name == "hang_pages":
-        while True:
-            time.sleep(1)
+    if name == "hang_pages" or (name == "slow_then_hang" and page > 1):
+        _hang()
     if name == "slow_then_hang":
-        if page > 1:
-            while True:
-                time.sleep(1)
         time.sleep(1.2)
+
+
+def _hang() -> None:
+    """Hang as MuPDF does, but asleep (a real hang spins, and RLIMIT_CPU ends it): until the
+    parent kills this process, or dies itself (a test kills its job worker), so that no test
+    leaves a sleeping child behind for good."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _validate(job: dict[str, Any], channel: TextIO) -> None:
