@@ -8,6 +8,7 @@ import contextvars
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from jinja2.bccache import Bucket
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
 from floorplans import create_app
@@ -196,6 +198,22 @@ def _children_only_in_slow_tests(request: pytest.FixtureRequest, monkeypatch: py
     yield
     if started:
         pytest.fail(f"{CHILD_PROCESS_UNMARKED}; it started {', '.join(sorted(set(started)))}", pytrace=False)
+
+
+@contextmanager
+def serving(app: Flask, port: int = 0) -> Iterator[str]:
+    """``app`` behind werkzeug's threaded server, for a real browser: each request in a thread
+    of its own, with its own database connection, as under gunicorn's threads.  Yields its
+    base URL; the server is stopped afterwards."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        server.server_close()
 
 
 @pytest.fixture(params=_backends())

@@ -17,7 +17,6 @@ import selectors
 import shutil
 import socket
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,14 +28,13 @@ import pytest
 import requests
 from flask import Flask
 from sqlalchemy import func, select
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from floorplans import create_app
 from floorplans.config import SettingError
 from floorplans.db import db
 from floorplans.models import AuditEvent, LoginSession, Role, User
 from floorplans.services import accounts
-from tests.conftest import Browser
+from tests.conftest import Browser, serving
 
 pytestmark = pytest.mark.slow  # starts Node's OpenID provider and talks to it over HTTP
 
@@ -570,15 +568,10 @@ def live_app(provider: Provider, tmp_path_factory: pytest.TempPathFactory,
         "SECRET_KEY": "oidc-browser-test", "TWO_FACTOR_REQUIRED_ROLES": [],
         **agency_settings(provider), "OIDC_REQUIRED_AMR": ["mfa"],
     })
-    server: BaseWSGIServer = make_server("127.0.0.1", provider.live_port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="oidc-live", daemon=True)
-    thread.start()
     try:
-        yield f"http://127.0.0.1:{provider.live_port}"
+        with serving(app, provider.live_port) as url:
+            yield url
     finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
         with app.app_context():
             db.engine.dispose()
 

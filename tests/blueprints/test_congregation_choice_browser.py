@@ -7,20 +7,18 @@ choice is found by the server.  axe-core finds nothing serious on the open combo
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from floorplans.db import db
 from floorplans.models import Organisation, Role, User
 from floorplans.services import congregation_choice
 from tests.blueprints.response.conftest import ARTIFACTS
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, serving
 
 pytestmark = pytest.mark.browser
 
@@ -31,15 +29,8 @@ OPTIONS = "#organisation_id-options [role=option]"
 
 @pytest.fixture
 def live(app: Flask) -> Iterator[str]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="congregation-live", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

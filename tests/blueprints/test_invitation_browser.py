@@ -4,16 +4,14 @@ a password, signs in and lands on two-factor enrolment, then in the portal."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from floorplans.models import Role
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, serving
 from tests.floorplans import test_reminders
 from tests.floorplans.test_reminders import Mailbox, _body
 
@@ -26,15 +24,8 @@ CHOSEN = "juniper lighthouse cobalt sparrow"
 
 @pytest.fixture
 def live(smtp_config: Mailbox, app: Flask) -> Iterator[str]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="invitation-live", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 def test_an_invitation_from_the_admin_to_the_partner_signing_in(

@@ -12,14 +12,13 @@ from collections.abc import Iterator
 import pytest
 import requests
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from floorplans.auth import login_policy
 from floorplans.config import DEFAULTS, Settings
 from floorplans.db import db
 from floorplans.models import Role, User
 from floorplans.services import accounts
-from tests.conftest import PASSWORD, Browser
+from tests.conftest import PASSWORD, Browser, serving
 from tests.security.conftest import Clock, audit_events
 
 WRONG = "not the password at all"
@@ -250,15 +249,8 @@ def test_ipv6_addresses_are_limited_by_their_64_network(small_address_limit, app
 def live_server(app: Flask) -> Iterator[str]:
     """The app behind werkzeug's threaded server: each request in a thread of its own,
     with its own database connection, as under gunicorn's threads."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(10)
-        server.server_close()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
