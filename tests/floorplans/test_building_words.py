@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import and_, delete, func, insert, select
+from sqlalchemy import and_, delete, event, func, insert, select
 
 from floorplans.db import db
 from floorplans.models import Building, Contact, Role, User
@@ -129,7 +129,18 @@ CITIES = ["Toronto", "Hamilton", "St. Catharines", "Montréal", "Markham"]
 
 
 @pytest.mark.slow  # a few hundred buildings
-def test_search_through_the_index_finds_what_the_text_scan_found(app, make_organisation) -> None:
+# How many names search walks in order before it sorts every match instead (WALK_NAMES):
+# more than there are buildings (a town: every match sorted), some (the walk finds a page
+# for broad words, not for others) and one (the walk never does).
+@pytest.mark.parametrize("walk", [10_000, 40, 1])
+def test_search_through_the_index_finds_what_the_text_scan_found(app, make_organisation, monkeypatch, walk) -> None:
+    monkeypatch.setattr(buildings, "WALK_NAMES", walk)
+    sent: list[str] = []
+
+    def record(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", record)
     rng = random.Random(19)
     ours, theirs = make_organisation(), make_organisation()
     records = []
@@ -164,6 +175,14 @@ def test_search_through_the_index_finds_what_the_text_scan_found(app, make_organ
             for limit, offset in ((5, 0), (5, 5), (3, 7), (50, 100)):
                 assert [b.id for b in buildings.search(user, query, limit=limit, offset=offset)] \
                     == scanned(user, query, limit, offset), (query, limit, offset)
+    event.remove(db.engine, "before_cursor_execute", record)
+    # Each way was taken where it should be (the comparisons above hold for any one of them).
+    walked = sum("<=" in statement and "ORDER BY buildings.name" in statement for statement in sent)
+    sorted_all = sum("WITH matching" in statement for statement in sent)
+    if walk == 10_000:
+        assert walked == sorted_all == 0
+    else:
+        assert walked > 0 and sorted_all > 0
     # Every stored word is indexed as the text scan sees it.
     rows = db.session.execute(select(BuildingWord.building_id, BuildingWord.word)).all()
     assert sorted(rows) == sorted((i, w) for i, _, text in everything for w in indexed_words(text))
