@@ -126,3 +126,36 @@ def test_the_size_of_many_buildings_costs_a_few_statements_not_some_per_building
     many, large = statements(12)
     assert many == few <= 4
     assert large.files == 6 * small.files and large.bytes == 6 * small.bytes
+
+
+def test_the_find_page_size_is_what_keeping_fetches(app, make_user, make_building) -> None:
+    """``keep_size`` reads the shown pages as rows, ``kept`` (what a zone's pack fetches) as
+    records: the same files and bytes, building by building, whatever the plan's state."""
+    from floorplans.db import utcnow
+    from floorplans.models import Building
+
+    officer = make_user(Role.OFFICER)
+    shown = make_building()
+    published_plan(shown, ("Ground", 1000, 700, 2), ("Upper", 13000, 9000, 6), ("Roof", 800, 600, 1))
+    shown.published_version.pages[1].tiles, shown.published_version.pages[1].tile_bytes = 2_400, 2_400 * 4_000
+    shown.published_version.pages[2].hidden = True  # a sheet the partner hid: not kept
+    every_sheet_hidden = make_building()
+    for page in published_plan(every_sheet_hidden, ("Ground", 1000, 700, 2)).pages:
+        page.hidden = True
+    cleaned = make_building()  # published once, its tiles since removed: nothing to show
+    published_plan(cleaned, ("Ground", 1000, 700, 2)).tiles_deleted_at = utcnow()
+    never_published = make_building()
+    draft = published_plan(never_published, ("Ground", 1000, 700, 2))
+    draft.published_at, never_published.published_version_id = None, None
+    no_plan = make_building()
+    db.session.commit()
+    ids = [shown.id, every_sheet_hidden.id, cleaned.id, never_published.id, no_plan.id]
+    db.session.expunge_all()
+    listed = list(db.session.scalars(db.select(Building).where(Building.id.in_(ids)).order_by(Building.id)))
+    for building in listed:
+        each = offline.kept(officer, [building])
+        assert offline.keep_size(officer, [building]) == offline.KeepSize(
+            files=sum(k.files for k in each), bytes=sum(k.bytes for k in each)), building.name
+    sizes = [offline.keep_size(officer, [b]) for b in listed]
+    assert sizes[0].files > sizes[1].files == 2 > sizes[2].files == sizes[3].files == sizes[4].files == 1
+    assert offline.keep_size(officer, listed).bytes == sum(size.bytes for size in sizes)
