@@ -433,10 +433,14 @@ def _gap(sent: str, record: str | None) -> int:
     return abs(int(digits[0][0]) - int(digits[1][0])) if digits[0] and digits[1] else 0
 
 
+# The most typing errors forgiven in a street's name (``_allowed``).
+MOST_TYPING_ERRORS = 2
+
+
 def _allowed(length: int) -> int:
     """Typing errors forgiven in a word of this length: none in "St", one in "Elm" or
     "Main", two in "Saint Denis"."""
-    return 0 if length < 3 else 1 if length < 7 else 2
+    return 0 if length < 3 else 1 if length < 7 else MOST_TYPING_ERRORS
 
 
 def _distance(a: str, b: str, most: int) -> int:

@@ -152,7 +152,12 @@ def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Se
             (" " + Building.search_text + " ").contains(f" {code[:3]} {code[3:]} ")))
     on_street: IdSelects = []
     for word in addresses.street_words(sent):  # every word: each narrows the one before
-        ids = with_word(word, whole=False)
+        # Words more letters longer than the typing errors a street's name is forgiven
+        # ("kingston" for "king") cannot make it that street: only its buildings' other words
+        # could, and those are other candidates (half the candidates of "King St" in a
+        # province where Kingston is a city).
+        ids = with_word(word, whole=False).where(
+            func.length(BuildingWord.word) <= len(word) + addresses.MOST_TYPING_ERRORS)
         on_street = [ids.where(BuildingWord.building_id.in_(on_street[0]))] if on_street else [ids]
     candidates = at_number + in_postal_code + on_street
     room = MAX_NEAR_CANDIDATES - len(judged)

@@ -90,3 +90,22 @@ def test_the_house_number_is_kept_with_the_street(app, make_organisation) -> Non
                                             ("99999999999 Main St", None)])
 def test_house_number_of_a_street(street: str, number: int | None) -> None:
     assert addresses.house_number(street) == number
+
+
+def test_a_longer_word_of_the_street_s_letters_does_not_crowd_out_its_near_matches(
+        app, make_user, make_organisation, make_building, monkeypatch) -> None:
+    """"king" starts "kingston", which is no spelling of King: the buildings of Kingston
+    Street are not judged for "11 King St" (a province has a city of that name: half the
+    candidates), and cannot take the places of Kings Street's (a letter off: a near match)."""
+    monkeypatch.setattr("floorplans.services.finding.MAX_NEAR_CANDIDATES", 3)
+    officer = make_user(Role.OFFICER)
+    organisation = make_organisation()
+    for _ in range(4):  # made first: the lowest ids, one house number from the address
+        make_building(organisation, name="Kingston Street Chapel", street="12 Kingston Street", city="Toronto",
+                      postal_code="")
+    kings = make_building(organisation, name="Grace", street="10 Kings Street", city="Toronto", postal_code="")
+    king = make_building(organisation, name="Knox", street="14 King Street", city="Toronto", postal_code="")
+    found = lookup_address(officer, "11 King St, Toronto")
+    assert found.opens is None
+    assert [m.building.id for m in found.near] == [king.id, kings.id]
+    assert addresses.SPELLING_DIFFERS in found.near[1].differences
