@@ -61,9 +61,8 @@ class Building(Model):
     __table_args__ = (
         # "Nearest": services.finding asks for a latitude range, then a longitude range.
         Index("ix_buildings_latitude_longitude", "latitude", "longitude"),
-        # Search and the lists show buildings by name, 50 or 100 at a time: read in this
-        # index's order, a broad word ("toronto": a quarter of a province) stops at the
-        # page's last row instead of sorting every match (migration 0018).
+        # The lists show buildings by name, 100 at a time: page 150 is read from this
+        # index instead of sorting every building (migration 0018).
         Index("ix_buildings_name_id", "name", "id"),
     )
     # The plan officers see.  Moves only to a completely rendered version (services.plans).

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, intersect, select, tuple_
+from sqlalchemy import Select, select
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -156,46 +156,22 @@ def search(user: User, query: str = "", *, limit: int = 50, offset: int = 0) -> 
     """Buildings ``user`` may read whose name or address contains every word of ``query``
     (abbreviations expanded: "st" finds "street"), by name then id; with no words, all of them
     (the lists).  Only the first ``MAX_SEARCH_WORDS`` words of its first ``MAX_SEARCH_CHARS``
-    characters count, so any input costs a few statements.  Each word narrows through the
-    building_words index, never a read of every building."""
+    characters count, so any input costs three statements.  Each word narrows through the
+    building_words index, never a read of every building.  The page's ids are found first,
+    then only their records are read: sorting ids and names is cheaper than sorting records."""
     words, _ = search_words(query)
-    readable = readable_buildings(user)
-    by_name = (Building.name, Building.id)
-    if not words:  # a list: a page of ids from the name index, then only their records
+    ids = readable_buildings(user).with_only_columns(Building.id)
+    if not words:  # a list: a page of the name index, however far in
         return _with_congregations(db.session.scalars(
-            readable.with_only_columns(Building.id).order_by(*by_name).offset(offset).limit(limit)).all())
-    matching = [with_word(word) for word in dict.fromkeys(words)]
-    last = db.session.execute(readable.with_only_columns(*by_name).order_by(*by_name)
-                              .offset(WALK_NAMES - 1).limit(1)).first()
-    if last is None:  # a town's buildings: sorting every match costs little
-        every = readable.options(selectinload(Building.organisation))
-        for ids in matching:
-            every = every.where(Building.id.in_(ids))
-        return db.session.scalars(every.order_by(*by_name).offset(offset).limit(limit)).all()
-    walk = readable.options(selectinload(Building.organisation)).where(tuple_(*by_name) <= tuple_(*last))
-    for ids in matching:
-        walk = walk.where(Building.id.in_(ids))
-    wanted = offset + limit
-    found = db.session.scalars(walk.order_by(*by_name).limit(wanted)).all()
-    if len(found) == wanted:
-        return found[offset:]
-    # Every match, sorted by name as ids alone.  On PostgreSQL the matches are MATERIALIZED
-    # first, or the planner would walk the name index after all (expecting an even spread).
-    matches = (matching[0] if len(matching) == 1 else intersect(*matching)).cte("matching")
-    matches = matches.prefix_with("MATERIALIZED", dialect="postgresql")
+            ids.order_by(Building.name, Building.id).offset(offset).limit(limit)).all())
+    for word in dict.fromkeys(words):
+        ids = ids.where(Building.id.in_(with_word(word)))
+    # Sorted by ``name || ''``, which no index provides, so the database sorts the matches.
+    # Given the name index, PostgreSQL would walk it and test each name until the page is
+    # full, expecting the matches spread evenly over the names; but words that names start
+    # with are not ("masjid": half the names walked, 26 ms, where sorting takes 4).
     return _with_congregations(db.session.scalars(
-        readable.with_only_columns(Building.id).where(Building.id.in_(select(*matches.c)))
-        .order_by(*by_name).offset(offset).limit(limit)).all())
-
-
-# A broad word ("toronto": a quarter of a province) has a page of matches among the first few
-# hundred names, read in the name index's order: the database reads those and stops (0.9 ms
-# at 20,000 buildings, where finding and sorting all 5,300 matches took 9).  A word that names
-# start with ("masjid", "temple") has none before its letter: walked in name order, half the
-# names are read (26 ms) where sorting its matches takes 4.  The database cannot tell the two
-# apart (it expects matches spread evenly over the names), so the walk goes no further than
-# the first WALK_NAMES names, and when they hold less than the page every match is sorted.
-WALK_NAMES = 1000
+        ids.order_by(Building.name + "", Building.id).offset(offset).limit(limit)).all())
 
 
 def _with_congregations(ids: Sequence[int]) -> list[Building]:

@@ -240,8 +240,8 @@ def test_a_5000_word_address_is_cut_and_answers_in_a_few_statements(town, make_u
     found = lookup_address(officer, "Beth Shalom " + "synagogue " * 5000)
     assert found.cut and len(found.sent) <= addresses.MAX_ADDRESS_CHARS
     assert [m.building.id for m in found.near] == [main.id] and found.opens is None
-    # The near matches, then the search by its first words (services.buildings.search: how
-    # many names it may walk in order, the buildings, their congregations).
+    # The near matches, then the search by its first words (services.buildings.search: the
+    # page's ids, their buildings, their congregations).
     assert len(statements) <= 4, len(statements)
     # An exact address followed by 5,000 words is not opened: what was cut might have said otherwise.
     statements.clear()
@@ -269,6 +269,5 @@ def test_search_with_5000_words_costs_three_statements(town, make_user, statemen
     statements.clear()
     found = search(officer, "Old Mill " + "road " * 5000)
     assert sorted(b.name for b in found) == ["Mill Chapel", "Old Mill Temple"]
-    # How many names it may walk in order (a town: too few to need the walk), the buildings,
-    # their congregations.
+    # The page's ids, their buildings, their congregations.
     assert len(statements) <= 3
