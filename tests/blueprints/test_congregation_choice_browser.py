@@ -179,3 +179,28 @@ def test_no_serious_accessibility_violation_with_the_list_open(admin_page: Any, 
     serious = [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
                for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, json.dumps(serious, indent=1)
+
+
+def test_on_a_phone_the_open_list_fits_the_screen_and_leaves_the_field_seen(admin_page: Any, province) -> None:
+    """At 390x844 the list opens under the field, inside the screen's width, every match's
+    name and cities whole (not cut off at the edge), and the field stays visible above it."""
+    page = admin_page
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator(FIELD).scroll_into_view_if_needed()
+    page.locator(FIELD).press_sequentially("mary", delay=40)
+    page.wait_for_selector(OPTIONS)
+    layout = page.evaluate("""() => {
+      const field = document.querySelector('#organisation_id').getBoundingClientRect();
+      const list = document.getElementById('organisation_id-options');
+      const box = list.getBoundingClientRect();
+      const options = [...list.querySelectorAll('[role=option]')];
+      return {fieldBottom: field.bottom, fieldTop: field.top, top: box.top, left: box.left, right: box.right,
+              pageWidth: document.documentElement.scrollWidth, viewport: window.innerWidth,
+              cut: options.filter((o) => o.scrollWidth > o.clientWidth + 1).map((o) => o.innerText)};
+    }""")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "congregation-choice-phone.png"))
+    assert layout["fieldTop"] >= 0 and layout["top"] >= layout["fieldBottom"] - 1, layout
+    assert layout["left"] >= 0 and layout["right"] <= layout["viewport"], layout
+    assert layout["pageWidth"] <= layout["viewport"], layout  # nothing to scroll sideways
+    assert layout["cut"] == [], layout
