@@ -1,4 +1,4 @@
-"""Buildings indexed by name: search and the lists read a page in order instead of sorting
+"""Buildings indexed by name: the lists read a page of the index instead of sorting every building
 
 Revision ID: 0018
 Revises: 0017
