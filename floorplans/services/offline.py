@@ -144,15 +144,8 @@ def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
     for building in buildings:
         version = building.shown_plan
         pages = list(version.shown_pages) if version is not None else []
-        files = 2 if version is not None else 1
-        size = PAGE_BYTES * files
-        for page in pages:
-            tiles, tile_bytes = page_keep(page)
-            files += tiles
-            size += tile_bytes
         shown = photos.readable_photos(user, building) if building.id in with_photos else []
-        files += sum(len(photo.sizes) for photo in shown)
-        size += sum(photo.stored_bytes for photo in shown)
+        files, size = _keeping(version is not None, pages, shown)
         result.append(Kept(building, version, pages, shown, files, size))
     del plans  # held until here: the session keeps loaded records only while they are referenced
     return result
@@ -179,18 +172,27 @@ def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
     files = size = 0
     for building in buildings:
         version = building.published_version_id
-        building_files = 2 if version in shown else 1
+        pages = shown.get(version, []) if version is not None else []
+        readable = photos.readable_photos(user, building) if building.id in with_photos else []
+        building_files, building_bytes = _keeping(version in shown, pages, readable)
         files += building_files
-        size += PAGE_BYTES * building_files
-        for page in shown.get(version, []) if version is not None else []:
-            tiles, tile_bytes = page_keep(page)
-            files += tiles
-            size += tile_bytes
-        if building.id in with_photos:
-            readable = photos.readable_photos(user, building)
-            files += sum(len(photo.sizes) for photo in readable)
-            size += sum(photo.stored_bytes for photo in readable)
+        size += building_bytes
     return KeepSize(files=files, bytes=size)
+
+
+def _keeping(plan_shown: bool, pages: Iterable[RenderedPage], readable: Iterable[Photo]) -> tuple[int, int]:
+    """Files and bytes of keeping one building: its card, its plan page if a plan is shown,
+    the kept levels of its shown ``pages`` and every size of the photos its reader may see."""
+    files = 2 if plan_shown else 1
+    size = PAGE_BYTES * files
+    for page in pages:
+        tiles, tile_bytes = page_keep(page)
+        files += tiles
+        size += tile_bytes
+    for photo in readable:
+        files += len(photo.sizes)
+        size += photo.stored_bytes
+    return files, size
 
 
 # At most this many buildings are kept in one go: a patrol district is about 200 (issue 19),
