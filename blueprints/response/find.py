@@ -18,7 +18,8 @@ from floorplans.services import access, buildings, finding, offline
 @permission(Permission.READ_RECORDS)
 def index() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
-    found = buildings.search(current_user, query) if query else []
+    # The results show names and addresses, not congregations.
+    found = buildings.search(current_user, query, congregations=False) if query else []
     return render_template(
         "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
         lookup=None, query_cut=buildings.search_words(query)[1], max_words=buildings.MAX_SEARCH_WORDS,

@@ -152,34 +152,39 @@ def search_words(query: str) -> tuple[list[str], bool]:
     return words[:MAX_SEARCH_WORDS], cut or len(words) > MAX_SEARCH_WORDS
 
 
-def search(user: User, query: str = "", *, limit: int = 50, offset: int = 0) -> Sequence[Building]:
+def search(user: User, query: str = "", *, limit: int = 50, offset: int = 0,
+           congregations: bool = True) -> Sequence[Building]:
     """Buildings ``user`` may read whose name or address contains every word of ``query``
     (abbreviations expanded: "st" finds "street"), by name then id; with no words, all of them
     (the lists).  Only the first ``MAX_SEARCH_WORDS`` words of its first ``MAX_SEARCH_CHARS``
     characters count, so any input costs three statements.  Each word narrows through the
     building_words index, never a read of every building.  The page's ids are found first,
-    then only their records are read: sorting ids and names is cheaper than sorting records."""
+    then only their records are read: sorting ids and names is cheaper than sorting records;
+    with their ``congregations`` too, for pages that show them."""
     words, _ = search_words(query)
     ids = readable_buildings(user).with_only_columns(Building.id)
     if not words:  # a list: a page of the name index, however far in
-        return _with_congregations(db.session.scalars(
-            ids.order_by(Building.name, Building.id).offset(offset).limit(limit)).all())
+        return _records(db.session.scalars(
+            ids.order_by(Building.name, Building.id).offset(offset).limit(limit)).all(), congregations)
     for word in dict.fromkeys(words):
         ids = ids.where(Building.id.in_(with_word(word)))
     # Sorted by ``name || ''``, which no index provides, so the database sorts the matches.
     # Given the name index, PostgreSQL would walk it and test each name until the page is
     # full, expecting the matches spread evenly over the names; but words that names start
     # with are not ("masjid": half the names walked, 26 ms, where sorting takes 4).
-    return _with_congregations(db.session.scalars(
-        ids.order_by(Building.name + "", Building.id).offset(offset).limit(limit)).all())
+    return _records(db.session.scalars(
+        ids.order_by(Building.name + "", Building.id).offset(offset).limit(limit)).all(), congregations)
 
 
-def _with_congregations(ids: Sequence[int]) -> list[Building]:
-    """The buildings of ``ids`` in that order, with their congregations (two statements)."""
+def _records(ids: Sequence[int], congregations: bool) -> list[Building]:
+    """The buildings of ``ids`` in that order, with their congregations if asked (a second
+    statement)."""
     if not ids:
         return []
-    loaded = {building.id: building for building in db.session.scalars(
-        select(Building).where(Building.id.in_(ids)).options(selectinload(Building.organisation)))}
+    statement = select(Building).where(Building.id.in_(ids))
+    if congregations:
+        statement = statement.options(selectinload(Building.organisation))
+    loaded = {building.id: building for building in db.session.scalars(statement)}
     return [loaded[i] for i in ids if i in loaded]  # one deleted in between is left out
 
 

@@ -204,7 +204,7 @@ def _by_words(user: User, sent: addresses.Sent) -> list[Match]:
     words = list(sent.plain)
     first = words[: min(MIN_NAME_WORDS, len(words))]
     scored = []
-    for building in search(user, " ".join(first), limit=MAX_CANDIDATES):
+    for building in search(user, " ".join(first), limit=MAX_CANDIDATES, congregations=False):
         count = addresses.prefix_words_matched(words, building.search_text)
         if count >= len(first):
             scored.append((count, building))

@@ -18,7 +18,7 @@ from sqlalchemy import event
 
 from floorplans import addresses
 from floorplans.db import db
-from floorplans.models import Building, Role
+from floorplans.models import Building, Role, User
 from floorplans.services.buildings import MAX_SEARCH_WORDS, search
 from floorplans.services.finding import lookup_address
 
@@ -270,4 +270,11 @@ def test_search_with_5000_words_costs_three_statements(town, make_user, statemen
     found = search(officer, "Old Mill " + "road " * 5000)
     assert sorted(b.name for b in found) == ["Mill Chapel", "Old Mill Temple"]
     # The page's ids, their buildings, their congregations.
-    assert len(statements) <= 3
+    assert len(statements) <= 3 and "FROM organisations" in statements[-1]
+    # The Find page shows no congregation: none is read.
+    db.session.expunge_all()
+    officer = db.session.get(User, officer.id)
+    statements.clear()
+    found = search(officer, "Old Mill " + "road " * 5000, congregations=False)
+    assert sorted(b.name for b in found) == ["Mill Chapel", "Old Mill Temple"]
+    assert len(statements) <= 2 and not any("FROM organisations" in s for s in statements)
