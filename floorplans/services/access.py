@@ -99,13 +99,13 @@ RECENT_VIEWS_READ = 400
 def recently_viewed(user: User, *, limit: int = 8) -> list[Building]:
     """The buildings ``user`` looked at most recently, newest first, from their own access
     events (so it follows the officer from one car's laptop to another's)."""
-    newest = (select(AccessEvent.building_id, AccessEvent.id)
-              .where(AccessEvent.user_id == user.id, AccessEvent.action.in_(VIEW_ACTIONS),
-                     AccessEvent.building_id.is_not(None))
-              .order_by(AccessEvent.id.desc())
-              .limit(RECENT_VIEWS_READ)
-              .subquery())
-    # The buildings of those views, each at its newest, in one statement (every Find page asks).
-    viewed = db.session.scalars(select(Building).join(newest, newest.c.building_id == Building.id)
-                                .group_by(Building.id).order_by(func.max(newest.c.id).desc()).limit(limit))
-    return [building for building in viewed if can_read(user, building)]
+    newest = db.session.scalars(
+        select(AccessEvent.building_id)
+        .where(AccessEvent.user_id == user.id, AccessEvent.action.in_(VIEW_ACTIONS),
+               AccessEvent.building_id.is_not(None))
+        .order_by(AccessEvent.id.desc())
+        .limit(RECENT_VIEWS_READ)
+    )
+    ids = [building_id for building_id in dict.fromkeys(newest) if building_id is not None][:limit]
+    found = {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_(ids)))} if ids else {}
+    return [found[i] for i in ids if i in found and can_read(user, found[i])]
