@@ -241,8 +241,8 @@ def test_a_5000_word_address_is_cut_and_answers_in_a_few_statements(town, make_u
     assert found.cut and len(found.sent) <= addresses.MAX_ADDRESS_CHARS
     assert [m.building.id for m in found.near] == [main.id] and found.opens is None
     # The near matches, then the search by its first words (services.buildings.search: the
-    # page's ids, their buildings, their congregations).
-    assert len(statements) <= 4, len(statements)
+    # page's ids, then their buildings; no congregations, which the page does not show).
+    assert len(statements) <= 3, len(statements)
     # An exact address followed by 5,000 words is not opened: what was cut might have said otherwise.
     statements.clear()
     found = lookup_address(officer, "123 Main St, Toronto " + "word " * 5000)
