@@ -154,6 +154,30 @@ def street_words(sent: Sent, most: int = 2) -> list[str]:
     return found
 
 
+def place_words(sent: Sent) -> list[str]:
+    """The address's words that may name its place (a city, a town, the building's name), in
+    the stored search text's spelling: "ottawa" of "2169 Dundas Ave, Ottawa ON".  Not its house
+    numbers, its street (the words from the first house number to the end of the street's
+    types and direction, within its part), types, directions, units, provinces, country or
+    postal code.  Used to prefer a street's buildings in that place; a word left in only
+    widens that preference, so a doubtful one is kept."""
+    start = sent.numbers[0] + 1 if sent.numbers else 0
+    stop = start
+    named = False
+    while stop < len(sent.words) and sent.parts[stop] == sent.parts[start]:
+        word = sent.words[stop]
+        kind = word in STREET_TYPES or word in DIRECTIONS
+        if named and not kind and sent.words[stop - 1] in STREET_TYPES | DIRECTIONS:
+            break  # "Ottawa" of "2169 Dundas Ave Ottawa": a word after the street's type
+        named = named or not kind
+        stop += 1
+    provinces = {word for province in _PROVINCES for word in province}
+    return list(dict.fromkeys(
+        sent.plain[i] for i, word in enumerate(sent.words)
+        if not start <= i < stop and i not in sent.postal_at and len(word) > 1 and not word[0].isdigit()
+        and word not in STREET_TYPES | DIRECTIONS | UNIT_WORDS | COUNTRY_WORDS | provinces))
+
+
 @dataclass(frozen=True)
 class Street:
     """A street without its number, in parts: "rue" "st denis" - "w"; "elm" - "st" "w"."""

@@ -25,10 +25,14 @@ COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 # Buildings judged against one address: those at its house numbers, its postal code or on
 # its street.  A regional service has a handful at any one number; the cap bounds the work.
 MAX_CANDIDATES = 500
-# When none is exact: the near matches judged, closest kinds first and on a street the
-# nearest house numbers (a province's Main Streets hold a thousand buildings; judging 500
-# of them was most of a lookup's time).  Twice what the officer is shown.
-MAX_NEAR_CANDIDATES = 100
+# When none is exact, the officer is shown the closest near matches, as many as "Nearest to
+# me" shows: a list to read at a glance in a moving car, where the 30th building on the
+# same street in another town was only something to scroll past.
+NEAR_MATCHES_SHOWN = 10
+# The near matches judged to choose them, closest kinds first and on a street the nearest
+# house numbers (a province's Main Streets hold a thousand buildings; judging 500 of them
+# was most of a lookup's time).
+MAX_NEAR_CANDIDATES = 4 * NEAR_MATCHES_SHOWN
 # The name fallback needs this many words from the address's start ("Beth Shalom, ..."),
 # so "123" alone never lists every building at some 123.
 MIN_NAME_WORDS = 2
@@ -84,19 +88,21 @@ def lookup_address(user: User, address: str, *, limit: int = 50) -> Lookup:
     through the building_words index: the buildings at one of the address's house numbers
     that have its street's first word are judged first, and an exact match among them ends
     the lookup (a CAD address is almost always a building's).  Only when none is exact are
-    the others worth judging (at the number, in the postal code, on the street), closest
-    kinds first and then the nearest house numbers, up to ``MAX_NEAR_CANDIDATES`` in all.
-    At most four statements are issued."""
+    the others worth judging (at the number, in the postal code, on the street in the
+    address's place, then elsewhere), closest kinds first and then the nearest house numbers,
+    up to ``MAX_NEAR_CANDIDATES`` in all; the best ``NEAR_MATCHES_SHOWN`` are shown.  At most
+    five statements are issued."""
     sent = addresses.read(address)
     if not sent.words:
         return Lookup(sent.text, sent.cut, ())
     judged = _judge(sent, _at_address(user, sent))
     if not any(verdict.exact for _, verdict in judged):
         judged += _judge(sent, _near_address(user, sent, [key[3] for key, _ in judged]))
+    near_limit = min(limit, NEAR_MATCHES_SHOWN)
     if not judged:
-        return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:limit]))
+        return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:near_limit]))
     exact = [(key, verdict) for key, verdict in judged if verdict.exact]
-    chosen = sorted(exact or judged, key=lambda row: row[0])[:limit]
+    chosen = sorted(exact or judged, key=lambda row: row[0])[:limit if exact else near_limit]
     loaded = {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_([k[3] for k, _ in chosen])))}
     return Lookup(sent.text, sent.cut, tuple(Match(loaded[key[3]], verdict.differences, verdict.cost)
                                              for key, verdict in chosen))
@@ -141,9 +147,18 @@ def _at_address(user: User, sent: addresses.Sent) -> Sequence[Candidate]:
 
 
 def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Candidate]:
-    """The other buildings worth judging, in one statement: at one of the address's numbers
-    (another street's spelling), with its postal code, or on its street (a wrong house
-    number is a near match); in that order, so the cap leaves out the farthest."""
+    """The other buildings worth judging: at one of the address's numbers (another street's
+    spelling), with its postal code, or on its street in its place ("Dundas Ave" in Ottawa
+    for "2169 Dundas Ave, Ottawa"), in that order, so the cap leaves out the farthest; then,
+    only if these leave room, on its street elsewhere.
+
+    A province's Dundas Avenues hold a thousand buildings in a dozen towns: ordering all of
+    them by how many of the address's words they have took most of a lookup's time, where
+    the hundred in the town sent are found through the index by the town's name.  A city
+    misspelt or not sent finds none there, and the street's buildings everywhere are judged."""
+    room = MAX_NEAR_CANDIDATES - len(judged)
+    if room <= 0:
+        return []
     at_number = _at_number(sent)
     in_postal_code = [with_word(code, whole=True) for code in sent.postal_codes]
     for code in sent.postal_codes:  # "M5V 2T6": both halves, side by side
@@ -159,19 +174,33 @@ def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Se
         ids = with_word(word, whole=False).where(
             func.length(BuildingWord.word) <= len(word) + addresses.MOST_TYPING_ERRORS)
         on_street = [ids.where(BuildingWord.building_id.in_(on_street[0]))] if on_street else [ids]
-    candidates = at_number + in_postal_code + on_street
-    room = MAX_NEAR_CANDIDATES - len(judged)
-    if not candidates or room <= 0:
+    place = [with_word(word, whole=True) for word in addresses.place_words(sent)]
+    here = [on_street[0].where(BuildingWord.building_id.in_(_either(place)))] if on_street and place else []
+    skipped = list(judged)
+    found = _candidates(user, sent, [at_number, in_postal_code, here], skipped, room)
+    if len(found) < room and on_street:
+        skipped += [row.id for row in found]
+        found = [*found, *_candidates(user, sent, [on_street], skipped, room - len(found))]
+    return found
+
+
+def _candidates(user: User, sent: addresses.Sent, kinds: Sequence[IdSelects], skipped: Sequence[int],
+                room: int) -> Sequence[Candidate]:
+    """Up to ``room`` of the buildings in any of ``kinds`` but ``skipped``: those of the
+    first kind first, and so on; then those having more of the address's words (its city:
+    Main St in Guelph before Main St in Windsor; its street type), through the index's
+    (building, word) key; then the nearest house numbers, as the matches are shown, so a
+    crowded street's cut leaves out the farthest.  One statement, none for no candidates."""
+    candidates = [ids for selects in kinds for ids in selects]
+    if not candidates:
         return []
     query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(candidates)))
-    if judged:
-        query = query.where(Building.id.not_in(list(judged)))
-    closer = [(Building.id.in_(_either(ids)), rank) for rank, ids in enumerate((at_number, in_postal_code)) if ids]
-    if closer:
-        query = query.order_by(case(*closer, else_=len(closer)))
-    # Then those having more of the address's words (its city: Main St in Guelph before
-    # Main St in Windsor), through the index's (building, word) key; then the nearest house
-    # numbers, as the matches are shown, so a crowded street's cut leaves out the farthest.
+    if skipped:
+        query = query.where(Building.id.not_in(list(skipped)))
+    kinds = [selects for selects in kinds if selects]
+    if len(kinds) > 1:
+        query = query.order_by(case(*[(Building.id.in_(_either(ids)), rank) for rank, ids in enumerate(kinds[:-1])],
+                                    else_=len(kinds) - 1))
     shared = (select(func.count()).where(BuildingWord.building_id == Building.id,
                                          BuildingWord.word.in_(sorted(set(sent.plain))))
               .correlate(Building).scalar_subquery())

@@ -5,6 +5,7 @@ first among near matches; the house number that orders them."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from floorplans import addresses
 from floorplans.db import db
 from floorplans.models import Building, Organisation, Role
 from floorplans.search import normalise
-from floorplans.services.finding import MAX_CANDIDATES, MAX_NEAR_CANDIDATES, lookup_address
+from floorplans.services.finding import MAX_CANDIDATES, MAX_NEAR_CANDIDATES, NEAR_MATCHES_SHOWN, lookup_address
 
 
 def on_main_street(organisation: Organisation, city: str, numbers: range) -> list[Building]:
@@ -63,8 +64,8 @@ def test_near_matches_on_a_crowded_street_are_the_nearest_numbers(app, make_user
     db.session.commit()
     assert len(numbers) > 2 * MAX_NEAR_CANDIDATES
     near = lookup_address(officer, "1301 Main St, Toronto").near
-    assert len(near) == 50 and all(m.differences == (addresses.NUMBER_DIFFERS,) for m in near)
-    nearest = sorted(numbers, key=lambda n: (abs(n - 1301), f"Church Toronto {n}"))[:50]
+    assert len(near) == NEAR_MATCHES_SHOWN and all(m.differences == (addresses.NUMBER_DIFFERS,) for m in near)
+    nearest = sorted(numbers, key=lambda n: (abs(n - 1301), f"Church Toronto {n}"))[:NEAR_MATCHES_SHOWN]
     assert [m.building.name for m in near] == [f"Church Toronto {n}" for n in nearest]
     # A house number past the street's end: the highest numbers, nearest first.
     past = lookup_address(officer, "9999 Main St, Toronto").near
@@ -109,3 +110,49 @@ def test_a_longer_word_of_the_street_s_letters_does_not_crowd_out_its_near_match
     assert found.opens is None
     assert [m.building.id for m in found.near] == [king.id, kings.id]
     assert addresses.SPELLING_DIFFERS in found.near[1].differences
+
+
+@pytest.mark.parametrize(("address", "place"), [
+    ("2169 Dundas Ave, Ottawa", ["ottawa"]),
+    ("2169 Dundas Ave Ottawa ON", ["ottawa"]),
+    ("123 Main St W, Unit 4, Toronto ON M5V 2T6", ["toronto"]),
+    ("45 rue Saint-Denis, Montréal (Québec)", ["montreal"]),
+    ("123 Main Street St Catharines", ["catharines"]),
+    ("1331 Bay St, Thunder Bay, Ontario, Canada", ["thunder", "bay"]),
+    ("Beth Shalom, 99 Elm St, Toronto", ["beth", "shalom", "toronto"]),
+    ("2169 Dundas Ave", []),
+    ("123 Main", []),
+])
+def test_the_words_that_may_name_the_place_of_an_address(address: str, place: list[str]) -> None:
+    assert addresses.place_words(addresses.read(address)) == place
+
+
+def on_king_street(organisation: Organisation, kind: str, city: str, numbers: Sequence[int]) -> list[Building]:
+    made = [Building(organisation=organisation, name=f"Church {city} {n}", street=f"{n} King {kind}", city=city,
+                     search_text=normalise(f"Church {city} {n} {n} King {kind} {city}")) for n in numbers]
+    db.session.add_all(made)
+    db.session.commit()
+    return made
+
+
+def test_a_street_s_near_matches_in_the_town_sent_come_before_its_nearer_numbers_elsewhere(
+        app, make_user, make_organisation, monkeypatch) -> None:
+    """King Street runs through many towns: the near matches judged are first those in the
+    town the address names (found through its name), however near the numbers elsewhere
+    are.  The town misspelt or not sent, the street's buildings everywhere are judged."""
+    monkeypatch.setattr("floorplans.services.finding.MAX_NEAR_CANDIDATES", 3)
+    officer = make_user(Role.OFFICER)
+    organisation = make_organisation()
+    elsewhere = on_king_street(organisation, "Street", "Hamilton", [10, 12, 9])  # one number from 11
+    in_toronto = on_king_street(organisation, "Avenue", "Toronto", [40])
+    # The same words as the Hamilton buildings' (king, st) and the same number as close:
+    # by house number alone, the town sent would have been left out.
+    near = lookup_address(officer, "11 King St, Toronto").near
+    assert near[0].building.id == in_toronto[0].id
+    assert near[0].differences == (addresses.TYPE_DIFFERS, addresses.NUMBER_DIFFERS)
+    assert {m.building.id for m in near[1:]} <= {b.id for b in elsewhere}
+    # Room left after the town's buildings: the nearest numbers elsewhere fill it.
+    assert [m.building.id for m in near[1:]] == [elsewhere[0].id, elsewhere[1].id]
+    for address in ("11 King St, Toronot", "11 King St"):
+        assert {m.building.id for m in lookup_address(officer, address).near} \
+            == {b.id for b in elsewhere}, address
