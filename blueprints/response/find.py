@@ -10,20 +10,37 @@ from blueprints.response import bp
 from floorplans.addresses import MAX_ADDRESS_CHARS
 from floorplans.auth import permission
 from floorplans.errors import InvalidInput
+from floorplans.models import Building
+from floorplans.paging import Page, page_number
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings, finding, offline
+
+
+# Results a page of the Find page.  A town's name matches thousands of a province's
+# buildings; more than twenty is more than the car's screen shows at once, so the page says
+# that more match and how to narrow them, and the next page is a tap away.
+FOUND_PAGE_SIZE = 20
 
 
 @bp.route("/")
 @permission(Permission.READ_RECORDS)
 def index() -> ResponseReturnValue:
     query = request.args.get("q", "").strip()
-    # The results show names and addresses, not congregations.
-    found = buildings.search(current_user, query, congregations=False) if query else []
+    number = page_number(request.args.get("page"))
+    found: Page[Building] = Page([])
+    if query:
+        # The results show names and addresses, not congregations.  One row more than the
+        # page tells whether another follows (floorplans.paging).
+        rows = buildings.search(current_user, query, limit=FOUND_PAGE_SIZE + 1,
+                                offset=(number - 1) * FOUND_PAGE_SIZE, congregations=False)
+        if not rows and number > 1:  # past the last page (a link kept while records changed)
+            return redirect(url_for("response.index", q=query))
+        found = Page(rows[:FOUND_PAGE_SIZE], number=number, more=len(rows) > FOUND_PAGE_SIZE)
     return render_template(
-        "response/index.html", q=query, buildings=found, recent=access.recently_viewed(current_user),
-        lookup=None, query_cut=buildings.search_words(query)[1], max_words=buildings.MAX_SEARCH_WORDS,
-        keep=offline.keep_size(current_user, found) if found else None, zone_km=offline.ZONE_KILOMETRES,
+        "response/index.html", q=query, buildings=found.items, page=found, page_size=FOUND_PAGE_SIZE,
+        recent=access.recently_viewed(current_user), lookup=None, query_cut=buildings.search_words(query)[1],
+        max_words=buildings.MAX_SEARCH_WORDS, keep=offline.keep_size(current_user, found.items) if found.items else None,
+        zone_km=offline.ZONE_KILOMETRES,
     )
 
 

@@ -108,6 +108,41 @@ def test_search_and_recently_viewed(browser_for, make_user, make_building) -> No
     assert "Recently viewed" not in browser_for(make_user(Role.OFFICER)).get("/r/").get_data(as_text=True)
 
 
+def test_a_broad_search_comes_in_pages_and_says_that_more_match(browser_for, make_user, make_building) -> None:
+    """A town's name matches thousands of a province's buildings: the Find page shows 20 at a
+    time by name, says which ones and that more match, and links the pages."""
+    from blueprints.response.find import FOUND_PAGE_SIZE
+
+    officer = browser_for(make_user(Role.OFFICER))
+    names = [f"Grace {n:02d}" for n in range(2 * FOUND_PAGE_SIZE + 5)]
+    for n, name in enumerate(reversed(names)):  # made in an order unlike their names'
+        make_building(name=name, street=f"{n + 1} Elm Street", city="Guelph")
+    make_building(name="Knox", street="1 Oak Street", city="Guelph")
+
+    def shown(page: str) -> list[str]:
+        results = page[page.index('<ul class="results">'):page.index("</ul>")]
+        return re.findall(r"<strong>([^<]+)</strong>", results)
+
+    first = officer.get("/r/?q=grace").get_data(as_text=True)
+    assert shown(first) == names[:FOUND_PAGE_SIZE]
+    assert "Buildings 1 to 20 by name: more match “grace”. Add a word" in first
+    assert 'rel="next" href="/r/?page=2&amp;q=grace"' in first and 'rel="prev"' not in first
+    assert f"Keep these {FOUND_PAGE_SIZE} buildings offline" in first
+    second = officer.get("/r/?q=grace&page=2").get_data(as_text=True)
+    assert shown(second) == names[FOUND_PAGE_SIZE:2 * FOUND_PAGE_SIZE]
+    assert 'rel="prev" href="/r/?page=1&amp;q=grace"' in second and 'rel="next" href="/r/?page=3&amp;q=grace"' in second
+    last = officer.get("/r/?q=grace&page=3").get_data(as_text=True)
+    assert shown(last) == names[2 * FOUND_PAGE_SIZE:]
+    assert "Buildings 41 to 45 by name, the last that match “grace”." in last and 'rel="next"' not in last
+    assert "Keep these 5 buildings offline" in last
+    # A page past the last (a link kept while records changed) starts again at the first.
+    past = officer.get("/r/?q=grace&page=9")
+    assert past.status_code == 302 and past.headers["Location"] == "/r/?q=grace"
+    # Everything on one page: no pages, nothing said about more.
+    few = officer.get("/r/?q=guelph+knox").get_data(as_text=True)
+    assert shown(few) == ["Knox"] and "data-found-part" not in few and 'class="pager"' not in few
+
+
 def test_nearest_is_json_with_distance_and_direction(browser_for, make_user, make_building) -> None:
     officer = browser_for(make_user(Role.OFFICER))
     near = make_building(name="Near", latitude=43.6460, longitude=-79.3951)
