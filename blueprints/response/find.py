@@ -15,7 +15,6 @@ from floorplans.paging import Page, page_number
 from floorplans.permissions import Permission
 from floorplans.services import access, buildings, finding, offline
 
-
 # Results a page of the Find page.  A town's name matches thousands of a province's
 # buildings; more than twenty is more than the car's screen shows at once, so the page says
 # that more match and how to narrow them, and the next page is a tap away.
@@ -39,8 +38,8 @@ def index() -> ResponseReturnValue:
     return render_template(
         "response/index.html", q=query, buildings=found.items, page=found, page_size=FOUND_PAGE_SIZE,
         recent=access.recently_viewed(current_user), lookup=None, query_cut=buildings.search_words(query)[1],
-        max_words=buildings.MAX_SEARCH_WORDS, keep=offline.keep_size(current_user, found.items) if found.items else None,
-        zone_km=offline.ZONE_KILOMETRES,
+        max_words=buildings.MAX_SEARCH_WORDS, zone_km=offline.ZONE_KILOMETRES,
+        keep=offline.keep_size(current_user, found.items) if found.items else None,
     )
 
 

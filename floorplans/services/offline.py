@@ -49,7 +49,7 @@ class RenderedPage(Protocol):
 
 
 # Plans come in a few sizes of sheet: the levels of each are worked out once per process
-# (a Find page sizes 50 buildings' pages on every search).
+# (a Find page sizes its results' pages on every search).
 @lru_cache(maxsize=4096)
 def _levels(width: int, height: int, tile_size: int, max_zoom: int) -> tuple[Level, ...]:
     return tuple(pyramid.levels(width, height, max_zoom, tile_size))
@@ -154,7 +154,7 @@ def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
 def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
     """Files and bytes that keeping ``buildings`` offline fetches: what ``kept`` counts, from
     the shown pages' columns read as rows in one statement instead of loaded as records (the
-    Find page says it for every search's and CAD lookup's 50 buildings)."""
+    Find page says it for every search's 20 results and every CAD lookup's matches)."""
     buildings = list(buildings)
     with_photos = photos.photographed(buildings)
     published = [b.published_version_id for b in buildings if b.published_version_id is not None]
