@@ -58,8 +58,12 @@ def neutralise_bidi(value: Any) -> Any:
     return value
 
 
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
+
 def _has_bidi(text: str) -> bool:
-    return any(c in text for c in BIDI_CONTROLS)
+    # Every value of every page passes here: most are ASCII, which holds none.
+    return not text.isascii() and _BIDI.search(text) is not None
 
 
 def describe_character(character: str) -> str:

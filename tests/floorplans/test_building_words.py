@@ -212,3 +212,18 @@ def test_a_list_page_reads_the_name_index_and_a_search_sorts_its_matches(app, ma
     assert "ix_buildings_name_id" in list_plan, list_plan
     sorted_here = "TEMP B-TREE FOR ORDER BY" if db.engine.dialect.name == "sqlite" else "Sort"
     assert sorted_here in search_plan and sorted_here not in list_plan, (search_plan, list_plan)
+
+
+def test_folding_ascii_text_is_lower_case_and_accents_are_dropped_from_the_rest() -> None:
+    """fold() skips Unicode decomposition for ASCII text: the same answer as decomposing it."""
+    import unicodedata
+
+    from floorplans.search import fold
+
+    def decomposed(text: str) -> str:
+        return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).lower()
+
+    ascii_text = "".join(map(chr, range(128)))
+    assert fold(ascii_text) == decomposed(ascii_text) == ascii_text.lower()
+    assert fold("Église Saint-Rémi, 1234 Rue Côté") == "eglise saint-remi, 1234 rue cote"
+    assert fold("ﬁrst Ａve") == decomposed("ﬁrst Ａve") == "first ave"  # compatibility forms, not ASCII
