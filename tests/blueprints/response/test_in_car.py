@@ -289,6 +289,24 @@ def test_fingerprinted_assets_are_immutable_and_gzipped(browser_for, make_user, 
     assert officer.client.get("/r/vendor/leaflet-0.7/leaflet.js").status_code == 404
 
 
+def test_an_asset_s_hash_is_kept_per_process_and_read_again_while_debugging(app, tmp_path, monkeypatch) -> None:
+    """Pages link each file by its content's hash, worked out once per process (a deployment
+    changes files only with a restart); with the debugger on, an edited file's new hash."""
+    from blueprints.response.assets import asset_url
+
+    (tmp_path / "css").mkdir()
+    sheet = tmp_path / "css" / "only-in-this-test.css"
+    sheet.write_text("a { color: red }")
+    monkeypatch.setattr(app, "static_folder", str(tmp_path))
+    with app.test_request_context("/r/"):
+        first = asset_url("css/only-in-this-test.css")
+        sheet.write_text("a { color: blue }")
+        assert asset_url("css/only-in-this-test.css") == first
+        monkeypatch.setattr(app, "debug", True)
+        edited = asset_url("css/only-in-this-test.css")
+    assert edited != first and edited.startswith("/r/assets/css/only-in-this-test.css?v=")
+
+
 def test_an_asset_is_not_gzipped_for_a_browser_that_refuses_gzip(browser_for, make_user, make_building) -> None:
     # "gzip;q=0" names gzip to refuse it (RFC 9110 12.5.3): the plain file, still varying on the header.
     officer = browser_for(make_user(Role.OFFICER))
