@@ -2,6 +2,8 @@
 distance from the car, and from the officer's own recent views."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -37,7 +39,7 @@ def index() -> ResponseReturnValue:
         found = Page(rows[:FOUND_PAGE_SIZE], number=number, more=len(rows) > FOUND_PAGE_SIZE)
     return render_template(
         "response/index.html", q=query, buildings=found.items, page=found, page_size=FOUND_PAGE_SIZE,
-        recent=access.recently_viewed(current_user), lookup=None, query_cut=buildings.search_words(query)[1],
+        recent=_recent(found.items), lookup=None, query_cut=buildings.search_words(query)[1],
         max_words=buildings.MAX_SEARCH_WORDS, zone_km=offline.ZONE_KILOMETRES,
         keep=offline.keep_size(current_user, found.items) if found.items else None,
     )
@@ -54,11 +56,18 @@ def lookup() -> ResponseReturnValue:
     if found.opens is not None:
         return redirect(url_for("response.card", building_id=found.opens.id))
     return render_template(
-        "response/index.html", q=found.sent, buildings=found.buildings, recent=access.recently_viewed(current_user),
+        "response/index.html", q=found.sent, buildings=found.buildings, recent=_recent(found.buildings),
         lookup=found, query_cut=False, max_chars=MAX_ADDRESS_CHARS,
         keep=offline.keep_size(current_user, found.buildings) if found.buildings else None,
         zone_km=offline.ZONE_KILOMETRES,
     )
+
+
+def _recent(found: Sequence[Building]) -> list[Building]:
+    """The officer's recently viewed buildings, for a Find page that found none (or was asked
+    nothing): under a list of results, a second list of buildings unrelated to what was asked
+    would be one more to scroll past, and one to mistake for a result."""
+    return [] if found else access.recently_viewed(current_user)
 
 
 def coordinate(name: str) -> float:

@@ -104,6 +104,12 @@ def test_search_and_recently_viewed(browser_for, make_user, make_building) -> No
     page = officer.get("/r/").get_data(as_text=True)
     recent = page[page.index("Recently viewed"):]
     assert recent.index("Gurdwara Sahib") < recent.index("Grace Chapel")
+    # Under results, no second list to mistake for one; where nothing was found, it helps.
+    for found in ("/r/?q=grace", "/r/lookup?address=11+Elm+St"):  # a near match: listed
+        page = officer.get(found).get_data(as_text=True)
+        assert "Grace Chapel" in page and "Recently viewed" not in page and "Gurdwara Sahib" not in page, found
+    for missing in ("/r/?q=nowhere", "/r/lookup?address=77+Nowhere+Rd"):
+        assert "Recently viewed" in officer.get(missing).get_data(as_text=True), missing
     # Another officer's views are theirs, not this one's.
     assert "Recently viewed" not in browser_for(make_user(Role.OFFICER)).get("/r/").get_data(as_text=True)
 
