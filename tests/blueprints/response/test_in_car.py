@@ -298,8 +298,10 @@ def test_fingerprinted_assets_are_immutable_and_gzipped(browser_for, make_user, 
 def test_an_asset_s_hash_is_kept_per_process_and_read_again_while_debugging(app, tmp_path, monkeypatch) -> None:
     """Pages link each file by its content's hash, worked out once per process (a deployment
     changes files only with a restart); with the debugger on, an edited file's new hash."""
+    from blueprints.response import assets
     from blueprints.response.assets import asset_url
 
+    monkeypatch.setattr(assets, "_digests", {})  # this process's hashes: none from another test's app
     (tmp_path / "css").mkdir()
     sheet = tmp_path / "css" / "only-in-this-test.css"
     sheet.write_text("a { color: red }")
