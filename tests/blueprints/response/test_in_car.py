@@ -308,7 +308,8 @@ def test_an_asset_s_hash_is_kept_per_process_and_read_again_while_debugging(app,
     monkeypatch.setattr(app, "static_folder", str(tmp_path))
     with app.test_request_context("/r/"):
         first = asset_url("css/only-in-this-test.css")
-        sheet.write_text("a { color: blue }")
+        # Another size too: two writes within one clock tick can share a modification time.
+        sheet.write_text("a { color: navy; font-weight: bold }")
         assert asset_url("css/only-in-this-test.css") == first
         monkeypatch.setattr(app, "debug", True)
         edited = asset_url("css/only-in-this-test.css")
