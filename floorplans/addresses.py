@@ -154,6 +154,10 @@ def street_words(sent: Sent, most: int = 2) -> list[str]:
     return found
 
 
+# Words that never name a place, made once rather than for each word of each lookup.
+_NOT_PLACES = STREET_TYPES | DIRECTIONS | UNIT_WORDS | COUNTRY_WORDS | {word for name in _PROVINCES for word in name}
+
+
 def place_words(sent: Sent) -> list[str]:
     """The address's words that may name its place (a city, a town, the building's name), in
     the stored search text's spelling: "ottawa" of "2169 Dundas Ave, Ottawa ON".  Not its house
@@ -167,15 +171,14 @@ def place_words(sent: Sent) -> list[str]:
     while stop < len(sent.words) and sent.parts[stop] == sent.parts[start]:
         word = sent.words[stop]
         kind = word in STREET_TYPES or word in DIRECTIONS
-        if named and not kind and sent.words[stop - 1] in STREET_TYPES | DIRECTIONS:
+        if named and not kind and (sent.words[stop - 1] in STREET_TYPES or sent.words[stop - 1] in DIRECTIONS):
             break  # "Ottawa" of "2169 Dundas Ave Ottawa": a word after the street's type
         named = named or not kind
         stop += 1
-    provinces = {word for province in _PROVINCES for word in province}
     return list(dict.fromkeys(
         sent.plain[i] for i, word in enumerate(sent.words)
         if not start <= i < stop and i not in sent.postal_at and len(word) > 1 and not word[0].isdigit()
-        and word not in STREET_TYPES | DIRECTIONS | UNIT_WORDS | COUNTRY_WORDS | provinces))
+        and word not in _NOT_PLACES))
 
 
 @dataclass(frozen=True)
