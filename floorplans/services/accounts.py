@@ -15,10 +15,11 @@ import ipaddress
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from flask import has_app_context
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, bindparam, delete, func, select
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -317,16 +318,20 @@ def start_session(user: User, *, ip_address: str, user_agent: str) -> str:
     return token
 
 
+@cache
+def _login_statement() -> Select[tuple[LoginSession]]:
+    """A login by its token's hash, with its user in the same query: this runs on every
+    request, tiles included, so it is built once per process (building it cost a third of
+    what running it does)."""
+    return (select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
+            .options(joinedload(LoginSession.user)))
+
+
 def resume_session(token: str, policy: SessionPolicy) -> User | None:
     """The user of a live login session, or None when it ended, idled out or grew too old.
     The idle limit depends on the role and on where the login came from (the address kept
     at login: an in-car network keeps its exemption while the car changes cell)."""
-    # The user in the same query: this runs on every request, tiles included.
-    login = db.session.scalar(
-        select(LoginSession)
-        .where(LoginSession.token_hash == _hash_token(token))
-        .options(joinedload(LoginSession.user))
-    )
+    login = db.session.scalar(_login_statement(), {"token_hash": _hash_token(token)})
     if login is None:
         return None
     now = utcnow()

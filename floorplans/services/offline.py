@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Protocol
+from functools import cache, lru_cache
+from typing import Any, Protocol
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import selectinload
 
 from converters import pyramid
@@ -151,30 +151,43 @@ def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
     return result
 
 
-def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
-    """Files and bytes that keeping ``buildings`` offline fetches: what ``kept`` counts, from
-    the shown pages' columns read as rows in one statement instead of loaded as records (the
-    Find page says it for every search's 20 results and every CAD lookup's matches)."""
-    buildings = list(buildings)
-    with_photos = photos.photographed(buildings)
-    published = [b.published_version_id for b in buildings if b.published_version_id is not None]
-    shown: dict[int, list[RenderedPage]] = {}
-    if published:
-        rows = db.session.execute(
-            select(PlanVersion.id, PlanPage.id.label("page_id"), PlanPage.width, PlanPage.height,
-                   PlanPage.tile_size, PlanPage.max_zoom, PlanPage.tiles, PlanPage.tile_bytes)
+@cache
+def _keep_size_statement() -> Select[Any]:
+    """For each building of the ``ids`` bound: whether it has photos, and the pages of its
+    shown plan.  Built once per process: building it took as long as running it."""
+    has_photos = select(Photo.id).where(Photo.building_id == Building.id).correlate(Building).exists()
+    return (select(Building.id, has_photos.label("has_photos"), PlanVersion.id.label("version_id"),
+                   PlanPage.id.label("page_id"), PlanPage.width, PlanPage.height, PlanPage.tile_size,
+                   PlanPage.max_zoom, PlanPage.tiles, PlanPage.tile_bytes)
+            .outerjoin(PlanVersion, and_(PlanVersion.id == Building.published_version_id,
+                                         PlanVersion.shown_to_officers))
             .outerjoin(PlanPage, and_(PlanPage.version_id == PlanVersion.id, PlanPage.hidden.is_(False)))
-            .where(PlanVersion.id.in_(published), PlanVersion.shown_to_officers))
-        for row in rows:
-            pages = shown.setdefault(row.id, [])
-            if row.page_id is not None:  # None: a shown version whose sheets are all hidden
-                pages.append(row)
+            .where(Building.id.in_(bindparam("ids", expanding=True))))
+
+
+def keep_size(user: User, buildings: Iterable[Building]) -> KeepSize:
+    """Files and bytes that keeping ``buildings`` offline fetches: what ``kept`` counts, in
+    one statement for all of them (whether each has photos, and its shown pages' columns
+    as rows rather than records): the Find page says it for every search's 20 results and
+    every CAD lookup's matches."""
+    buildings = list(buildings)
+    if not buildings:
+        return KeepSize(files=0, bytes=0)
+    rows = db.session.execute(_keep_size_statement(), {"ids": [building.id for building in buildings]})
+    plan_shown: set[int] = set()
+    with_photos: set[int] = set()
+    shown: dict[int, list[RenderedPage]] = {}
+    for row in rows:
+        if row.has_photos:
+            with_photos.add(row.id)
+        if row.version_id is not None:
+            plan_shown.add(row.id)
+        if row.page_id is not None:  # None: no plan shown, or a shown one whose sheets are all hidden
+            shown.setdefault(row.id, []).append(row)
     files = size = 0
     for building in buildings:
-        version = building.published_version_id
-        pages = shown.get(version, []) if version is not None else []
         readable = photos.readable_photos(user, building) if building.id in with_photos else []
-        building_files, building_bytes = _keeping(version in shown, pages, readable)
+        building_files, building_bytes = _keeping(building.id in plan_shown, shown.get(building.id, []), readable)
         files += building_files
         size += building_bytes
     return KeepSize(files=files, bytes=size)
