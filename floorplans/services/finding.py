@@ -18,7 +18,7 @@ from floorplans.models import Building, User
 from floorplans.models.buildings import BuildingWord
 from floorplans.permissions import readable_buildings
 from floorplans.search import normalise, tokens
-from floorplans.services.buildings import search, with_word
+from floorplans.services.buildings import records, search, with_word
 
 EARTH_RADIUS_M = 6_371_008.8
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -103,9 +103,9 @@ def lookup_address(user: User, address: str, *, limit: int = 50) -> Lookup:
         return Lookup(sent.text, sent.cut, tuple(_by_words(user, sent)[:near_limit]))
     exact = [(key, verdict) for key, verdict in judged if verdict.exact]
     chosen = sorted(exact or judged, key=lambda row: row[0])[:limit if exact else near_limit]
-    loaded = {b.id: b for b in db.session.scalars(select(Building).where(Building.id.in_([k[3] for k, _ in chosen])))}
+    loaded = {building.id: building for building in records([key[3] for key, _ in chosen])}
     return Lookup(sent.text, sent.cut, tuple(Match(loaded[key[3]], verdict.differences, verdict.cost)
-                                             for key, verdict in chosen))
+                                             for key, verdict in chosen if key[3] in loaded))
 
 
 # What ``addresses.judge`` reads of a building: its candidates are read as these columns,
