@@ -319,7 +319,7 @@ def start_session(user: User, *, ip_address: str, user_agent: str) -> str:
 
 
 @cache
-def _login_statement() -> Select[tuple[LoginSession]]:
+def _login_statement() -> Select[LoginSession]:
     """A login by its token's hash, with its user in the same query: this runs on every
     request, tiles included, so it is built once per process (building it cost a third of
     what running it does)."""

@@ -188,7 +188,7 @@ def records(ids: Sequence[int], *, congregations: bool = False) -> list[Building
 
 
 @cache
-def _records_statement(congregations: bool) -> Select[tuple[Building]]:
+def _records_statement(congregations: bool) -> Select[Building]:
     """Buildings by the ``ids`` bound, built once per process: every Find page and lookup
     reads its results this way, and building the statement cost a third of running it."""
     statement = select(Building).where(Building.id.in_(bindparam("ids", expanding=True)))

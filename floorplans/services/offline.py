@@ -152,7 +152,7 @@ def kept(user: User, buildings: Iterable[Building]) -> list[Kept]:
 
 
 @cache
-def _keep_size_statement() -> Select[Any]:
+def _keep_size_statement() -> Select[*tuple[Any, ...]]:
     """For each building of the ``ids`` bound: whether it has photos, and the pages of its
     shown plan.  Built once per process: building it took as long as running it."""
     has_photos = select(Photo.id).where(Photo.building_id == Building.id).correlate(Building).exists()
