@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from floorplans.db import db
-from floorplans.models import PlanPage, Role
+from floorplans.models import Photo, PlanPage, Role
 from floorplans.services import offline
 from floorplans.services.offline import TILE_BYTES, page_keep
 from tests.blueprints.response.test_in_car import published_plan
@@ -132,7 +132,7 @@ def test_the_find_page_size_is_what_keeping_fetches(app, make_user, make_buildin
     """``keep_size`` reads the shown pages as rows, ``kept`` (what a zone's pack fetches) as
     records: the same files and bytes, building by building, whatever the plan's state."""
     from floorplans.db import utcnow
-    from floorplans.models import Building
+    from floorplans.models import Building, User
 
     officer = make_user(Role.OFFICER)
     shown = make_building()
@@ -148,14 +148,35 @@ def test_the_find_page_size_is_what_keeping_fetches(app, make_user, make_buildin
     draft = published_plan(never_published, ("Ground", 1000, 700, 2))
     draft.published_at, never_published.published_version_id = None, None
     no_plan = make_building()
+    # Photos an officer sees (the front, an entrance: every size of each is kept), on a
+    # building with a shown plan and on one with none.
+    photographed, not_photographed = make_building(), make_building()
+    for building in (photographed, not_photographed):
+        published_plan(building, ("Ground", 1000, 700, 2))
+    photo_no_plan = make_building()
+    sizes = [{"size": 320, "width": 10, "height": 10, "bytes": 9_000}, {"size": 1280, "width": 40, "height": 40,
+                                                                          "bytes": 90_000}]
+    db.session.add_all([Photo(building_id=building.id, subject=subject, token=f"{n:032x}", width=40, height=40,
+                              sizes=sizes)
+                        for n, (building, subject) in enumerate([(photographed, "front"), (photographed, "entrance"),
+                                                                 (photo_no_plan, "front")])])
     db.session.commit()
-    ids = [shown.id, every_sheet_hidden.id, cleaned.id, never_published.id, no_plan.id]
+    photographed_id, not_photographed_id, photo_no_plan_id = photographed.id, not_photographed.id, photo_no_plan.id
+    ids = [shown.id, every_sheet_hidden.id, cleaned.id, never_published.id, no_plan.id, photographed_id,
+           not_photographed_id, photo_no_plan_id]
+    officer_id = officer.id
     db.session.expunge_all()
+    officer = db.session.get(User, officer_id)  # the reader, as a request loads them
     listed = list(db.session.scalars(db.select(Building).where(Building.id.in_(ids)).order_by(Building.id)))
     for building in listed:
         each = offline.kept(officer, [building])
         assert offline.keep_size(officer, [building]) == offline.KeepSize(
             files=sum(k.files for k in each), bytes=sum(k.bytes for k in each)), building.name
-    sizes = [offline.keep_size(officer, [b]) for b in listed]
-    assert sizes[0].files > sizes[1].files == 2 > sizes[2].files == sizes[3].files == sizes[4].files == 1
-    assert offline.keep_size(officer, listed).bytes == sum(size.bytes for size in sizes)
+    kept = [offline.keep_size(officer, [b]) for b in listed]
+    assert kept[0].files > kept[1].files == 2 > kept[2].files == kept[3].files == kept[4].files == 1
+    size_of = {building.id: size for building, size in zip(listed, kept, strict=True)}
+    # Two photos of two sizes each, beside the same plan's files; the card and the front's sizes.
+    assert size_of[photographed_id].files == size_of[not_photographed_id].files + 4
+    assert size_of[photographed_id].bytes == size_of[not_photographed_id].bytes + 2 * 99_000
+    assert size_of[photo_no_plan_id] == offline.KeepSize(files=1 + 2, bytes=offline.PAGE_BYTES + 99_000)
+    assert offline.keep_size(officer, listed).bytes == sum(size.bytes for size in kept)
