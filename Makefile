@@ -91,6 +91,8 @@ tests/oidc/node_modules/.installed-npm: tests/oidc/package.json tests/oidc/packa
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The 25 slowest tests are listed at the end: where the time goes when the suite nears its
+# 15 minutes on a 2-core machine (docs/benchmarks.md, The test suite).
 test: install-test chromium nginx ocr lint tests/oidc/node_modules/.installed-npm
 	@if [ -z "$${FLOORPLANS_TEST_DATABASE_URL:-}" ] && \
 	    $(PY) -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2).close()" 2>/dev/null; then \
@@ -102,7 +104,7 @@ test: install-test chromium nginx ocr lint tests/oidc/node_modules/.installed-np
 	  export FLOORPLANS_TEST_REDIS_URL=redis://127.0.0.1:6379/0; \
 	  echo "Redis answers on 127.0.0.1:6379: job tests run on the SQLite queue and on Redis"; \
 	fi; \
-	$(PY) -m pytest -n auto
+	$(PY) -m pytest -n auto --durations=25
 
 # For your own iterations: no browser, no long corpus renders, SQLite only, ruff only (the
 # whole lint, mypy and ESLint included, is `make lint`).  Both run on every core (pytest-xdist).
