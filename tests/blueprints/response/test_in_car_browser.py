@@ -230,7 +230,9 @@ def test_printing_the_packet_says_it_is_being_prepared_until_it_arrives(live_sit
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     sign_in(page, live_site, live_site.users["officer"], f"/r/buildings/{mosque.id}/export")
-    page.wait_for_selector("[data-packet-form]")
+    # Loaded, not only parsed: the form is there before the deferred incar.js has run, and a
+    # click then would send it without the token that ends the wait (a flake under load).
+    page.wait_for_url(f"**/r/buildings/{mosque.id}/export", wait_until="load")
     status = page.locator("[data-packet-status]")
     assert not status.is_visible()
     # Every text the status line shows, however quickly the packet comes.
