@@ -306,8 +306,11 @@ def judge_all(sent: Sent, records: Sequence[Record]) -> list[Verdict | None]:
         if record.number is None or record.number in sent_numbers:
             verdicts.append(judge(sent, record))
             continue
-        # All judge reads of a record but its number (the name: only words the address has).
-        shape = (record.street, record.city, record.region, record.postal_code, record.name & sent_words)
+        # All judge reads of a record but its number: of the name, only the words the address
+        # has; of the postal code, only whether it has one and whether it was sent (the
+        # buildings of one street in one town have as many postal codes as blocks).
+        postal_code = (bool(record.postal_code), record.postal_code in sent.postal_codes)
+        shape = (record.street, record.city, record.region, postal_code, record.name & sent_words)
         if shape not in shapes:
             shapes[shape] = _tried(sent, record)
         tried = [(anchor, verdict if anchor is None else Verdict(verdict.differences,
@@ -394,12 +397,20 @@ def _respelled(words: Sequence[str], record: Record) -> tuple[list[str], list[bo
         if len(word) < 3 or word[0].isdigit() or word in _KNOWN or word in record.parsed.name:
             continue
         for target in targets:
-            if any(len(s) >= 3 and _distance(word, s, _allowed(len(s))) <= _allowed(len(s))
-                   for s in _SPELLINGS_OF.get(target, (target,))):
+            if _misspells(word, target):
                 result[i] = target
                 respelled[i] = True
                 break
     return result, respelled
+
+
+# A near lookup asks this of each word sent against each type and direction of each of its
+# ~40 candidates: the same few hundred pairs, whose edit distances were a tenth of its time.
+@functools.lru_cache(maxsize=8192)
+def _misspells(word: str, target: str) -> bool:
+    """Whether ``word`` is within the typing errors forgiven of a spelling of ``target``."""
+    return any(len(s) >= 3 and _distance(word, s, _allowed(len(s))) <= _allowed(len(s))
+               for s in _SPELLINGS_OF.get(target, (target,)))
 
 
 def _street_differences(sent: Street, respelled: bool, record: Record) -> list[str] | None:
