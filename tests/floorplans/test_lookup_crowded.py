@@ -156,3 +156,20 @@ def test_a_street_s_near_matches_in_the_town_sent_come_before_its_nearer_numbers
     for address in ("11 King St, Toronot", "11 King St"):
         assert {m.building.id for m in lookup_address(officer, address).near} \
             == {b.id for b in elsewhere}, address
+
+
+@pytest.mark.parametrize("address", ["11 King Ave", "11 King Ave, Toronot"])
+def test_among_a_street_s_buildings_everywhere_those_with_more_of_the_address_s_words_are_judged_first(
+        app, make_user, make_organisation, monkeypatch, address: str) -> None:
+    """No town sent (or one misspelt): the street's buildings everywhere are candidates, and
+    the cap keeps those having more of the address's words (its street type here) before the
+    nearest numbers: King Avenue's building, forty numbers off, is the closest match where
+    King Street's, one number off, differ in the type as well."""
+    monkeypatch.setattr("floorplans.services.finding.MAX_NEAR_CANDIDATES", 3)
+    officer = make_user(Role.OFFICER)
+    organisation = make_organisation()
+    on_king_street(organisation, "Street", "Hamilton", [10, 12, 9])
+    avenue = on_king_street(organisation, "Avenue", "Guelph", [51])
+    near = lookup_address(officer, address).near
+    assert near[0].building.id == avenue[0].id, [m.building.name for m in near]
+    assert near[0].differences[0] == addresses.NUMBER_DIFFERS
