@@ -188,9 +188,9 @@ def _candidates(user: User, sent: addresses.Sent, kinds: Sequence[IdSelects], sk
                 room: int) -> Sequence[Candidate]:
     """Up to ``room`` of the buildings in any of ``kinds`` but ``skipped``: those of the
     first kind first, and so on; then those having more of the address's words (its city:
-    Main St in Guelph before Main St in Windsor; its street type), through the index's
-    (building, word) key; then the nearest house numbers, as the matches are shown, so a
-    crowded street's cut leaves out the farthest.  One statement, none for no candidates."""
+    Main St in Guelph before Main St in Windsor; its street type) in their stored search
+    text; then the nearest house numbers, as the matches are shown, so a crowded street's
+    cut leaves out the farthest.  One statement, none for no candidates."""
     candidates = [ids for selects in kinds for ids in selects]
     if not candidates:
         return []
