@@ -200,17 +200,33 @@ def with_word(word: str, *, whole: bool | None = None) -> Select[int]:
     ("gra" finds "Grace", "main" never finds "domain"), or ``word`` itself when ``whole``
     (by default for a number: "12" must not find "123 Main Street"), by an index range on
     building_words.  ``word`` is one of ``search.tokens``' words."""
+    return words_matching(word_test(word, whole=whole))
+
+
+def word_test(word: str, *, whole: bool | None = None) -> dict[str, str]:
+    """What ``with_word`` compares, by role: ``word`` for a word the index holds whole;
+    ``from`` and ``to`` for an index range (the words starting with it); and ``text`` too for
+    a word longer than the index keeps, which the stored text decides.  Apart, so that a
+    statement built once can be given the values of another word of the same roles."""
     whole = word.isdigit() if whole is None else whole
     indexed = word[:MAX_INDEXED_CHARS]
     if whole and indexed == word:
-        return select(BuildingWord.building_id).where(BuildingWord.word == word)
-    ids = select(BuildingWord.building_id).where(BuildingWord.word >= indexed, BuildingWord.word < following(indexed))
-    if indexed == word:
-        return ids
+        return {"word": word}
+    bounds = {"from": indexed, "to": following(indexed)}
     # Longer than the index keeps: the index narrows, the stored text decides.
+    return bounds if indexed == word else {**bounds, "text": f" {word} " if whole else f" {word}"}
+
+
+def words_matching(test: Mapping[str, Any]) -> Select[int]:
+    """The statement of ``with_word`` for a ``word_test``, its values given or bound."""
+    if "word" in test:
+        return select(BuildingWord.building_id).where(BuildingWord.word == test["word"])
+    ids = select(BuildingWord.building_id).where(BuildingWord.word >= test["from"], BuildingWord.word < test["to"])
+    if "text" not in test:
+        return ids
     padded = " " + Building.search_text + " "
     return (ids.join(Building, Building.id == BuildingWord.building_id).correlate(None)
-            .where(padded.contains(f" {word} " if whole else f" {word}")))
+            .where(padded.contains(test["text"])))
 
 
 def organisation_for_new_building(user: User, organisation_id: int | None) -> Organisation:

@@ -6,19 +6,34 @@ Must not import blueprints, storage or converters.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, Row, Select, and_, case, func, literal, or_, select, union
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+)
 
 from floorplans import addresses
 from floorplans.db import db
 from floorplans.errors import InvalidInput
 from floorplans.models import Building, User
 from floorplans.models.buildings import BuildingWord
-from floorplans.permissions import readable_buildings
+from floorplans.permissions import readable_buildings, sees_all_buildings
 from floorplans.search import normalise, tokens
-from floorplans.services.buildings import records, search, with_word
+from floorplans.services.buildings import records, search, with_word, word_test, words_matching
 
 EARTH_RADIUS_M = 6_371_008.8
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
@@ -125,25 +140,120 @@ def _judge(sent: addresses.Sent, rows: Sequence[Candidate]
 
 
 IdSelects = list[Select[int]]
+# A word as a statement compares it: its parameters' prefix and ``word_test``'s roles.
+WordShape = tuple[str, tuple[str, ...]]
+
+# The lookup's statements are built once per shape of address (how many house numbers,
+# postal codes, street and place words, how each word is compared) and per scope, and kept:
+# building one and working out its cache key was 2.8 ms of the 6.3 its two narrowing
+# statements took.  Every value is a parameter bound when the statement runs; none is
+# written into a statement kept, so one address's words never answer another's.
+_BUILT: dict[tuple[object, ...], Select[*tuple[Any, ...]] | None] = {}
+# The benchmark's 1,000 addresses have 11 shapes; a statement kept is ~10-20 kB.
+MAX_BUILT = 256
 
 
-def _at_number(sent: addresses.Sent) -> IdSelects:
-    """The ids of the buildings whose text has one of the address's house numbers, whole."""
-    return [with_word(number, whole=True) for number in dict.fromkeys(sent.plain[i] for i in sent.numbers)]
+def _built(key: tuple[object, ...], build: Callable[[], Select[*tuple[Any, ...]] | None]
+           ) -> Select[*tuple[Any, ...]] | None:
+    """The statement ``build`` makes for ``key``, made once (None: a shape that finds none)."""
+    if key in _BUILT:
+        return _BUILT[key]
+    statement = build()
+    if len(_BUILT) >= MAX_BUILT:
+        _BUILT.clear()
+    _BUILT[key] = statement
+    return statement
+
+
+class _Values:
+    """A lookup's values, each named for its place in the statement ("number0_word")."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def word(self, name: str, word: str, *, whole: bool) -> WordShape:
+        test = word_test(word, whole=whole)
+        self.values.update({f"{name}_{role}": value for role, value in test.items()})
+        return name, tuple(test)
+
+    def value(self, name: str, value: Any) -> str:
+        self.values[name] = value
+        return name
+
+
+def _bound_word(shape: WordShape) -> Select[int]:
+    name, roles = shape
+    return words_matching({role: bindparam(f"{name}_{role}") for role in roles})
+
+
+def _scope(user: User) -> int | None:
+    """What a kept statement's scope depends on (``readable_buildings``): every building,
+    or one congregation's."""
+    return None if sees_all_buildings(user) else user.organisation_id
+
+
+def _at_number(values: _Values, sent: addresses.Sent) -> tuple[WordShape, ...]:
+    """The address's house numbers, each to be found whole."""
+    numbers = dict.fromkeys(sent.plain[i] for i in sent.numbers)
+    return tuple(values.word(f"number{i}", number, whole=True) for i, number in enumerate(numbers))
 
 
 def _at_address(user: User, sent: addresses.Sent) -> Sequence[Candidate]:
     """The buildings at one of the address's house numbers with the first word of its street
     ("main" of "123 Main St"): a handful, among which any building whose street address
     it is.  With no street word, those at the number."""
-    at_number = _at_number(sent)
-    if not at_number:
+    values = _Values()
+    numbers = _at_number(values, sent)
+    if not numbers:
         return []
-    query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(at_number)))
     street = addresses.street_words(sent)
-    if street:
-        query = query.where(Building.id.in_(with_word(street[0], whole=False)))
-    return db.session.execute(query.order_by(Building.id).limit(MAX_CANDIDATES)).all()
+    on_street = values.word("street", street[0], whole=False) if street else None
+
+    def build() -> Select[*tuple[Any, ...]]:
+        query = (readable_buildings(user).with_only_columns(*_JUDGED)
+                 .where(Building.id.in_(_either([_bound_word(number) for number in numbers]))))
+        if on_street is not None:
+            query = query.where(Building.id.in_(_bound_word(on_street)))
+        return query.order_by(Building.id).limit(MAX_CANDIDATES)
+
+    statement = _built(("at", _scope(user), numbers, on_street), build)
+    return [] if statement is None else db.session.execute(statement, values.values).all()
+
+
+@dataclass(frozen=True)
+class _Near:
+    """The words that find an address's near candidates, as their statement's shape."""
+
+    numbers: tuple[WordShape, ...]
+    postal_codes: tuple[tuple[WordShape, WordShape, WordShape, str], ...]  # whole, halves, halves' text
+    street: tuple[tuple[WordShape, str], ...]  # each word with its longest length
+    places: tuple[WordShape, ...]
+    shared: tuple[str, ...]  # the address's words, counted in each candidate's text
+    gaps: tuple[str, ...]  # the numbers the address's house number may be
+
+    def at_number(self) -> IdSelects:
+        return [_bound_word(number) for number in self.numbers]
+
+    def in_postal_code(self) -> IdSelects:
+        whole = [_bound_word(code) for code, _, _, _ in self.postal_codes]
+        return whole + [  # "M5V 2T6": both halves, side by side
+            select(Building.id).correlate(None).where(
+                Building.id.in_(_bound_word(first)), Building.id.in_(_bound_word(second)),
+                (" " + Building.search_text + " ").contains(bindparam(text)))
+            for _, first, second, text in self.postal_codes]
+
+    def on_street(self) -> IdSelects:
+        on_street: IdSelects = []
+        for word, longest in self.street:  # every word: each narrows the one before
+            ids = _bound_word(word).where(func.length(BuildingWord.word) <= bindparam(longest))
+            on_street = [ids.where(BuildingWord.building_id.in_(on_street[0]))] if on_street else [ids]
+        return on_street
+
+    def here(self) -> IdSelects:
+        on_street = self.on_street()
+        if not on_street or not self.places:
+            return []
+        return [on_street[0].where(BuildingWord.building_id.in_(_either([_bound_word(p) for p in self.places])))]
 
 
 def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Candidate]:
@@ -159,63 +269,75 @@ def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Se
     room = MAX_NEAR_CANDIDATES - len(judged)
     if room <= 0:
         return []
-    at_number = _at_number(sent)
-    in_postal_code = [with_word(code, whole=True) for code in sent.postal_codes]
-    for code in sent.postal_codes:  # "M5V 2T6": both halves, side by side
-        in_postal_code.append(select(Building.id).correlate(None).where(
-            Building.id.in_(with_word(code[:3], whole=True)), Building.id.in_(with_word(code[3:], whole=True)),
-            (" " + Building.search_text + " ").contains(f" {code[:3]} {code[3:]} ")))
-    on_street: IdSelects = []
-    for word in addresses.street_words(sent):  # every word: each narrows the one before
+    values = _Values()
+    codes = sorted(sent.postal_codes)
+    near = _Near(
+        numbers=_at_number(values, sent),
+        postal_codes=tuple((values.word(f"code{i}", code, whole=True), values.word(f"codea{i}", code[:3], whole=True),
+                            values.word(f"codeb{i}", code[3:], whole=True),
+                            values.value(f"codetext{i}", f" {code[:3]} {code[3:]} ")) for i, code in enumerate(codes)),
         # Words more letters longer than the typing errors a street's name is forgiven
         # ("kingston" for "king") cannot make it that street: only its buildings' other words
         # could, and those are other candidates (half the candidates of "King St" in a
         # province where Kingston is a city).
-        ids = with_word(word, whole=False).where(
-            func.length(BuildingWord.word) <= len(word) + addresses.MOST_TYPING_ERRORS)
-        on_street = [ids.where(BuildingWord.building_id.in_(on_street[0]))] if on_street else [ids]
-    place = [with_word(word, whole=True) for word in addresses.place_words(sent)]
-    here = [on_street[0].where(BuildingWord.building_id.in_(_either(place)))] if on_street and place else []
+        street=tuple((values.word(f"street{i}", word, whole=False),
+                      values.value(f"streetlen{i}", len(word) + addresses.MOST_TYPING_ERRORS))
+                     for i, word in enumerate(addresses.street_words(sent))),
+        places=tuple(values.word(f"place{i}", word, whole=True) for i, word in enumerate(addresses.place_words(sent))),
+        shared=tuple(values.value(f"shared{i}", f" {word} ") for i, word in enumerate(sorted(set(sent.plain)))),
+        gaps=tuple(values.value(f"gap{i}", number) for i, number in enumerate(addresses.sent_numbers(sent))),
+    )
+    scope = _scope(user)
     skipped = list(judged)
-    found = _candidates(user, sent, [at_number, in_postal_code, here], skipped, room)
-    if len(found) < room and on_street:
+    found = _candidates(user, ("first", scope, near), lambda: [near.at_number(), near.in_postal_code(), near.here()],
+                        near, values.values, skipped, room)
+    if len(found) < room and near.street:
         skipped += [row.id for row in found]
-        found = [*found, *_candidates(user, sent, [on_street], skipped, room - len(found))]
+        found = [*found, *_candidates(user, ("street", scope, near), lambda: [near.on_street()],
+                                      near, values.values, skipped, room - len(found))]
     return found
 
 
-def _candidates(user: User, sent: addresses.Sent, kinds: Sequence[IdSelects], skipped: Sequence[int],
-                room: int) -> Sequence[Candidate]:
-    """Up to ``room`` of the buildings in any of ``kinds`` but ``skipped``: those of the
-    first kind first, and so on; then those having more of the address's words (its city:
-    Main St in Guelph before Main St in Windsor; its street type) in their stored search
-    text; then the nearest house numbers, as the matches are shown, so a crowded street's
-    cut leaves out the farthest.  One statement, none for no candidates."""
-    candidates = [ids for selects in kinds for ids in selects]
-    if not candidates:
+def _candidates(user: User, key: tuple[object, ...], kinds_of: Callable[[], Sequence[IdSelects]], near: _Near,
+                values: dict[str, Any], skipped: Sequence[int], room: int) -> Sequence[Candidate]:
+    """Up to ``room`` of the buildings in any of the kinds ``kinds_of`` makes but
+    ``skipped``: those of the first kind first, and so on; then those having more of the
+    address's words (its city: Main St in Guelph before Main St in Windsor; its street type)
+    in their stored search text; then the nearest house numbers, as the matches are shown,
+    so a crowded street's cut leaves out the farthest.  One statement, none for no
+    candidates."""
+
+    def build() -> Select[*tuple[Any, ...]] | None:
+        kinds = [selects for selects in kinds_of() if selects]
+        candidates = [ids for selects in kinds for ids in selects]
+        if not candidates:
+            return None
+        query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(candidates)))
+        if skipped:
+            query = query.where(Building.id.not_in(bindparam("skipped", expanding=True)))
+        if len(kinds) > 1:
+            query = query.order_by(case(*[(Building.id.in_(_either(ids)), rank)
+                                          for rank, ids in enumerate(kinds[:-1])], else_=len(kinds) - 1))
+        # How many of the address's words the building's stored text has, read from the
+        # row the statement fetches anyway: asked of the index instead, it was a probe for
+        # each of the hundreds of buildings on a town's street, a third of the statement's
+        # time.
+        padded = " " + Building.search_text + " "
+        shared = sum((case((padded.contains(bindparam(word)), 1), else_=0) for word in near.shared),
+                     start=literal(0))
+        query = query.order_by(shared.desc())
+        gap = _number_gap([bindparam(number, type_=Integer) for number in near.gaps])
+        if gap is not None:
+            query = query.order_by(Building.house_number.is_(None), gap)
+        return query.order_by(Building.id).limit(bindparam("room", type_=Integer))
+
+    statement = _built((*key, bool(skipped)), build)
+    if statement is None:
         return []
-    query = readable_buildings(user).with_only_columns(*_JUDGED).where(Building.id.in_(_either(candidates)))
-    if skipped:
-        query = query.where(Building.id.not_in(list(skipped)))
-    kinds = [selects for selects in kinds if selects]
-    if len(kinds) > 1:
-        query = query.order_by(case(*[(Building.id.in_(_either(ids)), rank) for rank, ids in enumerate(kinds[:-1])],
-                                    else_=len(kinds) - 1))
-    # How many of the address's words the building's stored text has, read from the row the
-    # statement fetches anyway: asked of the index instead, it was a probe for each of the
-    # hundreds of buildings on a town's street, a third of the statement's time.  (Words are
-    # letters and digits only: nothing in them is a LIKE wildcard.)
-    padded = " " + Building.search_text + " "
-    shared = sum((case((padded.contains(f" {word} "), 1), else_=0) for word in sorted(set(sent.plain))),
-                 start=literal(0))
-    query = query.order_by(shared.desc())
-    gap = _number_gap(addresses.sent_numbers(sent))
-    if gap is not None:
-        query = query.order_by(Building.house_number.is_(None), gap)
-    return db.session.execute(query.order_by(Building.id).limit(room)).all()
+    return db.session.execute(statement, {**values, "skipped": list(skipped), "room": room}).all()
 
 
-def _number_gap(numbers: Sequence[int]) -> ColumnElement[int] | None:
+def _number_gap(numbers: Sequence[ColumnElement[int]]) -> ColumnElement[int] | None:
     """How far a building's house number is from the nearest of ``numbers``, in SQL that
     SQLite and PostgreSQL share (LEAST is PostgreSQL's, two-argument min() SQLite's)."""
     gap: ColumnElement[int] | None = None
