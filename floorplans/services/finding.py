@@ -186,10 +186,10 @@ def _bound_word(shape: WordShape) -> Select[int]:
     return words_matching({role: bindparam(f"{name}_{role}") for role in roles})
 
 
-def _scope(user: User) -> int | None:
+def _scope(user: User) -> tuple[object, ...]:
     """What a kept statement's scope depends on (``readable_buildings``): every building,
-    or one congregation's."""
-    return None if sees_all_buildings(user) else user.organisation_id
+    or one congregation's (none, for a partner not yet attached to one)."""
+    return ("every building",) if sees_all_buildings(user) else ("congregation", user.organisation_id)
 
 
 def _at_number(values: _Values, sent: addresses.Sent) -> tuple[WordShape, ...]:

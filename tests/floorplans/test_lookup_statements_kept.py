@@ -84,3 +84,21 @@ def test_a_kept_statement_never_answers_with_another_congregation_s_buildings(ap
         assert [m.building.id for m in lookup_address(other_partner, "124 Main St, Toronto").matches] == [mosque.id]
         assert lookup_address(partner, "125 Main St, Toronto").opens is None
         assert lookup_address(other_partner, "123 Main St, Toronto").opens is None
+
+
+def test_a_partner_of_no_congregation_never_gets_the_officers_statement(app, make_user, make_organisation,
+                                                                         make_building) -> None:
+    """Not yet attached to a congregation, a partner reads no building; an officer reads them
+    all.  Their scopes must not meet in one kept statement, whichever asks first."""
+    synagogue = make_building(make_organisation(), name="Beth Shalom", street="123 Main Street", city="Toronto",
+                              postal_code="")
+    officer = make_user(Role.OFFICER)
+    unattached = make_user(Role.PARTNER)
+    unattached.organisation = None
+    db.session.commit()
+    for first, second in ((officer, unattached), (unattached, officer)):
+        finding._BUILT.clear()
+        for user in (first, second):
+            expected = [synagogue.id] if user is officer else []
+            for address in ("123 Main St, Toronto", "124 Main St, Toronto"):
+                assert [m.building.id for m in lookup_address(user, address).matches] == expected, (user.role, address)
