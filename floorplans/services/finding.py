@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -140,6 +140,8 @@ def _judge(sent: addresses.Sent, rows: Sequence[Candidate]
 
 
 IdSelects = list[Select[int]]
+# Which of a near lookup's candidates a statement finds (``_Near.kinds``).
+Which = Literal["first", "street"]
 # A word as a statement compares it: its parameters' prefix and ``word_test``'s roles.
 WordShape = tuple[str, tuple[str, ...]]
 
@@ -255,6 +257,12 @@ class _Near:
             return []
         return [on_street[0].where(BuildingWord.building_id.in_(_either([_bound_word(p) for p in self.places])))]
 
+    def kinds(self, which: Which) -> list[IdSelects]:
+        """The candidates' kinds, closest first: ``"first"`` those at the address's numbers,
+        in its postal codes and on its street in its place; ``"street"`` the street's
+        everywhere."""
+        return [self.at_number(), self.in_postal_code(), self.here()] if which == "first" else [self.on_street()]
+
 
 def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Sequence[Candidate]:
     """The other buildings worth judging: at one of the address's numbers (another street's
@@ -287,20 +295,17 @@ def _near_address(user: User, sent: addresses.Sent, judged: Sequence[int]) -> Se
         shared=tuple(values.value(f"shared{i}", f" {word} ") for i, word in enumerate(sorted(set(sent.plain)))),
         gaps=tuple(values.value(f"gap{i}", number) for i, number in enumerate(addresses.sent_numbers(sent))),
     )
-    scope = _scope(user)
     skipped = list(judged)
-    found = _candidates(user, ("first", scope, near), lambda: [near.at_number(), near.in_postal_code(), near.here()],
-                        near, values.values, skipped, room)
+    found = _candidates(user, "first", near, values.values, skipped, room)
     if len(found) < room and near.street:
         skipped += [row.id for row in found]
-        found = [*found, *_candidates(user, ("street", scope, near), lambda: [near.on_street()],
-                                      near, values.values, skipped, room - len(found))]
+        found = [*found, *_candidates(user, "street", near, values.values, skipped, room - len(found))]
     return found
 
 
-def _candidates(user: User, key: tuple[object, ...], kinds_of: Callable[[], Sequence[IdSelects]], near: _Near,
-                values: dict[str, Any], skipped: Sequence[int], room: int) -> Sequence[Candidate]:
-    """Up to ``room`` of the buildings in any of the kinds ``kinds_of`` makes but
+def _candidates(user: User, which: Which, near: _Near, values: dict[str, Any], skipped: Sequence[int],
+                room: int) -> Sequence[Candidate]:
+    """Up to ``room`` of the buildings in any of ``near``'s kinds (``_Near.kinds``) but
     ``skipped``: those of the first kind first, and so on; then those having more of the
     address's words (its city: Main St in Guelph before Main St in Windsor; its street type)
     in their stored search text; then the nearest house numbers, as the matches are shown,
@@ -308,7 +313,7 @@ def _candidates(user: User, key: tuple[object, ...], kinds_of: Callable[[], Sequ
     candidates."""
 
     def build() -> Select[*tuple[Any, ...]] | None:
-        kinds = [selects for selects in kinds_of() if selects]
+        kinds = [selects for selects in near.kinds(which) if selects]
         candidates = [ids for selects in kinds for ids in selects]
         if not candidates:
             return None
@@ -331,7 +336,7 @@ def _candidates(user: User, key: tuple[object, ...], kinds_of: Callable[[], Sequ
             query = query.order_by(Building.house_number.is_(None), gap)
         return query.order_by(Building.id).limit(bindparam("room", type_=Integer))
 
-    statement = _built((*key, bool(skipped)), build)
+    statement = _built((which, _scope(user), near, bool(skipped)), build)
     if statement is None:
         return []
     return db.session.execute(statement, {**values, "skipped": list(skipped), "room": room}).all()
