@@ -157,9 +157,13 @@ MAX_BUILT = 256
 
 def _built(key: tuple[object, ...], build: Callable[[], Select[*tuple[Any, ...]] | None]
            ) -> Select[*tuple[Any, ...]] | None:
-    """The statement ``build`` makes for ``key``, made once (None: a shape that finds none)."""
-    if key in _BUILT:
+    """The statement ``build`` makes for ``key``, made once (None: a shape that finds none).
+    Read in one step: between asking whether it is kept and reading it, another thread (a
+    threaded server's) may empty the cache while the key's shape hashes in Python."""
+    try:
         return _BUILT[key]
+    except KeyError:
+        pass
     statement = build()
     if len(_BUILT) >= MAX_BUILT:
         _BUILT.clear()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import event
 
@@ -102,3 +103,43 @@ def test_a_partner_of_no_congregation_never_gets_the_officers_statement(app, mak
             expected = [synagogue.id] if user is officer else []
             for address in ("123 Main St, Toronto", "124 Main St, Toronto"):
                 assert [m.building.id for m in lookup_address(user, address).matches] == expected, (user.role, address)
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+
+
+def test_a_kept_statement_is_read_safely_while_another_thread_makes_room(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One process may run lookups in threads (``flask run``, a threaded worker): a lookup
+    reading its kept statement while another's new shape empties the full cache must get
+    its statement, not a KeyError (a 500 on the officer's screen)."""
+    import sys
+    import threading
+
+    monkeypatch.setattr(finding, "_BUILT", {})
+    monkeypatch.setattr(finding, "MAX_BUILT", 1)  # every new shape empties the cache
+    failures: list[BaseException] = []
+    made = {name: object() for name in ("a", "b", "c")}
+
+    def ask(name: str) -> None:
+        # A shape hashes in Python, as the kept keys' _Near does: a thread may be switched
+        # out while the cache is being read.
+        key = ("near", Shape(name))
+        try:
+            for _ in range(20_000):
+                assert finding._built(key, lambda: made[name]) is made[name]  # type: ignore[arg-type]
+        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's name
+            failures.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns between any two bytecodes, as under load
+    try:
+        threads = [threading.Thread(target=ask, args=(name,)) for name in made]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not failures, failures[:3]
