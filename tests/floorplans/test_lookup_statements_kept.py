@@ -129,11 +129,11 @@ def test_a_kept_statement_is_read_safely_while_another_thread_makes_room(monkeyp
         try:
             for _ in range(20_000):
                 assert finding._built(key, lambda: made[name]) is made[name]  # type: ignore[arg-type]
-        except BaseException as error:  # noqa: BLE001 - reported below, with the thread's name
+        except BaseException as error:  # noqa: BLE001 - reported below, after the threads end
             failures.append(error)
 
     interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)  # threads take turns between any two bytecodes, as under load
+    sys.setswitchinterval(1e-6)  # threads take turns as often as the interpreter allows
     try:
         threads = [threading.Thread(target=ask, args=(name,)) for name in made]
         for thread in threads:
